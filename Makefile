@@ -1,0 +1,57 @@
+# JobSink for Python. The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv lint typecheck test test-fast test-e2e generate controlplane run manifests bench-webhook bench-receiver clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)  ## create/reuse .venv with the project and its test extras
+
+lint: $(STAMP)  ## ruff, mypy --strict and the import contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+controlplane:  ## build (or reuse) etcd, kube-apiserver, kube-controller-manager v1.36.3
+	@bash tools/build-controlplane.sh >/dev/null
+
+test: lint controlplane  ## everything: lint, unit, HTTP and end-to-end tests
+	$(BIN)/pytest
+
+test-fast: lint  ## lint and the tests that need no control plane
+	$(BIN)/pytest -m "not e2e"
+
+test-e2e: $(STAMP) controlplane  ## only the end-to-end suite
+	$(BIN)/pytest -m e2e
+
+generate: $(STAMP)  ## refresh the vendored schema, the generated models and the CRD
+	$(BIN)/python tools/modelgen/vendor_schema.py
+	$(BIN)/python tools/modelgen/generate.py
+	$(BIN)/python tools/modelgen/crd.py
+
+run: $(STAMP) controlplane  ## local control plane + webhook + receiver, and the seed's story
+	$(BIN)/jobsink dev
+
+manifests: $(STAMP)  ## render the install bundle dist/jobsink.yaml
+	$(BIN)/jobsink manifests --out dist/jobsink.yaml
+
+bench-webhook: $(STAMP)  ## admission webhook latency/throughput benchmark
+	$(BIN)/python bench/webhook_bench.py
+
+bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the local apiserver
+	$(BIN)/python bench/receiver_bench.py
+
+clean:  ## remove the venv and build outputs (the control-plane cache stays)
+	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,16 @@
+"""Entry point of the ``jobsink`` command. Each area registers its commands in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="jobsink",
+    help="JobSink for Python: turn CloudEvents into Kubernetes Jobs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command modules are registered below, one line per area (keep this list sorted).
+# Each module exposes ``register(app: typer.Typer) -> None``.

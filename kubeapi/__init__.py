@@ -1,0 +1,1 @@
+"""Kubernetes access: one small gateway over the official client, shared by webhook and receiver."""

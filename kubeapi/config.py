@@ -1,0 +1,22 @@
+"""Building an ``ApiClient`` from a kubeconfig file or the in-cluster service account."""
+
+from __future__ import annotations
+
+import os
+
+from kubernetes import client, config
+
+
+def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
+    """An ApiClient for ``kubeconfig``, ``$KUBECONFIG``, ``~/.kube/config`` or in-cluster config.
+
+    In-cluster config wins only when no kubeconfig is named and the service-account token is
+    mounted, which is how a Pod sees the apiserver.
+    """
+    path = kubeconfig or os.environ.get("KUBECONFIG")
+    configuration = client.Configuration()
+    if path is None and os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount/token"):
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        config.load_kube_config(config_file=path, client_configuration=configuration)
+    return client.ApiClient(configuration)
