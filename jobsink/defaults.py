@@ -1,0 +1,72 @@
+"""Defaulting of JobSinks: pure, idempotent, expressed as a minimal JSON Patch for the webhook.
+
+The rules, applied to ``spec.job.spec.template.spec``:
+
+1. every container and initContainer without an env var named ``K_EXECUTION_MODE`` gets
+   ``K_EXECUTION_MODE=batch`` appended (Knative parity: runtimes such as Knative Functions read
+   the event file instead of serving HTTP). A value the user set is kept.
+2. ``restartPolicy: Never`` when it is unset or empty. The apiserver would default it to
+   ``Always``, which a Job refuses, so the minimal JobSinks of the documentation would fail.
+
+Nothing else is defaulted on purpose: the apiserver applies the Job defaults of the cluster's own
+version (``backoffLimit: 6``, ``completions``/``parallelism: 1``, ``podReplacementPolicy``, ...)
+when the receiver creates each Job. Copying 1.36's values into every stored JobSink would freeze
+them and hide later changes of the cluster. Malformed parts (a string where a list belongs) are
+left alone for validation to report.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonpatch
+
+from jobsink.names import ENV_EXECUTION_MODE, EXECUTION_MODE_BATCH
+
+JSONPatch = list[dict[str, Any]]
+
+DEFAULT_RESTART_POLICY = "Never"
+
+
+def default(obj: dict[str, Any]) -> dict[str, Any]:
+    """Return a defaulted deep copy of a JobSink; ``obj`` is not modified."""
+    result = copy.deepcopy(obj)
+    pod = _pod_spec(result)
+    if pod is None:
+        return result
+    if not pod.get("restartPolicy"):
+        pod["restartPolicy"] = DEFAULT_RESTART_POLICY
+    for kind in ("initContainers", "containers"):
+        containers = pod.get(kind)
+        if isinstance(containers, list):
+            for container in containers:
+                if isinstance(container, dict):
+                    _default_execution_mode(container)
+    return result
+
+
+def default_patch(obj: dict[str, Any]) -> JSONPatch:
+    """RFC 6902 operations turning the raw ``obj`` into ``default(obj)``; empty if already done."""
+    ops: JSONPatch = jsonpatch.make_patch(obj, default(obj)).patch
+    return ops
+
+
+def _pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
+    node: Any = obj
+    for key in ("spec", "job", "spec", "template", "spec"):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node if isinstance(node, dict) else None
+
+
+def _default_execution_mode(container: dict[str, Any]) -> None:
+    env = container.get("env")
+    if env is None:
+        env = container["env"] = []
+    if not isinstance(env, list):
+        return
+    if any(isinstance(var, dict) and var.get("name") == ENV_EXECUTION_MODE for var in env):
+        return
+    env.append({"name": ENV_EXECUTION_MODE, "value": EXECUTION_MODE_BATCH})
