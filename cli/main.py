@@ -14,3 +14,6 @@ app = typer.Typer(
 
 # Command modules are registered below, one line per area (keep this list sorted).
 # Each module exposes ``register(app: typer.Typer) -> None``.
+from cli import manifests  # noqa: E402
+
+manifests.register(app)
