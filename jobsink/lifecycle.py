@@ -1,0 +1,190 @@
+"""The JobSink status the receiver publishes: address, job selector, observedGeneration, conditions.
+
+Pure functions of (JobSink, Addressing, now). The reconciler in ``receiver/status.py`` feeds them
+what the watch saw and sends the result as a merge patch, so everything here is about *what* the
+status should be, never about how it gets written.
+
+The shape follows Knative's duck types (``duckv1.Status`` + ``duckv1.AddressStatus``) so that
+sources, Triggers and Brokers resolve a ``ref`` to a JobSink as they resolve any other Addressable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from jobsink.names import selector
+
+ADDRESSABLE = "Addressable"
+READY = "Ready"
+
+TRUE = "True"
+FALSE = "False"
+UNKNOWN = "Unknown"
+
+REASON_JOB_MISSING = "JobMissing"
+REASON_NOT_ADDRESSABLE = "NotAddressable"
+
+TransportEncryption = Literal["disabled", "permissive", "strict"]
+
+# The status keys this module owns. Anything else under .status (policies, annotations written by
+# someone else) is left alone by the patch.
+OWNED_KEYS = ("address", "addresses", "job", "observedGeneration", "conditions")
+
+
+@dataclass(frozen=True)
+class Addressing:
+    """Where the receiver can be reached, and which of its listeners a JobSink advertises.
+
+    ``mode`` mirrors Knative's ``transport-encryption`` feature: ``disabled`` advertises HTTP only,
+    ``permissive`` advertises HTTPS and HTTP (HTTP stays the primary address), ``strict`` HTTPS
+    only.
+    """
+
+    http_base: str
+    https_base: str
+    mode: TransportEncryption = "disabled"
+    ca_certs: str | None = None
+
+    @classmethod
+    def for_service(
+        cls,
+        *,
+        namespace: str = "knative-eventing",
+        service: str = "job-sink",
+        cluster_domain: str = "cluster.local",
+        mode: TransportEncryption = "disabled",
+        ca_certs: str | None = None,
+        http_base: str | None = None,
+        https_base: str | None = None,
+    ) -> Addressing:
+        """Addressing for the in-cluster Service; explicit bases win over the Service DNS name."""
+        host = f"{service}.{namespace}.svc.{cluster_domain}"
+        return cls(
+            http_base=(http_base or f"http://{host}").rstrip("/"),
+            https_base=(https_base or f"https://{host}").rstrip("/"),
+            mode=mode,
+            ca_certs=ca_certs,
+        )
+
+    def addresses(self, namespace: str, name: str) -> list[dict[str, str]]:
+        """The advertised addresses of one JobSink, primary first."""
+        path = f"/{namespace}/{name}"
+        http = {"name": "http", "url": self.http_base + path}
+        https = {"name": "https", "url": self.https_base + path}
+        if self.ca_certs:
+            https["CACerts"] = self.ca_certs
+        if self.mode == "strict":
+            return [https]
+        if self.mode == "permissive":
+            # Knative lists https first in permissive mode but keeps http as .address so that
+            # senders without the CA keep working.
+            return [https, http]
+        return [http]
+
+    def primary(self, namespace: str, name: str) -> dict[str, str]:
+        """The single ``.status.address``: HTTPS only in strict mode."""
+        advertised = self.addresses(namespace, name)
+        return advertised[0] if self.mode == "strict" else advertised[-1]
+
+
+def timestamp(now: datetime) -> str:
+    """A Kubernetes ``Time``: RFC 3339, UTC, whole seconds."""
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition(
+    kind: str,
+    status: str,
+    now: datetime,
+    previous: Mapping[str, Any] | None,
+    reason: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """One condition; its ``lastTransitionTime`` moves only when ``status`` itself changes."""
+    unchanged = previous is not None and previous.get("status") == status
+    since = previous.get("lastTransitionTime") if previous is not None and unchanged else None
+    result: dict[str, Any] = {
+        "type": kind,
+        "status": status,
+        "lastTransitionTime": since or timestamp(now),
+    }
+    if reason:
+        result["reason"] = reason
+    if message:
+        result["message"] = message
+    return result
+
+
+def _conditions_by_type(status: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    found = status.get("conditions")
+    if not isinstance(found, list):
+        return {}
+    return {c["type"]: c for c in found if isinstance(c, Mapping) and "type" in c}
+
+
+def desired_status(
+    sink: Mapping[str, Any], addressing: Addressing, now: datetime
+) -> dict[str, Any]:
+    """The owned part of ``.status`` for ``sink`` (a JobSink as the apiserver returns it)."""
+    metadata = sink.get("metadata") or {}
+    namespace, name = metadata["namespace"], metadata["name"]
+    current = sink.get("status") or {}
+    previous = _conditions_by_type(current)
+    has_job = isinstance((sink.get("spec") or {}).get("job"), Mapping)
+
+    addressable = condition(ADDRESSABLE, TRUE, now, previous.get(ADDRESSABLE))
+    if has_job:
+        ready = condition(READY, TRUE, now, previous.get(READY))
+    else:
+        # The webhook rejects this; it can only get here when the webhook was bypassed or is down.
+        ready = condition(
+            READY,
+            FALSE,
+            now,
+            previous.get(READY),
+            reason=REASON_JOB_MISSING,
+            message="spec.job is required: there is no Job template to run for an event",
+        )
+
+    status: dict[str, Any] = {
+        "observedGeneration": metadata.get("generation", 0),
+        "address": addressing.primary(namespace, name),
+        "addresses": addressing.addresses(namespace, name),
+        "conditions": sorted([addressable, ready], key=lambda c: str(c["type"])),
+    }
+    if has_job:
+        status["job"] = {"selector": selector(name)}
+    return status
+
+
+def merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The RFC 7386 merge patch that turns ``current`` into ``desired``; ``{}`` when they are equal.
+
+    A key of ``current`` missing from ``desired`` is deleted (``null``); lists are replaced whole,
+    as RFC 7386 requires.
+    """
+    patch: dict[str, Any] = {}
+    for key, want in desired.items():
+        have = current.get(key)
+        if isinstance(want, Mapping) and isinstance(have, Mapping):
+            nested = merge_patch(have, want)
+            if nested:
+                patch[key] = nested
+        elif key not in current or want != have:
+            patch[key] = want
+    for key in current:
+        if key not in desired:
+            patch[key] = None
+    return patch
+
+
+def status_patch(sink: Mapping[str, Any], addressing: Addressing, now: datetime) -> dict[str, Any]:
+    """The merge patch for ``.status`` of ``sink``; ``{}`` when its status is already right."""
+    current = sink.get("status") or {}
+    desired = desired_status(sink, addressing, now)
+    # Only the owned keys take part, so the patch never deletes what another writer put in .status.
+    owned_current = {k: current[k] for k in OWNED_KEYS if k in current}
+    return merge_patch(owned_current, desired)
