@@ -1,4 +1,4 @@
-"""Static checks of config/: schema-valid for the pinned Kubernetes release, and hardened as promised.
+"""Static checks of config/: schema-valid for the pinned Kubernetes release, and hardened.
 
 The e2e suite (tests/e2e/test_bundle.py) additionally has a real apiserver accept every object.
 """

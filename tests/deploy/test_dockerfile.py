@@ -1,4 +1,4 @@
-"""The Dockerfile: linted with hadolint (no Docker engine runs here) and checked for what we promise."""
+"""The Dockerfile: linted with hadolint (no Docker engine here) and checked for our promises."""
 
 from __future__ import annotations
 
