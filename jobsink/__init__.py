@@ -1,0 +1,1 @@
+"""The JobSink API: models, the JobSink type, defaulting, validation and rendering (pure)."""
