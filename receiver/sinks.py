@@ -119,7 +119,8 @@ class SinkCache:
     def __len__(self) -> int:
         return len(self._store)
 
-    def keys(self) -> list[Key]:
+    def sink_keys(self) -> list[Key]:
+        """(namespace, name) of every watched JobSink, as a snapshot."""
         return list(self._store)
 
     def cached(self, namespace: str, name: str) -> dict[str, Any] | None:

@@ -1,0 +1,212 @@
+"""The JobSink status reconciler: publishes each JobSink's address, selector and Ready condition.
+
+It runs inside every receiver process, reads JobSinks from the shared watch cache (so it costs no
+extra watch), and writes only while its process holds the status Lease. A write is a merge patch of
+the owned status keys, sent only when they differ from what is stored, with the read
+resourceVersion as precondition: a conflict means someone changed the JobSink, so it is read again
+and the patch recomputed. Its own write comes back through the watch, finds nothing to change and
+stops there, so there are no write loops.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from kubernetes import client
+from prometheus_client import Counter
+
+from jobsink.lifecycle import Addressing, TransportEncryption, status_patch
+from kubeapi.jobsinks import Conflict, JobSinks
+from kubeapi.leases import Leases
+from receiver.lease import LeaderElector
+from receiver.sinks import Key, SinkCache
+
+log = logging.getLogger(__name__)
+
+RECONCILES = Counter(
+    "jobsink_status_reconciles",
+    "JobSink status reconciles by outcome",
+    ["result"],  # updated | unchanged | gone | error
+)
+
+CONFLICT_RETRIES = 5
+
+
+class StatusSettings(Protocol):
+    """What the reconciler reads from the receiver's settings (read-only, so any object with these
+    attributes fits, a pydantic-settings model included)."""
+
+    @property
+    def system_namespace(self) -> str: ...
+    @property
+    def service_name(self) -> str: ...
+    @property
+    def cluster_domain(self) -> str: ...
+    @property
+    def public_url(self) -> str | None: ...
+    @property
+    def public_https_url(self) -> str | None: ...
+    @property
+    def transport_encryption(self) -> TransportEncryption | None: ...
+    @property
+    def tls_cert(self) -> str | None: ...
+    @property
+    def ca_file(self) -> str | None: ...
+    @property
+    def lease_name(self) -> str: ...
+    @property
+    def lease_namespace(self) -> str | None: ...
+    @property
+    def lease_duration_seconds(self) -> float: ...
+    @property
+    def lease_renew_seconds(self) -> float: ...
+
+
+def addressing_from(settings: StatusSettings) -> Addressing:
+    """Addresses follow the listeners: HTTPS is advertised (permissive) once a cert is set."""
+    mode = settings.transport_encryption or ("permissive" if settings.tls_cert else "disabled")
+    ca_certs = Path(settings.ca_file).read_text() if settings.ca_file else None
+    return Addressing.for_service(
+        namespace=settings.system_namespace,
+        service=settings.service_name,
+        cluster_domain=settings.cluster_domain,
+        mode=mode,
+        ca_certs=ca_certs,
+        http_base=settings.public_url,
+        https_base=settings.public_https_url,
+    )
+
+
+class StatusReconciler:
+    """Keeps ``.status`` of every cached JobSink right, while this process leads."""
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        cache: SinkCache,
+        settings: StatusSettings,
+        identity: str | None = None,
+        *,
+        resync_every: float = 600.0,
+        max_backoff: float = 60.0,
+    ) -> None:
+        self._jobsinks = JobSinks(api_client)
+        self._cache = cache
+        self.addressing = addressing_from(settings)
+        self.elector = LeaderElector(
+            Leases(api_client, settings.lease_namespace or settings.system_namespace),
+            settings.lease_name,
+            identity,
+            duration=settings.lease_duration_seconds,
+            renew_every=settings.lease_renew_seconds,
+        )
+        self._resync_every = resync_every
+        self._max_backoff = max_backoff
+        self._ready: set[Key] = set()
+        self._delayed: dict[Key, float] = {}
+        self._failures: dict[Key, int] = {}
+        self._wakeup = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        cache.subscribe(self.enqueue)
+        self.elector.on_change(self._leadership_changed)
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="jobsink-status", daemon=True)
+        self._thread.start()
+        self.elector.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        with self._wakeup:
+            self._wakeup.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.elector.stop(timeout)
+
+    def enqueue(self, key: Key) -> None:
+        """Ask for ``key`` to be reconciled; repeated asks before it runs collapse into one."""
+        with self._wakeup:
+            self._delayed.pop(key, None)
+            self._ready.add(key)
+            self._wakeup.notify()
+
+    def _leadership_changed(self, leading: bool) -> None:
+        if leading:
+            # Whatever happened while another process led (or nobody did) is caught up here.
+            for key in self._cache.sink_keys():
+                self.enqueue(key)
+
+    def _run(self) -> None:
+        next_resync = time.monotonic() + self._resync_every
+        while not self._stopping.is_set():
+            key = self._next(next_resync)
+            if time.monotonic() >= next_resync:
+                next_resync = time.monotonic() + self._resync_every
+                for cached in self._cache.sink_keys():
+                    self.enqueue(cached)
+            if key is None or not self.elector.is_leader:
+                continue
+            try:
+                self.reconcile(key)
+            except Exception:
+                RECONCILES.labels("error").inc()
+                self._retry_later(key)
+                log.warning("status of JobSink %s/%s not written; will retry", *key, exc_info=True)
+            else:
+                self._failures.pop(key, None)
+
+    def _next(self, deadline: float) -> Key | None:
+        """The next key to reconcile, or None when ``deadline`` passed or stop was asked first."""
+        with self._wakeup:
+            while not self._stopping.is_set():
+                now = time.monotonic()
+                for key in [k for k, due in self._delayed.items() if due <= now]:
+                    del self._delayed[key]
+                    self._ready.add(key)
+                if self._ready:
+                    return self._ready.pop()
+                wake = min([deadline, *self._delayed.values()])
+                if wake <= now:
+                    return None
+                self._wakeup.wait(wake - now)
+        return None
+
+    def _retry_later(self, key: Key) -> None:
+        failures = self._failures[key] = self._failures.get(key, 0) + 1
+        delay = min(0.5 * 2 ** (failures - 1), self._max_backoff)
+        with self._wakeup:
+            if key not in self._ready:
+                self._delayed[key] = time.monotonic() + delay
+            self._wakeup.notify()
+
+    def reconcile(self, key: Key) -> bool:
+        """Bring one JobSink's status up to date; True when a write was needed."""
+        sink: dict[str, Any] | None = self._cache.cached(*key)
+        for _ in range(CONFLICT_RETRIES):
+            if sink is None:
+                RECONCILES.labels("gone").inc()
+                return False
+            patch = status_patch(sink, self.addressing, datetime.now(UTC))
+            if not patch:
+                RECONCILES.labels("unchanged").inc()
+                return False
+            try:
+                self._jobsinks.patch_status(
+                    *key, patch, resource_version=sink["metadata"]["resourceVersion"]
+                )
+            except Conflict:
+                # The cache may lag behind the write that beat us; read the truth and redo it.
+                sink = self._jobsinks.get(*key)
+                continue
+            RECONCILES.labels("updated").inc()
+            log.info("status of JobSink %s/%s updated", *key)
+            return True
+        raise Conflict(f"{key[0]}/{key[1]} kept changing over {CONFLICT_RETRIES} attempts")
