@@ -14,6 +14,15 @@ app = typer.Typer(
 
 # Command modules are registered below, one line per area (keep this list sorted).
 # Each module exposes ``register(app: typer.Typer) -> None``.
+from cli import certs  # noqa: E402
+
+certs.register(app)
 from cli import manifests  # noqa: E402
 
 manifests.register(app)
+from cli import send  # noqa: E402
+
+send.register(app)
+from cli import webhook  # noqa: E402
+
+webhook.register(app)
