@@ -1,0 +1,220 @@
+"""The JobSink status computation: addresses, selector, observedGeneration, conditions, patches."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from jobsink.lifecycle import Addressing, desired_status, merge_patch, status_patch
+
+NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
+EARLIER = "2026-11-01T08:00:00Z"
+SEED_URL = "http://job-sink.knative-eventing.svc.cluster.local/default/job-sink-logger"
+CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def sink(
+    *, generation: int = 1, status: dict[str, Any] | None = None, job: bool = True
+) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "sinks.knative.dev/v1alpha1",
+        "kind": "JobSink",
+        "metadata": {
+            "name": "job-sink-logger",
+            "namespace": "default",
+            "generation": generation,
+            "resourceVersion": "42",
+        },
+        "spec": {"job": {"spec": {"template": {"spec": {"containers": []}}}}} if job else {},
+    }
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+def apply_merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386, to check that a computed patch really produces the desired status."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = apply_merge_patch(result.get(key), value)
+    return result
+
+
+def conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in status["conditions"]}
+
+
+@pytest.mark.parametrize(
+    ("addressing", "address", "addresses"),
+    [
+        pytest.param(
+            Addressing.for_service(),
+            {"name": "http", "url": SEED_URL},
+            [{"name": "http", "url": SEED_URL}],
+            id="defaults-match-the-seed",
+        ),
+        pytest.param(
+            Addressing.for_service(namespace="sinks", service="rx", cluster_domain="k8s.local"),
+            {"name": "http", "url": "http://rx.sinks.svc.k8s.local/default/job-sink-logger"},
+            [{"name": "http", "url": "http://rx.sinks.svc.k8s.local/default/job-sink-logger"}],
+            id="service-dns-name-configurable",
+        ),
+        pytest.param(
+            Addressing.for_service(http_base="http://localhost:8080/"),
+            {"name": "http", "url": "http://localhost:8080/default/job-sink-logger"},
+            [{"name": "http", "url": "http://localhost:8080/default/job-sink-logger"}],
+            id="explicit-base-trailing-slash",
+        ),
+        pytest.param(
+            Addressing.for_service(mode="permissive", ca_certs=CA),
+            {"name": "http", "url": SEED_URL},
+            [
+                {"name": "https", "url": SEED_URL.replace("http:", "https:"), "CACerts": CA},
+                {"name": "http", "url": SEED_URL},
+            ],
+            id="permissive-https-listed-http-primary",
+        ),
+        pytest.param(
+            Addressing.for_service(mode="strict", ca_certs=CA),
+            {"name": "https", "url": SEED_URL.replace("http:", "https:"), "CACerts": CA},
+            [{"name": "https", "url": SEED_URL.replace("http:", "https:"), "CACerts": CA}],
+            id="strict-https-only",
+        ),
+        pytest.param(
+            Addressing.for_service(mode="strict", https_base="https://rx.example:8443"),
+            {"name": "https", "url": "https://rx.example:8443/default/job-sink-logger"},
+            [{"name": "https", "url": "https://rx.example:8443/default/job-sink-logger"}],
+            id="strict-without-ca-has-no-cacerts",
+        ),
+    ],
+)
+def test_addresses(
+    addressing: Addressing, address: dict[str, str], addresses: list[dict[str, str]]
+) -> None:
+    status = desired_status(sink(), addressing, NOW)
+    assert status["address"] == address
+    assert status["addresses"] == addresses
+
+
+@pytest.mark.parametrize(
+    ("obj", "ready", "reason", "selector"),
+    [
+        pytest.param(
+            sink(), "True", None, "sinks.knative.dev/job-sink-name=job-sink-logger", id="ok"
+        ),
+        pytest.param(sink(job=False), "False", "JobMissing", None, id="no-job-template"),
+    ],
+)
+def test_ready_and_selector(
+    obj: dict[str, Any], ready: str, reason: str | None, selector: str | None
+) -> None:
+    status = desired_status(obj, Addressing.for_service(), NOW)
+    by_type = conditions(status)
+    assert [c["type"] for c in status["conditions"]] == ["Addressable", "Ready"]
+    assert by_type["Addressable"]["status"] == "True"
+    assert by_type["Ready"]["status"] == ready
+    assert by_type["Ready"].get("reason") == reason
+    assert status.get("job", {}).get("selector") == selector
+
+
+@pytest.mark.parametrize("generation", [1, 2, 17], ids=["first", "second", "many-updates"])
+def test_observed_generation_follows_generation(generation: int) -> None:
+    status = desired_status(sink(generation=generation), Addressing.for_service(), NOW)
+    assert status["observedGeneration"] == generation
+
+
+@pytest.mark.parametrize(
+    ("previous", "expected_time"),
+    [
+        pytest.param(None, "2026-11-28T12:00:00Z", id="new-condition-gets-now"),
+        pytest.param(
+            {"type": "Ready", "status": "True", "lastTransitionTime": EARLIER},
+            EARLIER,
+            id="same-status-keeps-time",
+        ),
+        pytest.param(
+            {"type": "Ready", "status": "Unknown", "lastTransitionTime": EARLIER},
+            "2026-11-28T12:00:00Z",
+            id="status-change-moves-time",
+        ),
+        pytest.param(
+            {"type": "Ready", "status": "True"},
+            "2026-11-28T12:00:00Z",
+            id="missing-time-is-filled",
+        ),
+    ],
+)
+def test_last_transition_time(previous: dict[str, Any] | None, expected_time: str) -> None:
+    current = {"conditions": [previous]} if previous else None
+    status = desired_status(sink(status=current), Addressing.for_service(), NOW)
+    assert conditions(status)["Ready"]["lastTransitionTime"] == expected_time
+
+
+def test_patch_is_empty_once_applied() -> None:
+    obj = sink()
+    first = status_patch(obj, Addressing.for_service(), NOW)
+    assert first
+    obj["status"] = apply_merge_patch({}, first)
+    later = NOW + timedelta(hours=1)
+    assert status_patch(obj, Addressing.for_service(), later) == {}
+
+
+@pytest.mark.parametrize(
+    ("current", "expected_patch"),
+    [
+        pytest.param(
+            {"policies": [{"apiVersion": "eventing.knative.dev/v1alpha1", "name": "p"}]},
+            None,
+            id="foreign-keys-untouched",
+        ),
+        pytest.param(
+            {"address": {"name": "http", "url": SEED_URL, "audience": "stale"}},
+            {"address": {"audience": None}},
+            id="stale-audience-deleted",
+        ),
+        pytest.param(
+            {"job": {"selector": "sinks.knative.dev/job-sink-name=job-sink-logger"}},
+            {"job": None},
+            id="selector-dropped-without-job",
+        ),
+    ],
+)
+def test_patch_details(current: dict[str, Any], expected_patch: dict[str, Any] | None) -> None:
+    obj = sink(status=copy.deepcopy(current), job="job" not in current)
+    patch = status_patch(obj, Addressing.for_service(), NOW)
+    stored = apply_merge_patch(current, patch)
+    for key, value in (expected_patch or {}).items():
+        assert patch[key] == value
+    desired = desired_status(obj, Addressing.for_service(), NOW)
+    owned = {"address", "addresses", "job", "observedGeneration", "conditions"}
+    assert {k: v for k, v in stored.items() if k in owned} == desired
+    assert stored.get("policies") == current.get("policies")
+
+
+@pytest.mark.parametrize(
+    ("current", "desired", "patch"),
+    [
+        pytest.param({"a": 1}, {"a": 1}, {}, id="equal"),
+        pytest.param({"a": 1}, {"a": 2}, {"a": 2}, id="changed-scalar"),
+        pytest.param({}, {"a": {"b": 1}}, {"a": {"b": 1}}, id="added-object"),
+        pytest.param(
+            {"a": {"b": 1, "c": 2}}, {"a": {"b": 1}}, {"a": {"c": None}}, id="nested-delete"
+        ),
+        pytest.param({"a": [1, 2]}, {"a": [2]}, {"a": [2]}, id="list-replaced-whole"),
+        pytest.param({"a": 1, "b": 2}, {"a": 1}, {"b": None}, id="top-level-delete"),
+        pytest.param({"a": 1}, {"a": {"b": 1}}, {"a": {"b": 1}}, id="scalar-to-object"),
+    ],
+)
+def test_merge_patch(
+    current: dict[str, Any], desired: dict[str, Any], patch: dict[str, Any]
+) -> None:
+    assert merge_patch(current, desired) == patch
+    assert apply_merge_patch(current, patch) == desired
