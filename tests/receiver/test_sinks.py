@@ -1,0 +1,312 @@
+"""The JobSink cache against a fault-injecting fake of the JobSink API (real one: tests/e2e)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from kubeapi.jobsinks import Gone, JobSinks, WatchEvent
+from receiver.sinks import Key, SinkCache
+
+END = object()
+
+
+def sink(name: str, rv: int, namespace: str = "default") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": str(rv)}}
+
+
+class FakeStream:
+    def __init__(self, feed: queue.Queue[object]) -> None:
+        self._feed = feed
+
+    def __iter__(self) -> Iterator[WatchEvent]:
+        while True:
+            item = self._feed.get()
+            if item is END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(WatchEvent, item)
+
+    def close(self) -> None:
+        self._feed.put(END)
+
+
+class FakeJobSinks:
+    """A stand-in for ``kubeapi.jobsinks.JobSinks`` that scripts lists, watch lines and faults."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        self.objects = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objects}
+        self.list_rv = "100"
+        self.list_failures: list[BaseException] = []
+        self.lists = 0
+        self.watches: list[str] = []
+        self.feed: queue.Queue[object] = queue.Queue()
+        self.gets = 0
+        self.get_gate: threading.Event | None = None
+        self.get_error: BaseException | None = None
+
+    def list(self, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        self.lists += 1
+        if self.list_failures:
+            raise self.list_failures.pop(0)
+        return list(self.objects.values()), self.list_rv
+
+    def watch(
+        self, resource_version: str, namespace: str | None = None, *, timeout_seconds: int = 300
+    ) -> FakeStream:
+        self.watches.append(resource_version)
+        return FakeStream(self.feed)
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        self.gets += 1
+        if self.get_gate is not None:
+            self.get_gate.wait(5)
+        if self.get_error is not None:
+            raise self.get_error
+        return self.objects.get((namespace, name))
+
+    def send(self, kind: str, obj: dict[str, Any]) -> None:
+        self.feed.put(WatchEvent(kind, obj))
+
+
+def wait_for(predicate: Callable[[], object], what: str) -> None:
+    """Synchronise with the watch thread (a generous bound, not a speed assertion)."""
+    deadline = time.monotonic() + 10
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def api() -> FakeJobSinks:
+    return FakeJobSinks(sink("a", 1), sink("b", 2, namespace="other"))
+
+
+@pytest.fixture
+def cache(api: FakeJobSinks) -> Iterator[SinkCache]:
+    started = SinkCache(
+        cast(Any, None), jobsinks=cast(JobSinks, api), missing_ttl=60.0, found_ttl=60.0
+    )
+    started.start()
+    assert started.wait_synced(10)
+    yield started
+    started.stop()
+
+
+def test_lists_then_serves_from_memory(cache: SinkCache, api: FakeJobSinks) -> None:
+    assert cache.synced
+    assert len(cache) == 2
+    assert cache.get("default", "a") == sink("a", 1)
+    assert cache.cached("other", "b") == sink("b", 2, namespace="other")
+    assert api.gets == 0
+    wait_for(lambda: api.watches == ["100"], "watch from the listed resourceVersion")
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        pytest.param([("ADDED", sink("c", 101))], {"a", "b", "c"}, id="added"),
+        pytest.param([("MODIFIED", sink("a", 101))], {"a", "b"}, id="modified"),
+        pytest.param([("DELETED", sink("a", 101))], {"b"}, id="deleted"),
+        pytest.param(
+            [("ADDED", sink("c", 101)), ("DELETED", sink("c", 102))], {"a", "b"}, id="added-deleted"
+        ),
+    ],
+)
+def test_watch_events_update_the_store(
+    cache: SinkCache,
+    api: FakeJobSinks,
+    events: list[tuple[str, dict[str, Any]]],
+    expected: set[str],
+) -> None:
+    for kind, obj in events:
+        api.send(kind, obj)
+    last = events[-1][1]["metadata"]["resourceVersion"]
+    wait_for(lambda: cache.resource_version == last, "events applied")
+    assert {name for _, name in cache.sink_keys()} == expected
+    if events[-1][0] == "MODIFIED":
+        assert cache.cached("default", "a") == sink("a", 101)
+
+
+def test_bookmark_moves_resource_version_only(cache: SinkCache, api: FakeJobSinks) -> None:
+    api.feed.put(WatchEvent("BOOKMARK", {"metadata": {"resourceVersion": "150"}}))
+    wait_for(lambda: cache.resource_version == "150", "bookmark seen")
+    assert len(cache) == 2
+
+
+def test_watch_error_resumes_from_last_resource_version(
+    cache: SinkCache, api: FakeJobSinks
+) -> None:
+    api.send("ADDED", sink("c", 120))
+    api.feed.put(ConnectionResetError("peer went away"))
+    wait_for(lambda: len(api.watches) == 2, "watch reopened")
+    assert api.watches == ["100", "120"]
+    assert api.lists == 1
+
+
+def test_server_timeout_rewatches_without_listing(cache: SinkCache, api: FakeJobSinks) -> None:
+    api.send("ADDED", sink("c", 130))
+    api.feed.put(END)
+    wait_for(lambda: len(api.watches) == 2, "watch reopened")
+    assert api.watches == ["100", "130"]
+    assert api.lists == 1
+
+
+def test_gone_relists_and_drops_what_vanished(cache: SinkCache, api: FakeJobSinks) -> None:
+    del api.objects[("default", "a")]
+    api.objects[("default", "d")] = sink("d", 190)
+    api.list_rv = "200"
+    api.feed.put(Gone("too old"))
+    wait_for(lambda: api.lists == 2 and cache.resource_version == "200", "re-listed")
+    assert {name for _, name in cache.sink_keys()} == {"b", "d"}
+    wait_for(lambda: api.watches[-1] == "200", "watch from the new list")
+
+
+def test_list_failure_retries_before_sync() -> None:
+    api = FakeJobSinks(sink("a", 1))
+    api.list_failures = [ApiException(status=503, reason="unavailable")]
+    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    cache.start()
+    try:
+        assert cache.wait_synced(10)
+        assert api.lists == 2
+        assert cache.cached("default", "a") is not None
+    finally:
+        cache.stop()
+
+
+def test_not_synced_before_first_list() -> None:
+    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, FakeJobSinks()))
+    assert not cache.synced
+    assert not cache.wait_synced(0)
+
+
+def test_miss_does_a_live_get(cache: SinkCache, api: FakeJobSinks) -> None:
+    api.objects[("default", "new")] = sink("new", 300)
+    assert cache.get("default", "new") == sink("new", 300)
+    assert cache.get("default", "new") == sink("new", 300)
+    assert api.gets == 1, "the answer is remembered"
+    assert cache.cached("default", "new") is None, "the watch store is not written by a GET"
+
+
+def test_not_found_is_remembered_until_the_watch_speaks(
+    cache: SinkCache, api: FakeJobSinks
+) -> None:
+    assert cache.get("default", "late") is None
+    assert cache.get("default", "late") is None
+    assert api.gets == 1
+    api.objects[("default", "late")] = sink("late", 310)
+    api.send("ADDED", sink("late", 310))
+    wait_for(lambda: cache.cached("default", "late") is not None, "watch delivered")
+    assert cache.get("default", "late") == sink("late", 310)
+
+
+def test_deleted_sink_is_forgotten_by_the_watch(cache: SinkCache, api: FakeJobSinks) -> None:
+    api.objects[("default", "brief")] = sink("brief", 320)
+    assert cache.get("default", "brief") is not None
+    del api.objects[("default", "brief")]
+    api.send("DELETED", sink("brief", 321))
+    wait_for(lambda: cache.resource_version == "321", "delete applied")
+    assert cache.get("default", "brief") is None
+    assert api.gets == 2, "the remembered GET answer was dropped by the watch event"
+
+
+def test_answers_expire() -> None:
+    api = FakeJobSinks()
+    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api), missing_ttl=0.0)
+    assert cache.get("default", "x") is None
+    assert cache.get("default", "x") is None
+    assert api.gets == 2
+
+
+def test_get_during_watch_change_is_not_remembered(cache: SinkCache, api: FakeJobSinks) -> None:
+    """A GET that raced a watch event may be stale (say, a delete), so it is not kept."""
+    api.objects[("default", "racy")] = sink("racy", 330)
+    api.get_gate = threading.Event()
+    answer: list[object] = []
+    reader = threading.Thread(target=lambda: answer.append(cache.get("default", "racy")))
+    reader.start()
+    wait_for(lambda: api.gets == 1, "GET in flight")
+    api.send("DELETED", sink("other-key", 331))
+    wait_for(lambda: cache.resource_version == "331", "event applied")
+    api.get_gate.set()
+    reader.join(5)
+    assert answer == [sink("racy", 330)]
+    api.get_gate = None
+    cache.get("default", "racy")
+    assert api.gets == 2
+
+
+def test_concurrent_misses_share_one_get(cache: SinkCache, api: FakeJobSinks) -> None:
+    api.objects[("default", "hot")] = sink("hot", 340)
+    api.get_gate = threading.Event()
+    answers: list[object] = []
+    readers = [
+        threading.Thread(target=lambda: answers.append(cache.get("default", "hot")))
+        for _ in range(20)
+    ]
+    for reader in readers:
+        reader.start()
+    wait_for(lambda: api.gets == 1, "first GET in flight")
+    time.sleep(0.05)  # let the other readers queue up behind it
+    api.get_gate.set()
+    for reader in readers:
+        reader.join(5)
+    assert answers == [sink("hot", 340)] * 20
+    assert api.gets == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(ApiException(status=500, reason="boom"), id="server-error"),
+        pytest.param(TimeoutError("slow"), id="timeout"),
+    ],
+)
+def test_get_errors_propagate_and_are_not_remembered(
+    cache: SinkCache, api: FakeJobSinks, error: BaseException
+) -> None:
+    api.get_error = error
+    with pytest.raises(type(error)):
+        cache.get("default", "unknown")
+    api.get_error = None
+    assert cache.get("default", "unknown") is None
+    assert api.gets == 2
+
+
+def test_listeners_hear_lists_and_changes(api: FakeJobSinks) -> None:
+    heard: list[Key] = []
+    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+
+    def flaky(key: Key) -> None:
+        raise RuntimeError("listener bug")
+
+    cache.subscribe(flaky)
+    cache.subscribe(heard.append)
+    cache.start()
+    try:
+        assert cache.wait_synced(10)
+        wait_for(lambda: len(heard) == 2, "list announced")
+        api.send("DELETED", sink("a", 101))
+        wait_for(lambda: len(heard) == 3, "delete announced")
+        assert sorted(heard[:2]) == [("default", "a"), ("other", "b")]
+        assert heard[2] == ("default", "a")
+    finally:
+        cache.stop()
+
+
+def test_stop_ends_the_watch_thread(api: FakeJobSinks) -> None:
+    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    cache.start()
+    assert cache.wait_synced(10)
+    wait_for(lambda: api.watches, "watching")
+    cache.stop()
+    assert not any(t.name == "jobsink-cache" for t in threading.enumerate())
