@@ -23,6 +23,9 @@ manifests.register(app)
 from cli import send  # noqa: E402
 
 send.register(app)
+from cli import status  # noqa: E402
+
+status.register(app)
 from cli import webhook  # noqa: E402
 
 webhook.register(app)

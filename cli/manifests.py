@@ -53,7 +53,7 @@ def source_files(root: Path, *, cert_manager: bool = False) -> list[Path]:
     """The manifest files of the bundle, in a stable order.
 
     ``config/webhook/`` may hold cert-manager variants; they are included only on request since
-    they need cert-manager in the cluster. A file counts as a cert-manager one when its name says so.
+    they need cert-manager in the cluster (a file counts as one when its name says so).
     """
     files = sorted((root / "crds").glob("*.yaml")) + sorted((root / "config").glob("*.yaml"))
     webhook = sorted((root / "config" / "webhook").glob("*.yaml"))

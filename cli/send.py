@@ -1,0 +1,189 @@
+"""``jobsink send``: POST one CloudEvent to a JobSink and print the answer and its ``Location``.
+
+Building the request (binary or structured content mode) is pure and lives apart from the HTTP
+call so the tests pin the exact bytes on the wire.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from cli import endpoint
+from cli.exits import ExitCode, fail
+from jobsink.event import (
+    BinaryData,
+    CloudEvent,
+    Data,
+    EventError,
+    is_json_media_type,
+    json_data,
+    parse_json,
+    text_data,
+)
+
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What goes on the wire."""
+
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """The event the user described on the command line, before encoding."""
+
+    source: str
+    type: str
+    id: str
+    data: bytes | None = None
+    content_type: str | None = None
+    extensions: dict[str, str] = field(default_factory=dict)
+
+
+def _data(raw: bytes, content_type: str | None) -> Data:
+    if is_json_media_type(content_type):
+        return json_data(parse_json(raw, "--data"))
+    if content_type is not None and content_type.split(";")[0].strip().startswith("text/"):
+        try:
+            return text_data(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise EventError("--data", "text data is not valid UTF-8") from None
+    return BinaryData(raw)
+
+
+def to_event(outgoing: Outgoing) -> CloudEvent:
+    """Validate as the receiver will; raises :class:`EventError` naming the attribute."""
+    attributes: dict[str, object] = {
+        "specversion": "1.0",
+        "id": outgoing.id,
+        "source": outgoing.source,
+        "type": outgoing.type,
+        **outgoing.extensions,
+    }
+    if outgoing.data is not None:
+        attributes["datacontenttype"] = outgoing.content_type
+    data = None if outgoing.data is None else _data(outgoing.data, outgoing.content_type)
+    return CloudEvent.from_attributes(attributes, data)
+
+
+def binary_request(outgoing: Outgoing) -> Request:
+    """Binary content mode: attributes as ``ce-`` headers, the data as the body, untouched."""
+    event = to_event(outgoing)
+    headers = {f"ce-{name}": str(value) for name, value in event.attributes.items()}
+    content_type = headers.pop("ce-datacontenttype", None)
+    if content_type is not None:
+        headers["content-type"] = content_type
+    return Request(headers, outgoing.data or b"")
+
+
+def structured_request(outgoing: Outgoing) -> Request:
+    """Structured content mode: the whole event as one ``application/cloudevents+json`` body."""
+    return Request({"content-type": STRUCTURED_CONTENT_TYPE}, to_event(outgoing).to_json())
+
+
+def _extensions(pairs: list[str]) -> dict[str, str]:
+    extensions = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            fail(f"--extension {pair!r} must look like name=value", ExitCode.USAGE)
+        extensions[name] = value
+    return extensions
+
+
+def _read_data(data: str | None, data_file: Path | None) -> bytes | None:
+    if data is not None and data_file is not None:
+        fail("use either --data or --data-file, not both", ExitCode.USAGE)
+    if data_file is None:
+        return None if data is None else data.encode("utf-8")
+    try:
+        return data_file.read_bytes()
+    except OSError as error:
+        fail(f"cannot read --data-file {data_file}: {error.strerror}", ExitCode.USAGE)
+
+
+def send(
+    target: Annotated[
+        str, typer.Argument(help="JobSink URL, or <namespace>/<name> resolved against --url.")
+    ],
+    source: Annotated[str, typer.Option("--source", "-s", help="CloudEvent source.")],
+    type_: Annotated[str, typer.Option("--type", "-t", help="CloudEvent type.")],
+    id_: Annotated[
+        str | None,
+        typer.Option("--id", "-i", help="CloudEvent id (default: a random UUID)."),
+    ] = None,
+    data: Annotated[str | None, typer.Option("--data", "-d", help="Event data, inline.")] = None,
+    data_file: Annotated[
+        Path | None, typer.Option("--data-file", "-f", help="Read the event data from a file.")
+    ] = None,
+    content_type: Annotated[
+        str, typer.Option("--content-type", help="Media type of the data (datacontenttype).")
+    ] = "application/json",
+    extension: Annotated[
+        list[str] | None,
+        typer.Option("--extension", "-e", help="Extension attribute name=value (repeatable)."),
+    ] = None,
+    structured: Annotated[
+        bool,
+        typer.Option(
+            "--structured", help="Send in structured mode (application/cloudevents+json)."
+        ),
+    ] = False,
+    base_url: endpoint.BaseUrl = endpoint.DEFAULT_URL,
+    cacert: endpoint.CaCert = None,
+    timeout: endpoint.Timeout = 30.0,
+) -> None:
+    r"""Send a CloudEvent to a JobSink; prints the HTTP status and the Location to poll.
+
+    Exit codes: 0 accepted, 1 refused (4xx/5xx), 2 bad input,
+    3 receiver unreachable, 4 JobSink not found.
+
+    Examples:
+      jobsink send default/job-sink-logger --source my/curl/command \
+          --type my.demo.event --id 123 --data '{"details":"JobSinkDemo"}'
+      jobsink send http://127.0.0.1:8080/default/job-sink-logger \
+          -s my/source -t my.type -f event.json --structured
+    """
+    body = _read_data(data, data_file)
+    outgoing = Outgoing(
+        source=source,
+        type=type_,
+        id=id_ if id_ is not None else str(uuid.uuid4()),
+        data=body,
+        content_type=content_type if body is not None else None,
+        extensions=_extensions(extension or []),
+    )
+    try:
+        request = structured_request(outgoing) if structured else binary_request(outgoing)
+    except EventError as error:
+        fail(f"invalid event: {error}", ExitCode.USAGE)
+    url = endpoint.sink_url(target, base_url)
+    with endpoint.client(cacert=cacert, timeout=timeout) as http:
+        try:
+            response = http.post(url, headers=request.headers, content=request.body)
+        except httpx.HTTPError as error:
+            fail(endpoint.unreachable(url, error), ExitCode.UNREACHABLE)
+    if response.status_code == 404:
+        fail(endpoint.error_message(response), ExitCode.NOT_FOUND)
+    if response.is_error:
+        fail(endpoint.error_message(response), ExitCode.REFUSED)
+    print(f"{response.status_code} {response.reason_phrase}")
+    if id_ is None:
+        print(f"id: {outgoing.id}")
+    location = response.headers.get("location")
+    if location:
+        print(f"Location: {response.url.join(location)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("send")(send)

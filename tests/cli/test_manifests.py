@@ -1,0 +1,133 @@
+"""``jobsink manifests``: the bundle's content and order, and the namespace and image overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli import manifests
+from cli.exits import ExitCode
+from tests.cli.conftest import single_command_app
+
+APP = single_command_app(manifests.register)
+ROOT = manifests.REPO_ROOT
+
+
+def _kinds(docs: list[manifests.Document]) -> list[str]:
+    return [str(doc["kind"]) for doc in docs]
+
+
+def test_order_puts_dependencies_first_and_webhooks_last() -> None:
+    docs = [
+        {"kind": "ValidatingWebhookConfiguration"},
+        {"kind": "Deployment"},
+        {"kind": "SomethingNew"},
+        {"kind": "CustomResourceDefinition"},
+        {"kind": "Namespace"},
+        {"kind": "MutatingWebhookConfiguration"},
+    ]
+    assert _kinds(manifests.ordered(docs)) == [
+        "Namespace",
+        "CustomResourceDefinition",
+        "Deployment",
+        "SomethingNew",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param("knative-eventing", "jobsink-system", id="exact"),
+        pytest.param("job-sink.knative-eventing.svc", "job-sink.jobsink-system.svc", id="dns-name"),
+        pytest.param("knative-eventing/webhook-cert", "jobsink-system/webhook-cert", id="ref"),
+        pytest.param("knative-eventing-extra", "knative-eventing-extra", id="longer-word"),
+        pytest.param("my-knative-eventing", "my-knative-eventing", id="suffix"),
+    ],
+)
+def test_namespace_rewrites_whole_words_in_values(before: str, after: str) -> None:
+    doc = {"metadata": {"namespace": before, "labels": {"knative-eventing": before}}}
+    (moved,) = manifests.with_namespace([doc], "jobsink-system")
+    assert moved["metadata"]["namespace"] == after
+    assert list(moved["metadata"]["labels"]) == ["knative-eventing"], "keys never change"
+
+
+def test_image_override_only_touches_our_image() -> None:
+    deployment = {
+        "kind": "Deployment",
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "a", "image": manifests.DEFAULT_IMAGE},
+                        {"name": "b", "image": "other:1"},
+                    ]
+                }
+            }
+        },
+    }
+    (changed,) = manifests.with_image([deployment], "registry.example/jobsink:9")
+    images = [c["image"] for c in changed["spec"]["template"]["spec"]["containers"]]
+    assert images == ["registry.example/jobsink:9", "other:1"]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "jobsink:0.1.0"
+
+
+def test_cert_manager_objects_are_dropped_unless_asked() -> None:
+    docs = [{"apiVersion": "cert-manager.io/v1", "kind": "Certificate"}, {"kind": "Service"}]
+    assert _kinds(manifests.without_cert_manager(docs)) == ["Service"]
+
+
+def test_bundle_from_the_repository() -> None:
+    docs = manifests.bundle(ROOT)
+    kinds = _kinds(docs)
+    assert kinds[0] == "Namespace"
+    assert kinds.count("Deployment") == 2
+    names = {(doc["kind"], doc["metadata"]["name"]) for doc in docs}
+    assert ("Service", "job-sink") in names
+    if any((ROOT / "crds").glob("*.yaml")):
+        assert kinds[1] == "CustomResourceDefinition"
+
+
+def test_command_writes_the_file(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "dist" / "jobsink.yaml"
+    result = runner.invoke(
+        APP, ["manifests", "--out", str(out), "--namespace", "js", "--image", "img:1"]
+    )
+    assert result.exit_code == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(out.read_text()) if d]
+    assert f"wrote {out} ({len(docs)} objects)" in result.stderr
+    assert {d["metadata"].get("namespace") for d in docs} <= {"js", None}
+    assert docs[0] == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": docs[0]["metadata"],
+    }
+    assert docs[0]["metadata"]["name"] == "js"
+
+
+def test_command_prints_to_stdout_by_default(runner: CliRunner) -> None:
+    result = runner.invoke(APP, ["manifests"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# JobSink for Python: install bundle.")
+
+
+@pytest.mark.parametrize(
+    ("with_crd", "message"),
+    [
+        pytest.param(False, "no CRD found", id="no-crd"),
+        pytest.param(True, "no manifests found", id="no-config"),
+    ],
+)
+def test_missing_sources_are_one_line(
+    runner: CliRunner, tmp_path: Path, with_crd: bool, message: str
+) -> None:
+    if with_crd:
+        (tmp_path / "crds").mkdir()
+        (tmp_path / "crds" / "crd.yaml").write_text("kind: CustomResourceDefinition\n")
+    result = runner.invoke(APP, ["manifests", "--source", str(tmp_path)])
+    assert result.exit_code == ExitCode.USAGE
+    assert message in result.stderr

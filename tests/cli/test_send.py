@@ -1,0 +1,231 @@
+"""``jobsink send``: the bytes on the wire (pure) and the command over a loopback socket."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import send
+from cli.exits import ExitCode
+from jobsink.event import EventError
+from tests.cli.conftest import Answer, Loopback, single_command_app
+
+APP = single_command_app(send.register)
+SEED = send.Outgoing(
+    source="my/curl/command",
+    type="my.demo.event",
+    id="123",
+    data=b'{"details":"JobSinkDemo"}',
+    content_type="application/json",
+)
+
+
+def test_binary_request_matches_the_seed_curl() -> None:
+    request = send.binary_request(SEED)
+    assert request.headers == {
+        "ce-specversion": "1.0",
+        "ce-id": "123",
+        "ce-source": "my/curl/command",
+        "ce-type": "my.demo.event",
+        "content-type": "application/json",
+    }
+    assert request.body == b'{"details":"JobSinkDemo"}'
+
+
+def test_structured_request_is_the_event_file_the_seed_expects() -> None:
+    request = send.structured_request(SEED)
+    assert request.headers["content-type"].startswith("application/cloudevents+json")
+    assert json.loads(request.body) == {
+        "specversion": "1.0",
+        "id": "123",
+        "source": "my/curl/command",
+        "type": "my.demo.event",
+        "datacontenttype": "application/json",
+        "data": {"details": "JobSinkDemo"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("outgoing", "body_member"),
+    [
+        pytest.param(
+            send.Outgoing("s", "t", "1", b"hello", "text/plain"), ("data", "hello"), id="text"
+        ),
+        pytest.param(
+            send.Outgoing("s", "t", "1", b"\x00\x01", "application/octet-stream"),
+            ("data_base64", "AAE="),
+            id="binary",
+        ),
+        pytest.param(send.Outgoing("s", "t", "1"), None, id="no-data"),
+    ],
+)
+def test_structured_data_keeps_its_kind(
+    outgoing: send.Outgoing, body_member: tuple[str, str] | None
+) -> None:
+    body = json.loads(send.structured_request(outgoing).body)
+    if body_member is None:
+        assert "data" not in body
+        assert "datacontenttype" not in body
+    else:
+        assert body[body_member[0]] == body_member[1]
+
+
+def test_extensions_become_headers() -> None:
+    outgoing = send.Outgoing("s", "t", "1", extensions={"myextension": "value"})
+    assert send.binary_request(outgoing).headers["ce-myextension"] == "value"
+
+
+@pytest.mark.parametrize(
+    ("outgoing", "attribute"),
+    [
+        pytest.param(send.Outgoing("", "t", "1"), "source", id="empty-source"),
+        pytest.param(send.Outgoing("s", "", "1"), "type", id="empty-type"),
+        pytest.param(send.Outgoing("s", "t", ""), "id", id="empty-id"),
+        pytest.param(
+            send.Outgoing("s", "t", "1", b"{", "application/json"), "--data", id="bad-json"
+        ),
+        pytest.param(
+            send.Outgoing("s", "t", "1", extensions={"Bad-Name": "x"}), "Bad-Name", id="ext-name"
+        ),
+    ],
+)
+def test_invalid_events_name_the_attribute(outgoing: send.Outgoing, attribute: str) -> None:
+    with pytest.raises(EventError) as caught:
+        send.binary_request(outgoing)
+    assert caught.value.attribute == attribute
+
+
+def _send(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(APP, ["send", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+SEED_ARGS = ("--source", "my/curl/command", "--type", "my.demo.event", "--id", "123")
+
+
+def test_sends_the_seed_event_and_prints_status_and_location(
+    runner: CliRunner, loopback: Loopback
+) -> None:
+    location = "/namespaces/default/name/job-sink-logger/sources/my%2Fcurl%2Fcommand/ids/123"
+    loopback.answers.append(Answer(202, {"Location": location}))
+    code, out, _ = _send(
+        runner,
+        "default/job-sink-logger",
+        *SEED_ARGS,
+        "--data",
+        '{"details":"JobSinkDemo"}',
+        "--url",
+        loopback.url,
+    )
+    assert code == 0
+    assert out.splitlines() == ["202 Accepted", f"Location: {loopback.url}{location}"]
+    (request,) = loopback.requests
+    assert (request.method, request.path) == ("POST", "/default/job-sink-logger")
+    assert request.headers["ce-source"] == "my/curl/command"
+    assert request.body == b'{"details":"JobSinkDemo"}'
+
+
+def test_full_url_and_data_file_in_structured_mode(
+    runner: CliRunner, loopback: Loopback, tmp_path: Path
+) -> None:
+    data_file = tmp_path / "event.json"
+    data_file.write_text('{"a": 1}')
+    loopback.answers.append(Answer(202))
+    code, _, _ = _send(
+        runner,
+        f"{loopback.url}/ns/sink",
+        *SEED_ARGS,
+        "--data-file",
+        str(data_file),
+        "--structured",
+    )
+    assert code == 0
+    (request,) = loopback.requests
+    assert json.loads(request.body)["data"] == {"a": 1}
+
+
+def test_random_id_is_printed(runner: CliRunner, loopback: Loopback) -> None:
+    loopback.answers.append(Answer(202))
+    code, out, _ = _send(runner, "ns/sink", "-s", "src", "-t", "typ", "--url", loopback.url)
+    assert code == 0
+    printed = out.splitlines()[1].removeprefix("id: ")
+    assert loopback.requests[0].headers["ce-id"] == printed
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "message"),
+    [
+        pytest.param(
+            Answer(404, {"content-type": "application/json"}, b'{"message":"no JobSink"}'),
+            ExitCode.NOT_FOUND,
+            "error: 404 Not Found: no JobSink",
+            id="404-json",
+        ),
+        pytest.param(
+            Answer(400, {}, b"ce-id: missing"),
+            ExitCode.REFUSED,
+            "error: 400 Bad Request: ce-id: missing",
+            id="400-text",
+        ),
+        pytest.param(
+            Answer(500, {"Reason": "etcd down"}),
+            ExitCode.REFUSED,
+            "error: 500 Internal Server Error: etcd down",
+            id="500-reason-header",
+        ),
+    ],
+)
+def test_refusals_are_one_line_with_an_exit_code(
+    runner: CliRunner, loopback: Loopback, answer: Answer, code: ExitCode, message: str
+) -> None:
+    loopback.answers.append(answer)
+    exit_code, _, err = _send(runner, "ns/sink", *SEED_ARGS, "--url", loopback.url)
+    assert exit_code == code
+    assert err.strip() == message
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ("not a target", *SEED_ARGS),
+            "is neither a URL nor <namespace>/<jobsink-name>",
+            id="bad-target",
+        ),
+        pytest.param(
+            ("ns/sink", *SEED_ARGS, "--data", "{"),
+            "invalid event: --data: not valid JSON",
+            id="json",
+        ),
+        pytest.param(
+            ("ns/sink", *SEED_ARGS, "--data", "{}", "--data-file", "x"),
+            "either --data or --data-file",
+            id="both-data",
+        ),
+        pytest.param(
+            ("ns/sink", *SEED_ARGS, "--data-file", "/nonexistent/file"),
+            "cannot read --data-file /nonexistent/file",
+            id="missing-file",
+        ),
+        pytest.param(
+            ("ns/sink", *SEED_ARGS, "-e", "novalue"), "must look like name=value", id="extension"
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    runner: CliRunner, args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = _send(runner, *args)
+    assert code == ExitCode.USAGE
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unreachable_receiver_exits_3(runner: CliRunner) -> None:
+    code, _, err = _send(runner, "ns/sink", *SEED_ARGS, "--url", "http://127.0.0.1:9")
+    assert code == ExitCode.UNREACHABLE
+    assert err.startswith("error: cannot reach http://127.0.0.1:9/ns/sink")
+    assert "Traceback" not in err
