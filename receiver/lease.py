@@ -49,6 +49,7 @@ class LeaderElector:
         *,
         duration: float = 15.0,
         renew_every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < renew_every < duration:
             raise ValueError("renew_every must be positive and shorter than the lease duration")
@@ -57,6 +58,7 @@ class LeaderElector:
         self.identity = identity or default_identity()
         self._duration = duration
         self._renew_every = renew_every
+        self._clock = clock
         # Between the last renewal attempt and expiry, keeping a margin for one more attempt.
         self._renew_deadline = duration - renew_every / 2
         self._listeners: list[Callable[[bool], None]] = []
@@ -74,7 +76,7 @@ class LeaderElector:
 
     @property
     def is_leader(self) -> bool:
-        return self._leading and time.monotonic() < self._renewed_at + self._renew_deadline
+        return self._leading and self._clock() < self._renewed_at + self._renew_deadline
 
     def start(self) -> None:
         self._stopping.clear()
@@ -114,7 +116,7 @@ class LeaderElector:
             renewed = {**spec, "renewTime": micro_time(now)}
             renewed["leaseDurationSeconds"] = int(self._duration)
             return self._write(lease, renewed)
-        if holder and time.monotonic() < self._observed_at + self._duration:
+        if holder and self._clock() < self._observed_at + self._duration:
             return False
         transitions = int(spec.get("leaseTransitions") or 0) + 1
         log.info("Lease %s: taking over from %r", self.name, holder or "nobody")
@@ -135,10 +137,10 @@ class LeaderElector:
         record = (str(spec.get("holderIdentity") or ""), str(spec.get("renewTime") or ""))
         if record != self._observed:
             self._observed = record
-            self._observed_at = time.monotonic()
+            self._observed_at = self._clock()
 
     def _write(self, lease: dict[str, Any] | None, spec: dict[str, Any]) -> bool:
-        started = time.monotonic()
+        started = self._clock()
         try:
             if lease is None:
                 self._lease = self._leases.create(self.name, spec)
