@@ -1,0 +1,57 @@
+"""Validation of JobSinks: every error carries its Kubernetes field path.
+
+``validate`` answers the question the apiserver will answer later, when the receiver creates a Job
+for an event: would that Job be accepted? It runs, in order,
+
+1. structural validation against the generated models (types, unknown fields, required fields);
+2. the JobSink's own rules (``spec.job`` required, a name short enough for the labels);
+3. conflicts between the template and the injected event volume, mount and variable;
+4. the apiserver's Job and pod rules on the Job rendered for a placeholder event.
+
+The rendered Job's paths are reported at the JobSink's paths (``spec.job.spec...``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobsink.defaults import default
+from jobsink.render import PlaceholderEvent, render
+from jobsink.validation.advice import warnings
+from jobsink.validation.errors import FieldError, required
+from jobsink.validation.injection import injected_paths, is_under, validate_injection
+from jobsink.validation.job import validate_job_spec
+from jobsink.validation.meta import validate_annotations, validate_labels, validate_sink_metadata
+from jobsink.validation.structure import validate_structure
+
+__all__ = ["FieldError", "validate", "warnings"]
+
+JOB_SPEC_PATH = "spec.job.spec"
+POD_SPEC_PATH = f"{JOB_SPEC_PATH}.template.spec"
+
+
+def validate(obj: dict[str, Any]) -> list[FieldError]:
+    """All the reasons ``obj`` (a defaulted JobSink as a plain dict) would be refused."""
+    errors = validate_structure(obj)
+    if errors:
+        return errors
+    errors = validate_sink_metadata(obj.get("metadata") or {})
+    obj = default(
+        obj
+    )  # a no-op when the webhook defaulted already; keeps paths in step with render
+    job = (obj.get("spec") or {}).get("job")
+    if job is None:
+        return [*errors, required("spec.job", "the Job template to run for each event")]
+    meta = job.get("metadata") or {}
+    errors += validate_labels(meta.get("labels"), "spec.job.metadata.labels")
+    errors += validate_annotations(meta.get("annotations"), "spec.job.metadata.annotations")
+    pod = job["spec"].get("template", {}).get("spec") or {}
+    errors += validate_injection(pod, POD_SPEC_PATH)
+    rendered = render(obj, PlaceholderEvent()).job
+    skipped = injected_paths(pod, POD_SPEC_PATH)
+    errors += [
+        error
+        for error in validate_job_spec(rendered["spec"], JOB_SPEC_PATH)
+        if not is_under(error.path, skipped)
+    ]
+    return errors

@@ -1,0 +1,151 @@
+"""String formats of the Kubernetes API (apimachinery's ``util/validation``).
+
+Each ``is_*`` function returns the list of problems (empty when valid), phrased as the apiserver
+phrases them, so callers can build ``Invalid value`` errors without rewording.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+DNS1123_LABEL_MAX: Final = 63
+DNS1123_SUBDOMAIN_MAX: Final = 253
+QUALIFIED_NAME_MAX: Final = 63
+LABEL_VALUE_MAX: Final = 63
+IANA_SVC_NAME_MAX: Final = 15
+TOTAL_ANNOTATION_SIZE: Final = 256 * 1024
+
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_IANA_SVC_NAME = re.compile(r"[-a-z0-9]+")
+_CONFIG_MAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_DOMAIN_PATH = re.compile(r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+")
+
+
+def is_dns1123_label(value: str) -> list[str]:
+    problems = []
+    if len(value) > DNS1123_LABEL_MAX:
+        problems.append(f"must be no more than {DNS1123_LABEL_MAX} characters")
+    if not _DNS1123_LABEL.fullmatch(value):
+        problems.append(
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+            "'-', and must start and end with an alphanumeric character"
+        )
+    return problems
+
+
+def is_dns1123_subdomain(value: str) -> list[str]:
+    problems = []
+    if len(value) > DNS1123_SUBDOMAIN_MAX:
+        problems.append(f"must be no more than {DNS1123_SUBDOMAIN_MAX} characters")
+    if not _DNS1123_SUBDOMAIN.fullmatch(value):
+        problems.append(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+            "'-' or '.', and must start and end with an alphanumeric character"
+        )
+    return problems
+
+
+def is_qualified_name(value: str) -> list[str]:
+    """A label key, annotation key or condition type: ``[prefix/]name``."""
+    prefix, slash, name = value.rpartition("/")
+    problems = []
+    if slash:
+        if not prefix:
+            problems.append("prefix part must be non-empty")
+        else:
+            problems += [f"prefix part {p}" for p in is_dns1123_subdomain(prefix)]
+    if not name:
+        problems.append("name part must be non-empty")
+        return problems
+    if value.count("/") > 1:
+        return [
+            "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must "
+            "start and end with an alphanumeric character, with an optional DNS subdomain prefix "
+            "and '/' (e.g. 'example.com/MyName')"
+        ]
+    if len(name) > QUALIFIED_NAME_MAX:
+        problems.append(f"name part must be no more than {QUALIFIED_NAME_MAX} characters")
+    if not _QUALIFIED_NAME.fullmatch(name):
+        problems.append(
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
+            "and end with an alphanumeric character"
+        )
+    return problems
+
+
+def is_label_value(value: str) -> list[str]:
+    problems = []
+    if len(value) > LABEL_VALUE_MAX:
+        problems.append(f"must be no more than {LABEL_VALUE_MAX} characters")
+    if not _LABEL_VALUE.fullmatch(value):
+        problems.append(
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', "
+            "'_' or '.', and must start and end with an alphanumeric character"
+        )
+    return problems
+
+
+def is_iana_svc_name(value: str) -> list[str]:
+    """A port name: at most 15 characters, lowercase alphanumerics and single inner dashes."""
+    problems = []
+    if len(value) > IANA_SVC_NAME_MAX:
+        problems.append(f"must be no more than {IANA_SVC_NAME_MAX} characters")
+    if not _IANA_SVC_NAME.fullmatch(value):
+        problems.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if "--" in value:
+        problems.append("must not contain consecutive hyphens")
+    if not re.search("[a-z]", value):
+        problems.append("must contain at least one letter (a-z)")
+    if value.startswith("-") or value.endswith("-"):
+        problems.append("must not begin or end with a hyphen")
+    return problems
+
+
+def is_env_var_name(value: str) -> list[str]:
+    """Environment variable names: printable ASCII except '=' (relaxed rule, GA since 1.34)."""
+    if value and all(" " <= ch <= "~" and ch != "=" for ch in value):
+        return []
+    return [
+        "a valid environment variable name must consist only of printable ASCII characters "
+        "other than '='"
+    ]
+
+
+def is_config_map_key(value: str) -> list[str]:
+    problems = []
+    if len(value) > DNS1123_SUBDOMAIN_MAX:
+        problems.append(f"must be no more than {DNS1123_SUBDOMAIN_MAX} characters")
+    if not _CONFIG_MAP_KEY.fullmatch(value):
+        problems.append(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
+        )
+    if value in (".", ".."):
+        problems.append(f"must not be '{value}'")
+    elif value.startswith(".."):
+        problems.append("must not start with '..'")
+    return problems
+
+
+def is_domain_prefixed_path(value: str) -> list[str]:
+    """``acme.io/foo``: a DNS subdomain, a slash, then URL path characters."""
+    domain, slash, path = value.partition("/")
+    if not slash or not domain or not path:
+        return ['must be a domain-prefixed path (such as "acme.io/foo")']
+    problems = is_dns1123_subdomain(domain)
+    if not _DOMAIN_PATH.fullmatch(path):
+        problems.append("path part must contain only URL path characters")
+    return problems
+
+
+def is_relative_path(value: str) -> list[str]:
+    """A volume sub-path or item path: relative, without '..' elements."""
+    problems = []
+    if value.startswith("/"):
+        problems.append("must be a relative path")
+    if ".." in value.replace("\\", "/").split("/"):
+        problems.append("must not contain '..'")
+    return problems
