@@ -7,6 +7,9 @@ The rules, applied to ``spec.job.spec.template.spec``:
    the event file instead of serving HTTP). A value the user set is kept.
 2. ``restartPolicy: Never`` when it is unset or empty. The apiserver would default it to
    ``Always``, which a Job refuses, so the minimal JobSinks of the documentation would fail.
+3. resource quantities given as JSON fractions (``cpu: 0.25``) become the equivalent string
+   (``"0.25"``). A Job accepts both, but the CRD's schema types quantities as int-or-string, and
+   the apiserver checks that schema after the mutating webhook, so a float would be refused.
 
 Nothing else is defaulted on purpose: the apiserver applies the Job defaults of the cluster's own
 version (``backoffLimit: 6``, ``completions``/``parallelism: 1``, ``podReplacementPolicy``, ...)
@@ -18,15 +21,20 @@ left alone for validation to report.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import jsonpatch
 
+from jobsink.models.quantity import quantity_text
 from jobsink.names import ENV_EXECUTION_MODE, EXECUTION_MODE_BATCH
 
 JSONPatch = list[dict[str, Any]]
 
 DEFAULT_RESTART_POLICY = "Never"
+QUANTITY_MAPS = frozenset({"limits", "requests", "overhead"})
+"""Keys whose value maps resource names to quantities, wherever they appear in a pod spec."""
+QUANTITY_FIELDS = frozenset({"sizeLimit", "divisor"})
 
 
 def default(obj: dict[str, Any]) -> dict[str, Any]:
@@ -37,6 +45,7 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
         return result
     if not pod.get("restartPolicy"):
         pod["restartPolicy"] = DEFAULT_RESTART_POLICY
+    _stringify_fractions(pod)
     for kind in ("initContainers", "containers"):
         containers = pod.get(kind)
         if isinstance(containers, list):
@@ -70,3 +79,25 @@ def _default_execution_mode(container: dict[str, Any]) -> None:
     if any(isinstance(var, dict) and var.get("name") == ENV_EXECUTION_MODE for var in env):
         return
     env.append({"name": ENV_EXECUTION_MODE, "value": EXECUTION_MODE_BATCH})
+
+
+def _stringify_fractions(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _stringify_fractions(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for name, value in node.items():
+        if name in QUANTITY_FIELDS and _is_fraction(value):
+            node[name] = quantity_text(value)
+        elif name in QUANTITY_MAPS and isinstance(value, dict):
+            for resource, quantity in value.items():
+                if _is_fraction(quantity):
+                    value[resource] = quantity_text(quantity)
+        else:
+            _stringify_fractions(value)
+
+
+def _is_fraction(value: Any) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
