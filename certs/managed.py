@@ -1,0 +1,164 @@
+"""Self-managed mode: the webhook keeps its CA and serving certificate in a Secret.
+
+On start and then whenever something is due (see ``certs.rotation``), each replica:
+1. reads the Secret and computes what it should hold; if that differs, writes it with the read
+   ``resourceVersion`` as precondition (or creates it if absent). A replica that loses the race
+   gets 409, reads again and adopts the winner's certificates, so two replicas never end up with
+   two CAs;
+2. patches the trust bundle into the mutating and validating webhook configurations;
+3. installs the serving pair into the live TLS context: new connections get it, no restart.
+
+A serving certificate signed by a CA the apiserver has not been given yet is installed only after
+a grace period, so the apiserver's informer has picked up the new ``caBundle`` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from kubernetes import client
+
+from certs.live import LiveContext
+from certs.rotation import Lifetimes, Material, next_check, renewed
+from kubeapi import webhookconfigs
+from kubeapi.raw import ApiError
+from kubeapi.secrets import AlreadyExists, Conflict, SecretStore, Stored
+
+log = logging.getLogger(__name__)
+
+#: Write attempts per reconcile; each lost race means another replica just wrote a valid Secret.
+ATTEMPTS = 5
+#: Retry delay after a failed reconcile or a configuration that is not installed yet.
+RETRY_SECONDS = 5.0
+
+
+class Store(Protocol):
+    def get(self) -> Stored | None: ...
+    def create(self, data: dict[str, str]) -> Stored: ...
+    def replace(self, data: dict[str, str], resource_version: str) -> Stored: ...
+
+
+class ClusterSettings(Protocol):
+    namespace: str
+    secret: str
+    mutating_configuration: str
+    validating_configuration: str
+    resync_seconds: float
+
+    @property
+    def dns_names(self) -> list[str]: ...
+
+
+#: Publishes the trust bundle; returns False when it could not reach every configuration.
+Publish = Callable[[bytes], bool]
+
+
+class SelfManaged:
+    def __init__(
+        self,
+        store: Store,
+        publish: Publish,
+        live: LiveContext,
+        *,
+        dns_names: list[str],
+        lifetimes: Lifetimes | None = None,
+        resync_seconds: float = 300.0,
+        grace_seconds: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.publish = publish
+        self.live = live
+        self.dns_names = dns_names
+        self.lifetimes = lifetimes or Lifetimes()
+        self.resync_seconds = resync_seconds
+        self.grace_seconds = grace_seconds
+        self.published: bytes | None = None
+
+    @classmethod
+    def for_cluster(
+        cls, api: client.ApiClient, live: LiveContext, settings: ClusterSettings
+    ) -> SelfManaged:
+        store = SecretStore(
+            api, settings.namespace, settings.secret, {"app.kubernetes.io/part-of": "jobsink"}
+        )
+
+        def publish(bundle: bytes) -> bool:
+            complete = True
+            for kind, name in (
+                ("mutatingwebhookconfigurations", settings.mutating_configuration),
+                ("validatingwebhookconfigurations", settings.validating_configuration),
+            ):
+                try:
+                    if webhookconfigs.set_ca_bundle(api, kind, name, bundle):  # type: ignore[arg-type]
+                        log.info("caBundle patched", extra={"configuration": name})
+                except ApiError as error:
+                    complete = False
+                    log.warning(
+                        "caBundle not patched", extra={"configuration": name, "error": str(error)}
+                    )
+            return complete
+
+        return cls(
+            store,
+            publish,
+            live,
+            dns_names=settings.dns_names,
+            resync_seconds=settings.resync_seconds,
+        )
+
+    def reconcile(self) -> Material:
+        """Bring the Secret up to date (blocking I/O) and return what it now holds."""
+        for _ in range(ATTEMPTS):
+            stored = self.store.get()
+            current = None
+            if stored is not None:
+                try:
+                    current = Material.from_data(stored.data)
+                except ValueError as error:
+                    log.warning(
+                        "certificate Secret unusable; replacing it", extra={"error": str(error)}
+                    )
+            wanted = renewed(current, dns_names=self.dns_names, lifetimes=self.lifetimes)
+            if wanted is None:
+                assert current is not None
+                return current
+            try:
+                if stored is None:
+                    self.store.create(wanted.to_data())
+                else:
+                    self.store.replace(wanted.to_data(), stored.resource_version)
+            except (AlreadyExists, Conflict):
+                log.info("certificate Secret written by another replica; reading it again")
+                continue
+            log.info(
+                "certificate Secret written",
+                extra={"serving_not_after": wanted.serving.not_after.isoformat()},
+            )
+            return wanted
+        raise RuntimeError(f"certificate Secret still contended after {ATTEMPTS} attempts")
+
+    async def step(self) -> float:
+        """One round; returns the seconds until the next one."""
+        material = await asyncio.to_thread(self.reconcile)
+        complete = await asyncio.to_thread(self.publish, material.bundle)
+        previous, self.published = self.published, material.bundle
+        if previous is not None and material.ca.cert_pem not in previous:
+            await asyncio.sleep(self.grace_seconds)
+        self.live.install(material.serving)
+        until_due = next_check(material).total_seconds() + 1.0
+        return min(
+            self.resync_seconds, until_due, self.resync_seconds if complete else RETRY_SECONDS
+        )
+
+    async def run(self) -> None:
+        """Reconcile forever on the server's event loop (installs must happen there)."""
+        while True:
+            try:
+                delay = await self.step()
+            except Exception:
+                log.exception("certificate reconcile failed; retrying")
+                delay = RETRY_SECONDS
+            await asyncio.sleep(delay)

@@ -1,0 +1,1 @@
+"""The admission webhook server: HTTP transport around ``jobsink.admission``."""

@@ -1,0 +1,78 @@
+"""The optional server-side dry-run step of validation, with a deadline.
+
+Outcomes, and why:
+- the apiserver refuses the Job (4xx): deny, naming ``spec.job`` and quoting the apiserver, because
+  every event would otherwise produce a Job the cluster refuses;
+- the dry-run cannot be completed (timeout, 5xx, 429, connection error): allow with a warning.
+  Local validation already passed; denying would make every JobSink write depend on a second
+  round trip, and the warning says the check was skipped, so this is never a silent fail-open;
+- ``dryRun: true`` admission requests run it too: a dry-run has no side effects either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client
+from urllib3.exceptions import HTTPError
+
+from jobsink.defaults import default
+from jobsink.render import dry_run_job
+from jobsink.validation import FieldError
+from kubeapi import dryrun
+from kubeapi.raw import ApiError
+
+log = logging.getLogger(__name__)
+
+#: Answers that say "try later" rather than "this Job is wrong".
+UNAVAILABLE = frozenset({408, 429})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class DryRun:
+    """Dry-run creates the Job a JobSink renders, in the JobSink's namespace."""
+
+    def __init__(self, api: client.ApiClient, *, timeout: float) -> None:
+        self.api = api
+        self.timeout = timeout
+
+    async def check(self, sink: dict[str, Any], namespace: str) -> Verdict:
+        job = dry_run_job(default(sink))
+        try:
+            # The client is synchronous; the thread gets the same deadline so it ends too.
+            await asyncio.wait_for(
+                asyncio.to_thread(
+                    dryrun.create_job, self.api, namespace, job, timeout=self.timeout
+                ),
+                self.timeout + 0.25,
+            )
+        except ApiError as error:
+            if error.status == 409:  # the placeholder name exists; the Job itself was accepted
+                return Verdict()
+            if error.status >= 500 or error.status in UNAVAILABLE:
+                return self._skipped(str(error))
+            return Verdict(
+                errors=[
+                    FieldError(
+                        "spec.job",
+                        f"the apiserver refused a dry-run create of the Job: {error.message}",
+                    )
+                ]
+            )
+        except (TimeoutError, HTTPError, OSError) as error:
+            return self._skipped(f"{type(error).__name__}: {error}".rstrip(": "))
+        return Verdict()
+
+    def _skipped(self, why: str) -> Verdict:
+        log.warning("server-side dry-run skipped", extra={"error": why})
+        return Verdict(
+            warnings=[f"server-side dry-run of the Job skipped ({why}); local checks passed"]
+        )
