@@ -1,0 +1,73 @@
+"""``python -m controlplane``: run a local control plane in the foreground until Ctrl-C.
+
+Prints ``export KUBECONFIG=...`` on stdout once the apiserver is ready (progress goes to
+stderr), so ``eval "$(python -m controlplane &)"``-style scripting and humans both work.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from controlplane.cluster import ControlPlane
+from controlplane.errors import ControlPlaneError
+from controlplane.ports import Ports
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _progress(message: str) -> None:
+    print(f"[control plane] {message}", file=sys.stderr, flush=True)
+
+
+@app.command()
+def main(
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Keep PKI, etcd data, logs and kubeconfig here (kept after exit)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="kube-apiserver port on 127.0.0.1. [default: a free one]")
+    ] = None,
+) -> None:
+    """Start etcd, kube-apiserver and kube-controller-manager (Kubernetes v1.36.3) on 127.0.0.1.
+
+    There is no scheduler and no kubelet: Pods are created but stay Pending.
+    """
+    # SIGTERM gets the same clean shutdown as Ctrl-C, also in the middle of start-up.
+    signal.signal(signal.SIGTERM, _interrupt)
+    plane = ControlPlane(workdir=workdir, ports=Ports.free(apiserver=port) if port else None)
+    try:
+        plane.start(progress=_progress)
+        print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
+        _progress(f"logs in {plane.layout.logs}; Ctrl-C to stop")
+        while True:
+            time.sleep(1.0)
+            for process in plane.processes:
+                if not process.running:
+                    raise ControlPlaneError(
+                        f"{process.name} exited with code {process.returncode}:\n"
+                        f"{process.log_tail(20)}"
+                    )
+    except KeyboardInterrupt:
+        pass
+    except ControlPlaneError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    finally:
+        _progress("stopping")
+        plane.stop()
+
+
+if __name__ == "__main__":
+    app()

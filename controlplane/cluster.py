@@ -1,0 +1,351 @@
+"""``ControlPlane``: etcd, kube-apiserver and kube-controller-manager as local processes.
+
+    with ControlPlane() as cp:
+        cp.kubectl("get", "namespaces")
+
+There is no scheduler and no kubelet: Pods are created (by the job controller, for example)
+but stay Pending forever.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from kubernetes import client, config
+
+from certs.authority import CertificateAuthority
+from controlplane import flags
+from controlplane.binaries import Binaries, ensure_binaries
+from controlplane.errors import ControlPlaneError, KubectlError
+from controlplane.kubeconfig import kubeconfig_document, write_kubeconfig
+from controlplane.layout import Layout
+from controlplane.pki import PkiFiles, write_pki
+from controlplane.ports import LOOPBACK, Ports
+from controlplane.processes import ManagedProcess
+from controlplane.readiness import ComponentExited, HttpsProbe, http_ok, wait_for
+from controlplane.state import ProcessRecord, RunRecord, RunRegistry, current_owner
+
+Progress = Callable[[str], None]
+
+START_TIMEOUT = 180.0
+PORT_ATTEMPTS = 3
+#: What must exist before a Pod can be created with the ServiceAccount admission plugin on.
+DEFAULT_SERVICE_ACCOUNT = "/api/v1/namespaces/default/serviceaccounts/default"
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+class ControlPlane:
+    """One local control plane. ``start()`` blocks until it serves; ``stop()`` is idempotent.
+
+    ``workdir``: where PKI, etcd data, logs and the kubeconfig go. By default a fresh temporary
+    directory that ``stop()`` removes; a directory you pass is kept (its logs included).
+    ``ports``: fixed ports; by default free ones are picked, and start-up retries with new
+    ones if another process grabs one first.
+    """
+
+    def __init__(
+        self,
+        *,
+        workdir: Path | None = None,
+        ports: Ports | None = None,
+        binaries: Binaries | None = None,
+        registry: RunRegistry | None = None,
+        keep_workdir: bool = False,
+        timeout: float = START_TIMEOUT,
+    ) -> None:
+        self._requested_workdir = workdir
+        self._requested_ports = ports
+        self._binaries = binaries
+        self._registry = registry or RunRegistry()
+        self._keep_workdir = keep_workdir or workdir is not None
+        self._timeout = timeout
+        self._run_id = uuid.uuid4().hex[:12]
+        self._layout: Layout | None = None
+        self._ports: Ports | None = None
+        self._authority: CertificateAuthority | None = None
+        self._processes: list[ManagedProcess] = []
+        self.startup_seconds: float | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, progress: Progress | None = None) -> Self:
+        say = progress or _quiet
+        if self._layout is not None:
+            raise ControlPlaneError("this control plane is already started")
+        for message in self._registry.reclaim_stale():
+            say(message)
+        self._binaries = self._binaries or ensure_binaries(say)
+        began = time.monotonic()
+        self._layout = Layout(self._new_workdir())
+        self._save_record()
+        try:
+            _, self._authority = write_pki(self._layout.pki.directory)
+            self._start_components(say)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        say(f"control plane ready at {self.server} in {self.startup_seconds:.1f}s")
+        return self
+
+    def stop(self) -> None:
+        """End every process we started (newest first), then remove temporary files."""
+        for process in reversed(self._processes):
+            process.stop()
+        self._processes.clear()
+        self._registry.remove(self._run_id)
+        if self._layout is not None and not self._keep_workdir:
+            shutil.rmtree(self._layout.workdir, ignore_errors=True)
+        self._layout = None
+        self._ports = None
+
+    def __enter__(self) -> Self:
+        return self.start() if self._layout is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- what clients need -------------------------------------------------------------
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            raise ControlPlaneError("the control plane is not started")
+        return self._layout
+
+    @property
+    def workdir(self) -> Path:
+        return self.layout.workdir
+
+    @property
+    def ports(self) -> Ports:
+        if self._ports is None:
+            raise ControlPlaneError("the control plane is not started")
+        return self._ports
+
+    @property
+    def binaries(self) -> Binaries:
+        if self._binaries is None:
+            raise ControlPlaneError("the control plane is not started")
+        return self._binaries
+
+    @property
+    def server(self) -> str:
+        return f"https://{LOOPBACK}:{self.ports.apiserver}"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.layout.kubeconfig
+
+    @property
+    def pki(self) -> PkiFiles:
+        return self.layout.pki
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.pki.ca_cert
+
+    @property
+    def admin_cert(self) -> Path:
+        return self.pki.admin_cert
+
+    @property
+    def admin_key(self) -> Path:
+        return self.pki.admin_key
+
+    @property
+    def authority(self) -> CertificateAuthority:
+        """The CA the apiserver trusts; also handy for issuing a webhook's serving cert."""
+        if self._authority is None:
+            raise ControlPlaneError("the control plane is not started")
+        return self._authority
+
+    @property
+    def processes(self) -> Sequence[ManagedProcess]:
+        return tuple(self._processes)
+
+    def environment(self) -> dict[str, str]:
+        """``os.environ`` with ``KUBECONFIG`` pointing at this control plane."""
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run kubectl against this plane; a failure raises ``KubectlError`` if ``check``."""
+        argv = [str(self.binaries.kubectl), f"--kubeconfig={self.kubeconfig}", *args]
+        result = subprocess.run(
+            argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if check and result.returncode != 0:
+            raise KubectlError(list(args), result.returncode, result.stdout, result.stderr)
+        return result
+
+    def api_client(self) -> client.ApiClient:
+        """A fresh official-client ``ApiClient`` authenticated as the admin user."""
+        configuration = client.Configuration()
+        config.load_kube_config(  # type: ignore[no-untyped-call]  # the client has no stubs
+            config_file=str(self.kubeconfig), client_configuration=configuration
+        )
+        return client.ApiClient(configuration)
+
+    def spawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> ManagedProcess:
+        """Start a helper process (a webhook, a receiver) that lives and dies with this plane.
+
+        It inherits ``environment()`` plus ``env``, logs to ``logs/<name>.log``, is stopped
+        before the control plane, and a later run reclaims it if this one is killed.
+        """
+        process = ManagedProcess.spawn(
+            name,
+            argv,
+            self.layout.log(name),
+            env={**self.environment(), **(env or {})},
+            cwd=cwd,
+        )
+        self._processes.append(process)
+        self._save_record()
+        return process
+
+    def log_tails(self, lines: int = 40) -> str:
+        """The end of every component's log, for failure reports."""
+        sections = []
+        for process in self._processes:
+            state = "running" if process.running else f"exited {process.returncode}"
+            header = f"---- {process.name} (pid {process.pid}, {state}) {process.log_path} ----"
+            sections.append(f"{header}\n{process.log_tail(lines)}")
+        return "\n".join(sections)
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def _new_workdir(self) -> Path:
+        if self._requested_workdir is None:
+            return Path(tempfile.mkdtemp(prefix="jobsink-cp-"))
+        workdir = self._requested_workdir.resolve()
+        # A kept directory from an earlier run: its etcd data belongs to other keys.
+        for stale in (Layout(workdir).etcd_data, Layout(workdir).logs):
+            shutil.rmtree(stale, ignore_errors=True)
+        workdir.mkdir(parents=True, exist_ok=True)
+        return workdir
+
+    def _save_record(self) -> None:
+        self._registry.save(
+            self._run_id,
+            RunRecord(
+                owner=current_owner(),
+                workdir=str(self.layout.workdir),
+                remove_workdir=not self._keep_workdir,
+                processes=[
+                    ProcessRecord(name=p.name, pid=p.pid, marker=p.marker) for p in self._processes
+                ],
+            ),
+        )
+
+    def _start_components(self, say: Progress) -> None:
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self._ports = self._requested_ports or Ports.free()
+            try:
+                self._launch(say)
+                return
+            except ComponentExited as exited:
+                retry = (
+                    exited.port_conflict
+                    and self._requested_ports is None
+                    and attempt < PORT_ATTEMPTS
+                )
+                if not retry:
+                    raise
+                say(f"{exited.process.name}: port taken by another process, retrying")
+                for process in reversed(self._processes):
+                    process.stop()
+                self._processes.clear()
+                shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
+
+    def _launch(self, say: Progress) -> None:
+        binaries, layout, ports = self.binaries, self.layout, self.ports
+        pki = layout.pki
+        deadline = time.monotonic() + self._timeout
+
+        def remaining() -> float:
+            return max(1.0, deadline - time.monotonic())
+
+        etcd = self._start("etcd", flags.etcd_args(binaries.etcd, layout, ports), say)
+        waited = wait_for(
+            lambda: http_ok(f"http://{LOOPBACK}:{ports.etcd_client}/health"),
+            what="etcd /health",
+            timeout=remaining(),
+            watched=[etcd],
+        )
+        say(f"etcd ready ({waited:.1f}s)")
+
+        write_kubeconfig(
+            layout.kubeconfig,
+            kubeconfig_document(
+                server=self.server,
+                ca_cert=pki.ca_cert,
+                client_cert=pki.admin_cert,
+                client_key=pki.admin_key,
+            ),
+        )
+        apiserver_argv = flags.apiserver_args(binaries.kube_apiserver, layout, ports)
+        apiserver = self._start("kube-apiserver", apiserver_argv, say)
+        probe = HttpsProbe(pki.ca_cert, pki.admin_cert, pki.admin_key)
+        try:
+            waited = wait_for(
+                lambda: probe.ok(f"{self.server}/readyz"),
+                what="kube-apiserver /readyz",
+                timeout=remaining(),
+                watched=[etcd, apiserver],
+            )
+            say(f"kube-apiserver ready ({waited:.1f}s)")
+
+            kcm_argv = flags.controller_manager_args(
+                binaries.kube_controller_manager, layout, ports
+            )
+            kcm = self._start("kube-controller-manager", kcm_argv, say)
+            everything = [etcd, apiserver, kcm]
+            waited = wait_for(
+                lambda: probe.ok(f"https://{LOOPBACK}:{ports.controller_manager}/healthz"),
+                what="kube-controller-manager /healthz",
+                timeout=remaining(),
+                watched=everything,
+            )
+            # Pods are refused until the serviceaccount controller made `default`.
+            waited += wait_for(
+                lambda: probe.ok(f"{self.server}{DEFAULT_SERVICE_ACCOUNT}"),
+                what="the default ServiceAccount",
+                timeout=remaining(),
+                watched=everything,
+            )
+            say(f"kube-controller-manager ready ({waited:.1f}s)")
+        finally:
+            probe.close()
+
+    def _start(self, name: str, argv: list[str], say: Progress) -> ManagedProcess:
+        say(f"starting {name}")
+        process = ManagedProcess.spawn(name, argv, self.layout.log(name))
+        self._processes.append(process)
+        self._save_record()
+        return process

@@ -1,0 +1,94 @@
+"""Command lines of etcd, kube-apiserver and kube-controller-manager (pure functions).
+
+Choices that differ from a production cluster are explained where they are made; everything
+else is left at the upstream default on purpose (notably the admission plugins, so the
+mutating and validating webhooks run exactly as they would in a cluster).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from controlplane.layout import Layout
+from controlplane.ports import LOOPBACK, Ports
+
+SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+ETCD_MEMBER = "jobsink"
+
+#: Controllers a JobSink needs to behave as in a cluster. Without a scheduler and a kubelet,
+#: the rest (deployments, nodes, volumes, ...) would only add load.
+CONTROLLERS = (
+    "job-controller",  # Jobs create Pods
+    "garbage-collector-controller",  # owner references: Secret <- Job <- JobSink
+    "namespace-controller",  # namespace deletion completes
+    "serviceaccount-controller",  # the `default` ServiceAccount the admission plugin requires
+    "serviceaccount-token-controller",  # legacy token Secrets, as in a real cluster
+    "root-ca-certificate-publisher-controller",  # kube-root-ca.crt for projected SA volumes
+    "ttl-after-finished-controller",  # spec.ttlSecondsAfterFinished, which the docs suggest
+)
+
+
+def etcd_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
+    client_url = f"http://{LOOPBACK}:{ports.etcd_client}"
+    peer_url = f"http://{LOOPBACK}:{ports.etcd_peer}"
+    return [
+        str(binary),
+        f"--name={ETCD_MEMBER}",
+        f"--data-dir={layout.etcd_data}",
+        f"--listen-client-urls={client_url}",
+        f"--advertise-client-urls={client_url}",
+        f"--listen-peer-urls={peer_url}",
+        f"--initial-advertise-peer-urls={peer_url}",
+        f"--initial-cluster={ETCD_MEMBER}={peer_url}",
+        "--initial-cluster-state=new",
+        # The data is thrown away with the run: durability only costs time on a busy disk.
+        "--unsafe-no-fsync=true",
+        "--log-level=warn",
+    ]
+
+
+def apiserver_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
+    pki = layout.pki
+    return [
+        str(binary),
+        f"--etcd-servers=http://{LOOPBACK}:{ports.etcd_client}",
+        # Loopback only, HTTPS only; --advertise-address avoids probing for a default route.
+        f"--bind-address={LOOPBACK}",
+        f"--advertise-address={LOOPBACK}",
+        f"--secure-port={ports.apiserver}",
+        f"--cert-dir={layout.apiserver_cert_dir}",
+        f"--tls-cert-file={pki.serving_cert}",
+        f"--tls-private-key-file={pki.serving_key}",
+        f"--client-ca-file={pki.ca_cert}",
+        "--authorization-mode=RBAC",
+        f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+        f"--service-account-key-file={pki.service_account_public_key}",
+        f"--service-account-signing-key-file={pki.service_account_key}",
+        f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+        # A loopback address is not a valid endpoint for the `kubernetes` Service; without
+        # this the apiserver keeps trying to publish it and logs errors.
+        "--endpoint-reconciler-type=none",
+        "--allow-privileged=true",
+        "--profiling=false",
+    ]
+
+
+def controller_manager_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
+    pki = layout.pki
+    return [
+        str(binary),
+        f"--kubeconfig={layout.kubeconfig}",
+        f"--controllers={','.join(CONTROLLERS)}",
+        # A single instance: leader election would only delay start-up by a lease period.
+        "--leader-elect=false",
+        "--use-service-account-credentials=false",
+        f"--service-account-private-key-file={pki.service_account_key}",
+        f"--root-ca-file={pki.ca_cert}",
+        f"--bind-address={LOOPBACK}",
+        f"--secure-port={ports.controller_manager}",
+        f"--cert-dir={layout.controller_manager_cert_dir}",
+        f"--tls-cert-file={pki.serving_cert}",
+        f"--tls-private-key-file={pki.serving_key}",
+        "--profiling=false",
+    ]

@@ -1,0 +1,121 @@
+"""Fixtures of the end-to-end suite: one real control plane per session, a namespace per test.
+
+Every test under ``tests/e2e/`` is marked ``e2e`` automatically, so ``pytest -m "not e2e"``
+deselects them and no control plane starts. Set ``JOBSINK_E2E_KEEP=1`` to keep the control
+plane's directory (logs, kubeconfig) after the session; its path is printed at start.
+
+Fixtures:
+- ``control_plane`` (session): a started ``controlplane.ControlPlane``.
+- ``kubectl`` (session): ``kubectl(*args, input=None, check=True)`` -> ``CompletedProcess``;
+  raises ``controlplane.KubectlError`` (with ``.stderr``) on failure when ``check``.
+- ``api_client`` (session): an official-client ``ApiClient`` with admin credentials.
+- ``namespace`` (function): a fresh namespace whose ``default`` ServiceAccount exists.
+- ``jobsink_crd`` (session): ``kubectl apply -f crds/``, waited until Established.
+- ``webhook`` (session): ``jobsink webhook`` as a subprocess plus both webhook
+  configurations (``url`` on 127.0.0.1, ``caBundle`` from the control plane's CA), waited
+  until the apiserver actually calls them.
+When a test fails, the tails of every component's log are appended to its report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from controlplane import ControlPlane
+from tests.e2e.services import RunningWebhook, apply_crds, start_webhook, wait_for_namespace
+from tests.e2e.support import unique_name
+
+CONTROL_PLANE = pytest.StashKey[ControlPlane]()
+_HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    plane = item.config.stash.get(CONTROL_PLANE, None)
+    if report.failed and plane is not None and item.get_closest_marker("e2e"):
+        report.sections.append(("control-plane logs (last lines)", plane.log_tails(40)))
+    return report
+
+
+def _terminal_printer(config: pytest.Config) -> Callable[[str], None]:
+    """Print progress (a cold build takes minutes) past pytest's output capture."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def say(message: str) -> None:
+        if reporter is None or capture is None:
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"[control plane] {message}")
+
+    return say
+
+
+@pytest.fixture(scope="session")
+def control_plane(pytestconfig: pytest.Config) -> Iterator[ControlPlane]:
+    say = _terminal_printer(pytestconfig)
+    plane = ControlPlane(keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1")
+    plane.start(progress=say)
+    say(f"workdir {plane.workdir}; KUBECONFIG={plane.kubeconfig}")
+    pytestconfig.stash[CONTROL_PLANE] = plane
+    try:
+        yield plane
+    finally:
+        del pytestconfig.stash[CONTROL_PLANE]
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
+def kubectl(control_plane: ControlPlane) -> Callable[..., object]:
+    return control_plane.kubectl
+
+
+@pytest.fixture(scope="session")
+def api_client(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
+    api = control_plane.api_client()
+    try:
+        yield api
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = unique_name("e2e", request.node.name)
+    control_plane.kubectl("create", "namespace", name)
+    wait_for_namespace(control_plane, name)
+    yield name
+    # Not waited for: namespace finalization runs in the background while the next test runs.
+    control_plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+
+
+@pytest.fixture(scope="session")
+def jobsink_crd(control_plane: ControlPlane) -> list[str]:
+    """Names of the CRDs installed from ``crds/``."""
+    names = apply_crds(control_plane)
+    if not names:
+        pytest.skip("crds/ holds no CustomResourceDefinition yet")
+    return names
+
+
+@pytest.fixture(scope="session")
+def webhook(control_plane: ControlPlane, jobsink_crd: list[str]) -> Iterator[RunningWebhook]:
+    running = start_webhook(control_plane)
+    try:
+        yield running
+    finally:
+        running.stop()

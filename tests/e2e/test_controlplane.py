@@ -1,0 +1,202 @@
+"""The local control plane itself: version, clients, controllers, teardown, stale recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client
+
+from controlplane import K8S_VERSION, ControlPlane
+from controlplane.ports import is_listening
+from controlplane.processes import is_same_process
+from controlplane.readiness import wait_for
+from controlplane.state import RunRegistry
+from tests.e2e.support import REPO
+
+TIMEOUT = 60.0
+
+
+def _get_json(plane: ControlPlane, *args: str) -> Any:
+    return json.loads(plane.kubectl("get", *args, "-o", "json").stdout)
+
+
+def _gone(plane: ControlPlane, *args: str) -> Callable[[], bool]:
+    """A condition: ``kubectl get ARGS`` finds nothing any more."""
+    return lambda: plane.kubectl("get", *args, "--ignore-not-found", "-o", "name").stdout == ""
+
+
+def test_version_is_the_pinned_release(api_client: client.ApiClient) -> None:
+    assert client.VersionApi(api_client).get_code().git_version == K8S_VERSION
+
+
+def test_kubectl_is_admin_through_client_certificate(control_plane: ControlPlane) -> None:
+    versions = json.loads(control_plane.kubectl("version", "-o", "json").stdout)
+    assert versions["clientVersion"]["gitVersion"] == K8S_VERSION
+    assert versions["serverVersion"]["gitVersion"] == K8S_VERSION
+    whoami = json.loads(control_plane.kubectl("auth", "whoami", "-o", "json").stdout)
+    assert "system:masters" in whoami["status"]["userInfo"]["groups"]
+    assert control_plane.kubectl("auth", "can-i", "*", "*").stdout.strip() == "yes"
+
+
+def test_admission_webhook_plugins_are_enabled(control_plane: ControlPlane) -> None:
+    """The apiserver serves the plugins' metrics only when they are on."""
+    metrics = control_plane.kubectl("get", "--raw", "/metrics").stdout
+    for plugin in ("MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ServiceAccount"):
+        assert f'name="{plugin}"' in metrics, plugin
+
+
+JOB = {
+    "apiVersion": "batch/v1",
+    "kind": "Job",
+    "metadata": {"name": "hello"},
+    "spec": {
+        "template": {
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "main", "image": "docker.io/library/bash:5"}],
+            }
+        }
+    },
+}
+
+
+def test_job_controller_creates_a_pending_pod(control_plane: ControlPlane, namespace: str) -> None:
+    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(JOB))
+    selector = "batch.kubernetes.io/job-name=hello"
+    wait_for(
+        lambda: (
+            len(_get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"]) == 1
+        ),
+        what="the job controller's Pod",
+        timeout=TIMEOUT,
+    )
+    pod = _get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"][0]
+    # No scheduler, no kubelet: the Pod exists and stays Pending on no node.
+    assert pod["status"]["phase"] == "Pending"
+    assert "nodeName" not in pod["spec"]
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "Job"
+    # The ServiceAccount admission plugin ran: the default account and its token volume.
+    assert pod["spec"]["serviceAccountName"] == "default"
+    assert any(v["name"].startswith("kube-api-access-") for v in pod["spec"]["volumes"])
+
+
+def test_deleting_a_job_collects_its_pods(control_plane: ControlPlane, namespace: str) -> None:
+    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(JOB))
+    selector = "batch.kubernetes.io/job-name=hello"
+    wait_for(
+        lambda: bool(_get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"]),
+        what="the job controller's Pod",
+        timeout=TIMEOUT,
+    )
+    control_plane.kubectl("delete", "job", "hello", "-n", namespace, "--wait=false")
+    wait_for(
+        _gone(control_plane, "pods", "-n", namespace, "-l", selector),
+        what="the garbage collector to delete the Pod",
+        timeout=TIMEOUT,
+    )
+
+
+def test_garbage_collector_deletes_dependents(control_plane: ControlPlane, namespace: str) -> None:
+    owner = json.loads(
+        control_plane.kubectl("create", "configmap", "owner", "-n", namespace, "-o", "json").stdout
+    )
+    dependent = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "dependent",
+            "ownerReferences": [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "name": "owner",
+                    "uid": owner["metadata"]["uid"],
+                }
+            ],
+        },
+    }
+    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(dependent))
+    control_plane.kubectl("delete", "configmap", "owner", "-n", namespace)
+    wait_for(
+        _gone(control_plane, "configmap", "dependent", "-n", namespace),
+        what="the garbage collector to delete the dependent",
+        timeout=TIMEOUT,
+    )
+
+
+def test_namespace_deletion_completes(control_plane: ControlPlane) -> None:
+    control_plane.kubectl("create", "namespace", "e2e-doomed")
+    control_plane.kubectl("create", "configmap", "content", "-n", "e2e-doomed")
+    control_plane.kubectl("delete", "namespace", "e2e-doomed", "--timeout=60s")
+    assert _gone(control_plane, "namespace", "e2e-doomed")()
+
+
+def test_reclaiming_never_touches_a_live_run(control_plane: ControlPlane) -> None:
+    """Other runs' records (this session's, another terminal's) survive a reclaim."""
+    RunRegistry().reclaim_stale()
+    assert all(p.running for p in control_plane.processes)
+    assert control_plane.kubectl("get", "--raw", "/readyz").stdout == "ok"
+
+
+def test_teardown_leaves_no_process_port_or_file(
+    control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    registry = RunRegistry(tmp_path / "runs")
+    plane = ControlPlane(binaries=control_plane.binaries, registry=registry)
+    with plane:
+        processes = [(p.pid, p.marker) for p in plane.processes]
+        ports = plane.ports.all()
+        workdir = plane.workdir
+        assert len(processes) == 3
+        assert list(registry.directory.glob("*.json"))
+    assert not any(is_same_process(pid, marker) for pid, marker in processes)
+    assert not any(is_listening(port) for port in ports)
+    assert not workdir.exists()
+    assert not list(registry.directory.glob("*.json"))
+
+
+def test_a_killed_run_is_reclaimed_by_the_next(control_plane: ControlPlane, tmp_path: Path) -> None:
+    """SIGKILL the owner of a control plane; the next start ends what it left behind."""
+    environment = {
+        **os.environ,
+        "JOBSINK_CACHE_DIR": str(tmp_path),  # the registry: tmp_path/runs
+        "KUBEBUILDER_ASSETS": str(control_plane.binaries.etcd.parent),
+    }
+    owner = subprocess.Popen(
+        [sys.executable, "-m", "controlplane"],
+        cwd=REPO,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        kubeconfig_line = owner.stdout.readline()
+        assert kubeconfig_line.startswith("export KUBECONFIG="), kubeconfig_line
+        stale_workdir = Path(kubeconfig_line.strip().split("=", 1)[1]).parent
+        (record_path,) = (tmp_path / "runs").glob("*.json")
+        leftovers = [
+            (p["pid"], p["marker"]) for p in json.loads(record_path.read_text())["processes"]
+        ]
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    assert len(leftovers) == 3
+    assert all(is_same_process(pid, marker) for pid, marker in leftovers)  # orphans run on
+
+    messages: list[str] = []
+    plane = ControlPlane(binaries=control_plane.binaries, registry=RunRegistry(tmp_path / "runs"))
+    with plane.start(progress=messages.append):
+        assert any(m.startswith("reclaimed stale run") for m in messages), messages
+        assert not any(is_same_process(pid, marker) for pid, marker in leftovers)
+        assert not stale_workdir.exists()
+        assert plane.kubectl("get", "--raw", "/readyz").stdout == "ok"
