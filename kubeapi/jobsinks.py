@@ -168,8 +168,9 @@ class JobSinks:
 
     def patch_status(
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str
-    ) -> dict[str, Any]:
-        """Merge-patch ``.status``, only if the object is still at ``resource_version``."""
+    ) -> dict[str, Any] | None:
+        """Merge-patch ``.status``, only if the object is still at ``resource_version``; None when
+        the JobSink no longer exists."""
         body = {"metadata": {"resourceVersion": resource_version}, "status": status}
         try:
             patched = self._api.patch_namespaced_custom_object_status(
@@ -182,6 +183,8 @@ class JobSinks:
                 field_manager=FIELD_MANAGER,
                 _request_timeout=self._timeout,
             )
+        except NotFoundException:
+            return None
         except ConflictException as error:
             raise Conflict(
                 f"{namespace}/{name} changed since resourceVersion {resource_version}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,6 +68,24 @@ class StatusSettings(Protocol):
     def lease_renew_seconds(self) -> float: ...
 
 
+@dataclass(frozen=True)
+class StatusConfig:
+    """The defaults, as a plain object satisfying ``StatusSettings``."""
+
+    system_namespace: str = "knative-eventing"
+    service_name: str = "job-sink"
+    cluster_domain: str = "cluster.local"
+    public_url: str | None = None
+    public_https_url: str | None = None
+    transport_encryption: TransportEncryption | None = None
+    tls_cert: str | None = None
+    ca_file: str | None = None
+    lease_name: str = "jobsink-status-reconciler"
+    lease_namespace: str | None = None
+    lease_duration_seconds: float = 15.0
+    lease_renew_seconds: float = 5.0
+
+
 def addressing_from(settings: StatusSettings) -> Addressing:
     """Addresses follow the listeners: HTTPS is advertised (permissive) once a cert is set."""
     mode = settings.transport_encryption or ("permissive" if settings.tls_cert else "disabled")
@@ -94,11 +113,13 @@ class StatusReconciler:
         *,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
+        jobsinks: JobSinks | None = None,
+        elector: LeaderElector | None = None,
     ) -> None:
-        self._jobsinks = JobSinks(api_client)
+        self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
         self.addressing = addressing_from(settings)
-        self.elector = LeaderElector(
+        self.elector = elector or LeaderElector(
             Leases(api_client, settings.lease_namespace or settings.system_namespace),
             settings.lease_name,
             identity,
@@ -199,13 +220,16 @@ class StatusReconciler:
                 RECONCILES.labels("unchanged").inc()
                 return False
             try:
-                self._jobsinks.patch_status(
+                patched = self._jobsinks.patch_status(
                     *key, patch, resource_version=sink["metadata"]["resourceVersion"]
                 )
             except Conflict:
                 # The cache may lag behind the write that beat us; read the truth and redo it.
                 sink = self._jobsinks.get(*key)
                 continue
+            if patched is None:
+                RECONCILES.labels("gone").inc()
+                return False
             RECONCILES.labels("updated").inc()
             log.info("status of JobSink %s/%s updated", *key)
             return True

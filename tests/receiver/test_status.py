@@ -1,0 +1,310 @@
+"""The status reconciler against fakes of the JobSink API, cache and Lease (real one: tests/e2e)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from jobsink.lifecycle import Addressing
+from kubeapi.jobsinks import Conflict, JobSinks
+from receiver.lease import LeaderElector
+from receiver.sinks import Key, SinkCache
+from receiver.status import StatusConfig, StatusReconciler, addressing_from
+
+KEY = ("default", "job-sink-logger")
+URL = "http://job-sink.knative-eventing.svc.cluster.local/default/job-sink-logger"
+
+
+def jobsink(name: str = "job-sink-logger", rv: int = 1, generation: int = 1) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "generation": generation,
+            "resourceVersion": str(rv),
+        },
+        "spec": {"job": {"spec": {"template": {"spec": {"containers": []}}}}},
+    }
+
+
+def merge(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge(result.get(key), value)
+    return result
+
+
+class FakeApiServer:
+    """Stand-in for ``kubeapi.jobsinks.JobSinks`` *and* the cache: one store of JobSinks, with a
+    resourceVersion precondition on status patches and scripted faults."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        self.objects = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objects}
+        self.version = 100
+        self.patches: list[tuple[Key, dict[str, Any]]] = []
+        self.faults: list[BaseException] = []
+        self.listeners: list[Callable[[Key], None]] = []
+        self.stale: dict[Key, dict[str, Any]] = {}
+
+    # JobSinks
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self.objects.get((namespace, name))
+        return copy.deepcopy(found) if found else None
+
+    def patch_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    ) -> dict[str, Any] | None:
+        if self.faults:
+            raise self.faults.pop(0)
+        stored = self.objects.get((namespace, name))
+        if stored is None:
+            return None
+        if stored["metadata"]["resourceVersion"] != resource_version:
+            raise Conflict(name)
+        self.patches.append(((namespace, name), status))
+        self.touch((namespace, name), lambda o: o.update(status=merge(o.get("status"), status)))
+        return copy.deepcopy(stored)
+
+    def touch(self, key: Key, change: Callable[[dict[str, Any]], None]) -> None:
+        self.version += 1
+        change(self.objects[key])
+        self.objects[key]["metadata"]["resourceVersion"] = str(self.version)
+        for listener in self.listeners:
+            listener(key)
+
+    # SinkCache
+    def cached(self, namespace: str, name: str) -> dict[str, Any] | None:
+        if (namespace, name) in self.stale:
+            return self.stale[(namespace, name)]
+        return self.get(namespace, name)
+
+    def sink_keys(self) -> list[Key]:
+        return list(self.objects)
+
+    def subscribe(self, listener: Callable[[Key], None]) -> None:
+        self.listeners.append(listener)
+
+
+class FakeElector:
+    def __init__(self, leading: bool = True) -> None:
+        self.is_leader = leading
+        self.listeners: list[Callable[[bool], None]] = []
+
+    def on_change(self, listener: Callable[[bool], None]) -> None:
+        self.listeners.append(listener)
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+    def become(self, leading: bool) -> None:
+        self.is_leader = leading
+        for listener in self.listeners:
+            listener(leading)
+
+
+def reconciler(
+    server: FakeApiServer, elector: FakeElector | None = None, **kwargs: Any
+) -> StatusReconciler:
+    return StatusReconciler(
+        cast(Any, None),
+        cast(SinkCache, server),
+        StatusConfig(),
+        jobsinks=cast(JobSinks, server),
+        elector=cast(LeaderElector, elector or FakeElector()),
+        **kwargs,
+    )
+
+
+def wait_for(predicate: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.005)
+
+
+def test_first_reconcile_writes_the_whole_status() -> None:
+    server = FakeApiServer(jobsink())
+    assert reconciler(server).reconcile(KEY)
+    status = server.objects[KEY]["status"]
+    assert status["address"] == {"name": "http", "url": URL}
+    assert status["job"] == {"selector": "sinks.knative.dev/job-sink-name=job-sink-logger"}
+    assert status["observedGeneration"] == 1
+    assert [(c["type"], c["status"]) for c in status["conditions"]] == [
+        ("Addressable", "True"),
+        ("Ready", "True"),
+    ]
+
+
+def test_second_reconcile_writes_nothing() -> None:
+    server = FakeApiServer(jobsink())
+    status = reconciler(server)
+    assert status.reconcile(KEY)
+    assert not status.reconcile(KEY)
+    assert len(server.patches) == 1
+
+
+def test_generation_change_writes_only_observed_generation() -> None:
+    server = FakeApiServer(jobsink())
+    status = reconciler(server)
+    status.reconcile(KEY)
+    server.touch(KEY, lambda o: o["metadata"].update(generation=2))
+    assert status.reconcile(KEY)
+    assert server.patches[-1][1] == {"observedGeneration": 2}
+
+
+def test_conflict_rereads_and_retries() -> None:
+    server = FakeApiServer(jobsink())
+    server.stale[KEY] = jobsink(rv=0)  # the cache lags behind the apiserver
+    assert reconciler(server).reconcile(KEY)
+    assert len(server.patches) == 1
+
+
+def test_endless_conflicts_give_up() -> None:
+    server = FakeApiServer(jobsink())
+    server.faults = [Conflict("x")] * 10
+    with pytest.raises(Conflict, match="kept changing"):
+        reconciler(server).reconcile(KEY)
+
+
+@pytest.mark.parametrize(
+    "deleted_when",
+    [pytest.param("before", id="not-in-cache"), pytest.param("during", id="gone-after-conflict")],
+)
+def test_deleted_sink_is_not_written(deleted_when: str) -> None:
+    server = FakeApiServer(jobsink())
+    if deleted_when == "during":
+        server.stale[KEY] = jobsink(rv=0)
+    del server.objects[KEY]
+    assert not reconciler(server).reconcile(KEY)
+    assert server.patches == []
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[..., StatusReconciler]]:
+    started: list[StatusReconciler] = []
+
+    def run(server: FakeApiServer, elector: FakeElector, **kwargs: Any) -> StatusReconciler:
+        status = reconciler(server, elector, **kwargs)
+        status.start()
+        started.append(status)
+        return status
+
+    yield run
+    for status in started:
+        status.stop()
+
+
+def test_follower_writes_nothing_until_it_leads(running: Callable[..., StatusReconciler]) -> None:
+    server, elector = FakeApiServer(jobsink("a"), jobsink("b")), FakeElector(leading=False)
+    status = running(server, elector)
+    for key in server.sink_keys():
+        status.enqueue(key)
+    time.sleep(0.1)  # the worker drains the queue and drops the keys
+    assert server.patches == []
+    elector.become(True)
+    wait_for(lambda: len(server.patches) == 2, "both written after taking the lead")
+
+
+def test_changes_seen_by_the_watch_are_reconciled(
+    running: Callable[..., StatusReconciler],
+) -> None:
+    server = FakeApiServer(jobsink())
+    running(server, FakeElector())
+    server.listeners[0](KEY)
+    wait_for(lambda: server.patches, "first write")
+    server.touch(KEY, lambda o: o["metadata"].update(generation=3))
+    wait_for(lambda: server.objects[KEY]["status"]["observedGeneration"] == 3, "generation seen")
+    time.sleep(0.05)
+    assert len(server.patches) == 2, "its own writes do not trigger more writes"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(ApiException(status=500, reason="etcd hiccup"), id="server-error"),
+        pytest.param(ApiException(status=429, reason="slow down"), id="throttled"),
+        pytest.param(ConnectionResetError("reset"), id="connection-reset"),
+    ],
+)
+def test_failed_writes_are_retried(
+    running: Callable[..., StatusReconciler], fault: BaseException
+) -> None:
+    server = FakeApiServer(jobsink())
+    server.faults = [fault, fault]
+    status = running(server, FakeElector(), max_backoff=0.01)
+    status.enqueue(KEY)
+    wait_for(lambda: server.patches, "written after retries")
+    assert server.faults == []
+
+
+def test_periodic_resync_catches_missed_changes(
+    running: Callable[..., StatusReconciler],
+) -> None:
+    server = FakeApiServer(jobsink())
+    running(server, FakeElector(), resync_every=0.05)
+    wait_for(lambda: server.patches, "resync wrote status nobody asked for")
+
+
+def test_stop_ends_the_worker(running: Callable[..., StatusReconciler]) -> None:
+    status = running(FakeApiServer(), FakeElector())
+    status.stop()
+    assert not any(t.name == "jobsink-status" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize(
+    ("config", "mode", "primary_url"),
+    [
+        pytest.param(StatusConfig(), "disabled", URL, id="defaults"),
+        pytest.param(StatusConfig(tls_cert="/tls.crt"), "permissive", URL, id="cert-permissive"),
+        pytest.param(
+            StatusConfig(tls_cert="/tls.crt", transport_encryption="strict"),
+            "strict",
+            URL.replace("http:", "https:"),
+            id="explicit-strict",
+        ),
+        pytest.param(
+            StatusConfig(tls_cert="/tls.crt", transport_encryption="disabled"),
+            "disabled",
+            URL,
+            id="explicit-disabled",
+        ),
+        pytest.param(
+            StatusConfig(public_url="http://127.0.0.1:8080"),
+            "disabled",
+            "http://127.0.0.1:8080/default/job-sink-logger",
+            id="public-url",
+        ),
+        pytest.param(
+            StatusConfig(system_namespace="eventing", service_name="rx"),
+            "disabled",
+            "http://rx.eventing.svc.cluster.local/default/job-sink-logger",
+            id="service-and-namespace",
+        ),
+    ],
+)
+def test_addressing_from_settings(config: StatusConfig, mode: str, primary_url: str) -> None:
+    addressing = addressing_from(config)
+    assert addressing.mode == mode
+    assert addressing.primary(*KEY)["url"] == primary_url
+
+
+def test_ca_file_becomes_cacerts(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    addressing = addressing_from(StatusConfig(tls_cert="/tls.crt", ca_file=str(ca)))
+    assert addressing == Addressing.for_service(mode="permissive", ca_certs=ca.read_text())
+    assert addressing.addresses(*KEY)[0]["CACerts"] == ca.read_text()
