@@ -1,0 +1,144 @@
+"""Defaulting: the rules, idempotence, and a minimal patch against the raw object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonpatch
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jobsink.defaults import default, default_patch
+from tests.api.sinks import pod_of, sink
+
+BATCH = {"name": "K_EXECUTION_MODE", "value": "batch"}
+
+
+@pytest.mark.parametrize(
+    ("pod", "expected"),
+    [
+        pytest.param(
+            {"containers": [{"name": "a", "image": "i"}]},
+            {"restartPolicy": "Never", "containers": [{"name": "a", "image": "i", "env": [BATCH]}]},
+            id="minimal",
+        ),
+        pytest.param(
+            {"restartPolicy": "OnFailure", "containers": [{"name": "a", "image": "i"}]},
+            {"restartPolicy": "OnFailure", "containers": [{"name": "a", "image": "i", "env": [BATCH]}]},
+            id="restart-policy-kept",
+        ),
+        pytest.param(
+            {"restartPolicy": "", "containers": [{"name": "a", "image": "i"}]},
+            {"restartPolicy": "Never", "containers": [{"name": "a", "image": "i", "env": [BATCH]}]},
+            id="empty-restart-policy",
+        ),
+        pytest.param(
+            {
+                "restartPolicy": "Never",
+                "initContainers": [{"name": "i", "image": "i", "env": [{"name": "X", "value": "1"}]}],
+                "containers": [{"name": "a", "image": "i", "env": [{"name": "K_EXECUTION_MODE", "value": "serve"}]}],
+            },
+            {
+                "restartPolicy": "Never",
+                "initContainers": [{"name": "i", "image": "i", "env": [{"name": "X", "value": "1"}, BATCH]}],
+                "containers": [{"name": "a", "image": "i", "env": [{"name": "K_EXECUTION_MODE", "value": "serve"}]}],
+            },
+            id="init-containers-and-user-value",
+        ),
+        pytest.param(
+            {
+                "restartPolicy": "Never",
+                "containers": [{"name": "a", "image": "i", "env": [BATCH],
+                                "resources": {"limits": {"cpu": 0.25, "memory": 1000}, "requests": {"cpu": "100m"}}}],
+                "volumes": [{"name": "v", "emptyDir": {"sizeLimit": 1.5}}],
+            },
+            {
+                "restartPolicy": "Never",
+                "containers": [{"name": "a", "image": "i", "env": [BATCH],
+                                "resources": {"limits": {"cpu": "0.25", "memory": 1000}, "requests": {"cpu": "100m"}}}],
+                "volumes": [{"name": "v", "emptyDir": {"sizeLimit": "1.5"}}],
+            },
+            id="fraction-quantities-become-strings",
+        ),
+    ],
+)  # fmt: skip
+def test_rules(pod: dict[str, Any], expected: dict[str, Any]) -> None:
+    raw = sink(pod=pod)
+    defaulted = default(raw)
+    assert pod_of(defaulted) == expected
+    assert pod_of(raw) == pod, "default() must not modify its argument"
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param({}, id="empty"),
+        pytest.param({"spec": {}}, id="no-job"),
+        pytest.param({"spec": {"job": {"spec": {"template": "x"}}}}, id="template-not-object"),
+        pytest.param({"spec": {"job": {"spec": {"template": {"spec": {"containers": "x"}}}}}}, id="containers-not-list"),
+        pytest.param({"spec": {"job": {"spec": {"template": {"spec": {"containers": [{"env": "x"}]}}}}}}, id="env-not-list"),
+    ],
+)  # fmt: skip
+def test_malformed_objects_are_left_for_validation(obj: dict[str, Any]) -> None:
+    default(obj)  # must not raise
+
+
+def test_patch_is_minimal_and_against_the_raw_object() -> None:
+    raw = sink()
+    assert default_patch(raw) == [
+        {"op": "add", "path": "/spec/job/spec/template/spec/restartPolicy", "value": "Never"},
+        {
+            "op": "add",
+            "path": "/spec/job/spec/template/spec/containers/0/env",
+            "value": [BATCH],
+        },
+    ]
+
+
+ENV = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["K_EXECUTION_MODE", "A", "B"]), "value": st.text(max_size=3)}
+    ),
+    max_size=3,
+)
+QUANTITY = st.one_of(st.floats(0, 64, allow_nan=False), st.integers(0, 64), st.just("100m"))
+CONTAINER = st.fixed_dictionaries(
+    {"name": st.sampled_from(["a", "b"]), "image": st.just("i")},
+    optional={
+        "env": ENV,
+        "resources": st.fixed_dictionaries({"limits": st.dictionaries(st.sampled_from(["cpu", "memory"]), QUANTITY)}),
+    },
+)  # fmt: skip
+POD = st.fixed_dictionaries(
+    {"containers": st.lists(CONTAINER, min_size=1, max_size=3)},
+    optional={
+        "restartPolicy": st.sampled_from(["Never", "OnFailure", "Always", ""]),
+        "initContainers": st.lists(CONTAINER, max_size=2),
+    },
+)
+
+
+@given(POD)
+def test_idempotent(pod: dict[str, Any]) -> None:
+    once = default(sink(pod=pod))
+    assert default_patch(once) == []
+    assert default(once) == once
+
+
+@given(POD)
+def test_patch_applies_to_the_defaulted_object(pod: dict[str, Any]) -> None:
+    raw = sink(pod=pod)
+    assert jsonpatch.apply_patch(raw, default_patch(raw)) == default(raw)
+
+
+@given(POD, POD)
+def test_update_of_defaulted_object_yields_no_patch(
+    old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    """The webhook sees UPDATEs of stored (defaulted) objects: they must not be re-patched."""
+    stored = default(sink(pod=old))
+    edited = default(sink(pod=new))
+    edited["metadata"]["labels"] = {"edited": "yes"}
+    assert default_patch(stored) == []
+    assert default_patch(edited) == []
