@@ -25,7 +25,10 @@ BATCH = {"name": "K_EXECUTION_MODE", "value": "batch"}
         ),
         pytest.param(
             {"restartPolicy": "OnFailure", "containers": [{"name": "a", "image": "i"}]},
-            {"restartPolicy": "OnFailure", "containers": [{"name": "a", "image": "i", "env": [BATCH]}]},
+            {
+                "restartPolicy": "OnFailure",
+                "containers": [{"name": "a", "image": "i", "env": [BATCH]}],
+            },
             id="restart-policy-kept",
         ),
         pytest.param(
@@ -36,33 +39,67 @@ BATCH = {"name": "K_EXECUTION_MODE", "value": "batch"}
         pytest.param(
             {
                 "restartPolicy": "Never",
-                "initContainers": [{"name": "i", "image": "i", "env": [{"name": "X", "value": "1"}]}],
-                "containers": [{"name": "a", "image": "i", "env": [{"name": "K_EXECUTION_MODE", "value": "serve"}]}],
+                "initContainers": [
+                    {"name": "i", "image": "i", "env": [{"name": "X", "value": "1"}]}
+                ],
+                "containers": [
+                    {
+                        "name": "a",
+                        "image": "i",
+                        "env": [{"name": "K_EXECUTION_MODE", "value": "serve"}],
+                    }
+                ],
             },
             {
                 "restartPolicy": "Never",
-                "initContainers": [{"name": "i", "image": "i", "env": [{"name": "X", "value": "1"}, BATCH]}],
-                "containers": [{"name": "a", "image": "i", "env": [{"name": "K_EXECUTION_MODE", "value": "serve"}]}],
+                "initContainers": [
+                    {"name": "i", "image": "i", "env": [{"name": "X", "value": "1"}, BATCH]}
+                ],
+                "containers": [
+                    {
+                        "name": "a",
+                        "image": "i",
+                        "env": [{"name": "K_EXECUTION_MODE", "value": "serve"}],
+                    }
+                ],
             },
             id="init-containers-and-user-value",
         ),
         pytest.param(
             {
                 "restartPolicy": "Never",
-                "containers": [{"name": "a", "image": "i", "env": [BATCH],
-                                "resources": {"limits": {"cpu": 0.25, "memory": 1000}, "requests": {"cpu": "100m"}}}],
+                "containers": [
+                    {
+                        "name": "a",
+                        "image": "i",
+                        "env": [BATCH],
+                        "resources": {
+                            "limits": {"cpu": 0.25, "memory": 1000},
+                            "requests": {"cpu": "100m"},
+                        },
+                    }
+                ],
                 "volumes": [{"name": "v", "emptyDir": {"sizeLimit": 1.5}}],
             },
             {
                 "restartPolicy": "Never",
-                "containers": [{"name": "a", "image": "i", "env": [BATCH],
-                                "resources": {"limits": {"cpu": "0.25", "memory": 1000}, "requests": {"cpu": "100m"}}}],
+                "containers": [
+                    {
+                        "name": "a",
+                        "image": "i",
+                        "env": [BATCH],
+                        "resources": {
+                            "limits": {"cpu": "0.25", "memory": 1000},
+                            "requests": {"cpu": "100m"},
+                        },
+                    }
+                ],
                 "volumes": [{"name": "v", "emptyDir": {"sizeLimit": "1.5"}}],
             },
             id="fraction-quantities-become-strings",
         ),
     ],
-)  # fmt: skip
+)
 def test_rules(pod: dict[str, Any], expected: dict[str, Any]) -> None:
     raw = sink(pod=pod)
     defaulted = default(raw)
@@ -76,10 +113,16 @@ def test_rules(pod: dict[str, Any], expected: dict[str, Any]) -> None:
         pytest.param({}, id="empty"),
         pytest.param({"spec": {}}, id="no-job"),
         pytest.param({"spec": {"job": {"spec": {"template": "x"}}}}, id="template-not-object"),
-        pytest.param({"spec": {"job": {"spec": {"template": {"spec": {"containers": "x"}}}}}}, id="containers-not-list"),
-        pytest.param({"spec": {"job": {"spec": {"template": {"spec": {"containers": [{"env": "x"}]}}}}}}, id="env-not-list"),
+        pytest.param(
+            {"spec": {"job": {"spec": {"template": {"spec": {"containers": "x"}}}}}},
+            id="containers-not-list",
+        ),
+        pytest.param(
+            {"spec": {"job": {"spec": {"template": {"spec": {"containers": [{"env": "x"}]}}}}}},
+            id="env-not-list",
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_objects_are_left_for_validation(obj: dict[str, Any]) -> None:
     default(obj)  # must not raise
 
@@ -107,9 +150,11 @@ CONTAINER = st.fixed_dictionaries(
     {"name": st.sampled_from(["a", "b"]), "image": st.just("i")},
     optional={
         "env": ENV,
-        "resources": st.fixed_dictionaries({"limits": st.dictionaries(st.sampled_from(["cpu", "memory"]), QUANTITY)}),
+        "resources": st.fixed_dictionaries(
+            {"limits": st.dictionaries(st.sampled_from(["cpu", "memory"]), QUANTITY)}
+        ),
     },
-)  # fmt: skip
+)
 POD = st.fixed_dictionaries(
     {"containers": st.lists(CONTAINER, min_size=1, max_size=3)},
     optional={

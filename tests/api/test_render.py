@@ -144,8 +144,10 @@ def test_everything_else_passes_through() -> None:
 def test_user_event_path_is_not_duplicated_and_init_containers_get_the_event() -> None:
     pod = {
         "initContainers": [{"name": "prepare", "image": "i"}],
-        "containers": [{"name": "main", "image": "i", "env": [{"name": "K_EVENT_PATH", "value": "/x"}]}],
-    }  # fmt: skip
+        "containers": [
+            {"name": "main", "image": "i", "env": [{"name": "K_EVENT_PATH", "value": "/x"}]}
+        ],
+    }
     rendered_pod = pod_of(render(sink(pod=pod), curl_event()).job)
     main = rendered_pod["containers"][0]
     assert [v for v in main["env"] if v["name"] == "K_EVENT_PATH"] == [
