@@ -16,9 +16,7 @@ from typing import Any, cast
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException, ConflictException, NotFoundException
 
-GROUP = "sinks.knative.dev"
-VERSION = "v1alpha1"
-PLURAL = "jobsinks"
+from jobsink.types import GROUP, PLURAL, VERSION
 
 FIELD_MANAGER = "jobsink-receiver"
 PAGE_SIZE = 500

@@ -83,14 +83,16 @@ class LeaderElector:
         self._thread = threading.Thread(target=self._run, name="jobsink-lease", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop campaigning and, if leading, release the Lease for an immediate successor."""
+    def stop(self, timeout: float = 5.0, *, release: bool = True) -> None:
+        """Stop campaigning and, if leading, release the Lease for an immediate successor
+        (``release=False`` leaves it to expire, as a crash would)."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
         if self._leading:
-            self._release()
+            if release:
+                self._release()
             self._set_leading(False)
 
     def _run(self) -> None:

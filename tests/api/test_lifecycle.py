@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from jobsink.lifecycle import Addressing, desired_status, merge_patch, status_patch
+from jobsink.lifecycle import (
+    Addressing,
+    TransportEncryption,
+    desired_status,
+    merge_patch,
+    status_patch,
+)
+from jobsink.types import JobSinkStatus
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 EARLIER = "2026-11-01T08:00:00Z"
@@ -218,3 +225,12 @@ def test_merge_patch(
 ) -> None:
     assert merge_patch(current, desired) == patch
     assert apply_merge_patch(current, patch) == desired
+
+
+@pytest.mark.parametrize("mode", ["disabled", "permissive", "strict"])
+@pytest.mark.parametrize("job", [True, False], ids=["with-job", "without-job"])
+def test_status_fits_the_typed_model(mode: TransportEncryption, job: bool) -> None:
+    """What the reconciler writes is what the CRD and ``jobsink.types`` describe."""
+    status = desired_status(sink(job=job), Addressing.for_service(mode=mode, ca_certs=CA), NOW)
+    parsed = JobSinkStatus.model_validate(status)
+    assert parsed.model_dump(exclude_none=True, mode="json") == status
