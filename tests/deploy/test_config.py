@@ -147,11 +147,24 @@ def test_rbac_rule_names_no_wildcards(rule: Doc) -> None:
         assert "*" not in rule[key]
 
 
-def test_no_cluster_role_reads_secrets() -> None:
-    for name, doc in _of_kind("ClusterRole"):
-        for rule in doc["rules"]:
-            if "secrets" in rule["resources"]:
-                assert set(rule["verbs"]) <= {"create"}, name
+SECRET_VERBS = {
+    # The receiver's event Secrets (write protocol + sweeper); bindable per namespace.
+    ("ClusterRole", "jobsink-receiver-events"): {"create", "get", "list", "delete"},
+    # The webhook's own certificate Secret, in the system namespace only.
+    ("Role", "jobsink-webhook"): {"create", "get", "update"},
+}
+
+
+def test_only_named_roles_touch_secrets_and_none_watches_them() -> None:
+    for kind in ("ClusterRole", "Role"):
+        for _, doc in _of_kind(kind):
+            verbs = {
+                verb
+                for rule in doc["rules"]
+                if "secrets" in rule["resources"]
+                for verb in rule["verbs"]
+            }
+            assert verbs == SECRET_VERBS.get((kind, doc["metadata"]["name"]), set())
 
 
 @pytest.mark.parametrize(
