@@ -12,8 +12,8 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable, Coroutine
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 import uvloop

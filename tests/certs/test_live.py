@@ -20,7 +20,8 @@ def test_install_serves_the_pair_and_reports_a_repeat(ca: CertificateAuthority) 
     live = LiveContext()
     assert not live.ready
     assert live.install(pair) is True
-    assert live.ready and live.pair == pair
+    assert live.ready
+    assert live.pair == pair
     assert live.install(pair) is False
 
 

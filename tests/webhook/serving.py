@@ -1,4 +1,4 @@
-"""A real ``jobsink webhook`` server (uvicorn, uvloop, httptools, TLS) on a loopback port, in a thread."""
+"""A real webhook server (uvicorn, uvloop, httptools, TLS) on a loopback port, in a thread."""
 
 from __future__ import annotations
 
