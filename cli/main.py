@@ -20,6 +20,9 @@ certs.register(app)
 from cli import manifests  # noqa: E402
 
 manifests.register(app)
+from cli import receiver  # noqa: E402
+
+receiver.register(app)
 from cli import send  # noqa: E402
 
 send.register(app)

@@ -1,0 +1,122 @@
+"""``jobsink receiver``: the event receiver (CloudEvents in, Jobs out) and JobSink status writer.
+
+Every flag has an environment variable ``JOBSINK_RECEIVER_<FLAG>`` (e.g. ``JOBSINK_RECEIVER_PORT``);
+a flag on the command line wins. Settings without a flag (timeouts, sweeper, status addressing) are
+environment-only; the README's ``receiver`` section lists them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from cli.exits import ExitCode, fail
+
+
+def _settings(overrides: dict[str, Any]) -> Any:
+    from receiver.settings import Settings
+
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "settings"
+        fail(f"{field}: {first['msg']}", ExitCode.USAGE)
+
+
+def receiver(
+    port: Annotated[
+        int | None,
+        typer.Option(help="Main port: HTTPS with --tls-cert, else HTTP. [default: 8080]"),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address. [default: 0.0.0.0]")] = None,
+    http_port: Annotated[
+        int | None, typer.Option(help="With TLS, also serve plain HTTP on this port.")
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="Serving certificate (PEM).", dir_okay=False, exists=True)
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(help="Private key of --tls-cert (PEM).", dir_okay=False, exists=True),
+    ] = None,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            help="Kubeconfig; default $KUBECONFIG, ~/.kube/config or in-cluster.", dir_okay=False
+        ),
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option(help="Serve only this namespace's JobSinks. [default: all]")
+    ] = None,
+    max_inflight: Annotated[
+        int | None, typer.Option(help="Requests handled at once; more get 429. [default: 64]")
+    ] = None,
+    kube_qps: Annotated[
+        float | None,
+        typer.Option(help="Client-side limit on Kubernetes calls/s; 0: none. [default: 0]"),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Base of status.address.url. [default: http://job-sink.<ns>.svc.cluster.local]"
+        ),
+    ] = None,
+    status_reconciler: Annotated[
+        bool | None,
+        typer.Option(
+            "--status/--no-status", help="Write JobSink status (Lease-elected). [default: on]"
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info, warning or error. [default: info]")
+    ] = None,
+) -> None:
+    """Serve POST /<namespace>/<jobsink> (CloudEvents -> Jobs), GET on the Location of an event,
+    /healthz, /readyz and /metrics.
+
+    Examples:
+
+      jobsink receiver --port 8080 --kubeconfig ~/.kube/config
+
+      jobsink receiver --port 8443 --tls-cert tls.crt --tls-key tls.key --http-port 8080
+    """
+    from kubeapi.config import load_api_client
+    from receiver import app, logs, server
+
+    settings = _settings(
+        {
+            "port": port,
+            "host": host,
+            "http_port": http_port,
+            "tls_cert": str(tls_cert) if tls_cert else None,
+            "tls_key": str(tls_key) if tls_key else None,
+            "kubeconfig": str(kubeconfig) if kubeconfig else None,
+            "namespace": namespace,
+            "max_inflight": max_inflight,
+            "kube_qps": kube_qps,
+            "public_url": public_url,
+            "status_reconciler": status_reconciler,
+            "log_level": log_level,
+        }
+    )
+    logs.configure(settings.log_level)
+    try:
+        api_client = load_api_client(settings.kubeconfig)
+        instance, background = app.build(settings, api_client)
+    except OSError as error:
+        fail(f"cannot read {error.filename}: {error.strerror}", ExitCode.USAGE)
+    except Exception as error:  # kubeconfig problems come as many exception types
+        fail(f"cannot start: {type(error).__name__}: {error}", ExitCode.USAGE)
+    try:
+        asyncio.run(server.serve(app.create_app(instance, background), settings))
+    except KeyboardInterrupt:
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("receiver")(receiver)

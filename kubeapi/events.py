@@ -1,0 +1,109 @@
+"""The objects an event becomes: batch/v1 Jobs and their v1 event Secrets, as plain dicts.
+
+One small class per resource over :class:`kubeapi.calls.Caller`. Reads can be served from the
+apiserver's watch cache (``resourceVersion=0``): the receiver's duplicate check uses that, because
+a stale answer only sends it down the create path, where 409 AlreadyExists settles the truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from kubeapi.calls import Caller, KubeError
+
+PAGE_SIZE = 500
+
+
+class Resource:
+    """Create, get, delete and list of one namespaced resource type."""
+
+    def __init__(self, caller: Caller, *, prefix: str, plural: str, kind: str) -> None:
+        self._caller = caller
+        self._prefix = prefix
+        self._plural = plural
+        self.kind = kind
+
+    def _collection(self, namespace: str | None) -> str:
+        if namespace is None:
+            return f"{self._prefix}/{self._plural}"
+        return f"{self._prefix}/namespaces/{quote(namespace, safe='')}/{self._plural}"
+
+    def _item(self, namespace: str, name: str) -> str:
+        return f"{self._collection(namespace)}/{quote(name, safe='')}"
+
+    def create(self, namespace: str, body: dict[str, Any], *, deadline: float) -> dict[str, Any]:
+        """The created object; ``KubeError`` 409 when the name is taken."""
+        return self._caller.call(
+            f"create_{self.kind}", "POST", self._collection(namespace), body=body, deadline=deadline
+        )
+
+    def get(
+        self, namespace: str, name: str, *, deadline: float, cached: bool = False
+    ) -> dict[str, Any] | None:
+        """The object, or None when it does not exist. ``cached`` reads the apiserver's cache."""
+        query = [("resourceVersion", "0")] if cached else []
+        try:
+            return self._caller.call(
+                f"get_{self.kind}",
+                "GET",
+                self._item(namespace, name),
+                query=query,
+                deadline=deadline,
+            )
+        except KubeError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def delete(self, namespace: str, name: str, *, uid: str, deadline: float) -> bool:
+        """Delete exactly the object with ``uid`` (background cascade). False if already gone
+        or replaced by another object of the same name."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Background",
+            "preconditions": {"uid": uid},
+        }
+        try:
+            self._caller.call(
+                f"delete_{self.kind}",
+                "DELETE",
+                self._item(namespace, name),
+                body=body,
+                deadline=deadline,
+            )
+        except KubeError as error:
+            if error.status in (404, 409):
+                return False
+            raise
+        return True
+
+    def list(
+        self, namespace: str | None, selector: str, *, deadline: float
+    ) -> Iterator[dict[str, Any]]:
+        """Every object matching ``selector``, page by page (from the watch cache when it can)."""
+        token = ""
+        while True:
+            query = [("labelSelector", selector), ("limit", str(PAGE_SIZE))]
+            query += [("continue", token)] if token else [("resourceVersion", "0")]
+            page = self._caller.call(
+                f"list_{self.kind}",
+                "GET",
+                self._collection(namespace),
+                query=query,
+                deadline=deadline,
+            )
+            yield from page.get("items") or []
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return
+
+
+def jobs(caller: Caller) -> Resource:
+    return Resource(caller, prefix="/apis/batch/v1", plural="jobs", kind="job")
+
+
+def secrets(caller: Caller) -> Resource:
+    return Resource(caller, prefix="/api/v1", plural="secrets", kind="secret")

@@ -1,0 +1,124 @@
+"""The receiver's FastAPI application: routes, and what starts and stops with it.
+
+``create_app`` takes its parts ready-made (tests hand it a fake apiserver's client); ``build``
+makes the real ones from settings. Background parts (JobSink cache, status reconciler, sweeper)
+start in the lifespan and stop after the last in-flight request has finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from kubernetes import client
+from kubernetes.client import rest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from kubeapi import events
+from kubeapi.calls import Caller
+from receiver.handlers import Receiver, SinkLookup
+from receiver.limits import TokenBucket
+from receiver.metrics import observe_kube_call
+from receiver.protocol import RecentEvents, WriteProtocol
+from receiver.settings import Settings
+from receiver.sweeper import Sweeper
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class Background(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+
+def create_app(receiver: Receiver, background: Sequence[Background] = ()) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for part in background:
+            part.start()
+        try:
+            yield
+        finally:
+            # uvicorn calls this after in-flight requests have finished; their worker threads
+            # are done too, and wait=True makes sure of it before the parts stop.
+            receiver.draining = True
+            receiver.pool.shutdown(wait=True)
+            for part in reversed(background):
+                part.stop()
+
+    app = FastAPI(
+        title="JobSink receiver",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.receiver = receiver
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        if receiver.ready:
+            return JSONResponse({"status": "ready"})
+        reason = "draining" if receiver.draining else "JobSink cache not synced yet"
+        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
+    async def events_endpoint(request: Request) -> Response:
+        return await receiver.handle(request)
+
+    return app
+
+
+def build(
+    settings: Settings, api_client: client.ApiClient, sinks: SinkLookup | None = None
+) -> tuple[Receiver, list[Background]]:
+    """The real receiver over ``api_client``: H7's JobSink cache and status reconciler included."""
+    _size_connection_pool(api_client, settings.max_inflight + 8)
+    throttle = (
+        TokenBucket(settings.kube_qps, settings.kube_burst).wait if settings.kube_qps else None
+    )
+    caller = Caller(api_client, observe=observe_kube_call, throttle=throttle)
+    jobs, secrets = events.jobs(caller), events.secrets(caller)
+    protocol = WriteProtocol(jobs, secrets, RecentEvents(ttl=settings.duplicate_memo_seconds))
+    background: list[Background] = []
+    if sinks is None:
+        from receiver.sinks import SinkCache
+
+        cache = SinkCache(api_client, namespace=settings.namespace)
+        background.append(cache)
+        if settings.status_reconciler:
+            from receiver.status import StatusReconciler
+
+            background.append(StatusReconciler(api_client, cache, settings))
+        sinks = cache
+    background.append(
+        Sweeper(
+            jobs,
+            secrets,
+            interval=settings.sweep_interval_seconds,
+            grace=settings.sweep_grace_seconds,
+            namespace=settings.namespace,
+        )
+    )
+    return Receiver(settings, sinks, protocol, jobs), background
+
+
+def _size_connection_pool(api_client: client.ApiClient, size: int) -> None:
+    """One pooled connection per worker thread (plus watches), instead of urllib3's 5 x CPUs,
+    which under load would open and throw away a connection per call."""
+    configuration = api_client.configuration
+    if (configuration.connection_pool_maxsize or 0) < size:
+        configuration.connection_pool_maxsize = size
+        api_client.rest_client = rest.RESTClientObject(configuration)

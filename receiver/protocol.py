@@ -1,0 +1,221 @@
+"""The write protocol: one CloudEvent becomes exactly one Job and one event Secret.
+
+Order and why (the README's "write protocol" table lists every crash point):
+
+1. **Read-only duplicate check.** Job and Secret are read from the apiserver's watch cache. Both
+   present, the Job belonging to this event and the Secret owned by that Job: answer 202 with no
+   write at all. A stale read only sends us down the create path, where 409 settles it.
+2. **Job first**, owned by the JobSink. Its Pod cannot start before the Secret volume exists (the
+   kubelet retries the mount), so a Job without its Secret is harmless, and the sender, who got a
+   5xx, redelivers and step 3 completes it.
+3. **Secret second**, owned by the Job (uid from the create answer or from a live GET of the Job
+   after 409), so deleting the Job deletes the event. A Secret of the same name owned by another
+   Job uid is left over from an earlier Job for this very event (the name hashes sink, source and
+   id) and would be garbage-collected under the new Job: it is deleted (uid precondition) and
+   written again, never adopted.
+
+409 AlreadyExists is success once the existing object is shown to belong to this event.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from jobsink.event import CloudEvent
+from jobsink.names import ANNOTATION_EVENT_ID, ANNOTATION_EVENT_SOURCE, LABEL_SINK_NAME, job_name
+from jobsink.render import render, secret_owned_by
+from kubeapi.calls import KubeError
+from kubeapi.events import Resource
+
+MAX_ATTEMPTS = 3
+"""Create/verify rounds for one object when it keeps vanishing or being replaced under us."""
+
+
+class Outcome(enum.Enum):
+    CREATED = "created"
+    """This delivery created the Job (and its Secret)."""
+    COMPLETED = "completed"
+    """The Job existed without its Secret (an earlier delivery failed halfway); now complete."""
+    DUPLICATE = "duplicate"
+    """Job and Secret both existed: nothing written."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    namespace: str
+    name: str
+    outcome: Outcome
+
+
+class EventConflict(Exception):
+    """A Job with this event's name exists but belongs to another event or was not made by us.
+
+    With a 130-bit hash this means someone created the object by hand; retrying cannot help (409).
+    """
+
+
+class Busy(Exception):
+    """The Job of this event is being deleted; a redelivery shortly creates a new one (503)."""
+
+    retry_after = 2
+
+
+class RecentEvents:
+    """Events this process completed in the last ``ttl`` seconds, so hot duplicates cost no call.
+
+    Bounded (LRU) so that memory stays flat under any load. Only positive answers are kept and
+    only briefly: a Job deleted within ``ttl`` of its event is still reported as a duplicate by
+    this process, the one price of the shortcut (``ttl=0`` disables it).
+    """
+
+    def __init__(self, ttl: float = 10.0, size: int = 20_000) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        if self._ttl <= 0:
+            return False
+        with self._lock:
+            expires = self._entries.get(key)
+            if expires is None:
+                return False
+            if expires < time.monotonic():
+                del self._entries[key]
+                return False
+            return True
+
+    def add(self, key: tuple[str, str]) -> None:
+        if self._ttl <= 0:
+            return
+        with self._lock:
+            self._entries[key] = time.monotonic() + self._ttl
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+class WriteProtocol:
+    """Delivers events through a Job and a Secret resource (real or fake apiserver alike)."""
+
+    def __init__(self, jobs: Resource, secrets: Resource, recent: RecentEvents | None = None):
+        self._jobs = jobs
+        self._secrets = secrets
+        self._recent = recent or RecentEvents(ttl=0)
+
+    def name_of(self, sink: dict[str, Any], event: CloudEvent) -> str:
+        return job_name(sink["metadata"]["name"], event.source, event.id)
+
+    def deliver(self, sink: dict[str, Any], event: CloudEvent, *, deadline: float) -> Accepted:
+        """Make sure the Job and Secret of ``event`` exist. Blocking: run it in a worker thread.
+
+        Raises ``KubeError`` (retryable or not), ``EventConflict`` or ``Busy``; after any of them
+        a redelivery of the same event converges on the same single Job and Secret.
+        """
+        namespace = sink["metadata"]["namespace"]
+        name = self.name_of(sink, event)
+        key = (namespace, name)
+        if key in self._recent:
+            return Accepted(namespace, name, Outcome.DUPLICATE)
+        job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
+        if job is not None and self._belongs(job, sink, event):
+            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
+            if secret is not None and _owner_uid(secret) == job["metadata"]["uid"]:
+                self._recent.add(key)
+                return Accepted(namespace, name, Outcome.DUPLICATE)
+        rendered = render(sink, event)
+        job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
+        self._ensure_secret(namespace, secret_owned_by(rendered.secret, name, _uid(job)), deadline)
+        self._recent.add(key)
+        return Accepted(namespace, name, Outcome.CREATED if created else Outcome.COMPLETED)
+
+    def _ensure_job(
+        self,
+        namespace: str,
+        body: dict[str, Any],
+        sink: dict[str, Any],
+        event: CloudEvent,
+        deadline: float,
+    ) -> tuple[dict[str, Any], bool]:
+        name = body["metadata"]["name"]
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self._jobs.create(namespace, body, deadline=deadline), True
+            except KubeError as error:
+                if error.status != 409:
+                    raise
+            # Taken: by an earlier delivery of this event, or a concurrent one. A live read (not the
+            # cache) so that the Secret gets the uid of the Job that exists now.
+            existing = self._jobs.get(namespace, name, deadline=deadline)
+            if existing is None:
+                continue  # deleted between our create and our read: create again
+            self._check_belongs(existing, sink, event)
+            return existing, False
+        raise KubeError(503, "Conflict", f"job {name} keeps changing; retry", retry_after=1)
+
+    def _ensure_secret(self, namespace: str, body: dict[str, Any], deadline: float) -> None:
+        name = body["metadata"]["name"]
+        job_uid = body["metadata"]["ownerReferences"][0]["uid"]
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                self._secrets.create(namespace, body, deadline=deadline)
+                return
+            except KubeError as error:
+                if error.status != 409:
+                    raise
+            existing = self._secrets.get(namespace, name, deadline=deadline)
+            if existing is None:
+                continue
+            if _owner_uid(existing) == job_uid:
+                return
+            # Left over from an earlier Job for this same event; the garbage collector would take
+            # it away from the new Job. Replace it, never adopt it.
+            self._secrets.delete(namespace, name, uid=_uid(existing), deadline=deadline)
+        raise KubeError(503, "Conflict", f"secret {name} keeps changing; retry", retry_after=1)
+
+    def _belongs(self, job: dict[str, Any], sink: dict[str, Any], event: CloudEvent) -> bool:
+        try:
+            self._check_belongs(job, sink, event)
+        except (EventConflict, Busy):
+            return False
+        return True
+
+    @staticmethod
+    def _check_belongs(job: dict[str, Any], sink: dict[str, Any], event: CloudEvent) -> None:
+        meta = job.get("metadata") or {}
+        annotations = meta.get("annotations") or {}
+        labels = meta.get("labels") or {}
+        sink_meta = sink["metadata"]
+        if (
+            annotations.get(ANNOTATION_EVENT_SOURCE) != event.source
+            or annotations.get(ANNOTATION_EVENT_ID) != event.id
+            or labels.get(LABEL_SINK_NAME) != sink_meta["name"]
+        ):
+            raise EventConflict(
+                f"job {meta.get('name')} exists but was not created for this event of "
+                f"JobSink {sink_meta['name']}"
+            )
+        owners = {ref.get("uid") for ref in meta.get("ownerReferences") or []}
+        if meta.get("deletionTimestamp") or (
+            sink_meta.get("uid") and sink_meta["uid"] not in owners
+        ):
+            # Being deleted, or left from a deleted JobSink of the same name: the garbage collector
+            # takes it soon, and answering 202 now would lose the event.
+            raise Busy(f"job {meta.get('name')} is being deleted; retry shortly")
+
+
+def _uid(obj: dict[str, Any]) -> str:
+    return str(obj["metadata"]["uid"])
+
+
+def _owner_uid(secret: dict[str, Any]) -> str | None:
+    for ref in (secret.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("kind") == "Job" and ref.get("controller"):
+            return str(ref.get("uid"))
+    return None

@@ -1,0 +1,80 @@
+"""The receiver's two URL shapes, parsed from the raw (still percent-encoded) request path.
+
+* ``/{namespace}/{jobsink}`` — POST an event (a trailing slash is tolerated);
+* ``/namespaces/{ns}/name/{jobsink}/sources/{source}/ids/{id}`` — GET the state of its Job.
+
+Sources and ids may contain ``/``, ``%``, spaces or any Unicode, so the Location path escapes each
+segment and parsing splits the *raw* path before unescaping (a decoded path would split a source
+like ``a/b`` in two).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote_to_bytes
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_LOCATION_WORDS = ("namespaces", "name", "sources", "ids")
+
+
+@dataclass(frozen=True)
+class SinkPath:
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EventPath:
+    namespace: str
+    name: str
+    source: str
+    id: str
+
+
+def parse(raw_path: bytes) -> SinkPath | EventPath | None:
+    """The route a raw path names, or None when it is malformed (the caller answers 404)."""
+    try:
+        text = raw_path.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    segments = text.split("/")
+    if not segments or segments[0] != "":
+        return None
+    segments = segments[1:]
+    if len(segments) == 3 and segments[2] == "":
+        segments = segments[:2]  # trailing slash
+    if len(segments) == 2:
+        namespace, name = (_unquote(s) for s in segments)
+        if namespace and name and _DNS_LABEL.fullmatch(namespace) and _DNS_LABEL.fullmatch(name):
+            return SinkPath(namespace, name)
+        return None
+    if len(segments) == 8 and tuple(segments[0::2]) == _LOCATION_WORDS:
+        namespace, name, source, id = (_unquote(s) for s in segments[1::2])
+        if (
+            namespace
+            and name
+            and source
+            and id
+            and _DNS_LABEL.fullmatch(namespace)
+            and _DNS_LABEL.fullmatch(name)
+        ):
+            return EventPath(namespace, name, source, id)
+    return None
+
+
+def location(namespace: str, name: str, source: str, id: str) -> str:
+    """The status path of an event's Job, every segment escaped."""
+    parts = ("namespaces", namespace, "name", name, "sources", source, "ids", id)
+    return "/" + "/".join(quote(part, safe="") for part in parts)
+
+
+def _unquote(segment: str) -> str | None:
+    """Strict percent-decoding: malformed escapes or non-UTF-8 bytes give None."""
+    if _BAD_PERCENT.search(segment):
+        return None
+    try:
+        return unquote_to_bytes(segment).decode("utf-8")
+    except UnicodeDecodeError:
+        return None

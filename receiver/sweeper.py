@@ -1,0 +1,113 @@
+"""The sweeper: deletes Jobs whose event Secret never arrived.
+
+Such a Job is what a delivery leaves when it fails between its two writes (crash, timeout, API
+error). Its sender got a 5xx and normally redelivers, which completes the Job. If it never does,
+the Job's Pod waits forever for its Secret volume; after ``grace`` seconds the sweeper deletes the
+Job (uid precondition, so a newer Job of the same name is never touched). ``grace`` is far longer
+than any request deadline, so a delivery still in progress is never swept from under itself.
+
+Secrets stranded without their Job need no sweeper: each is owned by its Job, so the garbage
+collector deletes it with the Job, and the write protocol replaces (never adopts) one found under
+a new Job of the same name.
+
+Every replica may sweep: each deletion is guarded by the Job's uid and re-checks the Secret with a
+live read first, so doing it twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from jobsink.names import LABEL_SINK_ID
+from kubeapi.calls import KubeError
+from kubeapi.events import Resource
+from receiver.metrics import JOBS_SWEPT
+
+log = logging.getLogger(__name__)
+
+CALL_TIMEOUT = 30.0
+
+
+class Sweeper:
+    def __init__(
+        self,
+        jobs: Resource,
+        secrets: Resource,
+        *,
+        interval: float,
+        grace: float,
+        namespace: str | None = None,
+    ) -> None:
+        self._jobs = jobs
+        self._secrets = secrets
+        self._interval = interval
+        self._grace = grace
+        self._namespace = namespace
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._interval <= 0:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="jobsink-sweeper", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            try:
+                self.sweep()
+            except KubeError as error:
+                log.warning("sweep failed", extra={"error": str(error)})
+
+    def sweep(self, now: datetime | None = None) -> list[tuple[str, str]]:
+        """One pass; returns the (namespace, name) of the Jobs it deleted."""
+        now = now or datetime.now(UTC)
+        deadline = time.monotonic() + CALL_TIMEOUT
+        owned = {
+            (meta["namespace"], meta["name"], ref.get("uid"))
+            for secret in self._secrets.list(self._namespace, LABEL_SINK_ID, deadline=deadline)
+            for meta in [secret["metadata"]]
+            for ref in meta.get("ownerReferences") or []
+            if ref.get("kind") == "Job"
+        }
+        swept = []
+        for job in self._jobs.list(self._namespace, LABEL_SINK_ID, deadline=deadline):
+            meta = job["metadata"]
+            key = (meta["namespace"], meta["name"], meta["uid"])
+            if key in owned or meta.get("deletionTimestamp") or not self._old(meta, now):
+                continue
+            if not self._orphan(meta, deadline):
+                continue
+            if self._jobs.delete(
+                meta["namespace"], meta["name"], uid=meta["uid"], deadline=deadline
+            ):
+                JOBS_SWEPT.inc()
+                swept.append((meta["namespace"], meta["name"]))
+                log.info(
+                    "deleted a Job whose event Secret never arrived",
+                    extra={"namespace": meta["namespace"], "job": meta["name"]},
+                )
+        return swept
+
+    def _old(self, meta: dict[str, Any], now: datetime) -> bool:
+        created = datetime.fromisoformat(str(meta["creationTimestamp"]).replace("Z", "+00:00"))
+        return (now - created).total_seconds() > self._grace
+
+    def _orphan(self, meta: dict[str, Any], deadline: float) -> bool:
+        """Confirmed with a live read: the list came from the apiserver's cache."""
+        secret = self._secrets.get(meta["namespace"], meta["name"], deadline=deadline)
+        if secret is None:
+            return True
+        refs = secret["metadata"].get("ownerReferences") or []
+        return not any(ref.get("uid") == meta["uid"] for ref in refs)
