@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -57,10 +59,20 @@ def apply_crds(plane: ControlPlane) -> list[str]:
     ]
     if names:
         plane.kubectl("apply", "-f", str(CRDS))
-        plane.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{n}" for n in names)
-        )
+        for name in names:
+            # Not `kubectl wait`: it errors out while .status.conditions does not exist yet.
+            wait_for(
+                functools.partial(_crd_established, plane, name),
+                what=f"CRD {name} to be Established",
+                timeout=SERVICE_TIMEOUT,
+            )
     return names
+
+
+def _crd_established(plane: ControlPlane, name: str) -> bool:
+    crd = json.loads(plane.kubectl("get", "crd", name, "-o", "json").stdout)
+    conditions = crd.get("status", {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def command_available(command: str) -> bool:

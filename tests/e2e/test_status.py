@@ -1,0 +1,219 @@
+"""JobSink status on the real apiserver: what ``kubectl get jobsinks`` shows, the address a Knative
+sink ref resolves to, observedGeneration, and one writer among several reconcilers via a Lease."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from controlplane.readiness import wait_for
+from jobsink.types import GROUP, PLURAL, VERSION
+from kubeapi.jobsinks import JobSinks
+from receiver.sinks import SinkCache
+from receiver.status import StatusConfig, StatusReconciler
+from tests.e2e.support import EXAMPLES
+
+pytestmark = pytest.mark.usefixtures("jobsink_crd")
+
+TIMEOUT = 30.0
+SEED = EXAMPLES / "job-sink-logger.yaml"
+
+
+class CountingJobSinks(JobSinks):
+    """The real gateway, counting the status writes this reconciler makes."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        super().__init__(api_client)
+        self.writes: list[str] = []
+        self._lock = threading.Lock()
+
+    def patch_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    ) -> dict[str, Any] | None:
+        patched = super().patch_status(namespace, name, status, resource_version)
+        with self._lock:
+            self.writes.append(name)
+        return patched
+
+
+@dataclass
+class Receiver:
+    """What one receiver process runs for status: its own cache, reconciler and Lease identity."""
+
+    identity: str
+    cache: SinkCache
+    reconciler: StatusReconciler
+    gateway: CountingJobSinks
+
+    def stop(self, *, release: bool = True) -> None:
+        self.reconciler.stop(release=release)
+        self.cache.stop()
+
+
+@pytest.fixture
+def start_receiver(
+    api_client: client.ApiClient, namespace: str
+) -> Iterator[Callable[[str], Receiver]]:
+    started: list[Receiver] = []
+    # Short Lease timings keep the takeover scenarios quick; the Lease lives in the test namespace.
+    config = StatusConfig(
+        lease_namespace=namespace, lease_duration_seconds=4.0, lease_renew_seconds=1.0
+    )
+
+    def start(identity: str) -> Receiver:
+        cache = SinkCache(api_client, namespace=namespace)
+        gateway = CountingJobSinks(api_client)
+        reconciler = StatusReconciler(api_client, cache, config, identity, jobsinks=gateway)
+        cache.start()
+        reconciler.start()
+        assert cache.wait_synced(TIMEOUT)
+        receiver = Receiver(identity, cache, reconciler, gateway)
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+def jobsink(api_client: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, name
+    )
+    return found
+
+
+def ready(api_client: client.ApiClient, namespace: str, name: str) -> bool:
+    status = jobsink(api_client, namespace, name).get("status") or {}
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+
+
+def apply_seed(kubectl: Callable[..., Any], namespace: str, name: str = "job-sink-logger") -> None:
+    text = SEED.read_text().replace("name: job-sink-logger", f"name: {name}")
+    kubectl("apply", "-n", namespace, "-f", "-", input=text)
+
+
+def lease_holder(api_client: client.ApiClient, namespace: str) -> str | None:
+    try:
+        lease: dict[str, Any] = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
+            "coordination.k8s.io", "v1", namespace, "leases", "jobsink-status-reconciler"
+        )
+    except client.exceptions.NotFoundException:
+        return None
+    holder: str | None = (lease.get("spec") or {}).get("holderIdentity")
+    return holder
+
+
+def test_kubectl_get_shows_url_and_ready(
+    kubectl: Callable[..., Any],
+    api_client: client.ApiClient,
+    namespace: str,
+    start_receiver: Callable[[str], Receiver],
+) -> None:
+    start_receiver("only")
+    apply_seed(kubectl, namespace)
+    wait_for(lambda: ready(api_client, namespace, "job-sink-logger"), what="Ready", timeout=TIMEOUT)
+
+    table = kubectl("get", "jobsinks.sinks.knative.dev", "-n", namespace).stdout
+    header, row = table.strip().splitlines()
+    assert header.split() == ["NAME", "URL", "AGE", "READY", "REASON"]
+    url = f"http://job-sink.knative-eventing.svc.cluster.local/{namespace}/job-sink-logger"
+    assert re.fullmatch(rf"job-sink-logger\s+{re.escape(url)}\s+\S+\s+True\s*", row)
+
+
+def test_address_resolves_like_a_knative_sink_ref(
+    kubectl: Callable[..., Any],
+    api_client: client.ApiClient,
+    namespace: str,
+    start_receiver: Callable[[str], Receiver],
+) -> None:
+    """A Knative ``sink.ref`` {apiVersion, kind, name} resolves through the Addressable duck
+    type: a CRD labelled ``duck.knative.dev/addressable``, and ``.status.address.url``."""
+    start_receiver("only")
+    apply_seed(kubectl, namespace)
+    wait_for(lambda: ready(api_client, namespace, "job-sink-logger"), what="Ready", timeout=TIMEOUT)
+    ref = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "JobSink", "name": "job-sink-logger"}
+
+    resources = json.loads(kubectl("get", "--raw", f"/apis/{ref['apiVersion']}").stdout)
+    plural = next(r["name"] for r in resources["resources"] if r["kind"] == ref["kind"])
+    crd = json.loads(kubectl("get", "crd", f"{plural}.{GROUP}", "-o", "json").stdout)
+    assert crd["metadata"]["labels"]["duck.knative.dev/addressable"] == "true"
+    resolved = json.loads(
+        kubectl("get", f"{plural}.{GROUP}", ref["name"], "-n", namespace, "-o", "json").stdout
+    )
+    status = resolved["status"]
+    url = f"http://job-sink.knative-eventing.svc.cluster.local/{namespace}/job-sink-logger"
+    assert status["address"] == {"name": "http", "url": url}
+    assert status["addresses"] == [{"name": "http", "url": url}]
+    assert status["job"]["selector"] == "sinks.knative.dev/job-sink-name=job-sink-logger"
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {
+        "Addressable": "True",
+        "Ready": "True",
+    }
+
+
+def test_observed_generation_follows_updates(
+    kubectl: Callable[..., Any],
+    api_client: client.ApiClient,
+    namespace: str,
+    start_receiver: Callable[[str], Receiver],
+) -> None:
+    receiver = start_receiver("only")
+    apply_seed(kubectl, namespace)
+    wait_for(lambda: ready(api_client, namespace, "job-sink-logger"), what="Ready", timeout=TIMEOUT)
+    first = jobsink(api_client, namespace, "job-sink-logger")
+    since = {c["type"]: c["lastTransitionTime"] for c in first["status"]["conditions"]}
+
+    patch = {"spec": {"job": {"spec": {"backoffLimit": 2}}}}
+    kubectl(
+        "patch", "jobsink", "job-sink-logger", "-n", namespace, "--type=merge",
+        "-p", json.dumps(patch),
+    )  # fmt: skip
+
+    def observed() -> bool:
+        current = jobsink(api_client, namespace, "job-sink-logger")
+        return bool(current["status"]["observedGeneration"] == current["metadata"]["generation"])
+
+    wait_for(observed, what="observedGeneration caught up", timeout=TIMEOUT)
+    updated = jobsink(api_client, namespace, "job-sink-logger")
+    assert updated["metadata"]["generation"] == first["metadata"]["generation"] + 1
+    assert {c["type"]: c["lastTransitionTime"] for c in updated["status"]["conditions"]} == since
+    assert receiver.gateway.writes == ["job-sink-logger", "job-sink-logger"]
+
+
+@pytest.mark.parametrize("release", [True, False], ids=["holder-stops", "holder-crashes"])
+def test_only_the_lease_holder_writes_and_another_takes_over(
+    kubectl: Callable[..., Any],
+    api_client: client.ApiClient,
+    namespace: str,
+    start_receiver: Callable[[str], Receiver],
+    release: bool,
+) -> None:
+    receivers = {r.identity: r for r in (start_receiver("one"), start_receiver("two"))}
+    wait_for(
+        lambda: lease_holder(api_client, namespace) in receivers, what="a leader", timeout=TIMEOUT
+    )
+    holder = receivers[str(lease_holder(api_client, namespace))]
+    other = next(r for r in receivers.values() if r is not holder)
+
+    apply_seed(kubectl, namespace, "first")
+    wait_for(lambda: ready(api_client, namespace, "first"), what="first Ready", timeout=TIMEOUT)
+    assert holder.gateway.writes == ["first"]
+    assert other.gateway.writes == []
+
+    holder.stop(release=release)
+    apply_seed(kubectl, namespace, "second")
+    wait_for(lambda: ready(api_client, namespace, "second"), what="second Ready", timeout=TIMEOUT)
+    assert lease_holder(api_client, namespace) == other.identity
+    assert other.gateway.writes == ["second"]
+    assert holder.gateway.writes == ["first"]
