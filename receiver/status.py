@@ -143,14 +143,15 @@ class StatusReconciler:
         self._thread.start()
         self.elector.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0, *, release: bool = True) -> None:
+        """Stop writing, then leave the election (handing the Lease on unless ``release=False``)."""
         self._stopping.set()
         with self._wakeup:
             self._wakeup.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self.elector.stop(timeout)
+        self.elector.stop(timeout, release=release)
 
     def enqueue(self, key: Key) -> None:
         """Ask for ``key`` to be reconciled; repeated asks before it runs collapse into one."""
