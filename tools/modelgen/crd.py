@@ -34,13 +34,11 @@ from annotated_types import Ge
 from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 
+from jobsink import types as api
+from jobsink.models.quantity import QUANTITY_PATTERN, check_quantity
+from jobsink.models.scalars import check_rfc3339
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
-from jobsink import types as api  # noqa: E402
-from jobsink.models.quantity import QUANTITY_PATTERN, check_quantity  # noqa: E402
-from jobsink.models.scalars import check_rfc3339  # noqa: E402
-
 OUTPUT = REPO / "crds" / "jobsink.yaml"
 ANNOTATION_LIMIT = 256 * 1024
 LIST_EXTENSIONS = ("x-kubernetes-list-type", "x-kubernetes-list-map-keys")

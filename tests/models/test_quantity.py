@@ -1,0 +1,115 @@
+"""The quantity grammar, table-driven against what the apiserver's parser accepts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from jobsink.models.quantity import Quantity, QuantityError, check_quantity, parse_quantity
+
+QUANTITY: TypeAdapter[str | int | float] = TypeAdapter(Quantity)
+
+ACCEPTED = {
+    "zero": "0",
+    "integer": "1",
+    "millicores": "500m",
+    "decimal": "0.5",
+    "leading dot": ".5",
+    "trailing dot": "5.",
+    "trailing dot with suffix": "1.G",
+    "plus sign": "+1",
+    "minus sign": "-1",
+    "nano": "10n",
+    "micro": "10u",
+    "kilo": "1k",
+    "mega": "2M",
+    "giga": "3G",
+    "tera": "4T",
+    "peta": "5P",
+    "exa": "6E",
+    "kibi": "1Ki",
+    "mebi": "64Mi",
+    "gibi": "1.5Gi",
+    "tebi": "1Ti",
+    "pebi": "1Pi",
+    "exbi": "1Ei",
+    "exponent": "1e3",
+    "upper exponent": "1E3",
+    "negative exponent": "1e-3",
+    "positive exponent": "12e+6",
+    "decimal exponent": "1.5e2",
+    "json integer": 1000,
+    "json float": 0.25,
+    "json negative": -1,
+    "json exponent float": 1e-07,
+}
+
+REJECTED = {
+    "letters": "abc",
+    "empty": "",
+    "only sign": "-",
+    "only dot": ".",
+    "unknown suffix": "1K",
+    "lower binary": "1ki",
+    "binary without i": "1Kb",
+    "double suffix": "1Mi1",
+    "space": "1 Mi",
+    "leading space": " 1",
+    "exponent without digits": "1e",
+    "fractional exponent": "1e3.5",
+    "two dots": "1.2.3",
+    "suffix only": "Mi",
+    "json true": True,
+    "json false": False,
+    "json null": None,
+    "list": [1],
+    "infinity": float("inf"),
+    "nan": float("nan"),
+}
+
+
+@pytest.mark.parametrize("value", ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_accepted_and_kept_as_given(value: str | int | float) -> None:
+    result = QUANTITY.validate_python(value)
+    assert result == value
+    assert type(result) is type(value)
+
+
+@pytest.mark.parametrize("value", REJECTED.values(), ids=REJECTED.keys())
+def test_rejected(value: object) -> None:
+    with pytest.raises(ValidationError):
+        QUANTITY.validate_python(value)
+
+
+def test_rejection_message_names_the_grammar() -> None:
+    with pytest.raises(QuantityError, match="quantities must match the regular expression"):
+        check_quantity("abc")
+
+
+VALUES = {
+    "millicores": ("500m", Decimal("0.5")),
+    "mebi": ("64Mi", Decimal(64 * 1024**2)),
+    "gibi fraction": ("1.5Gi", Decimal(3 * 1024**3 // 2)),
+    "kilo": ("1k", Decimal(1000)),
+    "exponent": ("1e3", Decimal(1000)),
+    "negative exponent": ("25e-2", Decimal("0.25")),
+    "nano": ("10n", Decimal("0.00000001")),
+    "negative": ("-2M", Decimal(-2_000_000)),
+    "json float": (0.25, Decimal("0.25")),
+    "json int": (3, Decimal(3)),
+    "trailing dot": ("5.", Decimal(5)),
+    "leading dot": (".5", Decimal("0.5")),
+    "exa": ("2E", Decimal(2 * 10**18)),
+}
+
+
+@pytest.mark.parametrize(("value", "expected"), VALUES.values(), ids=VALUES.keys())
+def test_parse_quantity(value: str | int | float, expected: Decimal) -> None:
+    assert parse_quantity(value) == expected
+
+
+def test_parse_quantity_rejects_garbage() -> None:
+    with pytest.raises(QuantityError):
+        parse_quantity("abc")
