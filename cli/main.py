@@ -14,6 +14,9 @@ app = typer.Typer(
 
 # Command modules are registered below, one line per area (keep this list sorted).
 # Each module exposes ``register(app: typer.Typer) -> None``.
+from cli import api  # noqa: E402
+
+api.register(app)
 from cli import certs  # noqa: E402
 
 certs.register(app)
