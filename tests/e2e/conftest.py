@@ -14,12 +14,16 @@ Fixtures:
 - ``webhook`` (session): ``jobsink webhook`` as a subprocess plus both webhook
   configurations (``url`` on 127.0.0.1, ``caBundle`` from the control plane's CA), waited
   until the apiserver actually calls them.
+- ``receiver`` (session): ``jobsink receiver`` on a free loopback port (plain HTTP), its
+  ``--public-url`` set to that address, waited until /readyz. More receivers:
+  ``tests.e2e.services.start_receiver(control_plane, name="receiver-2")``.
 When a test fails, the tails of every component's log are appended to its report.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
@@ -27,7 +31,14 @@ import pytest
 from kubernetes import client
 
 from controlplane import ControlPlane
-from tests.e2e.services import RunningWebhook, apply_crds, start_webhook, wait_for_namespace
+from tests.e2e.services import (
+    RunningReceiver,
+    RunningWebhook,
+    apply_crds,
+    start_receiver,
+    start_webhook,
+    wait_for_namespace,
+)
 from tests.e2e.support import unique_name
 
 CONTROL_PLANE = pytest.StashKey[ControlPlane]()
@@ -80,7 +91,7 @@ def control_plane(pytestconfig: pytest.Config) -> Iterator[ControlPlane]:
 
 
 @pytest.fixture(scope="session")
-def kubectl(control_plane: ControlPlane) -> Callable[..., object]:
+def kubectl(control_plane: ControlPlane) -> Callable[..., subprocess.CompletedProcess[str]]:
     return control_plane.kubectl
 
 
@@ -115,6 +126,15 @@ def jobsink_crd(control_plane: ControlPlane) -> list[str]:
 @pytest.fixture(scope="session")
 def webhook(control_plane: ControlPlane, jobsink_crd: list[str]) -> Iterator[RunningWebhook]:
     running = start_webhook(control_plane)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def receiver(control_plane: ControlPlane, jobsink_crd: list[str]) -> Iterator[RunningReceiver]:
+    running = start_receiver(control_plane)
     try:
         yield running
     finally:

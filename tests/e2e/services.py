@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ import yaml
 
 from controlplane import ControlPlane, ManagedProcess
 from controlplane.ports import LOOPBACK, free_ports
-from controlplane.readiness import HttpsProbe, wait_for
+from controlplane.readiness import HttpsProbe, http_ok, wait_for
 from tests.e2e.support import CRDS, JOBSINK, manifest_files, yaml_documents
 
 SERVICE_TIMEOUT = 60.0
@@ -172,3 +173,50 @@ def start_webhook(plane: ControlPlane) -> RunningWebhook:
         watched=[process],
     )
     return running
+
+
+@dataclass
+class RunningReceiver:
+    """``jobsink receiver`` serving plain HTTP on ``http://127.0.0.1:port``."""
+
+    process: ManagedProcess
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_receiver(
+    plane: ControlPlane, name: str = "receiver", extra_args: Sequence[str] = ()
+) -> RunningReceiver:
+    """Run ``jobsink receiver`` on a free port and wait for its /readyz (JobSink cache synced).
+
+    ``name`` names its log (``logs/<name>.log``); start several with different names.
+    """
+    if not command_available("receiver"):
+        pytest.skip("`jobsink receiver` does not exist yet")
+    port = free_ports(1)[0]
+    url = f"http://{LOOPBACK}:{port}"
+    process = plane.spawn(
+        name,
+        [
+            str(JOBSINK),
+            "receiver",
+            f"--host={LOOPBACK}",
+            f"--port={port}",
+            f"--kubeconfig={plane.kubeconfig}",
+            f"--public-url={url}",
+            *extra_args,
+        ],
+    )
+    wait_for(
+        lambda: http_ok(f"{url}/readyz"),
+        what=f"jobsink receiver ({name}) /readyz",
+        timeout=SERVICE_TIMEOUT,
+        watched=[process],
+    )
+    return RunningReceiver(process, port)
