@@ -20,7 +20,7 @@ class SelfManagedSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JOBSINK_WEBHOOK_CERTS_", extra="forbid")
 
     namespace: str = "knative-eventing"
-    secret: str = "jobsink-webhook-tls"
+    secret: str = "jobsink-webhook-certs"
     service: str = "jobsink-webhook"
     mutating_configuration: str = "defaulting.webhook.jobsink.knative.dev"
     validating_configuration: str = "validation.webhook.jobsink.knative.dev"
