@@ -1,0 +1,177 @@
+"""The JobSink cache and the Lease election against the real apiserver: live GET, watch events,
+410 Gone and a re-list, a cut watch connection, and a contended Lease."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from controlplane.readiness import wait_for
+from jobsink.types import API_VERSION, GROUP, KIND, PLURAL, VERSION
+from kubeapi.jobsinks import Gone, JobSinks
+from kubeapi.leases import Leases
+from receiver.lease import LeaderElector
+from receiver.sinks import WATCH_RESTARTS, SinkCache
+
+pytestmark = pytest.mark.usefixtures("jobsink_crd")
+
+TIMEOUT = 30.0
+
+
+def body(name: str, backoff_limit: int = 1) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": name},
+        "spec": {
+            "job": {
+                "spec": {
+                    "backoffLimit": backoff_limit,
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "main", "image": "docker.io/library/bash:5"}],
+                        }
+                    },
+                }
+            }
+        },
+    }
+
+
+@pytest.fixture
+def objects(api_client: client.ApiClient) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
+
+
+@pytest.fixture
+def cache(api_client: client.ApiClient, namespace: str) -> Iterator[SinkCache]:
+    started = SinkCache(api_client, namespace=namespace)
+    started.start()
+    assert started.wait_synced(TIMEOUT)
+    yield started
+    started.stop()
+
+
+def cut_watch(cache: SinkCache) -> None:
+    """Break the cache's open watch connection from outside, as a network failure would."""
+    wait_for(lambda: cache._stream is not None, what="watch open", timeout=TIMEOUT)
+    cache._stream.close()
+
+
+def create(objects: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
+    created: dict[str, Any] = objects.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, body(name)
+    )
+    return created
+
+
+def test_live_get_without_a_watch(
+    api_client: client.ApiClient, objects: client.CustomObjectsApi, namespace: str
+) -> None:
+    unstarted = SinkCache(api_client, namespace=namespace)
+    assert unstarted.get(namespace, "absent") is None
+    created = create(objects, namespace, "fresh")
+    found = unstarted.get(namespace, "fresh")
+    assert found is not None
+    assert found["metadata"]["uid"] == created["metadata"]["uid"]
+
+
+def test_created_jobsink_works_at_once(
+    cache: SinkCache, objects: client.CustomObjectsApi, namespace: str
+) -> None:
+    create(objects, namespace, "instant")
+    assert cache.get(namespace, "instant") is not None
+
+
+def test_watch_follows_create_update_delete(
+    cache: SinkCache, objects: client.CustomObjectsApi, namespace: str
+) -> None:
+    created = create(objects, namespace, "watched")
+    wait_for(lambda: cache.cached(namespace, "watched") is not None, what="ADDED", timeout=TIMEOUT)
+
+    patch = {"spec": {"job": {"spec": {"backoffLimit": 4}}}}
+    objects.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "watched", patch)
+
+    def modified() -> bool:
+        seen = cache.cached(namespace, "watched") or {}
+        return bool(seen.get("metadata", {}).get("generation") == 2)
+
+    wait_for(modified, what="MODIFIED", timeout=TIMEOUT)
+    objects.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "watched")
+    wait_for(lambda: cache.cached(namespace, "watched") is None, what="DELETED", timeout=TIMEOUT)
+    assert cache.get(namespace, "watched") is None
+    assert created["metadata"]["uid"]
+
+
+def test_too_old_resource_version_is_gone(api_client: client.ApiClient, namespace: str) -> None:
+    with pytest.raises(Gone):
+        for _ in JobSinks(api_client).watch("1", namespace, timeout_seconds=5):
+            pass
+
+
+def test_gone_relists_and_keeps_following(
+    cache: SinkCache, objects: client.CustomObjectsApi, namespace: str
+) -> None:
+    gone_before = WATCH_RESTARTS.labels("gone")._value.get()
+    # Make the next watch start from a resourceVersion the apiserver no longer has.
+    wait_for(lambda: cache._stream is not None, what="watch open", timeout=TIMEOUT)
+    cache.resource_version = "1"
+    cut_watch(cache)
+    wait_for(
+        lambda: WATCH_RESTARTS.labels("gone")._value.get() > gone_before,
+        what="410 Gone seen",
+        timeout=TIMEOUT,
+    )
+    create(objects, namespace, "after-relist")
+    wait_for(
+        lambda: cache.cached(namespace, "after-relist") is not None,
+        what="watch after re-list",
+        timeout=TIMEOUT,
+    )
+
+
+def test_cut_connection_resumes(
+    cache: SinkCache, objects: client.CustomObjectsApi, namespace: str
+) -> None:
+    cut_watch(cache)
+    create(objects, namespace, "after-cut")
+    wait_for(
+        lambda: cache.cached(namespace, "after-cut") is not None,
+        what="watch resumed",
+        timeout=TIMEOUT,
+    )
+
+
+def test_contended_lease_has_one_holder(
+    api_client: client.ApiClient, namespace: str, kubectl: Any
+) -> None:
+    leases = Leases(api_client, namespace)
+    electors = [
+        LeaderElector(leases, "contended", f"candidate-{i}", duration=4.0, renew_every=1.0)
+        for i in range(3)
+    ]
+    for elector in electors:
+        elector.start()
+    try:
+        wait_for(lambda: any(e.is_leader for e in electors), what="a leader", timeout=TIMEOUT)
+        leaders = [e for e in electors if e.is_leader]
+        assert len(leaders) == 1
+        lease = json.loads(
+            kubectl("get", "lease", "contended", "-n", namespace, "-o", "json").stdout
+        )
+        assert lease["spec"]["holderIdentity"] == leaders[0].identity
+        assert lease["spec"]["leaseDurationSeconds"] == 4
+        leaders[0].stop()
+        wait_for(
+            lambda: sum(e.is_leader for e in electors) == 1 and not leaders[0].is_leader,
+            what="a successor",
+            timeout=TIMEOUT,
+        )
+    finally:
+        for elector in electors:
+            elector.stop()
