@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     public_https_url: str | None = None
     transport_encryption: Literal["disabled", "permissive", "strict"] | None = None
     ca_file: str | None = None
-    lease_name: str = "job-sink-status"
+    lease_name: str = "jobsink-status-reconciler"  # config/200-roles-receiver.yaml names it
     lease_namespace: str | None = None
     lease_duration_seconds: float = 15.0
     lease_renew_seconds: float = 5.0
