@@ -57,6 +57,8 @@ class StatusSettings(Protocol):
     @property
     def tls_cert(self) -> str | None: ...
     @property
+    def http_port(self) -> int | None: ...
+    @property
     def ca_file(self) -> str | None: ...
     @property
     def lease_name(self) -> str: ...
@@ -79,6 +81,7 @@ class StatusConfig:
     public_https_url: str | None = None
     transport_encryption: TransportEncryption | None = None
     tls_cert: str | None = None
+    http_port: int | None = None
     ca_file: str | None = None
     lease_name: str = "jobsink-status-reconciler"
     lease_namespace: str | None = None
@@ -87,8 +90,10 @@ class StatusConfig:
 
 
 def addressing_from(settings: StatusSettings) -> Addressing:
-    """Addresses follow the listeners: HTTPS is advertised (permissive) once a cert is set."""
-    mode = settings.transport_encryption or ("permissive" if settings.tls_cert else "disabled")
+    """Addresses follow the listeners unless ``transport_encryption`` says otherwise: HTTP only
+    without a certificate; HTTPS only when the one port serves TLS; both when an extra plain-HTTP
+    port runs next to it (Knative's disabled / strict / permissive)."""
+    mode = settings.transport_encryption or _mode_of_listeners(settings)
     ca_certs = Path(settings.ca_file).read_text() if settings.ca_file else None
     return Addressing.for_service(
         namespace=settings.system_namespace,
@@ -99,6 +104,12 @@ def addressing_from(settings: StatusSettings) -> Addressing:
         http_base=settings.public_url,
         https_base=settings.public_https_url,
     )
+
+
+def _mode_of_listeners(settings: StatusSettings) -> TransportEncryption:
+    if not settings.tls_cert:
+        return "disabled"
+    return "permissive" if settings.http_port else "strict"
 
 
 class StatusReconciler:

@@ -269,7 +269,18 @@ def test_stop_ends_the_worker(running: Callable[..., StatusReconciler]) -> None:
     ("config", "mode", "primary_url"),
     [
         pytest.param(StatusConfig(), "disabled", URL, id="defaults"),
-        pytest.param(StatusConfig(tls_cert="/tls.crt"), "permissive", URL, id="cert-permissive"),
+        pytest.param(
+            StatusConfig(tls_cert="/tls.crt"),
+            "strict",
+            URL.replace("http:", "https:"),
+            id="tls-only-strict",
+        ),
+        pytest.param(
+            StatusConfig(tls_cert="/tls.crt", http_port=8080),
+            "permissive",
+            URL,
+            id="tls-and-http-permissive",
+        ),
         pytest.param(
             StatusConfig(tls_cert="/tls.crt", transport_encryption="strict"),
             "strict",
@@ -305,6 +316,6 @@ def test_addressing_from_settings(config: StatusConfig, mode: str, primary_url: 
 def test_ca_file_becomes_cacerts(tmp_path: Path) -> None:
     ca = tmp_path / "ca.crt"
     ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-    addressing = addressing_from(StatusConfig(tls_cert="/tls.crt", ca_file=str(ca)))
+    addressing = addressing_from(StatusConfig(tls_cert="/t.crt", http_port=80, ca_file=str(ca)))
     assert addressing == Addressing.for_service(mode="permissive", ca_certs=ca.read_text())
     assert addressing.addresses(*KEY)[0]["CACerts"] == ca.read_text()
