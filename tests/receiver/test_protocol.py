@@ -1,0 +1,217 @@
+"""The write protocol against a FAKE apiserver with injected faults.
+
+Every scenario ends the same way once a redelivery succeeds: exactly one Job, exactly one Secret,
+owned by that Job, holding this event. No loss, no duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import pytest
+
+from jobsink.event import CloudEvent, json_data
+from kubeapi.calls import KubeError
+from receiver.protocol import Busy, EventConflict, Outcome, RecentEvents, WriteProtocol
+from tests.receiver.fake_kube import FakeKubeApi
+
+EVENT = CloudEvent.from_attributes(
+    {
+        "specversion": "1.0",
+        "id": "123",
+        "source": "my/curl/command",
+        "type": "my.demo.event",
+        "datacontenttype": "application/json",
+    },
+    json_data({"details": "JobSinkDemo"}),
+)
+
+
+def deadline(seconds: float = 3.0) -> float:
+    return time.monotonic() + seconds
+
+
+def assert_one_job_one_secret(fake: FakeKubeApi) -> None:
+    jobs, secrets = fake.of("jobs"), fake.of("secrets")
+    assert len(jobs) == 1, jobs
+    assert len(secrets) == 1, secrets
+    (job,), (secret,) = jobs, secrets
+    owner = secret["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["uid"]) == ("Job", job["metadata"]["uid"])
+    assert base64.b64decode(secret["data"]["event"]) == EVENT.to_json()
+
+
+@pytest.mark.parametrize(
+    ("faults", "outcome"),
+    [
+        pytest.param([], Outcome.CREATED, id="no-fault"),
+        pytest.param(
+            [("POST", "jobs", {"status": 429, "times": 2, "retry_after": 0.05})],
+            Outcome.CREATED,
+            id="job-create-429-retry-after",
+        ),
+        pytest.param(
+            [("POST", "secrets", {"status": 500, "times": 2})],
+            Outcome.CREATED,
+            id="secret-create-500",
+        ),
+        pytest.param(
+            [("GET", "jobs", {"status": 503, "times": 1})], Outcome.CREATED, id="read-503"
+        ),
+        pytest.param(
+            [("POST", "secrets", {"stall": 0.8})], Outcome.CREATED, id="secret-create-timeout"
+        ),
+        pytest.param(
+            [("POST", "jobs", {"apply_then_drop": True})],
+            Outcome.COMPLETED,
+            id="job-created-but-answer-lost",
+        ),
+        pytest.param(
+            [("POST", "secrets", {"apply_then_drop": True})],
+            Outcome.CREATED,
+            id="secret-created-but-answer-lost",
+        ),
+    ],
+)
+def test_transient_faults_are_retried_within_the_deadline(
+    fake: FakeKubeApi,
+    protocol: WriteProtocol,
+    sink: dict[str, Any],
+    faults: list[tuple[str, str, dict[str, Any]]],
+    outcome: Outcome,
+) -> None:
+    for method, plural, fault in faults:
+        fake.fail(method, plural, **fault)
+    accepted = protocol.deliver(sink, EVENT, deadline=deadline())
+    assert accepted.outcome is outcome
+    assert_one_job_one_secret(fake)
+
+
+@pytest.mark.parametrize(
+    ("method", "plural", "jobs_left"),
+    [
+        pytest.param("POST", "jobs", 0, id="job-create-keeps-failing"),
+        pytest.param("POST", "secrets", 1, id="failure-between-the-two-writes"),
+        pytest.param("GET", "jobs", 0, id="apiserver-unreadable"),
+    ],
+)
+@pytest.mark.parametrize("status", [500, 429, 503])
+def test_persistent_failure_then_redelivery_completes(
+    fake: FakeKubeApi,
+    protocol: WriteProtocol,
+    sink: dict[str, Any],
+    method: str,
+    plural: str,
+    jobs_left: int,
+    status: int,
+) -> None:
+    fake.fail(method, plural, status=status, times=1000)
+    with pytest.raises(KubeError) as caught:
+        protocol.deliver(sink, EVENT, deadline=deadline(0.3))
+    assert caught.value.retryable  # the sender is told to retry (5xx), never that it was done
+    assert len(fake.of("jobs")) == jobs_left
+    assert fake.of("secrets") == []
+    fake.faults.clear()
+    accepted = protocol.deliver(sink, EVENT, deadline=deadline())
+    expected = Outcome.COMPLETED if jobs_left else Outcome.CREATED
+    assert accepted.outcome is expected
+    assert_one_job_one_secret(fake)
+
+
+def test_duplicate_makes_no_write_call(
+    fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any]
+) -> None:
+    protocol.deliver(sink, EVENT, deadline=deadline())
+    writes = len(fake.writes())
+    accepted = protocol.deliver(sink, EVENT, deadline=deadline())
+    assert accepted.outcome is Outcome.DUPLICATE
+    assert len(fake.writes()) == writes
+    # Both reads go to the apiserver's watch cache.
+    assert all("resourceVersion=0" in query for method, _, query in fake.calls[-2:])
+    assert_one_job_one_secret(fake)
+
+
+def test_recent_events_answer_duplicates_without_any_call(
+    fake: FakeKubeApi, caller: Any, sink: dict[str, Any]
+) -> None:
+    from kubeapi import events
+
+    protocol = WriteProtocol(events.jobs(caller), events.secrets(caller), RecentEvents(ttl=60))
+    protocol.deliver(sink, EVENT, deadline=deadline())
+    calls = len(fake.calls)
+    assert protocol.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    assert len(fake.calls) == calls
+
+
+def test_stranded_secret_is_replaced_never_adopted(
+    caller: Any, sink: dict[str, Any], fake: FakeKubeApi
+) -> None:
+    fake.gc = False  # the garbage collector has not removed the old Job's Secret yet
+    from kubeapi import events
+
+    protocol = WriteProtocol(events.jobs(caller), events.secrets(caller))
+    protocol.deliver(sink, EVENT, deadline=deadline())
+    (old_job,) = fake.of("jobs")
+    fake.handle(
+        "DELETE", f"/apis/batch/v1/namespaces/default/jobs/{old_job['metadata']['name']}", {}
+    )
+    accepted = protocol.deliver(sink, EVENT, deadline=deadline())
+    assert accepted.outcome is Outcome.CREATED
+    assert_one_job_one_secret(fake)
+    (new_job,) = fake.of("jobs")
+    assert new_job["metadata"]["uid"] != old_job["metadata"]["uid"]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        pytest.param(
+            lambda job: job["metadata"]["annotations"].update(
+                {"sinks.knative.dev/event-id": "other"}
+            ),
+            EventConflict,
+            id="job-of-another-event",
+        ),
+        pytest.param(
+            lambda job: job["metadata"].update(deletionTimestamp="2026-01-01T00:00:00Z"),
+            Busy,
+            id="job-being-deleted",
+        ),
+        pytest.param(
+            lambda job: job["metadata"]["ownerReferences"][0].update(uid="older-sink"),
+            Busy,
+            id="job-of-a-deleted-jobsink",
+        ),
+    ],
+)
+def test_existing_job_that_is_not_ours_is_never_reported_as_done(
+    fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], change: Any, error: type
+) -> None:
+    protocol.deliver(sink, EVENT, deadline=deadline())
+    (job,) = fake.of("jobs")
+    change(job)
+    (secret,) = fake.of("secrets")
+    fake.handle("DELETE", f"/api/v1/namespaces/default/secrets/{secret['metadata']['name']}", {})
+    with pytest.raises(error):
+        protocol.deliver(sink, EVENT, deadline=deadline())
+    assert fake.of("secrets") == []  # nothing attached to a Job that is not this event's
+
+
+def test_deadline_stops_retrying(
+    fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any]
+) -> None:
+    fake.fail("POST", "jobs", status=429, times=1000, retry_after=5)
+    started = time.monotonic()
+    with pytest.raises(KubeError) as caught:
+        protocol.deliver(sink, EVENT, deadline=deadline(1.0))
+    assert caught.value.status == 429
+    assert time.monotonic() - started < 1.0  # a 5 s Retry-After does not fit: not waited for
+
+
+def test_recent_events_are_bounded() -> None:
+    recent = RecentEvents(ttl=60, size=3)
+    for i in range(10):
+        recent.add(("ns", str(i)))
+    assert [("ns", str(i)) in recent for i in range(10)] == [False] * 7 + [True] * 3

@@ -1,0 +1,193 @@
+"""Decoding requests into CloudEvents: binary, structured and batch modes, and every refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from receiver.wire import Rejection, decode
+
+Headers = list[tuple[bytes, bytes]]
+
+SEED_HEADERS: Headers = [
+    (b"content-type", b"application/json"),
+    (b"ce-specversion", b"1.0"),
+    (b"ce-source", b"my/curl/command"),
+    (b"ce-type", b"my.demo.event"),
+    (b"ce-id", b"123"),
+]
+REQUIRED = [h for h in SEED_HEADERS if h[0] != b"content-type"]
+STRUCTURED = [(b"content-type", b"application/cloudevents+json")]
+BASE = {"specversion": "1.0", "id": "1", "source": "s", "type": "t"}
+
+
+def with_header(name: bytes, value: bytes | None, headers: Headers = REQUIRED) -> Headers:
+    kept = [h for h in headers if h[0] != name]
+    return kept + ([(name, value)] if value is not None else [])
+
+
+def stored(headers: Headers, body: bytes) -> dict[str, object]:
+    (decoded,) = decode(headers, body)
+    assert decoded.event is not None
+    return dict(json.loads(decoded.event.to_json()))
+
+
+def test_seed_curl_binary_mode() -> None:
+    (decoded,) = decode(SEED_HEADERS, b'{"details":"JobSinkDemo"}')
+    assert decoded.event is not None
+    assert decoded.event.to_json() == (
+        b'{"specversion":"1.0","id":"123","source":"my/curl/command","type":"my.demo.event",'
+        b'"datacontenttype":"application/json","data":{"details":"JobSinkDemo"}}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        pytest.param(REQUIRED, b"", {"data": None}, id="no-body-no-data"),
+        pytest.param(
+            with_header(b"ce-source", b"caf%C3%A9%20%25"), b"", {"source": "café %"}, id="percent"
+        ),
+        pytest.param(with_header(b"ce-myext", b"v"), b"", {"myext": "v"}, id="extension-header"),
+        pytest.param(
+            with_header(b"content-type", b"text/plain; charset=utf-8"),
+            "héllo".encode(),
+            {"data": "héllo", "datacontenttype": "text/plain; charset=utf-8"},
+            id="text",
+        ),
+        pytest.param(
+            with_header(b"content-type", b"application/octet-stream"),
+            b"\x00\x01",
+            {"data_base64": "AAE="},
+            id="binary",
+        ),
+        pytest.param(REQUIRED, b'{"a": [1, 2]}', {"data": {"a": [1, 2]}}, id="untyped-json"),
+        pytest.param(REQUIRED, b"\xff\xfe", {"data_base64": "//4="}, id="untyped-bytes"),
+        pytest.param(
+            with_header(b"content-type", b"application/vnd.x+json"),
+            b' [ 1 , "two" ] ',
+            {"data": [1, "two"]},
+            id="json-suffix-compacted",
+        ),
+    ],
+)
+def test_binary_mode(headers: Headers, body: bytes, expected: dict[str, object]) -> None:
+    event = stored(headers, body)
+    for key, value in expected.items():
+        if value is None:
+            assert key not in event
+        else:
+            assert event[key] == value
+    assert "time" not in event  # never invented
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "attribute"),
+    [
+        pytest.param(with_header(b"ce-id", None), b"", 400, "id", id="missing-id"),
+        pytest.param(with_header(b"ce-id", b""), b"", 400, "id", id="empty-id"),
+        pytest.param(with_header(b"ce-source", None), b"", 400, "source", id="missing-source"),
+        pytest.param(with_header(b"ce-type", None), b"", 400, "type", id="missing-type"),
+        pytest.param([], b"{}", 400, "specversion", id="no-ce-headers"),
+        pytest.param(with_header(b"ce-specversion", b"0.3"), b"", 400, "specversion", id="v0.3"),
+        pytest.param(with_header(b"ce-id", b"%G1"), b"", 400, "id", id="bad-percent"),
+        pytest.param(with_header(b"ce-id", b"%FF"), b"", 400, "id", id="percent-not-utf8"),
+        pytest.param(with_header(b"ce-id", b"\xff"), b"", 400, "id", id="raw-not-utf8"),
+        pytest.param([*REQUIRED, (b"ce-id", b"2")], b"", 400, "id", id="header-twice"),
+        pytest.param(
+            with_header(b"ce-datacontenttype", b"text/plain"),
+            b"",
+            400,
+            "datacontenttype",
+            id="ce-datacontenttype",
+        ),
+        pytest.param(SEED_HEADERS, b"{not json", 400, "data", id="json-type-not-json"),
+        pytest.param(with_header(b"ce-time", b"noon"), b"", 400, "time", id="bad-time"),
+        pytest.param(with_header(b"ce-bad_name", b"x"), b"", 400, "bad_name", id="bad-ext-name"),
+        pytest.param(
+            with_header(b"content-type", b"application/cloudevents+xml"),
+            b"",
+            415,
+            None,
+            id="structured-xml",
+        ),
+        pytest.param(
+            with_header(b"content-type", b"application/cloudevents-batch+protobuf"),
+            b"",
+            415,
+            None,
+            id="batch-protobuf",
+        ),
+    ],
+)
+def test_binary_mode_refusals(
+    headers: Headers,
+    body: bytes,
+    status: int,
+    attribute: str | None,
+) -> None:
+    with pytest.raises(Rejection) as caught:
+        decode(headers, body)
+    assert caught.value.status == status
+    assert caught.value.attribute == attribute
+    if attribute:
+        assert attribute in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(BASE, BASE, id="minimal"),
+        pytest.param(
+            {**BASE, "datacontenttype": "text/plain", "data": "hi"},
+            {**BASE, "datacontenttype": "text/plain", "data": "hi"},
+            id="text",
+        ),
+        pytest.param({**BASE, "data_base64": "AAE="}, {**BASE, "data_base64": "AAE="}, id="b64"),
+        pytest.param(
+            {"data": {"x": 1}, **BASE, "ext": True, "time": None},
+            {**BASE, "ext": True, "data": {"x": 1}},
+            id="order-null-extension",
+        ),
+    ],
+)
+def test_structured_mode(document: dict[str, object], expected: dict[str, object]) -> None:
+    event = stored(STRUCTURED, json.dumps(document).encode())
+    assert event == expected
+    assert list(event) == list(expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "attribute"),
+    [
+        pytest.param(json.dumps({k: v for k, v in BASE.items() if k != "id"}), "id", id="no-id"),
+        pytest.param(json.dumps({**BASE, "source": None}), "source", id="null-source"),
+        pytest.param(
+            json.dumps({**BASE, "data": 1, "data_base64": "AA=="}), "data_base64", id="both-data"
+        ),
+        pytest.param(json.dumps({**BASE, "data_base64": "!!"}), "data_base64", id="bad-b64"),
+        pytest.param(json.dumps([BASE]), "body", id="array"),
+        pytest.param("{", "body", id="not-json"),
+        pytest.param(json.dumps({**BASE, "ext": [1]}), "ext", id="array-extension"),
+    ],
+)
+def test_structured_mode_refusals(body: str, attribute: str) -> None:
+    with pytest.raises(Rejection) as caught:
+        decode(STRUCTURED, body.encode())
+    assert (caught.value.status, caught.value.attribute) == (400, attribute)
+
+
+def test_batch_decodes_each_event_on_its_own() -> None:
+    batch = [BASE, {**BASE, "id": ""}, {**BASE, "id": "2"}]
+    decoded = decode(
+        [(b"content-type", b"application/cloudevents-batch+json")], json.dumps(batch).encode()
+    )
+    assert [d.event.id if d.event else None for d in decoded] == ["1", None, "2"]
+    assert decoded[1].rejection is not None
+    assert decoded[1].rejection.attribute == "id"
+
+
+def test_batch_must_be_an_array() -> None:
+    with pytest.raises(Rejection, match="JSON array"):
+        decode([(b"content-type", b"application/cloudevents-batch+json")], b"{}")
