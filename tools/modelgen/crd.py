@@ -175,15 +175,16 @@ def openapi_schema() -> dict[str, Any]:
     schema = strict.of_model(api.JobSink)
     # The apiserver owns metadata at the root of a custom resource; it must stay a plain object.
     schema["properties"]["metadata"] = {"type": "object"}
-    for key in ("apiVersion", "kind"):  # set by the apiserver; only a type is allowed at the root
-        schema["properties"][key] = {"type": "string"}
+    # apiVersion and kind are checked by the apiserver itself; plain strings as in every CRD.
+    for key in ("apiVersion", "kind"):
+        description = api.JobSink.model_fields[key].description or key
+        schema["properties"][key] = {"description": description, "type": "string"}
     del schema["required"]
-    schema["description"] = first_sentence(api.JobSink.__doc__ or "")
     spec = schema["properties"]["spec"]
     spec["properties"]["job"] = SchemaBuilder(preserve_unknown=True).of_field(
         api.JobSinkSpec.model_fields["job"]
     )
-    return schema
+    return {"description": first_sentence(api.JobSink.__doc__ or ""), **schema}
 
 
 def crd() -> dict[str, Any]:
