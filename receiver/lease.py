@@ -38,6 +38,15 @@ def micro_time(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _brief(error: Exception) -> str:
+    """One line for the log: the apiserver's message when there is one."""
+    status = getattr(error, "status", None)
+    reason = getattr(error, "reason", None)
+    if status is not None:
+        return f"HTTP {status} {reason}"
+    return f"{type(error).__name__}: {error}"
+
+
 class LeaderElector:
     """Campaigns for one Lease on a daemon thread; ``is_leader`` says whether to act now."""
 
@@ -96,11 +105,16 @@ class LeaderElector:
             self._set_leading(False)
 
     def _run(self) -> None:
+        last_error = ""
         while not self._stopping.is_set():
             try:
                 held = self.try_acquire_or_renew()
-            except Exception:
-                log.warning("Lease %s: acquire/renew failed", self.name, exc_info=True)
+                last_error = ""
+            except Exception as error:
+                # Once per distinct failure: a missing namespace or RBAC rule repeats every round.
+                if str(error) != last_error:
+                    last_error = str(error)
+                    log.warning("Lease %s: acquire/renew failed: %s", self.name, _brief(error))
                 held = self.is_leader
             self._set_leading(held)
             self._stopping.wait(self._renew_every if held else self._renew_every / 2)

@@ -45,6 +45,16 @@ MAX_REMEMBERED = 4096
 """Bound on remembered live-GET answers, so events for random names cannot grow memory."""
 
 
+def slim(sink: dict[str, Any]) -> dict[str, Any]:
+    """The JobSink without ``metadata.managedFields``: nothing here reads them, and they can be
+    as large as the spec, for every cached JobSink."""
+    metadata = sink.get("metadata") or {}
+    if "managedFields" not in metadata:
+        return sink
+    kept = {k: v for k, v in metadata.items() if k != "managedFields"}
+    return {**sink, "metadata": kept}
+
+
 def key_of(sink: dict[str, Any]) -> Key:
     metadata = sink["metadata"]
     return metadata["namespace"], metadata["name"]
@@ -155,6 +165,7 @@ class SinkCache:
         changes_before = self._changes
         try:
             found = self._jobsinks.get(*key)
+            found = slim(found) if found is not None else None
         except BaseException as error:
             pending.set_exception(error)
             raise
@@ -201,7 +212,7 @@ class SinkCache:
 
     def _list(self) -> None:
         items, resource_version = self._jobsinks.list(self._namespace)
-        fresh = {key_of(item): item for item in items}
+        fresh = {key_of(item): slim(item) for item in items}
         with self._lock:
             gone = [key for key in self._store if key not in fresh]
             self._store = fresh
@@ -249,7 +260,7 @@ class SinkCache:
             if event.type == "DELETED":
                 self._store.pop(key, None)
             else:
-                self._store[key] = event.object
+                self._store[key] = slim(event.object)
             self._remembered.pop(key, None)
             self._changes += 1
         CACHED.set(len(self._store))

@@ -310,3 +310,20 @@ def test_stop_ends_the_watch_thread(api: FakeJobSinks) -> None:
     wait_for(lambda: api.watches, "watching")
     cache.stop()
     assert not any(t.name == "jobsink-cache" for t in threading.enumerate())
+
+
+def test_managed_fields_are_not_kept(api: FakeJobSinks) -> None:
+    bulky = sink("bulky", 5)
+    bulky["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    api.objects[("default", "bulky")] = bulky
+    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    assert cache.get("default", "bulky") == sink("bulky", 5), "live GET"
+    cache.start()
+    try:
+        assert cache.wait_synced(10)
+        assert cache.cached("default", "bulky") == sink("bulky", 5), "list"
+        api.send("MODIFIED", {**bulky, "metadata": {**bulky["metadata"], "resourceVersion": "6"}})
+        wait_for(lambda: cache.resource_version == "6", "watch event applied")
+        assert cache.cached("default", "bulky") == sink("bulky", 6), "watch"
+    finally:
+        cache.stop()
