@@ -40,6 +40,10 @@ WATCH_RESTARTS = Counter(
     "jobsink_sink_cache_restarts", "Restarts of the JobSink list/watch", ["reason"]
 )
 CACHED = Gauge("jobsink_sink_cache_objects", "JobSinks held by the watch cache")
+# Bound once: these are counted on every event.
+HIT, FETCHED, MISSING, REMEMBERED = (
+    LOOKUPS.labels(result) for result in ("hit", "fetched", "missing", "remembered")
+)
 
 MAX_REMEMBERED = 4096
 """Bound on remembered live-GET answers, so events for random names cannot grow memory."""
@@ -135,6 +139,13 @@ class SinkCache:
 
     def cached(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The watched JobSink, or None. No I/O: safe to call on the event loop."""
+        found = self._store.get((namespace, name))
+        if found is not None:
+            HIT.inc()
+        return found
+
+    def watched(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Like ``cached`` but not counted as an event lookup (the status reconciler reads here)."""
         return self._store.get((namespace, name))
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -146,11 +157,11 @@ class SinkCache:
         key = (namespace, name)
         found = self._store.get(key)
         if found is not None:
-            LOOKUPS.labels("hit").inc()
+            HIT.inc()
             return found
         remembered = self._remembered.get(key)
         if remembered is not None and remembered[0] > time.monotonic():
-            LOOKUPS.labels("remembered").inc()
+            REMEMBERED.inc()
             return remembered[1]
         return self._fetch(key)
 
@@ -172,7 +183,7 @@ class SinkCache:
         finally:
             with self._lock:
                 self._inflight.pop(key, None)
-        LOOKUPS.labels("fetched" if found is not None else "missing").inc()
+        (FETCHED if found is not None else MISSING).inc()
         with self._lock:
             # Whatever the watch delivered while the GET was in flight may be newer than the GET's
             # answer (a delete, say), so the answer is remembered only if the watch stayed quiet.

@@ -222,7 +222,7 @@ class StatusReconciler:
 
     def reconcile(self, key: Key) -> bool:
         """Bring one JobSink's status up to date; True when a write was needed."""
-        sink: dict[str, Any] | None = self._cache.cached(*key)
+        sink: dict[str, Any] | None = self._cache.watched(*key)
         for _ in range(CONFLICT_RETRIES):
             if sink is None:
                 RECONCILES.labels("gone").inc()

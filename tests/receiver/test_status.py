@@ -85,7 +85,7 @@ class FakeApiServer:
             listener(key)
 
     # SinkCache
-    def cached(self, namespace: str, name: str) -> dict[str, Any] | None:
+    def watched(self, namespace: str, name: str) -> dict[str, Any] | None:
         if (namespace, name) in self.stale:
             return self.stale[(namespace, name)]
         return self.get(namespace, name)
