@@ -64,7 +64,16 @@ build() {  # build NAME MODULE_DIR PACKAGE LDFLAGS
   echo "building $name (elapsed $(( $(date +%s) - start ))s)" >&2
   # Build to a temporary name and rename, so a killed build never leaves a broken binary.
   (cd "$dir" && go build -trimpath -ldflags "$flags" -o "$out/.$name.tmp" "$pkg")
+  # A binary that does not report the pinned version (wrong -X path, wrong module) never
+  # reaches the cache: /version is what the e2e suite and users check.
+  local want=$K8S_VERSION; [[ $name == etcd ]] && want=${ETCD_VERSION#v}
+  if ! "$out/.$name.tmp" --version 2>&1 | grep -qF "$want"; then
+    echo "error: $name does not report version $want" >&2
+    rm -f "$out/.$name.tmp"
+    exit 1
+  fi
   mv "$out/.$name.tmp" "$out/$name"
+  echo "built $name ($(du -h "$out/$name" | cut -f1), elapsed $(( $(date +%s) - start ))s)" >&2
 }
 
 build etcd "$here/etcd" go.etcd.io/etcd/server/v3 "-s -w"

@@ -77,11 +77,19 @@ def _crd_established(plane: ControlPlane, name: str) -> bool:
 
 
 def command_available(command: str) -> bool:
-    """True once the ``jobsink <command>`` subcommand exists (it lands with its issue)."""
+    """True once ``jobsink <command>`` exists (it lands with its issue).
+
+    Only a missing command means "not yet"; any other failure of ``--help`` (an import error,
+    say) fails the suite instead of silently skipping the scenarios that need the command.
+    """
     found = subprocess.run(
-        [str(JOBSINK), command, "--help"], capture_output=True, check=False, timeout=60
+        [str(JOBSINK), command, "--help"], capture_output=True, text=True, check=False, timeout=60
     )
-    return found.returncode == 0
+    if found.returncode == 0:
+        return True
+    if "No such command" in found.stderr:
+        return False
+    raise RuntimeError(f"`jobsink {command} --help` failed ({found.returncode}):\n{found.stderr}")
 
 
 @dataclass
