@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from jobsink.models.quantity import Quantity, QuantityError, check_quantity, parse_quantity
+from jobsink.models.quantity import (
+    QUANTITY_PATTERN,
+    Quantity,
+    QuantityError,
+    check_quantity,
+    parse_quantity,
+    quantity_text,
+)
 
 QUANTITY: TypeAdapter[str | int | float] = TypeAdapter(Quantity)
 
@@ -113,3 +121,20 @@ def test_parse_quantity(value: str | int | float, expected: Decimal) -> None:
 def test_parse_quantity_rejects_garbage() -> None:
     with pytest.raises(QuantityError):
         parse_quantity("abc")
+
+
+TEXTS = {
+    "float": (0.25, "0.25"),
+    "tiny float": (1e-07, "1e-07"),
+    "whole float": (1000.0, "1000.0"),
+    "int": (1000, "1000"),
+    "string": ("64Mi", "64Mi"),
+}
+
+
+@pytest.mark.parametrize(("value", "text"), TEXTS.values(), ids=TEXTS.keys())
+def test_quantity_text_is_what_the_crd_pattern_accepts(value: str | int | float, text: str) -> None:
+    """The string a webhook writes for a numeric quantity passes the CRD's pattern unchanged."""
+    assert quantity_text(value) == text
+    assert re.fullmatch(QUANTITY_PATTERN, text)
+    assert parse_quantity(text) == parse_quantity(value)
