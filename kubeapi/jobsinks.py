@@ -94,6 +94,7 @@ class JobSinks:
     def __init__(self, api_client: client.ApiClient, *, request_timeout: float = 10.0) -> None:
         self._api = client.CustomObjectsApi(api_client)
         self._timeout = request_timeout
+        self.page_size = PAGE_SIZE
 
     def list(self, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
         """Every JobSink (in ``namespace``, or all), and the resourceVersion to watch from."""
@@ -107,7 +108,7 @@ class JobSinks:
                 return items, str(page["metadata"]["resourceVersion"])
 
     def _list_page(self, namespace: str | None, token: str | None) -> dict[str, Any]:
-        common: dict[str, Any] = {"limit": PAGE_SIZE, "_request_timeout": self._timeout}
+        common: dict[str, Any] = {"limit": self.page_size, "_request_timeout": self._timeout}
         if token:
             common["_continue"] = token
         try:
