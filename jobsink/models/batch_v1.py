@@ -21,28 +21,32 @@ SOURCE_SHA256 = "66985dae845df855eb351ea1516d67bb364258f4380e1e1f695c94912a0d936
 
 
 class ManagedFieldsEntry(KubeModel):
-    """ManagedFieldsEntry is a workflow-id, a FieldSet and the group version of the resource that
-    the fieldset applies to.
+    """ManagedFieldsEntry is a workflow-id, a FieldSet and the group version of the
+    resource that the fieldset applies to.
     """
 
     apiVersion: StrictStr | None = Field(
         default=None,
         description=(
-            "APIVersion defines the version of this resource that this field set applies to. The "
-            "format is \"group/version\" just like the top-level APIVersion field. It is necessary "
-            "to track the version of a field set because it cannot be automatically converted."
+            "APIVersion defines the version of this resource that this field set applies "
+            "to. The format is \"group/version\" just like the top-level APIVersion field. "
+            "It is necessary to track the version of a field set because it cannot be "
+            "automatically converted."
         ),
     )
     fieldsType: StrictStr | None = Field(
         default=None,
         description=(
-            "FieldsType is the discriminator for the different fields format and version. There "
-            "is currently only one possible value: \"FieldsV1\""
+            "FieldsType is the discriminator for the different fields format and version."
+            " There is currently only one possible value: \"FieldsV1\""
         ),
     )
     fieldsV1: FieldsV1 | None = Field(
         default=None,
-        description="FieldsV1 holds the first JSON version format as described in the \"FieldsV1\" type.",
+        description=(
+            "FieldsV1 holds the first JSON version format as described in the \"FieldsV1\" "
+            "type."
+        ),
     )
     manager: StrictStr | None = Field(
         default=None,
@@ -51,36 +55,38 @@ class ManagedFieldsEntry(KubeModel):
     operation: StrictStr | None = Field(
         default=None,
         description=(
-            "Operation is the type of operation which lead to this ManagedFieldsEntry being "
-            "created. The only valid values for this field are 'Apply' and 'Update'."
+            "Operation is the type of operation which lead to this ManagedFieldsEntry "
+            "being created. The only valid values for this field are 'Apply' and "
+            "'Update'."
         ),
     )
     subresource: StrictStr | None = Field(
         default=None,
         description=(
-            "Subresource is the name of the subresource used to update that object, or empty "
-            "string if the object was updated through the main resource. The value of this field "
-            "is used to distinguish between managers, even if they share the same name. For "
-            "example, a status update will be distinct from a regular update using the same "
-            "manager name. Note that the APIVersion field is not related to the Subresource field"
-            " and it always corresponds to the version of the main resource."
+            "Subresource is the name of the subresource used to update that object, or "
+            "empty string if the object was updated through the main resource. The value "
+            "of this field is used to distinguish between managers, even if they share "
+            "the same name. For example, a status update will be distinct from a regular "
+            "update using the same manager name. Note that the APIVersion field is not "
+            "related to the Subresource field and it always corresponds to the version of"
+            " the main resource."
         ),
     )
     time: Time | None = Field(
         default=None,
         description=(
-            "Time is the timestamp of when the ManagedFields entry was added. The timestamp will "
-            "also be updated if a field is added, the manager changes any of the owned fields "
-            "value or removes a field. The timestamp does not update when a field is removed from"
-            " the entry because another manager took it over."
+            "Time is the timestamp of when the ManagedFields entry was added. The "
+            "timestamp will also be updated if a field is added, the manager changes any "
+            "of the owned fields value or removes a field. The timestamp does not update "
+            "when a field is removed from the entry because another manager took it over."
         ),
     )
 
 
 class OwnerReference(KubeModel):
-    """OwnerReference contains enough information to let you identify an owning object. An owning
-    object must be in the same namespace as the dependent, or be cluster-scoped, so there is no
-    namespace field.
+    """OwnerReference contains enough information to let you identify an owning object. An
+    owning object must be in the same namespace as the dependent, or be cluster-scoped,
+    so there is no namespace field.
     """
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-map-type": "atomic"})
@@ -91,12 +97,13 @@ class OwnerReference(KubeModel):
     blockOwnerDeletion: StrictBool | None = Field(
         default=None,
         description=(
-            "If true, AND if the owner has the \"foregroundDeletion\" finalizer, then the owner "
-            "cannot be deleted from the key-value store until this reference is removed. See http"
-            "s://kubernetes.io/docs/concepts/architecture/garbage-collection/#foreground-deletion"
-            " for how the garbage collector interacts with this field and enforces the foreground"
-            " deletion. Defaults to false. To set this field, a user needs \"delete\" permission of"
-            " the owner, otherwise 422 (Unprocessable Entity) will be returned."
+            "If true, AND if the owner has the \"foregroundDeletion\" finalizer, then the "
+            "owner cannot be deleted from the key-value store until this reference is "
+            "removed. See https://kubernetes.io/docs/concepts/architecture/garbage-collec"
+            "tion/#foreground-deletion for how the garbage collector interacts with this "
+            "field and enforces the foreground deletion. Defaults to false. To set this "
+            "field, a user needs \"delete\" permission of the owner, otherwise 422 "
+            "(Unprocessable Entity) will be returned."
         ),
     )
     controller: StrictBool | None = Field(
@@ -105,14 +112,14 @@ class OwnerReference(KubeModel):
     )
     kind: StrictStr = Field(
         description=(
-            "Kind of the referent. More info: https://git.k8s.io/community/contributors/devel/sig"
-            "-architecture/api-conventions.md#types-kinds"
+            "Kind of the referent. More info: https://git.k8s.io/community/contributors/d"
+            "evel/sig-architecture/api-conventions.md#types-kinds"
         ),
     )
     name: StrictStr = Field(
         description=(
-            "Name of the referent. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+            "Name of the referent. More info: https://kubernetes.io/docs/concepts/overvie"
+            "w/working-with-objects/names#names"
         ),
     )
     uid: StrictStr = Field(
@@ -124,258 +131,280 @@ class OwnerReference(KubeModel):
 
 
 class ObjectMeta(KubeModel):
-    """ObjectMeta is metadata that all persisted resources must have, which includes all objects
-    users must create.
+    """ObjectMeta is metadata that all persisted resources must have, which includes all
+    objects users must create.
     """
 
     annotations: dict[str, StrictStr] | None = Field(
         default=None,
         description=(
-            "Annotations is an unstructured key value map stored with a resource that may be set "
-            "by external tools to store and retrieve arbitrary metadata. They are not queryable "
-            "and should be preserved when modifying objects. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/annotations"
+            "Annotations is an unstructured key value map stored with a resource that may"
+            " be set by external tools to store and retrieve arbitrary metadata. They are"
+            " not queryable and should be preserved when modifying objects. More info: ht"
+            "tps://kubernetes.io/docs/concepts/overview/working-with-objects/annotations"
         ),
     )
     creationTimestamp: Time | None = Field(
         default=None,
         description=(
-            "CreationTimestamp is a timestamp representing the server time when this object was "
-            "created. It is not guaranteed to be set in happens-before order across separate "
-            "operations. Clients may not set this value. It is represented in RFC3339 form and is"
-            " in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git"
-            ".k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+            "CreationTimestamp is a timestamp representing the server time when this "
+            "object was created. It is not guaranteed to be set in happens-before order "
+            "across separate operations. Clients may not set this value. It is "
+            "represented in RFC3339 form and is in UTC.\n\nPopulated by the system. "
+            "Read-only. Null for lists. More info: https://git.k8s.io/community/contribut"
+            "ors/devel/sig-architecture/api-conventions.md#metadata"
         ),
     )
     deletionGracePeriodSeconds: Int64 | None = Field(
         default=None,
         description=(
-            "Number of seconds allowed for this object to gracefully terminate before it will be "
-            "removed from the system. Only set when deletionTimestamp is also set. May only be "
-            "shortened. Read-only."
+            "Number of seconds allowed for this object to gracefully terminate before it "
+            "will be removed from the system. Only set when deletionTimestamp is also "
+            "set. May only be shortened. Read-only."
         ),
     )
     deletionTimestamp: Time | None = Field(
         default=None,
         description=(
-            "DeletionTimestamp is RFC 3339 date and time at which this resource will be deleted. "
-            "This field is set by the server when a graceful deletion is requested by the user, "
-            "and is not directly settable by a client. The resource is expected to be deleted (no"
-            " longer visible from resource lists, and not reachable by name) after the time in "
-            "this field, once the finalizers list is empty. As long as the finalizers list "
-            "contains items, deletion is blocked. Once the deletionTimestamp is set, this value "
-            "may not be unset or be set further into the future, although it may be shortened or "
-            "the resource may be deleted prior to this time. For example, a user may request that"
-            " a pod is deleted in 30 seconds. The Kubelet will react by sending a graceful "
-            "termination signal to the containers in the pod. After that 30 seconds, the Kubelet "
-            "will send a hard termination signal (SIGKILL) to the container and after cleanup, "
-            "remove the pod from the API. In the presence of network partitions, this object may "
-            "still exist after this timestamp, until an administrator or automated process can "
-            "determine the resource is fully terminated. If not set, graceful deletion of the "
-            "object has not been requested.\n\nPopulated by the system when a graceful deletion is "
-            "requested. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig"
-            "-architecture/api-conventions.md#metadata"
+            "DeletionTimestamp is RFC 3339 date and time at which this resource will be "
+            "deleted. This field is set by the server when a graceful deletion is "
+            "requested by the user, and is not directly settable by a client. The "
+            "resource is expected to be deleted (no longer visible from resource lists, "
+            "and not reachable by name) after the time in this field, once the finalizers"
+            " list is empty. As long as the finalizers list contains items, deletion is "
+            "blocked. Once the deletionTimestamp is set, this value may not be unset or "
+            "be set further into the future, although it may be shortened or the resource"
+            " may be deleted prior to this time. For example, a user may request that a "
+            "pod is deleted in 30 seconds. The Kubelet will react by sending a graceful "
+            "termination signal to the containers in the pod. After that 30 seconds, the "
+            "Kubelet will send a hard termination signal (SIGKILL) to the container and "
+            "after cleanup, remove the pod from the API. In the presence of network "
+            "partitions, this object may still exist after this timestamp, until an "
+            "administrator or automated process can determine the resource is fully "
+            "terminated. If not set, graceful deletion of the object has not been "
+            "requested.\n\nPopulated by the system when a graceful deletion is requested. "
+            "Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-ar"
+            "chitecture/api-conventions.md#metadata"
         ),
     )
     finalizers: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "Must be empty before the object is deleted from the registry. Each entry is an "
-            "identifier for the responsible component that will remove the entry from the list. "
-            "If the deletionTimestamp of the object is non-nil, entries in this list can only be "
-            "removed. Finalizers may be processed and removed in any order.  Order is NOT "
-            "enforced because it introduces significant risk of stuck finalizers. finalizers is a"
-            " shared field, any actor with permission can reorder it. If the finalizer list is "
-            "processed in order, then this can lead to a situation in which the component "
-            "responsible for the first finalizer in the list is waiting for a signal (field "
-            "value, external system, or other) produced by a component responsible for a "
-            "finalizer later in the list, resulting in a deadlock. Without enforced ordering "
-            "finalizers are free to order amongst themselves and are not vulnerable to ordering "
-            "changes in the list."
+            "Must be empty before the object is deleted from the registry. Each entry is "
+            "an identifier for the responsible component that will remove the entry from "
+            "the list. If the deletionTimestamp of the object is non-nil, entries in this"
+            " list can only be removed. Finalizers may be processed and removed in any "
+            "order.  Order is NOT enforced because it introduces significant risk of "
+            "stuck finalizers. finalizers is a shared field, any actor with permission "
+            "can reorder it. If the finalizer list is processed in order, then this can "
+            "lead to a situation in which the component responsible for the first "
+            "finalizer in the list is waiting for a signal (field value, external system,"
+            " or other) produced by a component responsible for a finalizer later in the "
+            "list, resulting in a deadlock. Without enforced ordering finalizers are free"
+            " to order amongst themselves and are not vulnerable to ordering changes in "
+            "the list."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "set", "x-kubernetes-patch-strategy": "merge"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "set",
+            "x-kubernetes-patch-strategy": "merge",
+        },
     )
     generateName: StrictStr | None = Field(
         default=None,
         description=(
-            "GenerateName is an optional prefix, used by the server, to generate a unique name "
-            "ONLY IF the Name field has not been provided. If this field is used, the name "
-            "returned to the client will be different than the name passed. This value will also "
-            "be combined with a unique suffix. The provided value has the same validation rules "
-            "as the Name field, and may be truncated by the length of the suffix required to make"
-            " the value unique on the server.\n\nIf this field is specified and the generated name "
-            "exists, the server will return a 409.\n\nApplied only if Name is not specified. More "
-            "info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventio"
-            "ns.md#idempotency"
+            "GenerateName is an optional prefix, used by the server, to generate a unique"
+            " name ONLY IF the Name field has not been provided. If this field is used, "
+            "the name returned to the client will be different than the name passed. This"
+            " value will also be combined with a unique suffix. The provided value has "
+            "the same validation rules as the Name field, and may be truncated by the "
+            "length of the suffix required to make the value unique on the server.\n\nIf "
+            "this field is specified and the generated name exists, the server will "
+            "return a 409.\n\nApplied only if Name is not specified. More info: https://git"
+            ".k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#ide"
+            "mpotency"
         ),
     )
     generation: Int64 | None = Field(
         default=None,
         description=(
-            "A sequence number representing a specific generation of the desired state. Populated"
-            " by the system. Read-only."
+            "A sequence number representing a specific generation of the desired state. "
+            "Populated by the system. Read-only."
         ),
     )
     labels: dict[str, StrictStr] | None = Field(
         default=None,
         description=(
-            "Map of string keys and values that can be used to organize and categorize (scope and"
-            " select) objects. May match selectors of replication controllers and services. More "
-            "info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels"
+            "Map of string keys and values that can be used to organize and categorize "
+            "(scope and select) objects. May match selectors of replication controllers "
+            "and services. More info: "
+            "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels"
         ),
     )
     managedFields: list[ManagedFieldsEntry] | None = Field(
         default=None,
         description=(
-            "ManagedFields maps workflow-id and version to the set of fields that are managed by "
-            "that workflow. This is mostly for internal housekeeping, and users typically "
-            "shouldn't need to set or understand this field. A workflow can be the user's name, a"
-            " controller's name, or the name of a specific apply path like \"ci-cd\". The set of "
-            "fields is always in the version that the workflow used when modifying the object."
+            "ManagedFields maps workflow-id and version to the set of fields that are "
+            "managed by that workflow. This is mostly for internal housekeeping, and "
+            "users typically shouldn't need to set or understand this field. A workflow "
+            "can be the user's name, a controller's name, or the name of a specific apply"
+            " path like \"ci-cd\". The set of fields is always in the version that the "
+            "workflow used when modifying the object."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name must be unique within a namespace. Is required when creating resources, "
-            "although some resources may allow a client to request the generation of an "
-            "appropriate name automatically. Name is primarily intended for creation idempotence "
-            "and configuration definition. Cannot be updated. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+            "Name must be unique within a namespace. Is required when creating resources,"
+            " although some resources may allow a client to request the generation of an "
+            "appropriate name automatically. Name is primarily intended for creation "
+            "idempotence and configuration definition. Cannot be updated. More info: http"
+            "s://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
         ),
     )
     namespace: StrictStr | None = Field(
         default=None,
         description=(
             "Namespace defines the space within which each name must be unique. An empty "
-            "namespace is equivalent to the \"default\" namespace, but \"default\" is the canonical "
-            "representation. Not all objects are required to be scoped to a namespace - the value"
-            " of this field for those objects will be empty.\n\nMust be a DNS_LABEL. Cannot be "
-            "updated. More info: "
+            "namespace is equivalent to the \"default\" namespace, but \"default\" is the "
+            "canonical representation. Not all objects are required to be scoped to a "
+            "namespace - the value of this field for those objects will be empty.\n\nMust "
+            "be a DNS_LABEL. Cannot be updated. More info: "
             "https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces"
         ),
     )
     ownerReferences: list[OwnerReference] | None = Field(
         default=None,
         description=(
-            "List of objects depended by this object. If ALL objects in the list have been "
-            "deleted, this object will be garbage collected. If this object is managed by a "
-            "controller, then an entry in this list will point to this controller, with the "
-            "controller field set to true. There cannot be more than one managing controller."
+            "List of objects depended by this object. If ALL objects in the list have "
+            "been deleted, this object will be garbage collected. If this object is "
+            "managed by a controller, then an entry in this list will point to this "
+            "controller, with the controller field set to true. There cannot be more than"
+            " one managing controller."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["uid"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "uid"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["uid"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "uid",
+        },
     )
     resourceVersion: StrictStr | None = Field(
         default=None,
         description=(
-            "An opaque value that represents the internal version of this object that can be used"
-            " by clients to determine when objects have changed. May be used for optimistic "
-            "concurrency, change detection, and the watch operation on a resource or set of "
-            "resources. Clients must treat these values as opaque and passed unmodified back to "
-            "the server. They may only be valid for a particular resource or set of resources.\n\n"
-            "Populated by the system. Read-only. Value must be treated as opaque by clients and ."
-            " More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-con"
-            "ventions.md#concurrency-control-and-consistency"
+            "An opaque value that represents the internal version of this object that can"
+            " be used by clients to determine when objects have changed. May be used for "
+            "optimistic concurrency, change detection, and the watch operation on a "
+            "resource or set of resources. Clients must treat these values as opaque and "
+            "passed unmodified back to the server. They may only be valid for a "
+            "particular resource or set of resources.\n\nPopulated by the system. "
+            "Read-only. Value must be treated as opaque by clients and . More info: https"
+            "://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions."
+            "md#concurrency-control-and-consistency"
         ),
     )
     selfLink: StrictStr | None = Field(
         default=None,
         description=(
-            "Deprecated: selfLink is a legacy read-only field that is no longer populated by the "
-            "system."
+            "Deprecated: selfLink is a legacy read-only field that is no longer populated"
+            " by the system."
         ),
     )
     uid: StrictStr | None = Field(
         default=None,
         description=(
-            "UID is the unique in time and space value for this object. It is typically generated"
-            " by the server on successful creation of a resource and is not allowed to change on "
-            "PUT operations.\n\nPopulated by the system. Read-only. More info: "
+            "UID is the unique in time and space value for this object. It is typically "
+            "generated by the server on successful creation of a resource and is not "
+            "allowed to change on PUT operations.\n\nPopulated by the system. Read-only. "
+            "More info: "
             "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#uids"
         ),
     )
 
 
 class PodFailurePolicyOnExitCodesRequirement(KubeModel):
-    """PodFailurePolicyOnExitCodesRequirement describes the requirement for handling a failed pod
-    based on its container exit codes. In particular, it lookups the .state.terminated.exitCode
-    for each app container and init container status, represented by the
-    .status.containerStatuses and .status.initContainerStatuses fields in the Pod status,
-    respectively. Containers completed with success (exit code 0) are excluded from the
-    requirement check.
+    """PodFailurePolicyOnExitCodesRequirement describes the requirement for handling a
+    failed pod based on its container exit codes. In particular, it lookups the
+    .state.terminated.exitCode for each app container and init container status,
+    represented by the .status.containerStatuses and .status.initContainerStatuses
+    fields in the Pod status, respectively. Containers completed with success (exit code
+    0) are excluded from the requirement check.
     """
 
     containerName: StrictStr | None = Field(
         default=None,
         description=(
-            "Restricts the check for exit codes to the container with the specified name. When "
-            "null, the rule applies to all containers. When specified, it should match one the "
-            "container or initContainer names in the pod template."
+            "Restricts the check for exit codes to the container with the specified name."
+            " When null, the rule applies to all containers. When specified, it should "
+            "match one the container or initContainer names in the pod template."
         ),
     )
     operator: StrictStr = Field(
         description=(
-            "Represents the relationship between the container exit code(s) and the specified "
-            "values. Containers completed with success (exit code 0) are excluded from the "
-            "requirement check. Possible values are:\n\n- In: the requirement is satisfied if at "
-            "least one container exit code\n  (might be multiple if there are multiple containers "
-            "not restricted\n  by the 'containerName' field) is in the set of specified values.\n- "
-            "NotIn: the requirement is satisfied if at least one container exit code\n  (might be "
-            "multiple if there are multiple containers not restricted\n  by the 'containerName' "
-            "field) is not in the set of specified values.\nAdditional values are considered to be"
-            " added in the future. Clients should react to an unknown operator by assuming the "
-            "requirement is not satisfied."
+            "Represents the relationship between the container exit code(s) and the "
+            "specified values. Containers completed with success (exit code 0) are "
+            "excluded from the requirement check. Possible values are:\n\n- In: the "
+            "requirement is satisfied if at least one container exit code\n  (might be "
+            "multiple if there are multiple containers not restricted\n  by the "
+            "'containerName' field) is in the set of specified values.\n- NotIn: the "
+            "requirement is satisfied if at least one container exit code\n  (might be "
+            "multiple if there are multiple containers not restricted\n  by the "
+            "'containerName' field) is not in the set of specified values.\nAdditional "
+            "values are considered to be added in the future. Clients should react to an "
+            "unknown operator by assuming the requirement is not satisfied."
         ),
     )
     values: list[Int32] = Field(
         description=(
-            "Specifies the set of values. Each returned container exit code (might be multiple in"
-            " case of multiple containers) is checked against this set of values with respect to "
-            "the operator. The list of values must be ordered and must not contain duplicates. "
-            "Value '0' cannot be used for the In operator. At least one element is required. At "
-            "most 255 elements are allowed."
+            "Specifies the set of values. Each returned container exit code (might be "
+            "multiple in case of multiple containers) is checked against this set of "
+            "values with respect to the operator. The list of values must be ordered and "
+            "must not contain duplicates. Value '0' cannot be used for the In operator. "
+            "At least one element is required. At most 255 elements are allowed."
         ),
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
 
 
 class PodFailurePolicyOnPodConditionsPattern(KubeModel):
-    """PodFailurePolicyOnPodConditionsPattern describes a pattern for matching an actual pod
-    condition type.
+    """PodFailurePolicyOnPodConditionsPattern describes a pattern for matching an actual
+    pod condition type.
     """
 
     status: StrictStr | None = Field(
         default=None,
         description=(
-            "Specifies the required Pod condition status. To match a pod condition it is required"
-            " that the specified status equals the pod condition status. Defaults to True."
+            "Specifies the required Pod condition status. To match a pod condition it is "
+            "required that the specified status equals the pod condition status. Defaults"
+            " to True."
         ),
     )
     type: StrictStr = Field(
         description=(
-            "Specifies the required Pod condition type. To match a pod condition it is required "
-            "that specified type equals the pod condition type."
+            "Specifies the required Pod condition type. To match a pod condition it is "
+            "required that specified type equals the pod condition type."
         ),
     )
 
 
 class PodFailurePolicyRule(KubeModel):
-    """PodFailurePolicyRule describes how a pod failure is handled when the requirements are met.
-    One of onExitCodes and onPodConditions, but not both, can be used in each rule.
+    """PodFailurePolicyRule describes how a pod failure is handled when the requirements
+    are met. One of onExitCodes and onPodConditions, but not both, can be used in each
+    rule.
     """
 
     action: StrictStr = Field(
         description=(
-            "Specifies the action taken on a pod failure when the requirements are satisfied. "
-            "Possible values are:\n\n- FailJob: indicates that the pod's job is marked as Failed "
-            "and all\n  running pods are terminated.\n- FailIndex: indicates that the pod's index "
-            "is marked as Failed and will\n  not be restarted.\n- Ignore: indicates that the "
-            "counter towards the .backoffLimit is not\n  incremented and a replacement pod is "
-            "created.\n- Count: indicates that the pod is handled in the default way - the\n  "
-            "counter towards the .backoffLimit is incremented.\nAdditional values are considered "
-            "to be added in the future. Clients should react to an unknown action by skipping the"
-            " rule."
+            "Specifies the action taken on a pod failure when the requirements are "
+            "satisfied. Possible values are:\n\n- FailJob: indicates that the pod's job is "
+            "marked as Failed and all\n  running pods are terminated.\n- FailIndex: "
+            "indicates that the pod's index is marked as Failed and will\n  not be "
+            "restarted.\n- Ignore: indicates that the counter towards the .backoffLimit is"
+            " not\n  incremented and a replacement pod is created.\n- Count: indicates that"
+            " the pod is handled in the default way - the\n  counter towards the "
+            ".backoffLimit is incremented.\nAdditional values are considered to be added "
+            "in the future. Clients should react to an unknown action by skipping the "
+            "rule."
         ),
     )
     onExitCodes: PodFailurePolicyOnExitCodesRequirement | None = Field(
@@ -385,9 +414,10 @@ class PodFailurePolicyRule(KubeModel):
     onPodConditions: list[PodFailurePolicyOnPodConditionsPattern] | None = Field(
         default=None,
         description=(
-            "Represents the requirement on the pod conditions. The requirement is represented as "
-            "a list of pod condition patterns. The requirement is satisfied if at least one "
-            "pattern matches an actual pod condition. At most 20 elements are allowed."
+            "Represents the requirement on the pod conditions. The requirement is "
+            "represented as a list of pod condition patterns. The requirement is "
+            "satisfied if at least one pattern matches an actual pod condition. At most "
+            "20 elements are allowed."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
@@ -398,19 +428,19 @@ class PodFailurePolicy(KubeModel):
 
     rules: list[PodFailurePolicyRule] = Field(
         description=(
-            "A list of pod failure policy rules. The rules are evaluated in order. Once a rule "
-            "matches a Pod failure, the remaining of the rules are ignored. When no rule matches "
-            "the Pod failure, the default handling applies - the counter of pod failures is "
-            "incremented and it is checked against the backoffLimit. At most 20 elements are "
-            "allowed."
+            "A list of pod failure policy rules. The rules are evaluated in order. Once a"
+            " rule matches a Pod failure, the remaining of the rules are ignored. When no"
+            " rule matches the Pod failure, the default handling applies - the counter of"
+            " pod failures is incremented and it is checked against the backoffLimit. At "
+            "most 20 elements are allowed."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
 
 
 class LabelSelectorRequirement(KubeModel):
-    """A label selector requirement is a selector that contains values, a key, and an operator that
-    relates the key and values.
+    """A label selector requirement is a selector that contains values, a key, and an
+    operator that relates the key and values.
     """
 
     key: StrictStr = Field(
@@ -418,25 +448,26 @@ class LabelSelectorRequirement(KubeModel):
     )
     operator: StrictStr = Field(
         description=(
-            "operator represents a key's relationship to a set of values. Valid operators are In,"
-            " NotIn, Exists and DoesNotExist."
+            "operator represents a key's relationship to a set of values. Valid operators"
+            " are In, NotIn, Exists and DoesNotExist."
         ),
     )
     values: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "values is an array of string values. If the operator is In or NotIn, the values "
-            "array must be non-empty. If the operator is Exists or DoesNotExist, the values array"
-            " must be empty. This array is replaced during a strategic merge patch."
+            "values is an array of string values. If the operator is In or NotIn, the "
+            "values array must be non-empty. If the operator is Exists or DoesNotExist, "
+            "the values array must be empty. This array is replaced during a strategic "
+            "merge patch."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
 
 
 class LabelSelector(KubeModel):
-    """A label selector is a label query over a set of resources. The result of matchLabels and
-    matchExpressions are ANDed. An empty label selector matches all objects. A null label
-    selector matches no objects.
+    """A label selector is a label query over a set of resources. The result of matchLabels
+    and matchExpressions are ANDed. An empty label selector matches all objects. A null
+    label selector matches no objects.
     """
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-map-type": "atomic"})
@@ -444,25 +475,25 @@ class LabelSelector(KubeModel):
     matchExpressions: list[LabelSelectorRequirement] | None = Field(
         default=None,
         description=(
-            "matchExpressions is a list of label selector requirements. The requirements are "
-            "ANDed."
+            "matchExpressions is a list of label selector requirements. The requirements "
+            "are ANDed."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     matchLabels: dict[str, StrictStr] | None = Field(
         default=None,
         description=(
-            "matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels "
-            "map is equivalent to an element of matchExpressions, whose key field is \"key\", the "
-            "operator is \"In\", and the values array contains only \"value\". The requirements are "
-            "ANDed."
+            "matchLabels is a map of {key,value} pairs. A single {key,value} in the "
+            "matchLabels map is equivalent to an element of matchExpressions, whose key "
+            "field is \"key\", the operator is \"In\", and the values array contains only "
+            "\"value\". The requirements are ANDed."
         ),
     )
 
 
 class SuccessPolicyRule(KubeModel):
-    """SuccessPolicyRule describes rule for declaring a Job as succeeded. Each rule must have at
-    least one of the "succeededIndexes" or "succeededCount" specified.
+    """SuccessPolicyRule describes rule for declaring a Job as succeeded. Each rule must
+    have at least one of the "succeededIndexes" or "succeededCount" specified.
     """
 
     succeededCount: Int32 | None = Field(
@@ -470,51 +501,54 @@ class SuccessPolicyRule(KubeModel):
         description=(
             "succeededCount specifies the minimal required size of the actual set of the "
             "succeeded indexes for the Job. When succeededCount is used along with "
-            "succeededIndexes, the check is constrained only to the set of indexes specified by "
-            "succeededIndexes. For example, given that succeededIndexes is \"1-4\", succeededCount "
-            "is \"3\", and completed indexes are \"1\", \"3\", and \"5\", the Job isn't declared as "
-            "succeeded because only \"1\" and \"3\" indexes are considered in that rules. When this "
-            "field is null, this doesn't default to any value and is never evaluated at any time."
-            " When specified it needs to be a positive integer."
+            "succeededIndexes, the check is constrained only to the set of indexes "
+            "specified by succeededIndexes. For example, given that succeededIndexes is "
+            "\"1-4\", succeededCount is \"3\", and completed indexes are \"1\", \"3\", and \"5\", "
+            "the Job isn't declared as succeeded because only \"1\" and \"3\" indexes are "
+            "considered in that rules. When this field is null, this doesn't default to "
+            "any value and is never evaluated at any time. When specified it needs to be "
+            "a positive integer."
         ),
     )
     succeededIndexes: StrictStr | None = Field(
         default=None,
         description=(
-            "succeededIndexes specifies the set of indexes which need to be contained in the "
-            "actual set of the succeeded indexes for the Job. The list of indexes must be within "
-            "0 to \".spec.completions-1\" and must not contain duplicates. At least one element is "
-            "required. The indexes are represented as intervals separated by commas. The "
-            "intervals can be a decimal integer or a pair of decimal integers separated by a "
-            "hyphen. The number are listed in represented by the first and last element of the "
-            "series, separated by a hyphen. For example, if the completed indexes are 1, 3, 4, 5 "
-            "and 7, they are represented as \"1,3-5,7\". When this field is null, this field "
-            "doesn't default to any value and is never evaluated at any time."
+            "succeededIndexes specifies the set of indexes which need to be contained in "
+            "the actual set of the succeeded indexes for the Job. The list of indexes "
+            "must be within 0 to \".spec.completions-1\" and must not contain duplicates. "
+            "At least one element is required. The indexes are represented as intervals "
+            "separated by commas. The intervals can be a decimal integer or a pair of "
+            "decimal integers separated by a hyphen. The number are listed in represented"
+            " by the first and last element of the series, separated by a hyphen. For "
+            "example, if the completed indexes are 1, 3, 4, 5 and 7, they are represented"
+            " as \"1,3-5,7\". When this field is null, this field doesn't default to any "
+            "value and is never evaluated at any time."
         ),
     )
 
 
 class SuccessPolicy(KubeModel):
-    """SuccessPolicy describes when a Job can be declared as succeeded based on the success of some
-    indexes.
+    """SuccessPolicy describes when a Job can be declared as succeeded based on the success
+    of some indexes.
     """
 
     rules: list[SuccessPolicyRule] = Field(
         description=(
-            "rules represents the list of alternative rules for the declaring the Jobs as "
-            "successful before `.status.succeeded >= .spec.completions`. Once any of the rules "
-            "are met, the \"SuccessCriteriaMet\" condition is added, and the lingering pods are "
-            "removed. The terminal state for such a Job has the \"Complete\" condition. "
-            "Additionally, these rules are evaluated in order; Once the Job meets one of the "
-            "rules, other rules are ignored. At most 20 elements are allowed."
+            "rules represents the list of alternative rules for the declaring the Jobs as"
+            " successful before `.status.succeeded >= .spec.completions`. Once any of the"
+            " rules are met, the \"SuccessCriteriaMet\" condition is added, and the "
+            "lingering pods are removed. The terminal state for such a Job has the "
+            "\"Complete\" condition. Additionally, these rules are evaluated in order; Once"
+            " the Job meets one of the rules, other rules are ignored. At most 20 "
+            "elements are allowed."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
 
 
 class NodeSelectorRequirement(KubeModel):
-    """A node selector requirement is a selector that contains values, a key, and an operator that
-    relates the key and values.
+    """A node selector requirement is a selector that contains values, a key, and an
+    operator that relates the key and values.
     """
 
     key: StrictStr = Field(
@@ -522,26 +556,26 @@ class NodeSelectorRequirement(KubeModel):
     )
     operator: StrictStr = Field(
         description=(
-            "Represents a key's relationship to a set of values. Valid operators are In, NotIn, "
-            "Exists, DoesNotExist. Gt, and Lt."
+            "Represents a key's relationship to a set of values. Valid operators are In, "
+            "NotIn, Exists, DoesNotExist. Gt, and Lt."
         ),
     )
     values: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "An array of string values. If the operator is In or NotIn, the values array must be "
-            "non-empty. If the operator is Exists or DoesNotExist, the values array must be "
-            "empty. If the operator is Gt or Lt, the values array must have a single element, "
-            "which will be interpreted as an integer. This array is replaced during a strategic "
-            "merge patch."
+            "An array of string values. If the operator is In or NotIn, the values array "
+            "must be non-empty. If the operator is Exists or DoesNotExist, the values "
+            "array must be empty. If the operator is Gt or Lt, the values array must have"
+            " a single element, which will be interpreted as an integer. This array is "
+            "replaced during a strategic merge patch."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
 
 
 class NodeSelectorTerm(KubeModel):
-    """A null or empty node selector term matches no objects. The requirements of them are ANDed.
-    The TopologySelectorTerm type implements a subset of the NodeSelectorTerm.
+    """A null or empty node selector term matches no objects. The requirements of them are
+    ANDed. The TopologySelectorTerm type implements a subset of the NodeSelectorTerm.
     """
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-map-type": "atomic"})
@@ -559,8 +593,9 @@ class NodeSelectorTerm(KubeModel):
 
 
 class PreferredSchedulingTerm(KubeModel):
-    """An empty preferred scheduling term matches all objects with implicit weight 0 (i.e. it's a
-    no-op). A null preferred scheduling term matches no objects (i.e. is also a no-op).
+    """An empty preferred scheduling term matches all objects with implicit weight 0 (i.e.
+    it's a no-op). A null preferred scheduling term matches no objects (i.e. is also a
+    no-op).
     """
 
     preference: NodeSelectorTerm = Field(
@@ -568,16 +603,16 @@ class PreferredSchedulingTerm(KubeModel):
     )
     weight: Int32 = Field(
         description=(
-            "Weight associated with matching the corresponding nodeSelectorTerm, in the range "
-            "1-100."
+            "Weight associated with matching the corresponding nodeSelectorTerm, in the "
+            "range 1-100."
         ),
     )
 
 
 class NodeSelector(KubeModel):
-    """A node selector represents the union of the results of one or more label queries over a set
-    of nodes; that is, it represents the OR of the selectors represented by the node selector
-    terms.
+    """A node selector represents the union of the results of one or more label queries
+    over a set of nodes; that is, it represents the OR of the selectors represented by
+    the node selector terms.
     """
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-map-type": "atomic"})
@@ -594,24 +629,26 @@ class NodeAffinity(KubeModel):
     preferredDuringSchedulingIgnoredDuringExecution: list[PreferredSchedulingTerm] | None = Field(
         default=None,
         description=(
-            "The scheduler will prefer to schedule pods to nodes that satisfy the affinity "
-            "expressions specified by this field, but it may choose a node that violates one or "
-            "more of the expressions. The node that is most preferred is the one with the "
-            "greatest sum of weights, i.e. for each node that meets all of the scheduling "
-            "requirements (resource request, requiredDuringScheduling affinity expressions, "
-            "etc.), compute a sum by iterating through the elements of this field and adding "
-            "\"weight\" to the sum if the node matches the corresponding matchExpressions; the "
-            "node(s) with the highest sum are the most preferred."
+            "The scheduler will prefer to schedule pods to nodes that satisfy the "
+            "affinity expressions specified by this field, but it may choose a node that "
+            "violates one or more of the expressions. The node that is most preferred is "
+            "the one with the greatest sum of weights, i.e. for each node that meets all "
+            "of the scheduling requirements (resource request, requiredDuringScheduling "
+            "affinity expressions, etc.), compute a sum by iterating through the elements"
+            " of this field and adding \"weight\" to the sum if the node matches the "
+            "corresponding matchExpressions; the node(s) with the highest sum are the "
+            "most preferred."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     requiredDuringSchedulingIgnoredDuringExecution: NodeSelector | None = Field(
         default=None,
         description=(
-            "If the affinity requirements specified by this field are not met at scheduling time,"
-            " the pod will not be scheduled onto the node. If the affinity requirements specified"
-            " by this field cease to be met at some point during pod execution (e.g. due to an "
-            "update), the system may or may not try to eventually evict the pod from its node."
+            "If the affinity requirements specified by this field are not met at "
+            "scheduling time, the pod will not be scheduled onto the node. If the "
+            "affinity requirements specified by this field cease to be met at some point "
+            "during pod execution (e.g. due to an update), the system may or may not try "
+            "to eventually evict the pod from its node."
         ),
     )
 
@@ -619,78 +656,82 @@ class NodeAffinity(KubeModel):
 class PodAffinityTerm(KubeModel):
     """Defines a set of pods (namely those matching the labelSelector relative to the given
     namespace(s)) that this pod should be co-located (affinity) or not co-located (anti-
-    affinity) with, where co-located is defined as running on a node whose value of the label
-    with key <topologyKey> matches that of any node on which a pod of the set of pods is running
+    affinity) with, where co-located is defined as running on a node whose value of the
+    label with key <topologyKey> matches that of any node on which a pod of the set of
+    pods is running
     """
 
     labelSelector: LabelSelector | None = Field(
         default=None,
         description=(
-            "A label query over a set of resources, in this case pods. If it's null, this "
-            "PodAffinityTerm matches with no Pods."
+            "A label query over a set of resources, in this case pods. If it's null, this"
+            " PodAffinityTerm matches with no Pods."
         ),
     )
     matchLabelKeys: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "MatchLabelKeys is a set of pod label keys to select which pods will be taken into "
-            "consideration. The keys are used to lookup values from the incoming pod labels, "
-            "those key-value labels are merged with `labelSelector` as `key in (value)` to select"
-            " the group of existing pods which pods will be taken into consideration for the "
-            "incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels"
-            " will be ignored. The default value is empty. The same key is forbidden to exist in "
-            "both matchLabelKeys and labelSelector. Also, matchLabelKeys cannot be set when "
-            "labelSelector isn't set."
+            "MatchLabelKeys is a set of pod label keys to select which pods will be taken"
+            " into consideration. The keys are used to lookup values from the incoming "
+            "pod labels, those key-value labels are merged with `labelSelector` as `key "
+            "in (value)` to select the group of existing pods which pods will be taken "
+            "into consideration for the incoming pod's pod (anti) affinity. Keys that "
+            "don't exist in the incoming pod labels will be ignored. The default value is"
+            " empty. The same key is forbidden to exist in both matchLabelKeys and "
+            "labelSelector. Also, matchLabelKeys cannot be set when labelSelector isn't "
+            "set."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     mismatchLabelKeys: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "MismatchLabelKeys is a set of pod label keys to select which pods will be taken into"
-            " consideration. The keys are used to lookup values from the incoming pod labels, "
-            "those key-value labels are merged with `labelSelector` as `key notin (value)` to "
-            "select the group of existing pods which pods will be taken into consideration for "
-            "the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod "
-            "labels will be ignored. The default value is empty. The same key is forbidden to "
-            "exist in both mismatchLabelKeys and labelSelector. Also, mismatchLabelKeys cannot be"
-            " set when labelSelector isn't set."
+            "MismatchLabelKeys is a set of pod label keys to select which pods will be "
+            "taken into consideration. The keys are used to lookup values from the "
+            "incoming pod labels, those key-value labels are merged with `labelSelector` "
+            "as `key notin (value)` to select the group of existing pods which pods will "
+            "be taken into consideration for the incoming pod's pod (anti) affinity. Keys"
+            " that don't exist in the incoming pod labels will be ignored. The default "
+            "value is empty. The same key is forbidden to exist in both mismatchLabelKeys"
+            " and labelSelector. Also, mismatchLabelKeys cannot be set when labelSelector"
+            " isn't set."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     namespaceSelector: LabelSelector | None = Field(
         default=None,
         description=(
-            "A label query over the set of namespaces that the term applies to. The term is "
-            "applied to the union of the namespaces selected by this field and the ones listed in"
-            " the namespaces field. null selector and null or empty namespaces list means \"this "
-            "pod's namespace\". An empty selector ({}) matches all namespaces."
+            "A label query over the set of namespaces that the term applies to. The term "
+            "is applied to the union of the namespaces selected by this field and the "
+            "ones listed in the namespaces field. null selector and null or empty "
+            "namespaces list means \"this pod's namespace\". An empty selector ({}) matches"
+            " all namespaces."
         ),
     )
     namespaces: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "namespaces specifies a static list of namespace names that the term applies to. The "
-            "term is applied to the union of the namespaces listed in this field and the ones "
-            "selected by namespaceSelector. null or empty namespaces list and null "
-            "namespaceSelector means \"this pod's namespace\"."
+            "namespaces specifies a static list of namespace names that the term applies "
+            "to. The term is applied to the union of the namespaces listed in this field "
+            "and the ones selected by namespaceSelector. null or empty namespaces list "
+            "and null namespaceSelector means \"this pod's namespace\"."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     topologyKey: StrictStr = Field(
         description=(
-            "This pod should be co-located (affinity) or not co-located (anti-affinity) with the "
-            "pods matching the labelSelector in the specified namespaces, where co-located is "
-            "defined as running on a node whose value of the label with key topologyKey matches "
-            "that of any node on which any of the selected pods is running. Empty topologyKey is "
-            "not allowed."
+            "This pod should be co-located (affinity) or not co-located (anti-affinity) "
+            "with the pods matching the labelSelector in the specified namespaces, where "
+            "co-located is defined as running on a node whose value of the label with key"
+            " topologyKey matches that of any node on which any of the selected pods is "
+            "running. Empty topologyKey is not allowed."
         ),
     )
 
 
 class WeightedPodAffinityTerm(KubeModel):
-    """The weights of all of the matched WeightedPodAffinityTerm fields are added per-node to find
-    the most preferred node(s)
+    """The weights of all of the matched WeightedPodAffinityTerm fields are added per-node
+    to find the most preferred node(s)
     """
 
     podAffinityTerm: PodAffinityTerm = Field(
@@ -698,8 +739,8 @@ class WeightedPodAffinityTerm(KubeModel):
     )
     weight: Int32 = Field(
         description=(
-            "weight associated with matching the corresponding podAffinityTerm, in the range "
-            "1-100."
+            "weight associated with matching the corresponding podAffinityTerm, in the "
+            "range 1-100."
         ),
     )
 
@@ -710,26 +751,28 @@ class PodAffinity(KubeModel):
     preferredDuringSchedulingIgnoredDuringExecution: list[WeightedPodAffinityTerm] | None = Field(
         default=None,
         description=(
-            "The scheduler will prefer to schedule pods to nodes that satisfy the affinity "
-            "expressions specified by this field, but it may choose a node that violates one or "
-            "more of the expressions. The node that is most preferred is the one with the "
-            "greatest sum of weights, i.e. for each node that meets all of the scheduling "
-            "requirements (resource request, requiredDuringScheduling affinity expressions, "
-            "etc.), compute a sum by iterating through the elements of this field and adding "
-            "\"weight\" to the sum if the node has pods which matches the corresponding "
-            "podAffinityTerm; the node(s) with the highest sum are the most preferred."
+            "The scheduler will prefer to schedule pods to nodes that satisfy the "
+            "affinity expressions specified by this field, but it may choose a node that "
+            "violates one or more of the expressions. The node that is most preferred is "
+            "the one with the greatest sum of weights, i.e. for each node that meets all "
+            "of the scheduling requirements (resource request, requiredDuringScheduling "
+            "affinity expressions, etc.), compute a sum by iterating through the elements"
+            " of this field and adding \"weight\" to the sum if the node has pods which "
+            "matches the corresponding podAffinityTerm; the node(s) with the highest sum "
+            "are the most preferred."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     requiredDuringSchedulingIgnoredDuringExecution: list[PodAffinityTerm] | None = Field(
         default=None,
         description=(
-            "If the affinity requirements specified by this field are not met at scheduling time,"
-            " the pod will not be scheduled onto the node. If the affinity requirements specified"
-            " by this field cease to be met at some point during pod execution (e.g. due to a pod"
-            " label update), the system may or may not try to eventually evict the pod from its "
-            "node. When there are multiple elements, the lists of nodes corresponding to each "
-            "podAffinityTerm are intersected, i.e. all terms must be satisfied."
+            "If the affinity requirements specified by this field are not met at "
+            "scheduling time, the pod will not be scheduled onto the node. If the "
+            "affinity requirements specified by this field cease to be met at some point "
+            "during pod execution (e.g. due to a pod label update), the system may or may"
+            " not try to eventually evict the pod from its node. When there are multiple "
+            "elements, the lists of nodes corresponding to each podAffinityTerm are "
+            "intersected, i.e. all terms must be satisfied."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
@@ -741,13 +784,14 @@ class PodAntiAffinity(KubeModel):
     preferredDuringSchedulingIgnoredDuringExecution: list[WeightedPodAffinityTerm] | None = Field(
         default=None,
         description=(
-            "The scheduler will prefer to schedule pods to nodes that satisfy the anti-affinity "
-            "expressions specified by this field, but it may choose a node that violates one or "
-            "more of the expressions. The node that is most preferred is the one with the "
-            "greatest sum of weights, i.e. for each node that meets all of the scheduling "
-            "requirements (resource request, requiredDuringScheduling anti-affinity expressions, "
-            "etc.), compute a sum by iterating through the elements of this field and subtracting"
-            " \"weight\" from the sum if the node has pods which matches the corresponding "
+            "The scheduler will prefer to schedule pods to nodes that satisfy the "
+            "anti-affinity expressions specified by this field, but it may choose a node "
+            "that violates one or more of the expressions. The node that is most "
+            "preferred is the one with the greatest sum of weights, i.e. for each node "
+            "that meets all of the scheduling requirements (resource request, "
+            "requiredDuringScheduling anti-affinity expressions, etc.), compute a sum by "
+            "iterating through the elements of this field and subtracting \"weight\" from "
+            "the sum if the node has pods which matches the corresponding "
             "podAffinityTerm; the node(s) with the highest sum are the most preferred."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
@@ -755,13 +799,13 @@ class PodAntiAffinity(KubeModel):
     requiredDuringSchedulingIgnoredDuringExecution: list[PodAffinityTerm] | None = Field(
         default=None,
         description=(
-            "If the anti-affinity requirements specified by this field are not met at scheduling "
-            "time, the pod will not be scheduled onto the node. If the anti-affinity requirements"
-            " specified by this field cease to be met at some point during pod execution (e.g. "
-            "due to a pod label update), the system may or may not try to eventually evict the "
-            "pod from its node. When there are multiple elements, the lists of nodes "
-            "corresponding to each podAffinityTerm are intersected, i.e. all terms must be "
-            "satisfied."
+            "If the anti-affinity requirements specified by this field are not met at "
+            "scheduling time, the pod will not be scheduled onto the node. If the "
+            "anti-affinity requirements specified by this field cease to be met at some "
+            "point during pod execution (e.g. due to a pod label update), the system may "
+            "or may not try to eventually evict the pod from its node. When there are "
+            "multiple elements, the lists of nodes corresponding to each podAffinityTerm "
+            "are intersected, i.e. all terms must be satisfied."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
@@ -777,15 +821,15 @@ class Affinity(KubeModel):
     podAffinity: PodAffinity | None = Field(
         default=None,
         description=(
-            "Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, "
-            "zone, etc. as some other pod(s))."
+            "Describes pod affinity scheduling rules (e.g. co-locate this pod in the same"
+            " node, zone, etc. as some other pod(s))."
         ),
     )
     podAntiAffinity: PodAntiAffinity | None = Field(
         default=None,
         description=(
-            "Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the "
-            "same node, zone, etc. as some other pod(s))."
+            "Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in"
+            " the same node, zone, etc. as some other pod(s))."
         ),
     )
 
@@ -801,10 +845,10 @@ class ConfigMapKeySelector(KubeModel):
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name of the referent. This field is effectively required, but due to backwards "
-            "compatibility is allowed to be empty. Instances of this type with an empty value "
-            "here are almost certainly wrong. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "Name of the referent. This field is effectively required, but due to "
+            "backwards compatibility is allowed to be empty. Instances of this type with "
+            "an empty value here are almost certainly wrong. More info: https://kubernete"
+            "s.io/docs/concepts/overview/working-with-objects/names/#names"
         ),
     )
     optional: StrictBool | None = Field(
@@ -820,7 +864,10 @@ class ObjectFieldSelector(KubeModel):
 
     apiVersion: StrictStr | None = Field(
         default=None,
-        description="Version of the schema the FieldPath is written in terms of, defaults to \"v1\".",
+        description=(
+            "Version of the schema the FieldPath is written in terms of, defaults to "
+            "\"v1\"."
+        ),
     )
     fieldPath: StrictStr = Field(
         description="Path of the field to select in the specified API version.",
@@ -834,26 +881,26 @@ class FileKeySelector(KubeModel):
 
     key: StrictStr = Field(
         description=(
-            "The key within the env file. An invalid key will prevent the pod from starting. The "
-            "keys defined within a source may consist of any printable ASCII characters except "
-            "'='. During Alpha stage of the EnvFiles feature gate, the key size is limited to 128"
-            " characters."
+            "The key within the env file. An invalid key will prevent the pod from "
+            "starting. The keys defined within a source may consist of any printable "
+            "ASCII characters except '='. During Alpha stage of the EnvFiles feature "
+            "gate, the key size is limited to 128 characters."
         ),
     )
     optional: StrictBool | None = Field(
         default=None,
         description=(
-            "Specify whether the file or its key must be defined. If the file or key does not "
-            "exist, then the env var is not published. If optional is set to true and the "
-            "specified key does not exist, the environment variable will not be set in the Pod's "
-            "containers.\n\nIf optional is set to false and the specified key does not exist, an "
-            "error will be returned during Pod creation."
+            "Specify whether the file or its key must be defined. If the file or key does"
+            " not exist, then the env var is not published. If optional is set to true "
+            "and the specified key does not exist, the environment variable will not be "
+            "set in the Pod's containers.\n\nIf optional is set to false and the specified "
+            "key does not exist, an error will be returned during Pod creation."
         ),
     )
     path: StrictStr = Field(
         description=(
-            "The path within the volume from which to select the file. Must be relative and may "
-            "not contain the '..' path or start with '..'."
+            "The path within the volume from which to select the file. Must be relative "
+            "and may not contain the '..' path or start with '..'."
         ),
     )
     volumeName: StrictStr = Field(
@@ -862,7 +909,9 @@ class FileKeySelector(KubeModel):
 
 
 class ResourceFieldSelector(KubeModel):
-    """ResourceFieldSelector represents container resources (cpu, memory) and their output format"""
+    """ResourceFieldSelector represents container resources (cpu, memory) and their output
+    format
+    """
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-map-type": "atomic"})
 
@@ -890,10 +939,10 @@ class SecretKeySelector(KubeModel):
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name of the referent. This field is effectively required, but due to backwards "
-            "compatibility is allowed to be empty. Instances of this type with an empty value "
-            "here are almost certainly wrong. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "Name of the referent. This field is effectively required, but due to "
+            "backwards compatibility is allowed to be empty. Instances of this type with "
+            "an empty value here are almost certainly wrong. More info: https://kubernete"
+            "s.io/docs/concepts/overview/working-with-objects/names/#names"
         ),
     )
     optional: StrictBool | None = Field(
@@ -920,16 +969,16 @@ class EnvVarSource(KubeModel):
     fileKeyRef: FileKeySelector | None = Field(
         default=None,
         description=(
-            "FileKeyRef selects a key of the env file. Requires the EnvFiles feature gate to be "
-            "enabled."
+            "FileKeyRef selects a key of the env file. Requires the EnvFiles feature gate"
+            " to be enabled."
         ),
     )
     resourceFieldRef: ResourceFieldSelector | None = Field(
         default=None,
         description=(
-            "Selects a resource of the container: only resources limits and requests (limits.cpu,"
-            " limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory and "
-            "requests.ephemeral-storage) are currently supported."
+            "Selects a resource of the container: only resources limits and requests "
+            "(limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, "
+            "requests.memory and requests.ephemeral-storage) are currently supported."
         ),
     )
     secretKeyRef: SecretKeySelector | None = Field(
@@ -943,42 +992,45 @@ class EnvVar(KubeModel):
 
     name: StrictStr = Field(
         description=(
-            "Name of the environment variable. May consist of any printable ASCII characters "
-            "except '='."
+            "Name of the environment variable. May consist of any printable ASCII "
+            "characters except '='."
         ),
     )
     value: StrictStr | None = Field(
         default=None,
         description=(
             "Variable references $(VAR_NAME) are expanded using the previously defined "
-            "environment variables in the container and any service environment variables. If a "
-            "variable cannot be resolved, the reference in the input string will be unchanged. "
-            "Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) "
-            "syntax: i.e. \"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped "
-            "references will never be expanded, regardless of whether the variable exists or not."
-            " Defaults to \"\"."
+            "environment variables in the container and any service environment "
+            "variables. If a variable cannot be resolved, the reference in the input "
+            "string will be unchanged. Double $$ are reduced to a single $, which allows "
+            "for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the "
+            "string literal \"$(VAR_NAME)\". Escaped references will never be expanded, "
+            "regardless of whether the variable exists or not. Defaults to \"\"."
         ),
     )
     valueFrom: EnvVarSource | None = Field(
         default=None,
-        description="Source for the environment variable's value. Cannot be used if value is not empty.",
+        description=(
+            "Source for the environment variable's value. Cannot be used if value is not "
+            "empty."
+        ),
     )
 
 
 class ConfigMapEnvSource(KubeModel):
     """ConfigMapEnvSource selects a ConfigMap to populate the environment variables with.
     
-    The contents of the target ConfigMap's Data field will represent the key-value pairs as
-    environment variables.
+    The contents of the target ConfigMap's Data field will represent the key-value pairs
+    as environment variables.
     """
 
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name of the referent. This field is effectively required, but due to backwards "
-            "compatibility is allowed to be empty. Instances of this type with an empty value "
-            "here are almost certainly wrong. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "Name of the referent. This field is effectively required, but due to "
+            "backwards compatibility is allowed to be empty. Instances of this type with "
+            "an empty value here are almost certainly wrong. More info: https://kubernete"
+            "s.io/docs/concepts/overview/working-with-objects/names/#names"
         ),
     )
     optional: StrictBool | None = Field(
@@ -997,10 +1049,10 @@ class SecretEnvSource(KubeModel):
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name of the referent. This field is effectively required, but due to backwards "
-            "compatibility is allowed to be empty. Instances of this type with an empty value "
-            "here are almost certainly wrong. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "Name of the referent. This field is effectively required, but due to "
+            "backwards compatibility is allowed to be empty. Instances of this type with "
+            "an empty value here are almost certainly wrong. More info: https://kubernete"
+            "s.io/docs/concepts/overview/working-with-objects/names/#names"
         ),
     )
     optional: StrictBool | None = Field(
@@ -1019,8 +1071,8 @@ class EnvFromSource(KubeModel):
     prefix: StrictStr | None = Field(
         default=None,
         description=(
-            "Optional text to prepend to the name of each environment variable. May consist of "
-            "any printable ASCII characters except '='."
+            "Optional text to prepend to the name of each environment variable. May "
+            "consist of any printable ASCII characters except '='."
         ),
     )
     secretRef: SecretEnvSource | None = Field(
@@ -1035,11 +1087,12 @@ class ExecAction(KubeModel):
     command: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "Command is the command line to execute inside the container, the working directory "
-            "for the command  is root ('/') in the container's filesystem. The command is simply "
-            "exec'd, it is not run inside a shell, so traditional shell instructions ('|', etc) "
-            "won't work. To use a shell, you need to explicitly call out to that shell. Exit "
-            "status of 0 is treated as live/healthy and non-zero is unhealthy."
+            "Command is the command line to execute inside the container, the working "
+            "directory for the command  is root ('/') in the container's filesystem. The "
+            "command is simply exec'd, it is not run inside a shell, so traditional shell"
+            " instructions ('|', etc) won't work. To use a shell, you need to explicitly "
+            "call out to that shell. Exit status of 0 is treated as live/healthy and "
+            "non-zero is unhealthy."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
@@ -1050,8 +1103,8 @@ class HTTPHeader(KubeModel):
 
     name: StrictStr = Field(
         description=(
-            "The header field name. This will be canonicalized upon output, so case-variant names"
-            " will be understood as the same header."
+            "The header field name. This will be canonicalized upon output, so "
+            "case-variant names will be understood as the same header."
         ),
     )
     value: StrictStr = Field(
@@ -1065,8 +1118,8 @@ class HTTPGetAction(KubeModel):
     host: StrictStr | None = Field(
         default=None,
         description=(
-            "Host name to connect to, defaults to the pod IP. You probably want to set \"Host\" in "
-            "httpHeaders instead."
+            "Host name to connect to, defaults to the pod IP. You probably want to set "
+            "\"Host\" in httpHeaders instead."
         ),
     )
     httpHeaders: list[HTTPHeader] | None = Field(
@@ -1080,8 +1133,8 @@ class HTTPGetAction(KubeModel):
     )
     port: IntOrString = Field(
         description=(
-            "Name or number of the port to access on the container. Number must be in the range 1"
-            " to 65535. Name must be an IANA_SVC_NAME."
+            "Name or number of the port to access on the container. Number must be in the"
+            " range 1 to 65535. Name must be an IANA_SVC_NAME."
         ),
     )
     scheme: StrictStr | None = Field(
@@ -1107,15 +1160,15 @@ class TCPSocketAction(KubeModel):
     )
     port: IntOrString = Field(
         description=(
-            "Number or name of the port to access on the container. Number must be in the range 1"
-            " to 65535. Name must be an IANA_SVC_NAME."
+            "Number or name of the port to access on the container. Number must be in the"
+            " range 1 to 65535. Name must be an IANA_SVC_NAME."
         ),
     )
 
 
 class LifecycleHandler(KubeModel):
-    """LifecycleHandler defines a specific action that should be taken in a lifecycle hook. One and
-    only one of the fields, except TCPSocket must be specified.
+    """LifecycleHandler defines a specific action that should be taken in a lifecycle hook.
+    One and only one of the fields, except TCPSocket must be specified.
     """
 
     exec: ExecAction | None = Field(
@@ -1133,49 +1186,51 @@ class LifecycleHandler(KubeModel):
     tcpSocket: TCPSocketAction | None = Field(
         default=None,
         description=(
-            "Deprecated. TCPSocket is NOT supported as a LifecycleHandler and kept for backward "
-            "compatibility. There is no validation of this field and lifecycle hooks will fail at"
-            " runtime when it is specified."
+            "Deprecated. TCPSocket is NOT supported as a LifecycleHandler and kept for "
+            "backward compatibility. There is no validation of this field and lifecycle "
+            "hooks will fail at runtime when it is specified."
         ),
     )
 
 
 class Lifecycle(KubeModel):
-    """Lifecycle describes actions that the management system should take in response to container
-    lifecycle events. For the PostStart and PreStop lifecycle handlers, management of the
-    container blocks until the action is complete, unless the container process fails, in which
-    case the handler is aborted.
+    """Lifecycle describes actions that the management system should take in response to
+    container lifecycle events. For the PostStart and PreStop lifecycle handlers,
+    management of the container blocks until the action is complete, unless the
+    container process fails, in which case the handler is aborted.
     """
 
     postStart: LifecycleHandler | None = Field(
         default=None,
         description=(
-            "PostStart is called immediately after a container is created. If the handler fails, "
-            "the container is terminated and restarted according to its restart policy. Other "
-            "management of the container blocks until the hook completes. More info: https://kube"
-            "rnetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks"
+            "PostStart is called immediately after a container is created. If the handler"
+            " fails, the container is terminated and restarted according to its restart "
+            "policy. Other management of the container blocks until the hook completes. "
+            "More info: https://kubernetes.io/docs/concepts/containers/container-lifecycl"
+            "e-hooks/#container-hooks"
         ),
     )
     preStop: LifecycleHandler | None = Field(
         default=None,
         description=(
-            "PreStop is called immediately before a container is terminated due to an API request"
-            " or management event such as liveness/startup probe failure, preemption, resource "
-            "contention, etc. The handler is not called if the container crashes or exits. The "
-            "Pod's termination grace period countdown begins before the PreStop hook is executed."
-            " Regardless of the outcome of the handler, the container will eventually terminate "
-            "within the Pod's termination grace period (unless delayed by finalizers). Other "
-            "management of the container blocks until the hook completes or until the termination"
-            " grace period is reached. More info: https://kubernetes.io/docs/concepts/containers/"
-            "container-lifecycle-hooks/#container-hooks"
+            "PreStop is called immediately before a container is terminated due to an API"
+            " request or management event such as liveness/startup probe failure, "
+            "preemption, resource contention, etc. The handler is not called if the "
+            "container crashes or exits. The Pod's termination grace period countdown "
+            "begins before the PreStop hook is executed. Regardless of the outcome of the"
+            " handler, the container will eventually terminate within the Pod's "
+            "termination grace period (unless delayed by finalizers). Other management of"
+            " the container blocks until the hook completes or until the termination "
+            "grace period is reached. More info: https://kubernetes.io/docs/concepts/cont"
+            "ainers/container-lifecycle-hooks/#container-hooks"
         ),
     )
     stopSignal: StrictStr | None = Field(
         default=None,
         description=(
-            "StopSignal defines which signal will be sent to a container when it is being "
-            "stopped. If not specified, the default is defined by the container runtime in use. "
-            "StopSignal can only be set for Pods with a non-empty .spec.os.name"
+            "StopSignal defines which signal will be sent to a container when it is being"
+            " stopped. If not specified, the default is defined by the container runtime "
+            "in use. StopSignal can only be set for Pods with a non-empty .spec.os.name"
         ),
     )
 
@@ -1189,16 +1244,16 @@ class GRPCAction(KubeModel):
     service: StrictStr | None = Field(
         default=None,
         description=(
-            "Service is the name of the service to place in the gRPC HealthCheckRequest (see "
-            "https://github.com/grpc/grpc/blob/master/doc/health-checking.md).\n\nIf this is not "
-            "specified, the default behavior is defined by gRPC."
+            "Service is the name of the service to place in the gRPC HealthCheckRequest "
+            "(see https://github.com/grpc/grpc/blob/master/doc/health-checking.md).\n\nIf "
+            "this is not specified, the default behavior is defined by gRPC."
         ),
     )
 
 
 class Probe(KubeModel):
-    """Probe describes a health check to be performed against a container to determine whether it
-    is alive or ready to receive traffic.
+    """Probe describes a health check to be performed against a container to determine
+    whether it is alive or ready to receive traffic.
     """
 
     exec: ExecAction | None = Field(
@@ -1208,8 +1263,8 @@ class Probe(KubeModel):
     failureThreshold: Int32 | None = Field(
         default=None,
         description=(
-            "Minimum consecutive failures for the probe to be considered failed after having "
-            "succeeded. Defaults to 3. Minimum value is 1."
+            "Minimum consecutive failures for the probe to be considered failed after "
+            "having succeeded. Defaults to 3. Minimum value is 1."
         ),
     )
     grpc: GRPCAction | None = Field(
@@ -1223,23 +1278,24 @@ class Probe(KubeModel):
     initialDelaySeconds: Int32 | None = Field(
         default=None,
         description=(
-            "Number of seconds after the container has started before liveness probes are "
-            "initiated. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes"
+            "Number of seconds after the container has started before liveness probes are"
+            " initiated. More info: https://kubernetes.io/docs/concepts/workloads/pods/po"
+            "d-lifecycle#container-probes"
         ),
     )
     periodSeconds: Int32 | None = Field(
         default=None,
         description=(
-            "How often (in seconds) to perform the probe. Default to 10 seconds. Minimum value is"
-            " 1."
+            "How often (in seconds) to perform the probe. Default to 10 seconds. Minimum "
+            "value is 1."
         ),
     )
     successThreshold: Int32 | None = Field(
         default=None,
         description=(
-            "Minimum consecutive successes for the probe to be considered successful after having"
-            " failed. Defaults to 1. Must be 1 for liveness and startup. Minimum value is 1."
+            "Minimum consecutive successes for the probe to be considered successful "
+            "after having failed. Defaults to 1. Must be 1 for liveness and startup. "
+            "Minimum value is 1."
         ),
     )
     tcpSocket: TCPSocketAction | None = Field(
@@ -1249,14 +1305,15 @@ class Probe(KubeModel):
     terminationGracePeriodSeconds: Int64 | None = Field(
         default=None,
         description=(
-            "Optional duration in seconds the pod needs to terminate gracefully upon probe "
-            "failure. The grace period is the duration in seconds after the processes running in "
-            "the pod are sent a termination signal and the time when the processes are forcibly "
-            "halted with a kill signal. Set this value longer than the expected cleanup time for "
-            "your process. If this value is nil, the pod's terminationGracePeriodSeconds will be "
-            "used. Otherwise, this value overrides the value provided by the pod spec. Value must"
-            " be non-negative integer. The value zero indicates stop immediately via the kill "
-            "signal (no opportunity to shut down). This is a beta field and requires enabling "
+            "Optional duration in seconds the pod needs to terminate gracefully upon "
+            "probe failure. The grace period is the duration in seconds after the "
+            "processes running in the pod are sent a termination signal and the time when"
+            " the processes are forcibly halted with a kill signal. Set this value longer"
+            " than the expected cleanup time for your process. If this value is nil, the "
+            "pod's terminationGracePeriodSeconds will be used. Otherwise, this value "
+            "overrides the value provided by the pod spec. Value must be non-negative "
+            "integer. The value zero indicates stop immediately via the kill signal (no "
+            "opportunity to shut down). This is a beta field and requires enabling "
             "ProbeTerminationGracePeriod feature gate. Minimum value is 1. "
             "spec.terminationGracePeriodSeconds is used if unset."
         ),
@@ -1264,9 +1321,9 @@ class Probe(KubeModel):
     timeoutSeconds: Int32 | None = Field(
         default=None,
         description=(
-            "Number of seconds after which the probe times out. Defaults to 1 second. Minimum "
-            "value is 1. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes"
+            "Number of seconds after which the probe times out. Defaults to 1 second. "
+            "Minimum value is 1. More info: https://kubernetes.io/docs/concepts/workloads"
+            "/pods/pod-lifecycle#container-probes"
         ),
     )
 
@@ -1276,8 +1333,8 @@ class ContainerPort(KubeModel):
 
     containerPort: Int32 = Field(
         description=(
-            "Number of port to expose on the pod's IP address. This must be a valid port number, "
-            "0 < x < 65536."
+            "Number of port to expose on the pod's IP address. This must be a valid port "
+            "number, 0 < x < 65536."
         ),
     )
     hostIP: StrictStr | None = Field(
@@ -1287,17 +1344,17 @@ class ContainerPort(KubeModel):
     hostPort: Int32 | None = Field(
         default=None,
         description=(
-            "Number of port to expose on the host. If specified, this must be a valid port "
-            "number, 0 < x < 65536. If HostNetwork is specified, this must match ContainerPort. "
-            "Most containers do not need this."
+            "Number of port to expose on the host. If specified, this must be a valid "
+            "port number, 0 < x < 65536. If HostNetwork is specified, this must match "
+            "ContainerPort. Most containers do not need this."
         ),
     )
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "If specified, this must be an IANA_SVC_NAME and unique within the pod. Each named "
-            "port in a pod must have a unique name. Name for the port that can be referred to by "
-            "services."
+            "If specified, this must be an IANA_SVC_NAME and unique within the pod. Each "
+            "named port in a pod must have a unique name. Name for the port that can be "
+            "referred to by services."
         ),
     )
     protocol: StrictStr | None = Field(
@@ -1311,14 +1368,14 @@ class ContainerResizePolicy(KubeModel):
 
     resourceName: StrictStr = Field(
         description=(
-            "Name of the resource to which this resource resize policy applies. Supported values:"
-            " cpu, memory."
+            "Name of the resource to which this resource resize policy applies. Supported"
+            " values: cpu, memory."
         ),
     )
     restartPolicy: StrictStr = Field(
         description=(
-            "Restart policy to apply when specified resource is resized. If not specified, it "
-            "defaults to NotRequired."
+            "Restart policy to apply when specified resource is resized. If not "
+            "specified, it defaults to NotRequired."
         ),
     )
 
@@ -1328,16 +1385,17 @@ class ResourceClaim(KubeModel):
 
     name: StrictStr = Field(
         description=(
-            "Name must match the name of one entry in pod.spec.resourceClaims of the Pod where "
-            "this field is used. It makes that resource available inside a container."
+            "Name must match the name of one entry in pod.spec.resourceClaims of the Pod "
+            "where this field is used. It makes that resource available inside a "
+            "container."
         ),
     )
     request: StrictStr | None = Field(
         default=None,
         description=(
             "Request is the name chosen for a request in the referenced claim. If empty, "
-            "everything from the claim is made available, otherwise only the result of this "
-            "request."
+            "everything from the claim is made available, otherwise only the result of "
+            "this request."
         ),
     )
 
@@ -1348,48 +1406,55 @@ class ResourceRequirements(KubeModel):
     claims: list[ResourceClaim] | None = Field(
         default=None,
         description=(
-            "Claims lists the names of resources, defined in spec.resourceClaims, that are used "
-            "by this container.\n\nThis field depends on the DynamicResourceAllocation feature "
-            "gate.\n\nThis field is immutable. It can only be set for containers."
+            "Claims lists the names of resources, defined in spec.resourceClaims, that "
+            "are used by this container.\n\nThis field depends on the "
+            "DynamicResourceAllocation feature gate.\n\nThis field is immutable. It can "
+            "only be set for containers."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+        },
     )
     limits: dict[str, Quantity] | None = Field(
         default=None,
         description=(
-            "Limits describes the maximum amount of compute resources allowed. More info: "
-            "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
+            "Limits describes the maximum amount of compute resources allowed. More info:"
+            " https://kubernetes.io/docs/concepts/configuration/manage-resources-containe"
+            "rs/"
         ),
     )
     requests: dict[str, Quantity] | None = Field(
         default=None,
         description=(
-            "Requests describes the minimum amount of compute resources required. If Requests is "
-            "omitted for a container, it defaults to Limits if that is explicitly specified, "
-            "otherwise to an implementation-defined value. Requests cannot exceed Limits. More "
-            "info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
+            "Requests describes the minimum amount of compute resources required. If "
+            "Requests is omitted for a container, it defaults to Limits if that is "
+            "explicitly specified, otherwise to an implementation-defined value. Requests"
+            " cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/config"
+            "uration/manage-resources-containers/"
         ),
     )
 
 
 class ContainerRestartRuleOnExitCodes(KubeModel):
-    """ContainerRestartRuleOnExitCodes describes the condition for handling an exited container
-    based on its exit codes.
+    """ContainerRestartRuleOnExitCodes describes the condition for handling an exited
+    container based on its exit codes.
     """
 
     operator: StrictStr = Field(
         description=(
-            "Represents the relationship between the container exit code(s) and the specified "
-            "values. Possible values are: - In: the requirement is satisfied if the container "
-            "exit code is in the\n  set of specified values.\n- NotIn: the requirement is satisfied"
-            " if the container exit code is\n  not in the set of specified values."
+            "Represents the relationship between the container exit code(s) and the "
+            "specified values. Possible values are: - In: the requirement is satisfied if"
+            " the container exit code is in the\n  set of specified values.\n- NotIn: the "
+            "requirement is satisfied if the container exit code is\n  not in the set of "
+            "specified values."
         ),
     )
     values: list[Int32] | None = Field(
         default=None,
         description=(
-            "Specifies the set of values to check for container exit codes. At most 255 elements "
-            "are allowed."
+            "Specifies the set of values to check for container exit codes. At most 255 "
+            "elements are allowed."
         ),
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
@@ -1400,8 +1465,8 @@ class ContainerRestartRule(KubeModel):
 
     action: StrictStr = Field(
         description=(
-            "Specifies the action taken on a container exit if the requirements are satisfied. "
-            "The only possible value is \"Restart\" to restart the container."
+            "Specifies the action taken on a container exit if the requirements are "
+            "satisfied. The only possible value is \"Restart\" to restart the container."
         ),
     )
     exitCodes: ContainerRestartRuleOnExitCodes | None = Field(
@@ -1413,21 +1478,24 @@ class ContainerRestartRule(KubeModel):
 class AppArmorProfile(KubeModel):
     """AppArmorProfile defines a pod or container's AppArmor settings."""
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-unions": [{"discriminator": "type", "fields-to-discriminateBy": {"localhostProfile": "LocalhostProfile"}}]})
+    model_config = ConfigDict(json_schema_extra={
+        "x-kubernetes-unions": [{"discriminator": "type", "fields-to-discriminateBy": {"localhostProfile": "LocalhostProfile"}}],
+    })
 
     localhostProfile: StrictStr | None = Field(
         default=None,
         description=(
-            "localhostProfile indicates a profile loaded on the node that should be used. The "
-            "profile must be preconfigured on the node to work. Must match the loaded name of the"
-            " profile. Must be set if and only if type is \"Localhost\"."
+            "localhostProfile indicates a profile loaded on the node that should be used."
+            " The profile must be preconfigured on the node to work. Must match the "
+            "loaded name of the profile. Must be set if and only if type is \"Localhost\"."
         ),
     )
     type: StrictStr = Field(
         description=(
-            "type indicates which kind of AppArmor profile will be applied. Valid options are:\n  "
-            "Localhost - a profile pre-loaded on the node.\n  RuntimeDefault - the container "
-            "runtime's default profile.\n  Unconfined - no AppArmor enforcement."
+            "type indicates which kind of AppArmor profile will be applied. Valid options"
+            " are:\n  Localhost - a profile pre-loaded on the node.\n  RuntimeDefault - the"
+            " container runtime's default profile.\n  Unconfined - no AppArmor "
+            "enforcement."
         ),
     )
 
@@ -1469,27 +1537,30 @@ class SELinuxOptions(KubeModel):
 
 
 class SeccompProfile(KubeModel):
-    """SeccompProfile defines a pod/container's seccomp profile settings. Only one profile source
-    may be set.
+    """SeccompProfile defines a pod/container's seccomp profile settings. Only one profile
+    source may be set.
     """
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-unions": [{"discriminator": "type", "fields-to-discriminateBy": {"localhostProfile": "LocalhostProfile"}}]})
+    model_config = ConfigDict(json_schema_extra={
+        "x-kubernetes-unions": [{"discriminator": "type", "fields-to-discriminateBy": {"localhostProfile": "LocalhostProfile"}}],
+    })
 
     localhostProfile: StrictStr | None = Field(
         default=None,
         description=(
-            "localhostProfile indicates a profile defined in a file on the node should be used. "
-            "The profile must be preconfigured on the node to work. Must be a descending path, "
-            "relative to the kubelet's configured seccomp profile location. Must be set if type "
-            "is \"Localhost\". Must NOT be set for any other type."
+            "localhostProfile indicates a profile defined in a file on the node should be"
+            " used. The profile must be preconfigured on the node to work. Must be a "
+            "descending path, relative to the kubelet's configured seccomp profile "
+            "location. Must be set if type is \"Localhost\". Must NOT be set for any other "
+            "type."
         ),
     )
     type: StrictStr = Field(
         description=(
-            "type indicates which kind of seccomp profile will be applied. Valid options are:\n\n"
-            "Localhost - a profile defined in a file on the node should be used. RuntimeDefault -"
-            " the container runtime default profile should be used. Unconfined - no profile "
-            "should be applied."
+            "type indicates which kind of seccomp profile will be applied. Valid options "
+            "are:\n\nLocalhost - a profile defined in a file on the node should be used. "
+            "RuntimeDefault - the container runtime default profile should be used. "
+            "Unconfined - no profile should be applied."
         ),
     )
 
@@ -1501,8 +1572,8 @@ class WindowsSecurityContextOptions(KubeModel):
         default=None,
         description=(
             "GMSACredentialSpec is where the GMSA admission webhook "
-            "(https://github.com/kubernetes-sigs/windows-gmsa) inlines the contents of the GMSA "
-            "credential spec named by the GMSACredentialSpecName field."
+            "(https://github.com/kubernetes-sigs/windows-gmsa) inlines the contents of "
+            "the GMSA credential spec named by the GMSACredentialSpecName field."
         ),
     )
     gmsaCredentialSpecName: StrictStr | None = Field(
@@ -1512,131 +1583,138 @@ class WindowsSecurityContextOptions(KubeModel):
     hostProcess: StrictBool | None = Field(
         default=None,
         description=(
-            "HostProcess determines if a container should be run as a 'Host Process' container. "
-            "All of a Pod's containers must have the same effective HostProcess value (it is not "
-            "allowed to have a mix of HostProcess containers and non-HostProcess containers). In "
-            "addition, if HostProcess is true then HostNetwork must also be set to true."
+            "HostProcess determines if a container should be run as a 'Host Process' "
+            "container. All of a Pod's containers must have the same effective "
+            "HostProcess value (it is not allowed to have a mix of HostProcess containers"
+            " and non-HostProcess containers). In addition, if HostProcess is true then "
+            "HostNetwork must also be set to true."
         ),
     )
     runAsUserName: StrictStr | None = Field(
         default=None,
         description=(
-            "The UserName in Windows to run the entrypoint of the container process. Defaults to "
-            "the user specified in image metadata if unspecified. May also be set in "
-            "PodSecurityContext. If set in both SecurityContext and PodSecurityContext, the value"
-            " specified in SecurityContext takes precedence."
+            "The UserName in Windows to run the entrypoint of the container process. "
+            "Defaults to the user specified in image metadata if unspecified. May also be"
+            " set in PodSecurityContext. If set in both SecurityContext and "
+            "PodSecurityContext, the value specified in SecurityContext takes precedence."
         ),
     )
 
 
 class SecurityContext(KubeModel):
-    """SecurityContext holds security configuration that will be applied to a container. Some
-    fields are present in both SecurityContext and PodSecurityContext.  When both are set, the
-    values in SecurityContext take precedence.
+    """SecurityContext holds security configuration that will be applied to a container.
+    Some fields are present in both SecurityContext and PodSecurityContext.  When both
+    are set, the values in SecurityContext take precedence.
     """
 
     allowPrivilegeEscalation: StrictBool | None = Field(
         default=None,
         description=(
-            "AllowPrivilegeEscalation controls whether a process can gain more privileges than "
-            "its parent process. This bool directly controls if the no_new_privs flag will be set"
-            " on the container process. AllowPrivilegeEscalation is true always when the "
-            "container is: 1) run as Privileged 2) has CAP_SYS_ADMIN Note that this field cannot "
-            "be set when spec.os.name is windows."
+            "AllowPrivilegeEscalation controls whether a process can gain more privileges"
+            " than its parent process. This bool directly controls if the no_new_privs "
+            "flag will be set on the container process. AllowPrivilegeEscalation is true "
+            "always when the container is: 1) run as Privileged 2) has CAP_SYS_ADMIN Note"
+            " that this field cannot be set when spec.os.name is windows."
         ),
     )
     appArmorProfile: AppArmorProfile | None = Field(
         default=None,
         description=(
-            "appArmorProfile is the AppArmor options to use by this container. If set, this "
-            "profile overrides the pod's appArmorProfile. Note that this field cannot be set when"
-            " spec.os.name is windows."
+            "appArmorProfile is the AppArmor options to use by this container. If set, "
+            "this profile overrides the pod's appArmorProfile. Note that this field "
+            "cannot be set when spec.os.name is windows."
         ),
     )
     capabilities: Capabilities | None = Field(
         default=None,
         description=(
-            "The capabilities to add/drop when running containers. Defaults to the default set of"
-            " capabilities granted by the container runtime. Note that this field cannot be set "
-            "when spec.os.name is windows."
+            "The capabilities to add/drop when running containers. Defaults to the "
+            "default set of capabilities granted by the container runtime. Note that this"
+            " field cannot be set when spec.os.name is windows."
         ),
     )
     privileged: StrictBool | None = Field(
         default=None,
         description=(
-            "Run container in privileged mode. Processes in privileged containers are essentially"
-            " equivalent to root on the host. Defaults to false. Note that this field cannot be "
-            "set when spec.os.name is windows."
+            "Run container in privileged mode. Processes in privileged containers are "
+            "essentially equivalent to root on the host. Defaults to false. Note that "
+            "this field cannot be set when spec.os.name is windows."
         ),
     )
     procMount: StrictStr | None = Field(
         default=None,
         description=(
-            "procMount denotes the type of proc mount to use for the containers. The default "
-            "value is Default which uses the container runtime defaults for readonly paths and "
-            "masked paths. Note that this field cannot be set when spec.os.name is windows."
+            "procMount denotes the type of proc mount to use for the containers. The "
+            "default value is Default which uses the container runtime defaults for "
+            "readonly paths and masked paths. Note that this field cannot be set when "
+            "spec.os.name is windows."
         ),
     )
     readOnlyRootFilesystem: StrictBool | None = Field(
         default=None,
         description=(
-            "Whether this container has a read-only root filesystem. Default is false. Note that "
-            "this field cannot be set when spec.os.name is windows."
+            "Whether this container has a read-only root filesystem. Default is false. "
+            "Note that this field cannot be set when spec.os.name is windows."
         ),
     )
     runAsGroup: Int64 | None = Field(
         default=None,
         description=(
-            "The GID to run the entrypoint of the container process. Uses runtime default if "
-            "unset. May also be set in PodSecurityContext.  If set in both SecurityContext and "
-            "PodSecurityContext, the value specified in SecurityContext takes precedence. Note "
-            "that this field cannot be set when spec.os.name is windows."
+            "The GID to run the entrypoint of the container process. Uses runtime default"
+            " if unset. May also be set in PodSecurityContext.  If set in both "
+            "SecurityContext and PodSecurityContext, the value specified in "
+            "SecurityContext takes precedence. Note that this field cannot be set when "
+            "spec.os.name is windows."
         ),
     )
     runAsNonRoot: StrictBool | None = Field(
         default=None,
         description=(
-            "Indicates that the container must run as a non-root user. If true, the Kubelet will "
-            "validate the image at runtime to ensure that it does not run as UID 0 (root) and "
-            "fail to start the container if it does. If unset or false, no such validation will "
-            "be performed. May also be set in PodSecurityContext.  If set in both SecurityContext"
-            " and PodSecurityContext, the value specified in SecurityContext takes precedence."
+            "Indicates that the container must run as a non-root user. If true, the "
+            "Kubelet will validate the image at runtime to ensure that it does not run as"
+            " UID 0 (root) and fail to start the container if it does. If unset or false,"
+            " no such validation will be performed. May also be set in "
+            "PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, "
+            "the value specified in SecurityContext takes precedence."
         ),
     )
     runAsUser: Int64 | None = Field(
         default=None,
         description=(
-            "The UID to run the entrypoint of the container process. Defaults to user specified "
-            "in image metadata if unspecified. May also be set in PodSecurityContext.  If set in "
-            "both SecurityContext and PodSecurityContext, the value specified in SecurityContext "
-            "takes precedence. Note that this field cannot be set when spec.os.name is windows."
+            "The UID to run the entrypoint of the container process. Defaults to user "
+            "specified in image metadata if unspecified. May also be set in "
+            "PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, "
+            "the value specified in SecurityContext takes precedence. Note that this "
+            "field cannot be set when spec.os.name is windows."
         ),
     )
     seLinuxOptions: SELinuxOptions | None = Field(
         default=None,
         description=(
-            "The SELinux context to be applied to the container. If unspecified, the container "
-            "runtime will allocate a random SELinux context for each container.  May also be set "
-            "in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the "
-            "value specified in SecurityContext takes precedence. Note that this field cannot be "
-            "set when spec.os.name is windows."
+            "The SELinux context to be applied to the container. If unspecified, the "
+            "container runtime will allocate a random SELinux context for each container."
+            "  May also be set in PodSecurityContext.  If set in both SecurityContext and"
+            " PodSecurityContext, the value specified in SecurityContext takes "
+            "precedence. Note that this field cannot be set when spec.os.name is windows."
         ),
     )
     seccompProfile: SeccompProfile | None = Field(
         default=None,
         description=(
-            "The seccomp options to use by this container. If seccomp options are provided at "
-            "both the pod & container level, the container options override the pod options. Note"
-            " that this field cannot be set when spec.os.name is windows."
+            "The seccomp options to use by this container. If seccomp options are "
+            "provided at both the pod & container level, the container options override "
+            "the pod options. Note that this field cannot be set when spec.os.name is "
+            "windows."
         ),
     )
     windowsOptions: WindowsSecurityContextOptions | None = Field(
         default=None,
         description=(
-            "The Windows specific settings applied to all containers. If unspecified, the options"
-            " from the PodSecurityContext will be used. If set in both SecurityContext and "
-            "PodSecurityContext, the value specified in SecurityContext takes precedence. Note "
-            "that this field cannot be set when spec.os.name is linux."
+            "The Windows specific settings applied to all containers. If unspecified, the"
+            " options from the PodSecurityContext will be used. If set in both "
+            "SecurityContext and PodSecurityContext, the value specified in "
+            "SecurityContext takes precedence. Note that this field cannot be set when "
+            "spec.os.name is linux."
         ),
     )
 
@@ -1645,7 +1723,10 @@ class VolumeDevice(KubeModel):
     """volumeDevice describes a mapping of a raw block device within a container."""
 
     devicePath: StrictStr = Field(
-        description="devicePath is the path inside of the container that the device will be mapped to.",
+        description=(
+            "devicePath is the path inside of the container that the device will be "
+            "mapped to."
+        ),
     )
     name: StrictStr = Field(
         description="name must match the name of a persistentVolumeClaim in the pod",
@@ -1657,17 +1738,18 @@ class VolumeMount(KubeModel):
 
     mountPath: StrictStr = Field(
         description=(
-            "Path within the container at which the volume should be mounted.  Must not contain "
-            "':'."
+            "Path within the container at which the volume should be mounted.  Must not "
+            "contain ':'."
         ),
     )
     mountPropagation: StrictStr | None = Field(
         default=None,
         description=(
-            "mountPropagation determines how mounts are propagated from the host to container and"
-            " the other way around. When not set, MountPropagationNone is used. This field is "
-            "beta in 1.10. When RecursiveReadOnly is set to IfPossible or to Enabled, "
-            "MountPropagation must be None or unspecified (which defaults to None)."
+            "mountPropagation determines how mounts are propagated from the host to "
+            "container and the other way around. When not set, MountPropagationNone is "
+            "used. This field is beta in 1.10. When RecursiveReadOnly is set to "
+            "IfPossible or to Enabled, MountPropagation must be None or unspecified "
+            "(which defaults to None)."
         ),
     )
     name: StrictStr = Field(
@@ -1676,39 +1758,40 @@ class VolumeMount(KubeModel):
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "Mounted read-only if true, read-write otherwise (false or unspecified). Defaults to "
-            "false."
+            "Mounted read-only if true, read-write otherwise (false or unspecified). "
+            "Defaults to false."
         ),
     )
     recursiveReadOnly: StrictStr | None = Field(
         default=None,
         description=(
-            "RecursiveReadOnly specifies whether read-only mounts should be handled recursively."
-            "\n\nIf ReadOnly is false, this field has no meaning and must be unspecified.\n\nIf "
-            "ReadOnly is true, and this field is set to Disabled, the mount is not made "
-            "recursively read-only.  If this field is set to IfPossible, the mount is made "
-            "recursively read-only, if it is supported by the container runtime.  If this field "
-            "is set to Enabled, the mount is made recursively read-only if it is supported by the"
-            " container runtime, otherwise the pod will not be started and an error will be "
-            "generated to indicate the reason.\n\nIf this field is set to IfPossible or Enabled, "
-            "MountPropagation must be set to None (or be unspecified, which defaults to None).\n\n"
-            "If this field is not specified, it is treated as an equivalent of Disabled."
+            "RecursiveReadOnly specifies whether read-only mounts should be handled "
+            "recursively.\n\nIf ReadOnly is false, this field has no meaning and must be "
+            "unspecified.\n\nIf ReadOnly is true, and this field is set to Disabled, the "
+            "mount is not made recursively read-only.  If this field is set to "
+            "IfPossible, the mount is made recursively read-only, if it is supported by "
+            "the container runtime.  If this field is set to Enabled, the mount is made "
+            "recursively read-only if it is supported by the container runtime, otherwise"
+            " the pod will not be started and an error will be generated to indicate the "
+            "reason.\n\nIf this field is set to IfPossible or Enabled, MountPropagation "
+            "must be set to None (or be unspecified, which defaults to None).\n\nIf this "
+            "field is not specified, it is treated as an equivalent of Disabled."
         ),
     )
     subPath: StrictStr | None = Field(
         default=None,
         description=(
-            "Path within the volume from which the container's volume should be mounted. Defaults"
-            " to \"\" (volume's root)."
+            "Path within the volume from which the container's volume should be mounted. "
+            "Defaults to \"\" (volume's root)."
         ),
     )
     subPathExpr: StrictStr | None = Field(
         default=None,
         description=(
-            "Expanded path within the volume from which the container's volume should be mounted."
-            " Behaves similarly to SubPath but environment variable references $(VAR_NAME) are "
-            "expanded using the container's environment. Defaults to \"\" (volume's root). "
-            "SubPathExpr and SubPath are mutually exclusive."
+            "Expanded path within the volume from which the container's volume should be "
+            "mounted. Behaves similarly to SubPath but environment variable references "
+            "$(VAR_NAME) are expanded using the container's environment. Defaults to \"\" "
+            "(volume's root). SubPathExpr and SubPath are mutually exclusive."
         ),
     )
 
@@ -1719,46 +1802,52 @@ class Container(KubeModel):
     args: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "Arguments to the entrypoint. The container image's CMD is used if this is not "
-            "provided. Variable references $(VAR_NAME) are expanded using the container's "
-            "environment. If a variable cannot be resolved, the reference in the input string "
-            "will be unchanged. Double $$ are reduced to a single $, which allows for escaping "
-            "the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the string literal "
-            "\"$(VAR_NAME)\". Escaped references will never be expanded, regardless of whether the "
-            "variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tas"
-            "ks/inject-data-application/define-command-argument-container/#running-a-command-in-a"
-            "-shell"
+            "Arguments to the entrypoint. The container image's CMD is used if this is "
+            "not provided. Variable references $(VAR_NAME) are expanded using the "
+            "container's environment. If a variable cannot be resolved, the reference in "
+            "the input string will be unchanged. Double $$ are reduced to a single $, "
+            "which allows for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will "
+            "produce the string literal \"$(VAR_NAME)\". Escaped references will never be "
+            "expanded, regardless of whether the variable exists or not. Cannot be "
+            "updated. More info: https://kubernetes.io/docs/tasks/inject-data-application"
+            "/define-command-argument-container/#running-a-command-in-a-shell"
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     command: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "Entrypoint array. Not executed within a shell. The container image's ENTRYPOINT is "
-            "used if this is not provided. Variable references $(VAR_NAME) are expanded using the"
-            " container's environment. If a variable cannot be resolved, the reference in the "
-            "input string will be unchanged. Double $$ are reduced to a single $, which allows "
-            "for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the string "
-            "literal \"$(VAR_NAME)\". Escaped references will never be expanded, regardless of "
-            "whether the variable exists or not. Cannot be updated. More info: https://kubernetes"
-            ".io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-"
-            "command-in-a-shell"
+            "Entrypoint array. Not executed within a shell. The container image's "
+            "ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) "
+            "are expanded using the container's environment. If a variable cannot be "
+            "resolved, the reference in the input string will be unchanged. Double $$ are"
+            " reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: "
+            "i.e. \"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped "
+            "references will never be expanded, regardless of whether the variable exists"
+            " or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inje"
+            "ct-data-application/define-command-argument-container/#running-a-command-in-"
+            "a-shell"
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     env: list[EnvVar] | None = Field(
         default=None,
         description="List of environment variables to set in the container. Cannot be updated.",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
     envFrom: list[EnvFromSource] | None = Field(
         default=None,
         description=(
-            "List of sources to populate environment variables in the container. The keys defined"
-            " within a source may consist of any printable ASCII characters except '='. When a "
-            "key exists in multiple sources, the value associated with the last source will take "
-            "precedence. Values defined by an Env with a duplicate key will take precedence. "
-            "Cannot be updated."
+            "List of sources to populate environment variables in the container. The keys"
+            " defined within a source may consist of any printable ASCII characters "
+            "except '='. When a key exists in multiple sources, the value associated with"
+            " the last source will take precedence. Values defined by an Env with a "
+            "duplicate key will take precedence. Cannot be updated."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
@@ -1766,64 +1855,72 @@ class Container(KubeModel):
         default=None,
         description=(
             "Container image name. More info: "
-            "https://kubernetes.io/docs/concepts/containers/images This field is optional to "
-            "allow higher level config management to default or override container images in "
-            "workload controllers like Deployments and StatefulSets."
+            "https://kubernetes.io/docs/concepts/containers/images This field is optional"
+            " to allow higher level config management to default or override container "
+            "images in workload controllers like Deployments and StatefulSets."
         ),
     )
     imagePullPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest"
-            " tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: "
+            "Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if"
+            " :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. "
+            "More info: "
             "https://kubernetes.io/docs/concepts/containers/images#updating-images"
         ),
     )
     lifecycle: Lifecycle | None = Field(
         default=None,
         description=(
-            "Actions that the management system should take in response to container lifecycle "
-            "events. Cannot be updated."
+            "Actions that the management system should take in response to container "
+            "lifecycle events. Cannot be updated."
         ),
     )
     livenessProbe: Probe | None = Field(
         default=None,
         description=(
-            "Periodic probe of container liveness. Container will be restarted if the probe "
-            "fails. Cannot be updated. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes"
+            "Periodic probe of container liveness. Container will be restarted if the "
+            "probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concep"
+            "ts/workloads/pods/pod-lifecycle#container-probes"
         ),
     )
     name: StrictStr = Field(
         description=(
-            "Name of the container specified as a DNS_LABEL. Each container in a pod must have a "
-            "unique name (DNS_LABEL). Cannot be updated."
+            "Name of the container specified as a DNS_LABEL. Each container in a pod must"
+            " have a unique name (DNS_LABEL). Cannot be updated."
         ),
     )
     ports: list[ContainerPort] | None = Field(
         default=None,
         description=(
-            "List of ports to expose from the container. Not specifying a port here DOES NOT "
-            "prevent that port from being exposed. Any port which is listening on the default "
-            "\"0.0.0.0\" address inside a container will be accessible from the network. Modifying "
-            "this array with strategic merge patch may corrupt the data. For more information See"
-            " https://github.com/kubernetes/kubernetes/issues/108255. Cannot be updated."
+            "List of ports to expose from the container. Not specifying a port here DOES "
+            "NOT prevent that port from being exposed. Any port which is listening on the"
+            " default \"0.0.0.0\" address inside a container will be accessible from the "
+            "network. Modifying this array with strategic merge patch may corrupt the "
+            "data. For more information See "
+            "https://github.com/kubernetes/kubernetes/issues/108255. Cannot be updated."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["containerPort", "protocol"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "containerPort"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["containerPort", "protocol"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "containerPort",
+        },
     )
     readinessProbe: Probe | None = Field(
         default=None,
         description=(
-            "Periodic probe of container service readiness. Container will be removed from "
-            "service endpoints if the probe fails. Cannot be updated. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes"
+            "Periodic probe of container service readiness. Container will be removed "
+            "from service endpoints if the probe fails. Cannot be updated. More info: htt"
+            "ps://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-prob"
+            "es"
         ),
     )
     resizePolicy: list[ContainerResizePolicy] | None = Field(
         default=None,
         description=(
-            "Resources resize policy for the container. This field cannot be set on ephemeral "
-            "containers."
+            "Resources resize policy for the container. This field cannot be set on "
+            "ephemeral containers."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
@@ -1831,125 +1928,142 @@ class Container(KubeModel):
         default=None,
         description=(
             "Compute Resources required by this container. Cannot be updated. More info: "
-            "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
+            "https://kubernetes.io/docs/concepts/configuration/manage-resources-container"
+            "s/"
         ),
     )
     restartPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "RestartPolicy defines the restart behavior of individual containers in a pod. This "
-            "overrides the pod-level restart policy. When this field is not specified, the "
-            "restart behavior is defined by the Pod's restart policy and the container type. "
-            "Additionally, setting the RestartPolicy as \"Always\" for the init container will have"
-            " the following effect: this init container will be continually restarted on exit "
-            "until all regular containers have terminated. Once all regular containers have "
-            "completed, all init containers with restartPolicy \"Always\" will be shut down. This "
-            "lifecycle differs from normal init containers and is often referred to as a "
-            "\"sidecar\" container. Although this init container still starts in the init container"
-            " sequence, it does not wait for the container to complete before proceeding to the "
-            "next init container. Instead, the next init container starts immediately after this "
-            "init container is started, or after any startupProbe has successfully completed."
+            "RestartPolicy defines the restart behavior of individual containers in a "
+            "pod. This overrides the pod-level restart policy. When this field is not "
+            "specified, the restart behavior is defined by the Pod's restart policy and "
+            "the container type. Additionally, setting the RestartPolicy as \"Always\" for "
+            "the init container will have the following effect: this init container will "
+            "be continually restarted on exit until all regular containers have "
+            "terminated. Once all regular containers have completed, all init containers "
+            "with restartPolicy \"Always\" will be shut down. This lifecycle differs from "
+            "normal init containers and is often referred to as a \"sidecar\" container. "
+            "Although this init container still starts in the init container sequence, it"
+            " does not wait for the container to complete before proceeding to the next "
+            "init container. Instead, the next init container starts immediately after "
+            "this init container is started, or after any startupProbe has successfully "
+            "completed."
         ),
     )
     restartPolicyRules: list[ContainerRestartRule] | None = Field(
         default=None,
         description=(
-            "Represents a list of rules to be checked to determine if the container should be "
-            "restarted on exit. The rules are evaluated in order. Once a rule matches a container"
-            " exit condition, the remaining rules are ignored. If no rule matches the container "
-            "exit condition, the Container-level restart policy determines the whether the "
-            "container is restarted or not. Constraints on the rules: - At most 20 rules are "
-            "allowed. - Rules can have the same action. - Identical rules are not forbidden in "
-            "validations. When rules are specified, container MUST set RestartPolicy explicitly "
-            "even it if matches the Pod's RestartPolicy."
+            "Represents a list of rules to be checked to determine if the container "
+            "should be restarted on exit. The rules are evaluated in order. Once a rule "
+            "matches a container exit condition, the remaining rules are ignored. If no "
+            "rule matches the container exit condition, the Container-level restart "
+            "policy determines the whether the container is restarted or not. Constraints"
+            " on the rules: - At most 20 rules are allowed. - Rules can have the same "
+            "action. - Identical rules are not forbidden in validations. When rules are "
+            "specified, container MUST set RestartPolicy explicitly even it if matches "
+            "the Pod's RestartPolicy."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     securityContext: SecurityContext | None = Field(
         default=None,
         description=(
-            "SecurityContext defines the security options the container should be run with. If "
-            "set, the fields of SecurityContext override the equivalent fields of "
-            "PodSecurityContext. More info: "
+            "SecurityContext defines the security options the container should be run "
+            "with. If set, the fields of SecurityContext override the equivalent fields "
+            "of PodSecurityContext. More info: "
             "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
         ),
     )
     startupProbe: Probe | None = Field(
         default=None,
         description=(
-            "StartupProbe indicates that the Pod has successfully initialized. If specified, no "
-            "other probes are executed until this completes successfully. If this probe fails, "
-            "the Pod will be restarted, just as if the livenessProbe failed. This can be used to "
-            "provide different probe parameters at the beginning of a Pod's lifecycle, when it "
-            "might take a long time to load data or warm a cache, than during steady-state "
-            "operation. This cannot be updated. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes"
+            "StartupProbe indicates that the Pod has successfully initialized. If "
+            "specified, no other probes are executed until this completes successfully. "
+            "If this probe fails, the Pod will be restarted, just as if the livenessProbe"
+            " failed. This can be used to provide different probe parameters at the "
+            "beginning of a Pod's lifecycle, when it might take a long time to load data "
+            "or warm a cache, than during steady-state operation. This cannot be updated."
+            " More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle"
+            "#container-probes"
         ),
     )
     stdin: StrictBool | None = Field(
         default=None,
         description=(
-            "Whether this container should allocate a buffer for stdin in the container runtime. "
-            "If this is not set, reads from stdin in the container will always result in EOF. "
-            "Default is false."
+            "Whether this container should allocate a buffer for stdin in the container "
+            "runtime. If this is not set, reads from stdin in the container will always "
+            "result in EOF. Default is false."
         ),
     )
     stdinOnce: StrictBool | None = Field(
         default=None,
         description=(
-            "Whether the container runtime should close the stdin channel after it has been "
-            "opened by a single attach. When stdin is true the stdin stream will remain open "
-            "across multiple attach sessions. If stdinOnce is set to true, stdin is opened on "
-            "container start, is empty until the first client attaches to stdin, and then remains"
-            " open and accepts data until the client disconnects, at which time stdin is closed "
-            "and remains closed until the container is restarted. If this flag is false, a "
-            "container processes that reads from stdin will never receive an EOF. Default is "
-            "false"
+            "Whether the container runtime should close the stdin channel after it has "
+            "been opened by a single attach. When stdin is true the stdin stream will "
+            "remain open across multiple attach sessions. If stdinOnce is set to true, "
+            "stdin is opened on container start, is empty until the first client attaches"
+            " to stdin, and then remains open and accepts data until the client "
+            "disconnects, at which time stdin is closed and remains closed until the "
+            "container is restarted. If this flag is false, a container processes that "
+            "reads from stdin will never receive an EOF. Default is false"
         ),
     )
     terminationMessagePath: StrictStr | None = Field(
         default=None,
         description=(
-            "Optional: Path at which the file to which the container's termination message will "
-            "be written is mounted into the container's filesystem. Message written is intended "
-            "to be brief final status, such as an assertion failure message. Will be truncated by"
-            " the node if greater than 4096 bytes. The total message length across all containers"
-            " will be limited to 12kb. Defaults to /dev/termination-log. Cannot be updated."
+            "Optional: Path at which the file to which the container's termination "
+            "message will be written is mounted into the container's filesystem. Message "
+            "written is intended to be brief final status, such as an assertion failure "
+            "message. Will be truncated by the node if greater than 4096 bytes. The total"
+            " message length across all containers will be limited to 12kb. Defaults to "
+            "/dev/termination-log. Cannot be updated."
         ),
     )
     terminationMessagePolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "Indicate how the termination message should be populated. File will use the contents"
-            " of terminationMessagePath to populate the container status message on both success "
-            "and failure. FallbackToLogsOnError will use the last chunk of container log output "
-            "if the termination message file is empty and the container exited with an error. The"
-            " log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to "
-            "File. Cannot be updated."
+            "Indicate how the termination message should be populated. File will use the "
+            "contents of terminationMessagePath to populate the container status message "
+            "on both success and failure. FallbackToLogsOnError will use the last chunk "
+            "of container log output if the termination message file is empty and the "
+            "container exited with an error. The log output is limited to 2048 bytes or "
+            "80 lines, whichever is smaller. Defaults to File. Cannot be updated."
         ),
     )
     tty: StrictBool | None = Field(
         default=None,
         description=(
-            "Whether this container should allocate a TTY for itself, also requires 'stdin' to be"
-            " true. Default is false."
+            "Whether this container should allocate a TTY for itself, also requires "
+            "'stdin' to be true. Default is false."
         ),
     )
     volumeDevices: list[VolumeDevice] | None = Field(
         default=None,
         description="volumeDevices is the list of block devices to be used by the container.",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["devicePath"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "devicePath"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["devicePath"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "devicePath",
+        },
     )
     volumeMounts: list[VolumeMount] | None = Field(
         default=None,
         description="Pod volumes to mount into the container's filesystem. Cannot be updated.",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["mountPath"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "mountPath"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["mountPath"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "mountPath",
+        },
     )
     workingDir: StrictStr | None = Field(
         default=None,
         description=(
-            "Container's working directory. If not specified, the container runtime's default "
-            "will be used, which might be configured in the container image. Cannot be updated."
+            "Container's working directory. If not specified, the container runtime's "
+            "default will be used, which might be configured in the container image. "
+            "Cannot be updated."
         ),
     )
 
@@ -1976,82 +2090,92 @@ class PodDNSConfig(KubeModel):
         default=None,
         description=(
             "A list of DNS name server IP addresses. This will be appended to the base "
-            "nameservers generated from DNSPolicy. Duplicated nameservers will be removed."
+            "nameservers generated from DNSPolicy. Duplicated nameservers will be "
+            "removed."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     options: list[PodDNSConfigOption] | None = Field(
         default=None,
         description=(
-            "A list of DNS resolver options. This will be merged with the base options generated "
-            "from DNSPolicy. Duplicated entries will be removed. Resolution options given in "
-            "Options will override those that appear in the base DNSPolicy."
+            "A list of DNS resolver options. This will be merged with the base options "
+            "generated from DNSPolicy. Duplicated entries will be removed. Resolution "
+            "options given in Options will override those that appear in the base "
+            "DNSPolicy."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     searches: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "A list of DNS search domains for host-name lookup. This will be appended to the base"
-            " search paths generated from DNSPolicy. Duplicated search paths will be removed."
+            "A list of DNS search domains for host-name lookup. This will be appended to "
+            "the base search paths generated from DNSPolicy. Duplicated search paths will"
+            " be removed."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
 
 
 class EphemeralContainer(KubeModel):
-    """An EphemeralContainer is a temporary container that you may add to an existing Pod for user-
-    initiated activities such as debugging. Ephemeral containers have no resource or scheduling
-    guarantees, and they will not be restarted when they exit or when a Pod is removed or
-    restarted. The kubelet may evict a Pod if an ephemeral container causes the Pod to exceed
-    its resource allocation.
+    """An EphemeralContainer is a temporary container that you may add to an existing Pod
+    for user-initiated activities such as debugging. Ephemeral containers have no
+    resource or scheduling guarantees, and they will not be restarted when they exit or
+    when a Pod is removed or restarted. The kubelet may evict a Pod if an ephemeral
+    container causes the Pod to exceed its resource allocation.
     
-    To add an ephemeral container, use the ephemeralcontainers subresource of an existing Pod.
-    Ephemeral containers may not be removed or restarted.
+    To add an ephemeral container, use the ephemeralcontainers subresource of an
+    existing Pod. Ephemeral containers may not be removed or restarted.
     """
 
     args: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "Arguments to the entrypoint. The image's CMD is used if this is not provided. "
-            "Variable references $(VAR_NAME) are expanded using the container's environment. If a"
-            " variable cannot be resolved, the reference in the input string will be unchanged. "
-            "Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) "
-            "syntax: i.e. \"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped "
-            "references will never be expanded, regardless of whether the variable exists or not."
-            " Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-applicat"
-            "ion/define-command-argument-container/#running-a-command-in-a-shell"
+            "Arguments to the entrypoint. The image's CMD is used if this is not "
+            "provided. Variable references $(VAR_NAME) are expanded using the container's"
+            " environment. If a variable cannot be resolved, the reference in the input "
+            "string will be unchanged. Double $$ are reduced to a single $, which allows "
+            "for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the "
+            "string literal \"$(VAR_NAME)\". Escaped references will never be expanded, "
+            "regardless of whether the variable exists or not. Cannot be updated. More "
+            "info: https://kubernetes.io/docs/tasks/inject-data-application/define-comman"
+            "d-argument-container/#running-a-command-in-a-shell"
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     command: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "Entrypoint array. Not executed within a shell. The image's ENTRYPOINT is used if "
-            "this is not provided. Variable references $(VAR_NAME) are expanded using the "
-            "container's environment. If a variable cannot be resolved, the reference in the "
-            "input string will be unchanged. Double $$ are reduced to a single $, which allows "
-            "for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the string "
-            "literal \"$(VAR_NAME)\". Escaped references will never be expanded, regardless of "
-            "whether the variable exists or not. Cannot be updated. More info: https://kubernetes"
-            ".io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-"
-            "command-in-a-shell"
+            "Entrypoint array. Not executed within a shell. The image's ENTRYPOINT is "
+            "used if this is not provided. Variable references $(VAR_NAME) are expanded "
+            "using the container's environment. If a variable cannot be resolved, the "
+            "reference in the input string will be unchanged. Double $$ are reduced to a "
+            "single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "
+            "\"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped "
+            "references will never be expanded, regardless of whether the variable exists"
+            " or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inje"
+            "ct-data-application/define-command-argument-container/#running-a-command-in-"
+            "a-shell"
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     env: list[EnvVar] | None = Field(
         default=None,
         description="List of environment variables to set in the container. Cannot be updated.",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
     envFrom: list[EnvFromSource] | None = Field(
         default=None,
         description=(
-            "List of sources to populate environment variables in the container. The keys defined"
-            " within a source may consist of any printable ASCII characters except '='. When a "
-            "key exists in multiple sources, the value associated with the last source will take "
-            "precedence. Values defined by an Env with a duplicate key will take precedence. "
-            "Cannot be updated."
+            "List of sources to populate environment variables in the container. The keys"
+            " defined within a source may consist of any printable ASCII characters "
+            "except '='. When a key exists in multiple sources, the value associated with"
+            " the last source will take precedence. Values defined by an Env with a "
+            "duplicate key will take precedence. Cannot be updated."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
@@ -2065,8 +2189,9 @@ class EphemeralContainer(KubeModel):
     imagePullPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest"
-            " tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: "
+            "Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if"
+            " :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. "
+            "More info: "
             "https://kubernetes.io/docs/concepts/containers/images#updating-images"
         ),
     )
@@ -2080,14 +2205,19 @@ class EphemeralContainer(KubeModel):
     )
     name: StrictStr = Field(
         description=(
-            "Name of the ephemeral container specified as a DNS_LABEL. This name must be unique "
-            "among all containers, init containers and ephemeral containers."
+            "Name of the ephemeral container specified as a DNS_LABEL. This name must be "
+            "unique among all containers, init containers and ephemeral containers."
         ),
     )
     ports: list[ContainerPort] | None = Field(
         default=None,
         description="Ports are not allowed for ephemeral containers.",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["containerPort", "protocol"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "containerPort"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["containerPort", "protocol"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "containerPort",
+        },
     )
     readinessProbe: Probe | None = Field(
         default=None,
@@ -2101,31 +2231,32 @@ class EphemeralContainer(KubeModel):
     resources: ResourceRequirements | None = Field(
         default=None,
         description=(
-            "Resources are not allowed for ephemeral containers. Ephemeral containers use spare "
-            "resources already allocated to the pod."
+            "Resources are not allowed for ephemeral containers. Ephemeral containers use"
+            " spare resources already allocated to the pod."
         ),
     )
     restartPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "Restart policy for the container to manage the restart behavior of each container "
-            "within a pod. You cannot set this field on ephemeral containers."
+            "Restart policy for the container to manage the restart behavior of each "
+            "container within a pod. You cannot set this field on ephemeral containers."
         ),
     )
     restartPolicyRules: list[ContainerRestartRule] | None = Field(
         default=None,
         description=(
-            "Represents a list of rules to be checked to determine if the container should be "
-            "restarted on exit. You cannot set this field on ephemeral containers."
+            "Represents a list of rules to be checked to determine if the container "
+            "should be restarted on exit. You cannot set this field on ephemeral "
+            "containers."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     securityContext: SecurityContext | None = Field(
         default=None,
         description=(
-            "Optional: SecurityContext defines the security options the ephemeral container "
-            "should be run with. If set, the fields of SecurityContext override the equivalent "
-            "fields of PodSecurityContext."
+            "Optional: SecurityContext defines the security options the ephemeral "
+            "container should be run with. If set, the fields of SecurityContext override"
+            " the equivalent fields of PodSecurityContext."
         ),
     )
     startupProbe: Probe | None = Field(
@@ -2135,88 +2266,100 @@ class EphemeralContainer(KubeModel):
     stdin: StrictBool | None = Field(
         default=None,
         description=(
-            "Whether this container should allocate a buffer for stdin in the container runtime. "
-            "If this is not set, reads from stdin in the container will always result in EOF. "
-            "Default is false."
+            "Whether this container should allocate a buffer for stdin in the container "
+            "runtime. If this is not set, reads from stdin in the container will always "
+            "result in EOF. Default is false."
         ),
     )
     stdinOnce: StrictBool | None = Field(
         default=None,
         description=(
-            "Whether the container runtime should close the stdin channel after it has been "
-            "opened by a single attach. When stdin is true the stdin stream will remain open "
-            "across multiple attach sessions. If stdinOnce is set to true, stdin is opened on "
-            "container start, is empty until the first client attaches to stdin, and then remains"
-            " open and accepts data until the client disconnects, at which time stdin is closed "
-            "and remains closed until the container is restarted. If this flag is false, a "
-            "container processes that reads from stdin will never receive an EOF. Default is "
-            "false"
+            "Whether the container runtime should close the stdin channel after it has "
+            "been opened by a single attach. When stdin is true the stdin stream will "
+            "remain open across multiple attach sessions. If stdinOnce is set to true, "
+            "stdin is opened on container start, is empty until the first client attaches"
+            " to stdin, and then remains open and accepts data until the client "
+            "disconnects, at which time stdin is closed and remains closed until the "
+            "container is restarted. If this flag is false, a container processes that "
+            "reads from stdin will never receive an EOF. Default is false"
         ),
     )
     targetContainerName: StrictStr | None = Field(
         default=None,
         description=(
-            "If set, the name of the container from PodSpec that this ephemeral container "
-            "targets. The ephemeral container will be run in the namespaces (IPC, PID, etc) of "
-            "this container. If not set then the ephemeral container uses the namespaces "
-            "configured in the Pod spec.\n\nThe container runtime must implement support for this "
-            "feature. If the runtime does not support namespace targeting then the result of "
-            "setting this field is undefined."
+            "If set, the name of the container from PodSpec that this ephemeral container"
+            " targets. The ephemeral container will be run in the namespaces (IPC, PID, "
+            "etc) of this container. If not set then the ephemeral container uses the "
+            "namespaces configured in the Pod spec.\n\nThe container runtime must implement"
+            " support for this feature. If the runtime does not support namespace "
+            "targeting then the result of setting this field is undefined."
         ),
     )
     terminationMessagePath: StrictStr | None = Field(
         default=None,
         description=(
-            "Optional: Path at which the file to which the container's termination message will "
-            "be written is mounted into the container's filesystem. Message written is intended "
-            "to be brief final status, such as an assertion failure message. Will be truncated by"
-            " the node if greater than 4096 bytes. The total message length across all containers"
-            " will be limited to 12kb. Defaults to /dev/termination-log. Cannot be updated."
+            "Optional: Path at which the file to which the container's termination "
+            "message will be written is mounted into the container's filesystem. Message "
+            "written is intended to be brief final status, such as an assertion failure "
+            "message. Will be truncated by the node if greater than 4096 bytes. The total"
+            " message length across all containers will be limited to 12kb. Defaults to "
+            "/dev/termination-log. Cannot be updated."
         ),
     )
     terminationMessagePolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "Indicate how the termination message should be populated. File will use the contents"
-            " of terminationMessagePath to populate the container status message on both success "
-            "and failure. FallbackToLogsOnError will use the last chunk of container log output "
-            "if the termination message file is empty and the container exited with an error. The"
-            " log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to "
-            "File. Cannot be updated."
+            "Indicate how the termination message should be populated. File will use the "
+            "contents of terminationMessagePath to populate the container status message "
+            "on both success and failure. FallbackToLogsOnError will use the last chunk "
+            "of container log output if the termination message file is empty and the "
+            "container exited with an error. The log output is limited to 2048 bytes or "
+            "80 lines, whichever is smaller. Defaults to File. Cannot be updated."
         ),
     )
     tty: StrictBool | None = Field(
         default=None,
         description=(
-            "Whether this container should allocate a TTY for itself, also requires 'stdin' to be"
-            " true. Default is false."
+            "Whether this container should allocate a TTY for itself, also requires "
+            "'stdin' to be true. Default is false."
         ),
     )
     volumeDevices: list[VolumeDevice] | None = Field(
         default=None,
         description="volumeDevices is the list of block devices to be used by the container.",
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["devicePath"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "devicePath"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["devicePath"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "devicePath",
+        },
     )
     volumeMounts: list[VolumeMount] | None = Field(
         default=None,
         description=(
-            "Pod volumes to mount into the container's filesystem. Subpath mounts are not allowed"
-            " for ephemeral containers. Cannot be updated."
+            "Pod volumes to mount into the container's filesystem. Subpath mounts are not"
+            " allowed for ephemeral containers. Cannot be updated."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["mountPath"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "mountPath"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["mountPath"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "mountPath",
+        },
     )
     workingDir: StrictStr | None = Field(
         default=None,
         description=(
-            "Container's working directory. If not specified, the container runtime's default "
-            "will be used, which might be configured in the container image. Cannot be updated."
+            "Container's working directory. If not specified, the container runtime's "
+            "default will be used, which might be configured in the container image. "
+            "Cannot be updated."
         ),
     )
 
 
 class HostAlias(KubeModel):
-    """HostAlias holds the mapping between IP and hostnames that will be injected as an entry in
-    the pod's hosts file.
+    """HostAlias holds the mapping between IP and hostnames that will be injected as an
+    entry in the pod's hosts file.
     """
 
     hostnames: list[StrictStr] | None = Field(
@@ -2230,8 +2373,8 @@ class HostAlias(KubeModel):
 
 
 class LocalObjectReference(KubeModel):
-    """LocalObjectReference contains enough information to let you locate the referenced object
-    inside the same namespace.
+    """LocalObjectReference contains enough information to let you locate the referenced
+    object inside the same namespace.
     """
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-map-type": "atomic"})
@@ -2239,10 +2382,10 @@ class LocalObjectReference(KubeModel):
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name of the referent. This field is effectively required, but due to backwards "
-            "compatibility is allowed to be empty. Instances of this type with an empty value "
-            "here are almost certainly wrong. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "Name of the referent. This field is effectively required, but due to "
+            "backwards compatibility is allowed to be empty. Instances of this type with "
+            "an empty value here are almost certainly wrong. More info: https://kubernete"
+            "s.io/docs/concepts/overview/working-with-objects/names/#names"
         ),
     )
 
@@ -2252,11 +2395,11 @@ class PodOS(KubeModel):
 
     name: StrictStr = Field(
         description=(
-            "Name is the name of the operating system. The currently supported values are linux "
-            "and windows. Additional value may be defined in future and can be one of: https://gi"
-            "thub.com/opencontainers/runtime-spec/blob/master/config.md#platform-specific-configu"
-            "ration Clients should expect to handle additional values and treat unrecognized "
-            "values in this field as os: null"
+            "Name is the name of the operating system. The currently supported values are"
+            " linux and windows. Additional value may be defined in future and can be one"
+            " of: https://github.com/opencontainers/runtime-spec/blob/master/config.md#pl"
+            "atform-specific-configuration Clients should expect to handle additional "
+            "values and treat unrecognized values in this field as os: null"
         ),
     )
 
@@ -2265,22 +2408,26 @@ class PodReadinessGate(KubeModel):
     """PodReadinessGate contains the reference to a pod condition"""
 
     conditionType: StrictStr = Field(
-        description="ConditionType refers to a condition in the pod's condition list with matching type.",
+        description=(
+            "ConditionType refers to a condition in the pod's condition list with "
+            "matching type."
+        ),
     )
 
 
 class PodResourceClaim(KubeModel):
-    """PodResourceClaim references exactly one ResourceClaim, either directly or by naming a
-    ResourceClaimTemplate which is then turned into a ResourceClaim for the pod.
+    """PodResourceClaim references exactly one ResourceClaim, either directly or by naming
+    a ResourceClaimTemplate which is then turned into a ResourceClaim for the pod.
     
-    It adds a name to it that uniquely identifies the ResourceClaim inside the Pod. Containers
-    that need access to the ResourceClaim reference it with this name.
+    It adds a name to it that uniquely identifies the ResourceClaim inside the Pod.
+    Containers that need access to the ResourceClaim reference it with this name.
     
     When the DRAWorkloadResourceClaims feature gate is enabled and this Pod belongs to a
-    PodGroup, a PodResourceClaim is matched to a PodGroupResourceClaim if all of their fields
-    are equal (Name, ResourceClaimName, and ResourceClaimTemplateName). A matched claim
-    references a single ResourceClaim shared across all Pods in the PodGroup, reserved for the
-    PodGroup in ResourceClaimStatus.ReservedFor rather than for individual Pods.
+    PodGroup, a PodResourceClaim is matched to a PodGroupResourceClaim if all of their
+    fields are equal (Name, ResourceClaimName, and ResourceClaimTemplateName). A matched
+    claim references a single ResourceClaim shared across all Pods in the PodGroup,
+    reserved for the PodGroup in ResourceClaimStatus.ReservedFor rather than for
+    individual Pods.
     """
 
     name: StrictStr = Field(
@@ -2292,30 +2439,31 @@ class PodResourceClaim(KubeModel):
     resourceClaimName: StrictStr | None = Field(
         default=None,
         description=(
-            "ResourceClaimName is the name of a ResourceClaim object in the same namespace as "
-            "this pod.\n\nExactly one of ResourceClaimName and ResourceClaimTemplateName must be "
-            "set."
+            "ResourceClaimName is the name of a ResourceClaim object in the same "
+            "namespace as this pod.\n\nExactly one of ResourceClaimName and "
+            "ResourceClaimTemplateName must be set."
         ),
     )
     resourceClaimTemplateName: StrictStr | None = Field(
         default=None,
         description=(
-            "ResourceClaimTemplateName is the name of a ResourceClaimTemplate object in the same "
-            "namespace as this pod.\n\nThe template will be used to create a new ResourceClaim, "
-            "which will be bound to this pod. When this pod is deleted, the ResourceClaim will "
-            "also be deleted. The pod name and resource name, along with a generated component, "
-            "will be used to form a unique name for the ResourceClaim, which will be recorded in "
-            "pod.status.resourceClaimStatuses.\n\nWhen the DRAWorkloadResourceClaims feature gate "
-            "is enabled and the pod belongs to a PodGroup that defines a PodGroupResourceClaim "
-            "with the same Name and ResourceClaimTemplateName, this PodResourceClaim resolves to "
-            "the ResourceClaim generated for the PodGroup. All pods in the group that define an "
-            "equivalent PodResourceClaim matching the PodGroupResourceClaim's Name and "
-            "ResourceClaimTemplateName share the same generated ResourceClaim. ResourceClaims "
-            "generated for a PodGroup are owned by the PodGroup and their lifecycles are tied to "
-            "the PodGroup instead of any individual pod.\n\nThis field is immutable and no changes "
-            "will be made to the corresponding ResourceClaim by the control plane after creating "
-            "the ResourceClaim.\n\nExactly one of ResourceClaimName and ResourceClaimTemplateName "
-            "must be set."
+            "ResourceClaimTemplateName is the name of a ResourceClaimTemplate object in "
+            "the same namespace as this pod.\n\nThe template will be used to create a new "
+            "ResourceClaim, which will be bound to this pod. When this pod is deleted, "
+            "the ResourceClaim will also be deleted. The pod name and resource name, "
+            "along with a generated component, will be used to form a unique name for the"
+            " ResourceClaim, which will be recorded in pod.status.resourceClaimStatuses."
+            "\n\nWhen the DRAWorkloadResourceClaims feature gate is enabled and the pod "
+            "belongs to a PodGroup that defines a PodGroupResourceClaim with the same "
+            "Name and ResourceClaimTemplateName, this PodResourceClaim resolves to the "
+            "ResourceClaim generated for the PodGroup. All pods in the group that define "
+            "an equivalent PodResourceClaim matching the PodGroupResourceClaim's Name and"
+            " ResourceClaimTemplateName share the same generated ResourceClaim. "
+            "ResourceClaims generated for a PodGroup are owned by the PodGroup and their "
+            "lifecycles are tied to the PodGroup instead of any individual pod.\n\nThis "
+            "field is immutable and no changes will be made to the corresponding "
+            "ResourceClaim by the control plane after creating the ResourceClaim.\n\n"
+            "Exactly one of ResourceClaimName and ResourceClaimTemplateName must be set."
         ),
     )
 
@@ -2324,23 +2472,28 @@ class PodSchedulingGate(KubeModel):
     """PodSchedulingGate is associated to a Pod to guard its scheduling."""
 
     name: StrictStr = Field(
-        description="Name of the scheduling gate. Each scheduling gate must have a unique name field.",
+        description=(
+            "Name of the scheduling gate. Each scheduling gate must have a unique name "
+            "field."
+        ),
     )
 
 
 class PodSchedulingGroup(KubeModel):
-    """PodSchedulingGroup identifies the runtime scheduling group instance that a Pod belongs to.
-    The scheduler uses this information to apply workload-aware scheduling semantics. Exactly
-    one field must be specified.
+    """PodSchedulingGroup identifies the runtime scheduling group instance that a Pod
+    belongs to. The scheduler uses this information to apply workload-aware scheduling
+    semantics. Exactly one field must be specified.
     """
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-unions": [{"fields-to-discriminateBy": {"podGroupName": "PodGroupName"}}]})
+    model_config = ConfigDict(json_schema_extra={
+        "x-kubernetes-unions": [{"fields-to-discriminateBy": {"podGroupName": "PodGroupName"}}],
+    })
 
     podGroupName: StrictStr | None = Field(
         default=None,
         description=(
-            "PodGroupName specifies the name of the standalone PodGroup object that represents "
-            "the runtime instance of this group. Must be a DNS subdomain."
+            "PodGroupName specifies the name of the standalone PodGroup object that "
+            "represents the runtime instance of this group. Must be a DNS subdomain."
         ),
     )
 
@@ -2357,151 +2510,161 @@ class Sysctl(KubeModel):
 
 
 class PodSecurityContext(KubeModel):
-    """PodSecurityContext holds pod-level security attributes and common container settings. Some
-    fields are also present in container.securityContext.  Field values of
-    container.securityContext take precedence over field values of PodSecurityContext.
+    """PodSecurityContext holds pod-level security attributes and common container
+    settings. Some fields are also present in container.securityContext.  Field values
+    of container.securityContext take precedence over field values of
+    PodSecurityContext.
     """
 
     appArmorProfile: AppArmorProfile | None = Field(
         default=None,
         description=(
-            "appArmorProfile is the AppArmor options to use by the containers in this pod. Note "
-            "that this field cannot be set when spec.os.name is windows."
+            "appArmorProfile is the AppArmor options to use by the containers in this "
+            "pod. Note that this field cannot be set when spec.os.name is windows."
         ),
     )
     fsGroup: Int64 | None = Field(
         default=None,
         description=(
-            "A special supplemental group that applies to all containers in a pod. Some volume "
-            "types allow the Kubelet to change the ownership of that volume to be owned by the "
-            "pod:\n\n1. The owning GID will be the FSGroup 2. The setgid bit is set (new files "
-            "created in the volume will be owned by FSGroup) 3. The permission bits are OR'd with"
-            " rw-rw----\n\nIf unset, the Kubelet will not modify the ownership and permissions of "
-            "any volume. Note that this field cannot be set when spec.os.name is windows."
+            "A special supplemental group that applies to all containers in a pod. Some "
+            "volume types allow the Kubelet to change the ownership of that volume to be "
+            "owned by the pod:\n\n1. The owning GID will be the FSGroup 2. The setgid bit "
+            "is set (new files created in the volume will be owned by FSGroup) 3. The "
+            "permission bits are OR'd with rw-rw----\n\nIf unset, the Kubelet will not "
+            "modify the ownership and permissions of any volume. Note that this field "
+            "cannot be set when spec.os.name is windows."
         ),
     )
     fsGroupChangePolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "fsGroupChangePolicy defines behavior of changing ownership and permission of the "
-            "volume before being exposed inside Pod. This field will only apply to volume types "
-            "which support fsGroup based ownership(and permissions). It will have no effect on "
-            "ephemeral volume types such as: secret, configmaps and emptydir. Valid values are "
-            "\"OnRootMismatch\" and \"Always\". If not specified, \"Always\" is used. Note that this "
-            "field cannot be set when spec.os.name is windows."
+            "fsGroupChangePolicy defines behavior of changing ownership and permission of"
+            " the volume before being exposed inside Pod. This field will only apply to "
+            "volume types which support fsGroup based ownership(and permissions). It will"
+            " have no effect on ephemeral volume types such as: secret, configmaps and "
+            "emptydir. Valid values are \"OnRootMismatch\" and \"Always\". If not specified, "
+            "\"Always\" is used. Note that this field cannot be set when spec.os.name is "
+            "windows."
         ),
     )
     runAsGroup: Int64 | None = Field(
         default=None,
         description=(
-            "The GID to run the entrypoint of the container process. Uses runtime default if "
-            "unset. May also be set in SecurityContext.  If set in both SecurityContext and "
-            "PodSecurityContext, the value specified in SecurityContext takes precedence for that"
-            " container. Note that this field cannot be set when spec.os.name is windows."
+            "The GID to run the entrypoint of the container process. Uses runtime default"
+            " if unset. May also be set in SecurityContext.  If set in both "
+            "SecurityContext and PodSecurityContext, the value specified in "
+            "SecurityContext takes precedence for that container. Note that this field "
+            "cannot be set when spec.os.name is windows."
         ),
     )
     runAsNonRoot: StrictBool | None = Field(
         default=None,
         description=(
-            "Indicates that the container must run as a non-root user. If true, the Kubelet will "
-            "validate the image at runtime to ensure that it does not run as UID 0 (root) and "
-            "fail to start the container if it does. If unset or false, no such validation will "
-            "be performed. May also be set in SecurityContext.  If set in both SecurityContext "
-            "and PodSecurityContext, the value specified in SecurityContext takes precedence."
+            "Indicates that the container must run as a non-root user. If true, the "
+            "Kubelet will validate the image at runtime to ensure that it does not run as"
+            " UID 0 (root) and fail to start the container if it does. If unset or false,"
+            " no such validation will be performed. May also be set in SecurityContext.  "
+            "If set in both SecurityContext and PodSecurityContext, the value specified "
+            "in SecurityContext takes precedence."
         ),
     )
     runAsUser: Int64 | None = Field(
         default=None,
         description=(
-            "The UID to run the entrypoint of the container process. Defaults to user specified "
-            "in image metadata if unspecified. May also be set in SecurityContext.  If set in "
-            "both SecurityContext and PodSecurityContext, the value specified in SecurityContext "
-            "takes precedence for that container. Note that this field cannot be set when "
-            "spec.os.name is windows."
+            "The UID to run the entrypoint of the container process. Defaults to user "
+            "specified in image metadata if unspecified. May also be set in "
+            "SecurityContext.  If set in both SecurityContext and PodSecurityContext, the"
+            " value specified in SecurityContext takes precedence for that container. "
+            "Note that this field cannot be set when spec.os.name is windows."
         ),
     )
     seLinuxChangePolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "seLinuxChangePolicy defines how the container's SELinux label is applied to all "
-            "volumes used by the Pod. It has no effect on nodes that do not support SELinux or to"
-            " volumes does not support SELinux. Valid values are \"MountOption\" and \"Recursive\".\n\n"
-            "\"Recursive\" means relabeling of all files on all Pod volumes by the container "
-            "runtime. This may be slow for large volumes, but allows mixing privileged and "
-            "unprivileged Pods sharing the same volume on the same node.\n\n\"MountOption\" mounts "
-            "all eligible Pod volumes with `-o context` mount option. This requires all Pods that"
-            " share the same volume to use the same SELinux label. It is not possible to share "
-            "the same volume among privileged and unprivileged Pods. Eligible volumes are in-tree"
-            " FibreChannel and iSCSI volumes, and all CSI volumes whose CSI driver announces "
-            "SELinux support by setting spec.seLinuxMount: true in their CSIDriver instance. "
-            "Other volumes are always re-labelled recursively. \"MountOption\" value is allowed "
-            "only when SELinuxMount feature gate is enabled.\n\nIf not specified and SELinuxMount "
-            "feature gate is enabled, \"MountOption\" is used. If not specified and SELinuxMount "
-            "feature gate is disabled, \"MountOption\" is used for ReadWriteOncePod volumes and "
-            "\"Recursive\" for all other volumes.\n\nThis field affects only Pods that have SELinux "
-            "label set, either in PodSecurityContext or in SecurityContext of all containers.\n\n"
-            "All Pods that use the same volume should use the same seLinuxChangePolicy, otherwise"
-            " some pods can get stuck in ContainerCreating state. Note that this field cannot be "
-            "set when spec.os.name is windows."
+            "seLinuxChangePolicy defines how the container's SELinux label is applied to "
+            "all volumes used by the Pod. It has no effect on nodes that do not support "
+            "SELinux or to volumes does not support SELinux. Valid values are "
+            "\"MountOption\" and \"Recursive\".\n\n\"Recursive\" means relabeling of all files on"
+            " all Pod volumes by the container runtime. This may be slow for large "
+            "volumes, but allows mixing privileged and unprivileged Pods sharing the same"
+            " volume on the same node.\n\n\"MountOption\" mounts all eligible Pod volumes "
+            "with `-o context` mount option. This requires all Pods that share the same "
+            "volume to use the same SELinux label. It is not possible to share the same "
+            "volume among privileged and unprivileged Pods. Eligible volumes are in-tree "
+            "FibreChannel and iSCSI volumes, and all CSI volumes whose CSI driver "
+            "announces SELinux support by setting spec.seLinuxMount: true in their "
+            "CSIDriver instance. Other volumes are always re-labelled recursively. "
+            "\"MountOption\" value is allowed only when SELinuxMount feature gate is "
+            "enabled.\n\nIf not specified and SELinuxMount feature gate is enabled, "
+            "\"MountOption\" is used. If not specified and SELinuxMount feature gate is "
+            "disabled, \"MountOption\" is used for ReadWriteOncePod volumes and \"Recursive\""
+            " for all other volumes.\n\nThis field affects only Pods that have SELinux "
+            "label set, either in PodSecurityContext or in SecurityContext of all "
+            "containers.\n\nAll Pods that use the same volume should use the same "
+            "seLinuxChangePolicy, otherwise some pods can get stuck in ContainerCreating "
+            "state. Note that this field cannot be set when spec.os.name is windows."
         ),
     )
     seLinuxOptions: SELinuxOptions | None = Field(
         default=None,
         description=(
-            "The SELinux context to be applied to all containers. If unspecified, the container "
-            "runtime will allocate a random SELinux context for each container.  May also be set "
-            "in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the "
-            "value specified in SecurityContext takes precedence for that container. Note that "
-            "this field cannot be set when spec.os.name is windows."
+            "The SELinux context to be applied to all containers. If unspecified, the "
+            "container runtime will allocate a random SELinux context for each container."
+            "  May also be set in SecurityContext.  If set in both SecurityContext and "
+            "PodSecurityContext, the value specified in SecurityContext takes precedence "
+            "for that container. Note that this field cannot be set when spec.os.name is "
+            "windows."
         ),
     )
     seccompProfile: SeccompProfile | None = Field(
         default=None,
         description=(
-            "The seccomp options to use by the containers in this pod. Note that this field "
-            "cannot be set when spec.os.name is windows."
+            "The seccomp options to use by the containers in this pod. Note that this "
+            "field cannot be set when spec.os.name is windows."
         ),
     )
     supplementalGroups: list[Int64] | None = Field(
         default=None,
         description=(
-            "A list of groups applied to the first process run in each container, in addition to "
-            "the container's primary GID and fsGroup (if specified).  If the "
-            "SupplementalGroupsPolicy feature is enabled, the supplementalGroupsPolicy field "
-            "determines whether these are in addition to or instead of any group memberships "
-            "defined in the container image. If unspecified, no additional groups are added, "
-            "though group memberships defined in the container image may still be used, depending"
-            " on the supplementalGroupsPolicy field. Note that this field cannot be set when "
-            "spec.os.name is windows."
+            "A list of groups applied to the first process run in each container, in "
+            "addition to the container's primary GID and fsGroup (if specified).  If the "
+            "SupplementalGroupsPolicy feature is enabled, the supplementalGroupsPolicy "
+            "field determines whether these are in addition to or instead of any group "
+            "memberships defined in the container image. If unspecified, no additional "
+            "groups are added, though group memberships defined in the container image "
+            "may still be used, depending on the supplementalGroupsPolicy field. Note "
+            "that this field cannot be set when spec.os.name is windows."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     supplementalGroupsPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "Defines how supplemental groups of the first container processes are calculated. "
-            "Valid values are \"Merge\" and \"Strict\". If not specified, \"Merge\" is used. (Alpha) "
-            "Using the field requires the SupplementalGroupsPolicy feature gate to be enabled and"
-            " the container runtime must implement support for this feature. Note that this field"
-            " cannot be set when spec.os.name is windows."
+            "Defines how supplemental groups of the first container processes are "
+            "calculated. Valid values are \"Merge\" and \"Strict\". If not specified, \"Merge\""
+            " is used. (Alpha) Using the field requires the SupplementalGroupsPolicy "
+            "feature gate to be enabled and the container runtime must implement support "
+            "for this feature. Note that this field cannot be set when spec.os.name is "
+            "windows."
         ),
     )
     sysctls: list[Sysctl] | None = Field(
         default=None,
         description=(
-            "Sysctls hold a list of namespaced sysctls used for the pod. Pods with unsupported "
-            "sysctls (by the container runtime) might fail to launch. Note that this field cannot"
-            " be set when spec.os.name is windows."
+            "Sysctls hold a list of namespaced sysctls used for the pod. Pods with "
+            "unsupported sysctls (by the container runtime) might fail to launch. Note "
+            "that this field cannot be set when spec.os.name is windows."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     windowsOptions: WindowsSecurityContextOptions | None = Field(
         default=None,
         description=(
-            "The Windows specific settings applied to all containers. If unspecified, the options"
-            " within a container's SecurityContext will be used. If set in both SecurityContext "
-            "and PodSecurityContext, the value specified in SecurityContext takes precedence. "
-            "Note that this field cannot be set when spec.os.name is linux."
+            "The Windows specific settings applied to all containers. If unspecified, the"
+            " options within a container's SecurityContext will be used. If set in both "
+            "SecurityContext and PodSecurityContext, the value specified in "
+            "SecurityContext takes precedence. Note that this field cannot be set when "
+            "spec.os.name is linux."
         ),
     )
 
@@ -2514,153 +2677,166 @@ class Toleration(KubeModel):
     effect: StrictStr | None = Field(
         default=None,
         description=(
-            "Effect indicates the taint effect to match. Empty means match all taint effects. "
-            "When specified, allowed values are NoSchedule, PreferNoSchedule and NoExecute."
+            "Effect indicates the taint effect to match. Empty means match all taint "
+            "effects. When specified, allowed values are NoSchedule, PreferNoSchedule and"
+            " NoExecute."
         ),
     )
     key: StrictStr | None = Field(
         default=None,
         description=(
-            "Key is the taint key that the toleration applies to. Empty means match all taint "
-            "keys. If the key is empty, operator must be Exists; this combination means to match "
-            "all values and all keys."
+            "Key is the taint key that the toleration applies to. Empty means match all "
+            "taint keys. If the key is empty, operator must be Exists; this combination "
+            "means to match all values and all keys."
         ),
     )
     operator: StrictStr | None = Field(
         default=None,
         description=(
-            "Operator represents a key's relationship to the value. Valid operators are Exists, "
-            "Equal, Lt, and Gt. Defaults to Equal. Exists is equivalent to wildcard for value, so"
-            " that a pod can tolerate all taints of a particular category. Lt and Gt perform "
-            "numeric comparisons (requires feature gate TaintTolerationComparisonOperators)."
+            "Operator represents a key's relationship to the value. Valid operators are "
+            "Exists, Equal, Lt, and Gt. Defaults to Equal. Exists is equivalent to "
+            "wildcard for value, so that a pod can tolerate all taints of a particular "
+            "category. Lt and Gt perform numeric comparisons (requires feature gate "
+            "TaintTolerationComparisonOperators)."
         ),
     )
     tolerationSeconds: Int64 | None = Field(
         default=None,
         description=(
-            "TolerationSeconds represents the period of time the toleration (which must be of "
-            "effect NoExecute, otherwise this field is ignored) tolerates the taint. By default, "
-            "it is not set, which means tolerate the taint forever (do not evict). Zero and "
-            "negative values will be treated as 0 (evict immediately) by the system."
+            "TolerationSeconds represents the period of time the toleration (which must "
+            "be of effect NoExecute, otherwise this field is ignored) tolerates the "
+            "taint. By default, it is not set, which means tolerate the taint forever (do"
+            " not evict). Zero and negative values will be treated as 0 (evict "
+            "immediately) by the system."
         ),
     )
     value: StrictStr | None = Field(
         default=None,
         description=(
-            "Value is the taint value the toleration matches to. If the operator is Exists, the "
-            "value should be empty, otherwise just a regular string."
+            "Value is the taint value the toleration matches to. If the operator is "
+            "Exists, the value should be empty, otherwise just a regular string."
         ),
     )
 
 
 class TopologySpreadConstraint(KubeModel):
-    """TopologySpreadConstraint specifies how to spread matching pods among the given topology."""
+    """TopologySpreadConstraint specifies how to spread matching pods among the given
+    topology.
+    """
 
     labelSelector: LabelSelector | None = Field(
         default=None,
         description=(
-            "LabelSelector is used to find matching pods. Pods that match this label selector are"
-            " counted to determine the number of pods in their corresponding topology domain."
+            "LabelSelector is used to find matching pods. Pods that match this label "
+            "selector are counted to determine the number of pods in their corresponding "
+            "topology domain."
         ),
     )
     matchLabelKeys: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "MatchLabelKeys is a set of pod label keys to select the pods over which spreading "
-            "will be calculated. The keys are used to lookup values from the incoming pod labels,"
-            " those key-value labels are ANDed with labelSelector to select the group of existing"
-            " pods over which spreading will be calculated for the incoming pod. The same key is "
-            "forbidden to exist in both MatchLabelKeys and LabelSelector. MatchLabelKeys cannot "
-            "be set when LabelSelector isn't set. Keys that don't exist in the incoming pod "
-            "labels will be ignored. A null or empty list means only match against labelSelector."
-            "\n\nThis is a beta field and requires the MatchLabelKeysInPodTopologySpread feature "
-            "gate to be enabled (enabled by default)."
+            "MatchLabelKeys is a set of pod label keys to select the pods over which "
+            "spreading will be calculated. The keys are used to lookup values from the "
+            "incoming pod labels, those key-value labels are ANDed with labelSelector to "
+            "select the group of existing pods over which spreading will be calculated "
+            "for the incoming pod. The same key is forbidden to exist in both "
+            "MatchLabelKeys and LabelSelector. MatchLabelKeys cannot be set when "
+            "LabelSelector isn't set. Keys that don't exist in the incoming pod labels "
+            "will be ignored. A null or empty list means only match against "
+            "labelSelector.\n\nThis is a beta field and requires the "
+            "MatchLabelKeysInPodTopologySpread feature gate to be enabled (enabled by "
+            "default)."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     maxSkew: Int32 = Field(
         description=(
-            "MaxSkew describes the degree to which pods may be unevenly distributed. When "
-            "`whenUnsatisfiable=DoNotSchedule`, it is the maximum permitted difference between "
-            "the number of matching pods in the target topology and the global minimum. The "
-            "global minimum is the minimum number of matching pods in an eligible domain or zero "
-            "if the number of eligible domains is less than MinDomains. For example, in a 3-zone "
-            "cluster, MaxSkew is set to 1, and pods with the same labelSelector spread as 2/2/1: "
-            "In this case, the global minimum is 1. | zone1 | zone2 | zone3 | |  P P  |  P P  |"
-            "   P   | - if MaxSkew is 1, incoming pod can only be scheduled to zone3 to become "
-            "2/2/2; scheduling it onto zone1(zone2) would make the ActualSkew(3-1) on "
-            "zone1(zone2) violate MaxSkew(1). - if MaxSkew is 2, incoming pod can be scheduled "
-            "onto any zone. When `whenUnsatisfiable=ScheduleAnyway`, it is used to give higher "
-            "precedence to topologies that satisfy it. It's a required field. Default value is 1 "
-            "and 0 is not allowed."
+            "MaxSkew describes the degree to which pods may be unevenly distributed. When"
+            " `whenUnsatisfiable=DoNotSchedule`, it is the maximum permitted difference "
+            "between the number of matching pods in the target topology and the global "
+            "minimum. The global minimum is the minimum number of matching pods in an "
+            "eligible domain or zero if the number of eligible domains is less than "
+            "MinDomains. For example, in a 3-zone cluster, MaxSkew is set to 1, and pods "
+            "with the same labelSelector spread as 2/2/1: In this case, the global "
+            "minimum is 1. | zone1 | zone2 | zone3 | |  P P  |  P P  |   P   | - if "
+            "MaxSkew is 1, incoming pod can only be scheduled to zone3 to become 2/2/2; "
+            "scheduling it onto zone1(zone2) would make the ActualSkew(3-1) on "
+            "zone1(zone2) violate MaxSkew(1). - if MaxSkew is 2, incoming pod can be "
+            "scheduled onto any zone. When `whenUnsatisfiable=ScheduleAnyway`, it is used"
+            " to give higher precedence to topologies that satisfy it. It's a required "
+            "field. Default value is 1 and 0 is not allowed."
         ),
     )
     minDomains: Int32 | None = Field(
         default=None,
         description=(
-            "MinDomains indicates a minimum number of eligible domains. When the number of "
-            "eligible domains with matching topology keys is less than minDomains, Pod Topology "
-            "Spread treats \"global minimum\" as 0, and then the calculation of Skew is performed. "
-            "And when the number of eligible domains with matching topology keys equals or "
-            "greater than minDomains, this value has no effect on scheduling. As a result, when "
-            "the number of eligible domains is less than minDomains, scheduler won't schedule "
-            "more than maxSkew Pods to those domains. If value is nil, the constraint behaves as "
-            "if MinDomains is equal to 1. Valid values are integers greater than 0. When value is"
-            " not nil, WhenUnsatisfiable must be DoNotSchedule.\n\nFor example, in a 3-zone "
-            "cluster, MaxSkew is set to 2, MinDomains is set to 5 and pods with the same "
-            "labelSelector spread as 2/2/2: | zone1 | zone2 | zone3 | |  P P  |  P P  |  P P  | "
-            "The number of domains is less than 5(MinDomains), so \"global minimum\" is treated as "
-            "0. In this situation, new pod with the same labelSelector cannot be scheduled, "
-            "because computed skew will be 3(3 - 0) if new Pod is scheduled to any of the three "
-            "zones, it will violate MaxSkew."
+            "MinDomains indicates a minimum number of eligible domains. When the number "
+            "of eligible domains with matching topology keys is less than minDomains, Pod"
+            " Topology Spread treats \"global minimum\" as 0, and then the calculation of "
+            "Skew is performed. And when the number of eligible domains with matching "
+            "topology keys equals or greater than minDomains, this value has no effect on"
+            " scheduling. As a result, when the number of eligible domains is less than "
+            "minDomains, scheduler won't schedule more than maxSkew Pods to those "
+            "domains. If value is nil, the constraint behaves as if MinDomains is equal "
+            "to 1. Valid values are integers greater than 0. When value is not nil, "
+            "WhenUnsatisfiable must be DoNotSchedule.\n\nFor example, in a 3-zone cluster, "
+            "MaxSkew is set to 2, MinDomains is set to 5 and pods with the same "
+            "labelSelector spread as 2/2/2: | zone1 | zone2 | zone3 | |  P P  |  P P  |  "
+            "P P  | The number of domains is less than 5(MinDomains), so \"global minimum\""
+            " is treated as 0. In this situation, new pod with the same labelSelector "
+            "cannot be scheduled, because computed skew will be 3(3 - 0) if new Pod is "
+            "scheduled to any of the three zones, it will violate MaxSkew."
         ),
     )
     nodeAffinityPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "NodeAffinityPolicy indicates how we will treat Pod's nodeAffinity/nodeSelector when "
-            "calculating pod topology spread skew. Options are: - Honor: only nodes matching "
-            "nodeAffinity/nodeSelector are included in the calculations. - Ignore: "
-            "nodeAffinity/nodeSelector are ignored. All nodes are included in the calculations.\n\n"
-            "If this value is nil, the behavior is equivalent to the Honor policy."
+            "NodeAffinityPolicy indicates how we will treat Pod's "
+            "nodeAffinity/nodeSelector when calculating pod topology spread skew. Options"
+            " are: - Honor: only nodes matching nodeAffinity/nodeSelector are included in"
+            " the calculations. - Ignore: nodeAffinity/nodeSelector are ignored. All "
+            "nodes are included in the calculations.\n\nIf this value is nil, the behavior "
+            "is equivalent to the Honor policy."
         ),
     )
     nodeTaintsPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "NodeTaintsPolicy indicates how we will treat node taints when calculating pod "
-            "topology spread skew. Options are: - Honor: nodes without taints, along with tainted"
-            " nodes for which the incoming pod has a toleration, are included. - Ignore: node "
-            "taints are ignored. All nodes are included.\n\nIf this value is nil, the behavior is "
-            "equivalent to the Ignore policy."
+            "NodeTaintsPolicy indicates how we will treat node taints when calculating "
+            "pod topology spread skew. Options are: - Honor: nodes without taints, along "
+            "with tainted nodes for which the incoming pod has a toleration, are "
+            "included. - Ignore: node taints are ignored. All nodes are included.\n\nIf "
+            "this value is nil, the behavior is equivalent to the Ignore policy."
         ),
     )
     topologyKey: StrictStr = Field(
         description=(
-            "TopologyKey is the key of node labels. Nodes that have a label with this key and "
-            "identical values are considered to be in the same topology. We consider each <key, "
-            "value> as a \"bucket\", and try to put balanced number of pods into each bucket. We "
-            "define a domain as a particular instance of a topology. Also, we define an eligible "
-            "domain as a domain whose nodes meet the requirements of nodeAffinityPolicy and "
-            "nodeTaintsPolicy. e.g. If TopologyKey is \"kubernetes.io/hostname\", each Node is a "
-            "domain of that topology. And, if TopologyKey is \"topology.kubernetes.io/zone\", each "
-            "zone is a domain of that topology. It's a required field."
+            "TopologyKey is the key of node labels. Nodes that have a label with this key"
+            " and identical values are considered to be in the same topology. We consider"
+            " each <key, value> as a \"bucket\", and try to put balanced number of pods "
+            "into each bucket. We define a domain as a particular instance of a topology."
+            " Also, we define an eligible domain as a domain whose nodes meet the "
+            "requirements of nodeAffinityPolicy and nodeTaintsPolicy. e.g. If TopologyKey"
+            " is \"kubernetes.io/hostname\", each Node is a domain of that topology. And, "
+            "if TopologyKey is \"topology.kubernetes.io/zone\", each zone is a domain of "
+            "that topology. It's a required field."
         ),
     )
     whenUnsatisfiable: StrictStr = Field(
         description=(
-            "WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the spread "
-            "constraint. - DoNotSchedule (default) tells the scheduler not to schedule it. - "
-            "ScheduleAnyway tells the scheduler to schedule the pod in any location,\n  but giving"
-            " higher precedence to topologies that would help reduce the\n  skew.\nA constraint is "
-            "considered \"Unsatisfiable\" for an incoming pod if and only if every possible node "
-            "assignment for that pod would violate \"MaxSkew\" on some topology. For example, in a "
-            "3-zone cluster, MaxSkew is set to 1, and pods with the same labelSelector spread as "
-            "3/1/1: | zone1 | zone2 | zone3 | | P P P |   P   |   P   | If WhenUnsatisfiable is "
-            "set to DoNotSchedule, incoming pod can only be scheduled to zone2(zone3) to become "
-            "3/2/1(3/1/2) as ActualSkew(2-1) on zone2(zone3) satisfies MaxSkew(1). In other "
-            "words, the cluster can still be imbalanced, but scheduler won't make it *more* "
-            "imbalanced. It's a required field."
+            "WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the"
+            " spread constraint. - DoNotSchedule (default) tells the scheduler not to "
+            "schedule it. - ScheduleAnyway tells the scheduler to schedule the pod in any"
+            " location,\n  but giving higher precedence to topologies that would help "
+            "reduce the\n  skew.\nA constraint is considered \"Unsatisfiable\" for an "
+            "incoming pod if and only if every possible node assignment for that pod "
+            "would violate \"MaxSkew\" on some topology. For example, in a 3-zone cluster, "
+            "MaxSkew is set to 1, and pods with the same labelSelector spread as 3/1/1: |"
+            " zone1 | zone2 | zone3 | | P P P |   P   |   P   | If WhenUnsatisfiable is "
+            "set to DoNotSchedule, incoming pod can only be scheduled to zone2(zone3) to "
+            "become 3/2/1(3/1/2) as ActualSkew(2-1) on zone2(zone3) satisfies MaxSkew(1)."
+            " In other words, the cluster can still be imbalanced, but scheduler won't "
+            "make it *more* imbalanced. It's a required field."
         ),
     )
 
@@ -2668,40 +2844,43 @@ class TopologySpreadConstraint(KubeModel):
 class AWSElasticBlockStoreVolumeSource(KubeModel):
     """Represents a Persistent Disk resource in AWS.
     
-    An AWS EBS disk must exist before mounting to a container. The disk must also be in the same
-    AWS zone as the kubelet. An AWS EBS disk can only be mounted as read/write once. AWS EBS
-    volumes support ownership management and SELinux relabeling.
+    An AWS EBS disk must exist before mounting to a container. The disk must also be in
+    the same AWS zone as the kubelet. An AWS EBS disk can only be mounted as read/write
+    once. AWS EBS volumes support ownership management and SELinux relabeling.
     """
 
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that"
-            " the filesystem type is supported by the host operating system. Examples: \"ext4\", "
-            "\"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: "
+            "fsType is the filesystem type of the volume that you want to mount. Tip: "
+            "Ensure that the filesystem type is supported by the host operating system. "
+            "Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if "
+            "unspecified. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore"
         ),
     )
     partition: Int32 | None = Field(
         default=None,
         description=(
-            "partition is the partition in the volume that you want to mount. If omitted, the "
-            "default is to mount by volume name. Examples: For volume /dev/sda1, you specify the "
-            "partition as \"1\". Similarly, the volume partition for /dev/sda is \"0\" (or you can "
-            "leave the property empty)."
+            "partition is the partition in the volume that you want to mount. If omitted,"
+            " the default is to mount by volume name. Examples: For volume /dev/sda1, you"
+            " specify the partition as \"1\". Similarly, the volume partition for /dev/sda "
+            "is \"0\" (or you can leave the property empty)."
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly value true will force the readOnly setting in VolumeMounts. More info: "
+            "readOnly value true will force the readOnly setting in VolumeMounts. More "
+            "info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore"
         ),
     )
     volumeID: StrictStr = Field(
         description=(
-            "volumeID is unique ID of the persistent disk resource in AWS (Amazon EBS volume). "
-            "More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore"
+            "volumeID is unique ID of the persistent disk resource in AWS (Amazon EBS "
+            "volume). More info: "
+            "https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore"
         ),
     )
 
@@ -2722,40 +2901,45 @@ class AzureDiskVolumeSource(KubeModel):
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is Filesystem type to mount. Must be a filesystem type supported by the host "
-            "operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if "
-            "unspecified."
+            "fsType is Filesystem type to mount. Must be a filesystem type supported by "
+            "the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to"
+            " be \"ext4\" if unspecified."
         ),
     )
     kind: StrictStr | None = Field(
         default=None,
         description=(
-            "kind expected values are Shared: multiple blob disks per storage account  Dedicated:"
-            " single blob disk per storage account  Managed: azure managed data disk (only in "
-            "managed availability set). defaults to shared"
+            "kind expected values are Shared: multiple blob disks per storage account  "
+            "Dedicated: single blob disk per storage account  Managed: azure managed data"
+            " disk (only in managed availability set). defaults to shared"
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly "
-            "setting in VolumeMounts."
+            "readOnly Defaults to false (read/write). ReadOnly here will force the "
+            "ReadOnly setting in VolumeMounts."
         ),
     )
 
 
 class AzureFileVolumeSource(KubeModel):
-    """AzureFile represents an Azure File Service mount on the host and bind mount to the pod."""
+    """AzureFile represents an Azure File Service mount on the host and bind mount to the
+    pod.
+    """
 
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly "
-            "setting in VolumeMounts."
+            "readOnly defaults to false (read/write). ReadOnly here will force the "
+            "ReadOnly setting in VolumeMounts."
         ),
     )
     secretName: StrictStr = Field(
-        description="secretName is the  name of secret that contains Azure Storage Account Name and Key",
+        description=(
+            "secretName is the  name of secret that contains Azure Storage Account Name "
+            "and Key"
+        ),
     )
     shareName: StrictStr = Field(
         description="shareName is the azure share Name",
@@ -2763,8 +2947,8 @@ class AzureFileVolumeSource(KubeModel):
 
 
 class CephFSVolumeSource(KubeModel):
-    """Represents a Ceph Filesystem mount that lasts the lifetime of a pod Cephfs volumes do not
-    support ownership management or SELinux relabeling.
+    """Represents a Ceph Filesystem mount that lasts the lifetime of a pod Cephfs volumes
+    do not support ownership management or SELinux relabeling.
     """
 
     monitors: list[StrictStr] = Field(
@@ -2777,31 +2961,31 @@ class CephFSVolumeSource(KubeModel):
     path: StrictStr | None = Field(
         default=None,
         description=(
-            "path is Optional: Used as the mounted root, rather than the full Ceph tree, default "
-            "is /"
+            "path is Optional: Used as the mounted root, rather than the full Ceph tree, "
+            "default is /"
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the "
-            "ReadOnly setting in VolumeMounts. More info: "
+            "readOnly is Optional: Defaults to false (read/write). ReadOnly here will "
+            "force the ReadOnly setting in VolumeMounts. More info: "
             "https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it"
         ),
     )
     secretFile: StrictStr | None = Field(
         default=None,
         description=(
-            "secretFile is Optional: SecretFile is the path to key ring for User, default is "
-            "/etc/ceph/user.secret More info: "
+            "secretFile is Optional: SecretFile is the path to key ring for User, default"
+            " is /etc/ceph/user.secret More info: "
             "https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it"
         ),
     )
     secretRef: LocalObjectReference | None = Field(
         default=None,
         description=(
-            "secretRef is Optional: SecretRef is reference to the authentication secret for User,"
-            " default is empty. More info: "
+            "secretRef is Optional: SecretRef is reference to the authentication secret "
+            "for User, default is empty. More info: "
             "https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it"
         ),
     )
@@ -2815,32 +2999,33 @@ class CephFSVolumeSource(KubeModel):
 
 
 class CinderVolumeSource(KubeModel):
-    """Represents a cinder volume resource in Openstack. A Cinder volume must exist before mounting
-    to a container. The volume must also be in the same region as the kubelet. Cinder volumes
-    support ownership management and SELinux relabeling.
+    """Represents a cinder volume resource in Openstack. A Cinder volume must exist before
+    mounting to a container. The volume must also be in the same region as the kubelet.
+    Cinder volumes support ownership management and SELinux relabeling.
     """
 
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type to mount. Must be a filesystem type supported by the "
-            "host operating system. Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be "
-            "\"ext4\" if unspecified. More info: https://examples.k8s.io/mysql-cinder-pd/README.md"
+            "fsType is the filesystem type to mount. Must be a filesystem type supported "
+            "by the host operating system. Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly "
+            "inferred to be \"ext4\" if unspecified. More info: "
+            "https://examples.k8s.io/mysql-cinder-pd/README.md"
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly "
-            "setting in VolumeMounts. More info: "
+            "readOnly defaults to false (read/write). ReadOnly here will force the "
+            "ReadOnly setting in VolumeMounts. More info: "
             "https://examples.k8s.io/mysql-cinder-pd/README.md"
         ),
     )
     secretRef: LocalObjectReference | None = Field(
         default=None,
         description=(
-            "secretRef is optional: points to a secret object containing parameters used to "
-            "connect to OpenStack."
+            "secretRef is optional: points to a secret object containing parameters used "
+            "to connect to OpenStack."
         ),
     )
     volumeID: StrictStr = Field(
@@ -2860,18 +3045,19 @@ class KeyToPath(KubeModel):
     mode: Int32 | None = Field(
         default=None,
         description=(
-            "mode is Optional: mode bits used to set permissions on this file. Must be an octal "
-            "value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both "
-            "octal and decimal values, JSON requires decimal values for mode bits. If not "
-            "specified, the volume defaultMode will be used. This might be in conflict with other"
-            " options that affect the file mode, like fsGroup, and the result can be other mode "
-            "bits set."
+            "mode is Optional: mode bits used to set permissions on this file. Must be an"
+            " octal value between 0000 and 0777 or a decimal value between 0 and 511. "
+            "YAML accepts both octal and decimal values, JSON requires decimal values for"
+            " mode bits. If not specified, the volume defaultMode will be used. This "
+            "might be in conflict with other options that affect the file mode, like "
+            "fsGroup, and the result can be other mode bits set."
         ),
     )
     path: StrictStr = Field(
         description=(
-            "path is the relative path of the file to map the key to. May not be an absolute "
-            "path. May not contain the path element '..'. May not start with the string '..'."
+            "path is the relative path of the file to map the key to. May not be an "
+            "absolute path. May not contain the path element '..'. May not start with the"
+            " string '..'."
         ),
     )
 
@@ -2879,43 +3065,44 @@ class KeyToPath(KubeModel):
 class ConfigMapVolumeSource(KubeModel):
     """Adapts a ConfigMap into a volume.
     
-    The contents of the target ConfigMap's Data field will be presented in a volume as files
-    using the keys in the Data field as the file names, unless the items element is populated
-    with specific mappings of keys to paths. ConfigMap volumes support ownership management and
-    SELinux relabeling.
+    The contents of the target ConfigMap's Data field will be presented in a volume as
+    files using the keys in the Data field as the file names, unless the items element
+    is populated with specific mappings of keys to paths. ConfigMap volumes support
+    ownership management and SELinux relabeling.
     """
 
     defaultMode: Int32 | None = Field(
         default=None,
         description=(
-            "defaultMode is optional: mode bits used to set permissions on created files by "
-            "default. Must be an octal value between 0000 and 0777 or a decimal value between 0 "
-            "and 511. YAML accepts both octal and decimal values, JSON requires decimal values "
-            "for mode bits. Defaults to 0644. Directories within the path are not affected by "
-            "this setting. This might be in conflict with other options that affect the file "
-            "mode, like fsGroup, and the result can be other mode bits set."
+            "defaultMode is optional: mode bits used to set permissions on created files "
+            "by default. Must be an octal value between 0000 and 0777 or a decimal value "
+            "between 0 and 511. YAML accepts both octal and decimal values, JSON requires"
+            " decimal values for mode bits. Defaults to 0644. Directories within the path"
+            " are not affected by this setting. This might be in conflict with other "
+            "options that affect the file mode, like fsGroup, and the result can be other"
+            " mode bits set."
         ),
     )
     items: list[KeyToPath] | None = Field(
         default=None,
         description=(
-            "items if unspecified, each key-value pair in the Data field of the referenced "
-            "ConfigMap will be projected into the volume as a file whose name is the key and "
-            "content is the value. If specified, the listed keys will be projected into the "
-            "specified paths, and unlisted keys will not be present. If a key is specified which "
-            "is not present in the ConfigMap, the volume setup will error unless it is marked "
-            "optional. Paths must be relative and may not contain the '..' path or start with "
-            "'..'."
+            "items if unspecified, each key-value pair in the Data field of the "
+            "referenced ConfigMap will be projected into the volume as a file whose name "
+            "is the key and content is the value. If specified, the listed keys will be "
+            "projected into the specified paths, and unlisted keys will not be present. "
+            "If a key is specified which is not present in the ConfigMap, the volume "
+            "setup will error unless it is marked optional. Paths must be relative and "
+            "may not contain the '..' path or start with '..'."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name of the referent. This field is effectively required, but due to backwards "
-            "compatibility is allowed to be empty. Instances of this type with an empty value "
-            "here are almost certainly wrong. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "Name of the referent. This field is effectively required, but due to "
+            "backwards compatibility is allowed to be empty. Instances of this type with "
+            "an empty value here are almost certainly wrong. More info: https://kubernete"
+            "s.io/docs/concepts/overview/working-with-objects/names/#names"
         ),
     )
     optional: StrictBool | None = Field(
@@ -2929,95 +3116,99 @@ class CSIVolumeSource(KubeModel):
 
     driver: StrictStr = Field(
         description=(
-            "driver is the name of the CSI driver that handles this volume. Consult with your "
-            "admin for the correct name as registered in the cluster."
+            "driver is the name of the CSI driver that handles this volume. Consult with "
+            "your admin for the correct name as registered in the cluster."
         ),
     )
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType to mount. Ex. \"ext4\", \"xfs\", \"ntfs\". If not provided, the empty value is "
-            "passed to the associated CSI driver which will determine the default filesystem to "
-            "apply."
+            "fsType to mount. Ex. \"ext4\", \"xfs\", \"ntfs\". If not provided, the empty value"
+            " is passed to the associated CSI driver which will determine the default "
+            "filesystem to apply."
         ),
     )
     nodePublishSecretRef: LocalObjectReference | None = Field(
         default=None,
         description=(
-            "nodePublishSecretRef is a reference to the secret object containing sensitive "
-            "information to pass to the CSI driver to complete the CSI NodePublishVolume and "
-            "NodeUnpublishVolume calls. This field is optional, and  may be empty if no secret is"
-            " required. If the secret object contains more than one secret, all secret references"
-            " are passed."
+            "nodePublishSecretRef is a reference to the secret object containing "
+            "sensitive information to pass to the CSI driver to complete the CSI "
+            "NodePublishVolume and NodeUnpublishVolume calls. This field is optional, and"
+            "  may be empty if no secret is required. If the secret object contains more "
+            "than one secret, all secret references are passed."
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly specifies a read-only configuration for the volume. Defaults to false "
-            "(read/write)."
+            "readOnly specifies a read-only configuration for the volume. Defaults to "
+            "false (read/write)."
         ),
     )
     volumeAttributes: dict[str, StrictStr] | None = Field(
         default=None,
         description=(
-            "volumeAttributes stores driver-specific properties that are passed to the CSI "
-            "driver. Consult your driver's documentation for supported values."
+            "volumeAttributes stores driver-specific properties that are passed to the "
+            "CSI driver. Consult your driver's documentation for supported values."
         ),
     )
 
 
 class DownwardAPIVolumeFile(KubeModel):
-    """DownwardAPIVolumeFile represents information to create the file containing the pod field"""
+    """DownwardAPIVolumeFile represents information to create the file containing the pod
+    field
+    """
 
     fieldRef: ObjectFieldSelector | None = Field(
         default=None,
         description=(
-            "Required: Selects a field of the pod: only annotations, labels, name, namespace and "
-            "uid are supported."
+            "Required: Selects a field of the pod: only annotations, labels, name, "
+            "namespace and uid are supported."
         ),
     )
     mode: Int32 | None = Field(
         default=None,
         description=(
-            "Optional: mode bits used to set permissions on this file, must be an octal value "
-            "between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal "
-            "and decimal values, JSON requires decimal values for mode bits. If not specified, "
-            "the volume defaultMode will be used. This might be in conflict with other options "
-            "that affect the file mode, like fsGroup, and the result can be other mode bits set."
+            "Optional: mode bits used to set permissions on this file, must be an octal "
+            "value between 0000 and 0777 or a decimal value between 0 and 511. YAML "
+            "accepts both octal and decimal values, JSON requires decimal values for mode"
+            " bits. If not specified, the volume defaultMode will be used. This might be "
+            "in conflict with other options that affect the file mode, like fsGroup, and "
+            "the result can be other mode bits set."
         ),
     )
     path: StrictStr = Field(
         description=(
-            "Required: Path is  the relative path name of the file to be created. Must not be "
-            "absolute or contain the '..' path. Must be utf-8 encoded. The first item of the "
-            "relative path must not start with '..'"
+            "Required: Path is  the relative path name of the file to be created. Must "
+            "not be absolute or contain the '..' path. Must be utf-8 encoded. The first "
+            "item of the relative path must not start with '..'"
         ),
     )
     resourceFieldRef: ResourceFieldSelector | None = Field(
         default=None,
         description=(
-            "Selects a resource of the container: only resources limits and requests (limits.cpu,"
-            " limits.memory, requests.cpu and requests.memory) are currently supported."
+            "Selects a resource of the container: only resources limits and requests "
+            "(limits.cpu, limits.memory, requests.cpu and requests.memory) are currently "
+            "supported."
         ),
     )
 
 
 class DownwardAPIVolumeSource(KubeModel):
-    """DownwardAPIVolumeSource represents a volume containing downward API info. Downward API
-    volumes support ownership management and SELinux relabeling.
+    """DownwardAPIVolumeSource represents a volume containing downward API info. Downward
+    API volumes support ownership management and SELinux relabeling.
     """
 
     defaultMode: Int32 | None = Field(
         default=None,
         description=(
-            "Optional: mode bits to use on created files by default. Must be a Optional: mode "
-            "bits used to set permissions on created files by default. Must be an octal value "
-            "between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal "
-            "and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. "
-            "Directories within the path are not affected by this setting. This might be in "
-            "conflict with other options that affect the file mode, like fsGroup, and the result "
-            "can be other mode bits set."
+            "Optional: mode bits to use on created files by default. Must be a Optional: "
+            "mode bits used to set permissions on created files by default. Must be an "
+            "octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML"
+            " accepts both octal and decimal values, JSON requires decimal values for "
+            "mode bits. Defaults to 0644. Directories within the path are not affected by"
+            " this setting. This might be in conflict with other options that affect the "
+            "file mode, like fsGroup, and the result can be other mode bits set."
         ),
     )
     items: list[DownwardAPIVolumeFile] | None = Field(
@@ -3035,28 +3226,28 @@ class EmptyDirVolumeSource(KubeModel):
     medium: StrictStr | None = Field(
         default=None,
         description=(
-            "medium represents what type of storage medium should back this directory. The "
-            "default is \"\" which means to use the node's default medium. Must be an empty string "
-            "(default) or Memory. More info: "
+            "medium represents what type of storage medium should back this directory. "
+            "The default is \"\" which means to use the node's default medium. Must be an "
+            "empty string (default) or Memory. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#emptydir"
         ),
     )
     sizeLimit: Quantity | None = Field(
         default=None,
         description=(
-            "sizeLimit is the total amount of local storage required for this EmptyDir volume. "
-            "The size limit is also applicable for memory medium. The maximum usage on memory "
-            "medium EmptyDir would be the minimum value between the SizeLimit specified here and "
-            "the sum of memory limits of all containers in a pod. The default is nil which means "
-            "that the limit is undefined. More info: "
-            "https://kubernetes.io/docs/concepts/storage/volumes#emptydir"
+            "sizeLimit is the total amount of local storage required for this EmptyDir "
+            "volume. The size limit is also applicable for memory medium. The maximum "
+            "usage on memory medium EmptyDir would be the minimum value between the "
+            "SizeLimit specified here and the sum of memory limits of all containers in a"
+            " pod. The default is nil which means that the limit is undefined. More info:"
+            " https://kubernetes.io/docs/concepts/storage/volumes#emptydir"
         ),
     )
 
 
 class TypedLocalObjectReference(KubeModel):
-    """TypedLocalObjectReference contains enough information to let you locate the typed referenced
-    object inside the same namespace.
+    """TypedLocalObjectReference contains enough information to let you locate the typed
+    referenced object inside the same namespace.
     """
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-map-type": "atomic"})
@@ -3078,8 +3269,8 @@ class TypedLocalObjectReference(KubeModel):
 
 
 class TypedObjectReference(KubeModel):
-    """TypedObjectReference contains enough information to let you locate the typed referenced
-    object
+    """TypedObjectReference contains enough information to let you locate the typed
+    referenced object
     """
 
     apiGroup: StrictStr | None = Field(
@@ -3099,11 +3290,12 @@ class TypedObjectReference(KubeModel):
     namespace: StrictStr | None = Field(
         default=None,
         description=(
-            "Namespace is the namespace of resource being referenced Note that when a namespace "
-            "is specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the "
-            "referent namespace to allow that namespace's owner to accept the reference. See the "
-            "ReferenceGrant documentation for details. (Alpha) This field requires the "
-            "CrossNamespaceVolumeDataSource feature gate to be enabled."
+            "Namespace is the namespace of resource being referenced Note that when a "
+            "namespace is specified, a gateway.networking.k8s.io/ReferenceGrant object is"
+            " required in the referent namespace to allow that namespace's owner to "
+            "accept the reference. See the ReferenceGrant documentation for details. "
+            "(Alpha) This field requires the CrossNamespaceVolumeDataSource feature gate "
+            "to be enabled."
         ),
     )
 
@@ -3114,78 +3306,84 @@ class VolumeResourceRequirements(KubeModel):
     limits: dict[str, Quantity] | None = Field(
         default=None,
         description=(
-            "Limits describes the maximum amount of compute resources allowed. More info: "
-            "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
+            "Limits describes the maximum amount of compute resources allowed. More info:"
+            " https://kubernetes.io/docs/concepts/configuration/manage-resources-containe"
+            "rs/"
         ),
     )
     requests: dict[str, Quantity] | None = Field(
         default=None,
         description=(
-            "Requests describes the minimum amount of compute resources required. If Requests is "
-            "omitted for a container, it defaults to Limits if that is explicitly specified, "
-            "otherwise to an implementation-defined value. Requests cannot exceed Limits. More "
-            "info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
+            "Requests describes the minimum amount of compute resources required. If "
+            "Requests is omitted for a container, it defaults to Limits if that is "
+            "explicitly specified, otherwise to an implementation-defined value. Requests"
+            " cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/config"
+            "uration/manage-resources-containers/"
         ),
     )
 
 
 class PersistentVolumeClaimSpec(KubeModel):
-    """PersistentVolumeClaimSpec describes the common attributes of storage devices and allows a
-    Source for provider-specific attributes
+    """PersistentVolumeClaimSpec describes the common attributes of storage devices and
+    allows a Source for provider-specific attributes
     """
 
     accessModes: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "accessModes contains the desired access modes the volume should have. More info: "
-            "https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1"
+            "accessModes contains the desired access modes the volume should have. More "
+            "info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-"
+            "modes-1"
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     dataSource: TypedLocalObjectReference | None = Field(
         default=None,
         description=(
-            "dataSource field can be used to specify either: * An existing VolumeSnapshot object "
-            "(snapshot.storage.k8s.io/VolumeSnapshot) * An existing PVC (PersistentVolumeClaim) "
-            "If the provisioner or an external controller can support the specified data source, "
-            "it will create a new volume based on the contents of the specified data source. When"
-            " the AnyVolumeDataSource feature gate is enabled, dataSource contents will be copied"
-            " to dataSourceRef, and dataSourceRef contents will be copied to dataSource when "
-            "dataSourceRef.namespace is not specified. If the namespace is specified, then "
-            "dataSourceRef will not be copied to dataSource."
+            "dataSource field can be used to specify either: * An existing VolumeSnapshot"
+            " object (snapshot.storage.k8s.io/VolumeSnapshot) * An existing PVC "
+            "(PersistentVolumeClaim) If the provisioner or an external controller can "
+            "support the specified data source, it will create a new volume based on the "
+            "contents of the specified data source. When the AnyVolumeDataSource feature "
+            "gate is enabled, dataSource contents will be copied to dataSourceRef, and "
+            "dataSourceRef contents will be copied to dataSource when "
+            "dataSourceRef.namespace is not specified. If the namespace is specified, "
+            "then dataSourceRef will not be copied to dataSource."
         ),
     )
     dataSourceRef: TypedObjectReference | None = Field(
         default=None,
         description=(
-            "dataSourceRef specifies the object from which to populate the volume with data, if a"
-            " non-empty volume is desired. This may be any object from a non-empty API group (non"
-            " core object) or a PersistentVolumeClaim object. When this field is specified, "
-            "volume binding will only succeed if the type of the specified object matches some "
-            "installed volume populator or dynamic provisioner. This field will replace the "
-            "functionality of the dataSource field and as such if both fields are non-empty, they"
-            " must have the same value. For backwards compatibility, when namespace isn't "
-            "specified in dataSourceRef, both fields (dataSource and dataSourceRef) will be set "
-            "to the same value automatically if one of them is empty and the other is non-empty. "
-            "When namespace is specified in dataSourceRef, dataSource isn't set to the same value"
-            " and must be empty. There are three important differences between dataSource and "
-            "dataSourceRef: * While dataSource only allows two specific types of objects, "
-            "dataSourceRef\n  allows any non-core object, as well as PersistentVolumeClaim "
-            "objects.\n* While dataSource ignores disallowed values (dropping them), dataSourceRef"
-            "\n  preserves all values, and generates an error if a disallowed value is\n  "
-            "specified.\n* While dataSource only allows local objects, dataSourceRef allows "
-            "objects\n  in any namespaces.\n(Beta) Using this field requires the "
-            "AnyVolumeDataSource feature gate to be enabled. (Alpha) Using the namespace field of"
-            " dataSourceRef requires the CrossNamespaceVolumeDataSource feature gate to be "
-            "enabled."
+            "dataSourceRef specifies the object from which to populate the volume with "
+            "data, if a non-empty volume is desired. This may be any object from a "
+            "non-empty API group (non core object) or a PersistentVolumeClaim object. "
+            "When this field is specified, volume binding will only succeed if the type "
+            "of the specified object matches some installed volume populator or dynamic "
+            "provisioner. This field will replace the functionality of the dataSource "
+            "field and as such if both fields are non-empty, they must have the same "
+            "value. For backwards compatibility, when namespace isn't specified in "
+            "dataSourceRef, both fields (dataSource and dataSourceRef) will be set to the"
+            " same value automatically if one of them is empty and the other is "
+            "non-empty. When namespace is specified in dataSourceRef, dataSource isn't "
+            "set to the same value and must be empty. There are three important "
+            "differences between dataSource and dataSourceRef: * While dataSource only "
+            "allows two specific types of objects, dataSourceRef\n  allows any non-core "
+            "object, as well as PersistentVolumeClaim objects.\n* While dataSource ignores"
+            " disallowed values (dropping them), dataSourceRef\n  preserves all values, "
+            "and generates an error if a disallowed value is\n  specified.\n* While "
+            "dataSource only allows local objects, dataSourceRef allows objects\n  in any "
+            "namespaces.\n(Beta) Using this field requires the AnyVolumeDataSource feature"
+            " gate to be enabled. (Alpha) Using the namespace field of dataSourceRef "
+            "requires the CrossNamespaceVolumeDataSource feature gate to be enabled."
         ),
     )
     resources: VolumeResourceRequirements | None = Field(
         default=None,
         description=(
-            "resources represents the minimum resources the volume should have. Users are allowed"
-            " to specify resource requirements that are lower than previous value but must still "
-            "be higher than capacity recorded in the status field of the claim. More info: "
+            "resources represents the minimum resources the volume should have. Users are"
+            " allowed to specify resource requirements that are lower than previous value"
+            " but must still be higher than capacity recorded in the status field of the "
+            "claim. More info: "
             "https://kubernetes.io/docs/concepts/storage/persistent-volumes#resources"
         ),
     )
@@ -3196,56 +3394,62 @@ class PersistentVolumeClaimSpec(KubeModel):
     storageClassName: StrictStr | None = Field(
         default=None,
         description=(
-            "storageClassName is the name of the StorageClass required by the claim. More info: "
+            "storageClassName is the name of the StorageClass required by the claim. More"
+            " info: "
             "https://kubernetes.io/docs/concepts/storage/persistent-volumes#class-1"
         ),
     )
     volumeAttributesClassName: StrictStr | None = Field(
         default=None,
         description=(
-            "volumeAttributesClassName may be used to set the VolumeAttributesClass used by this "
-            "claim. If specified, the CSI driver will create or update the volume with the "
-            "attributes defined in the corresponding VolumeAttributesClass. This has a different "
-            "purpose than storageClassName, it can be changed after the claim is created. An "
-            "empty string or nil value indicates that no VolumeAttributesClass will be applied to"
-            " the claim. If the claim enters an Infeasible error state, this field can be reset "
-            "to its previous value (including nil) to cancel the modification. If the resource "
-            "referred to by volumeAttributesClass does not exist, this PersistentVolumeClaim will"
-            " be set to a Pending state, as reflected by the modifyVolumeStatus field, until such"
-            " as a resource exists. More info: "
+            "volumeAttributesClassName may be used to set the VolumeAttributesClass used "
+            "by this claim. If specified, the CSI driver will create or update the volume"
+            " with the attributes defined in the corresponding VolumeAttributesClass. "
+            "This has a different purpose than storageClassName, it can be changed after "
+            "the claim is created. An empty string or nil value indicates that no "
+            "VolumeAttributesClass will be applied to the claim. If the claim enters an "
+            "Infeasible error state, this field can be reset to its previous value "
+            "(including nil) to cancel the modification. If the resource referred to by "
+            "volumeAttributesClass does not exist, this PersistentVolumeClaim will be set"
+            " to a Pending state, as reflected by the modifyVolumeStatus field, until "
+            "such as a resource exists. More info: "
             "https://kubernetes.io/docs/concepts/storage/volume-attributes-classes/"
         ),
     )
     volumeMode: StrictStr | None = Field(
         default=None,
         description=(
-            "volumeMode defines what type of volume is required by the claim. Value of Filesystem"
-            " is implied when not included in claim spec."
+            "volumeMode defines what type of volume is required by the claim. Value of "
+            "Filesystem is implied when not included in claim spec."
         ),
     )
     volumeName: StrictStr | None = Field(
         default=None,
-        description="volumeName is the binding reference to the PersistentVolume backing this claim.",
+        description=(
+            "volumeName is the binding reference to the PersistentVolume backing this "
+            "claim."
+        ),
     )
 
 
 class PersistentVolumeClaimTemplate(KubeModel):
-    """PersistentVolumeClaimTemplate is used to produce PersistentVolumeClaim objects as part of an
-    EphemeralVolumeSource.
+    """PersistentVolumeClaimTemplate is used to produce PersistentVolumeClaim objects as
+    part of an EphemeralVolumeSource.
     """
 
     metadata: ObjectMeta | None = Field(
         default=None,
         description=(
-            "May contain labels and annotations that will be copied into the PVC when creating "
-            "it. No other fields are allowed and will be rejected during validation."
+            "May contain labels and annotations that will be copied into the PVC when "
+            "creating it. No other fields are allowed and will be rejected during "
+            "validation."
         ),
     )
     spec: PersistentVolumeClaimSpec = Field(
         description=(
-            "The specification for the PersistentVolumeClaim. The entire content is copied "
-            "unchanged into the PVC that gets created from this template. The same fields as in a"
-            " PersistentVolumeClaim are also valid here."
+            "The specification for the PersistentVolumeClaim. The entire content is "
+            "copied unchanged into the PVC that gets created from this template. The same"
+            " fields as in a PersistentVolumeClaim are also valid here."
         ),
     )
 
@@ -3256,34 +3460,36 @@ class EphemeralVolumeSource(KubeModel):
     volumeClaimTemplate: PersistentVolumeClaimTemplate | None = Field(
         default=None,
         description=(
-            "Will be used to create a stand-alone PVC to provision the volume. The pod in which "
-            "this EphemeralVolumeSource is embedded will be the owner of the PVC, i.e. the PVC "
-            "will be deleted together with the pod.  The name of the PVC will be `<pod "
-            "name>-<volume name>` where `<volume name>` is the name from the `PodSpec.Volumes` "
-            "array entry. Pod validation will reject the pod if the concatenated name is not "
-            "valid for a PVC (for example, too long).\n\nAn existing PVC with that name that is not"
-            " owned by the pod will *not* be used for the pod to avoid using an unrelated volume "
-            "by mistake. Starting the pod is then blocked until the unrelated PVC is removed. If "
-            "such a pre-created PVC is meant to be used by the pod, the PVC has to updated with "
-            "an owner reference to the pod once the pod exists. Normally this should not be "
-            "necessary, but it may be useful when manually reconstructing a broken cluster.\n\nThis"
-            " field is read-only and no changes will be made by Kubernetes to the PVC after it "
-            "has been created.\n\nRequired, must not be nil."
+            "Will be used to create a stand-alone PVC to provision the volume. The pod in"
+            " which this EphemeralVolumeSource is embedded will be the owner of the PVC, "
+            "i.e. the PVC will be deleted together with the pod.  The name of the PVC "
+            "will be `<pod name>-<volume name>` where `<volume name>` is the name from "
+            "the `PodSpec.Volumes` array entry. Pod validation will reject the pod if the"
+            " concatenated name is not valid for a PVC (for example, too long).\n\nAn "
+            "existing PVC with that name that is not owned by the pod will *not* be used "
+            "for the pod to avoid using an unrelated volume by mistake. Starting the pod "
+            "is then blocked until the unrelated PVC is removed. If such a pre-created "
+            "PVC is meant to be used by the pod, the PVC has to updated with an owner "
+            "reference to the pod once the pod exists. Normally this should not be "
+            "necessary, but it may be useful when manually reconstructing a broken "
+            "cluster.\n\nThis field is read-only and no changes will be made by Kubernetes "
+            "to the PVC after it has been created.\n\nRequired, must not be nil."
         ),
     )
 
 
 class FCVolumeSource(KubeModel):
-    """Represents a Fibre Channel volume. Fibre Channel volumes can only be mounted as read/write
-    once. Fibre Channel volumes support ownership management and SELinux relabeling.
+    """Represents a Fibre Channel volume. Fibre Channel volumes can only be mounted as
+    read/write once. Fibre Channel volumes support ownership management and SELinux
+    relabeling.
     """
 
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type to mount. Must be a filesystem type supported by the "
-            "host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" "
-            "if unspecified."
+            "fsType is the filesystem type to mount. Must be a filesystem type supported "
+            "by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred"
+            " to be \"ext4\" if unspecified."
         ),
     )
     lun: Int32 | None = Field(
@@ -3293,8 +3499,8 @@ class FCVolumeSource(KubeModel):
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the "
-            "ReadOnly setting in VolumeMounts."
+            "readOnly is Optional: Defaults to false (read/write). ReadOnly here will "
+            "force the ReadOnly setting in VolumeMounts."
         ),
     )
     targetWWNs: list[StrictStr] | None = Field(
@@ -3305,16 +3511,16 @@ class FCVolumeSource(KubeModel):
     wwids: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "wwids Optional: FC volume world wide identifiers (wwids) Either wwids or combination"
-            " of targetWWNs and lun must be set, but not both simultaneously."
+            "wwids Optional: FC volume world wide identifiers (wwids) Either wwids or "
+            "combination of targetWWNs and lun must be set, but not both simultaneously."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
 
 
 class FlexVolumeSource(KubeModel):
-    """FlexVolume represents a generic volume resource that is provisioned/attached using an exec
-    based plugin.
+    """FlexVolume represents a generic volume resource that is provisioned/attached using
+    an exec based plugin.
     """
 
     driver: StrictStr = Field(
@@ -3323,9 +3529,9 @@ class FlexVolumeSource(KubeModel):
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type to mount. Must be a filesystem type supported by the "
-            "host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". The default filesystem depends on "
-            "FlexVolume script."
+            "fsType is the filesystem type to mount. Must be a filesystem type supported "
+            "by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". The default "
+            "filesystem depends on FlexVolume script."
         ),
     )
     options: dict[str, StrictStr] | None = Field(
@@ -3335,39 +3541,39 @@ class FlexVolumeSource(KubeModel):
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly is Optional: defaults to false (read/write). ReadOnly here will force the "
-            "ReadOnly setting in VolumeMounts."
+            "readOnly is Optional: defaults to false (read/write). ReadOnly here will "
+            "force the ReadOnly setting in VolumeMounts."
         ),
     )
     secretRef: LocalObjectReference | None = Field(
         default=None,
         description=(
-            "secretRef is Optional: secretRef is reference to the secret object containing "
-            "sensitive information to pass to the plugin scripts. This may be empty if no secret "
-            "object is specified. If the secret object contains more than one secret, all secrets"
-            " are passed to the plugin scripts."
+            "secretRef is Optional: secretRef is reference to the secret object "
+            "containing sensitive information to pass to the plugin scripts. This may be "
+            "empty if no secret object is specified. If the secret object contains more "
+            "than one secret, all secrets are passed to the plugin scripts."
         ),
     )
 
 
 class FlockerVolumeSource(KubeModel):
-    """Represents a Flocker volume mounted by the Flocker agent. One and only one of datasetName
-    and datasetUUID should be set. Flocker volumes do not support ownership management or
-    SELinux relabeling.
+    """Represents a Flocker volume mounted by the Flocker agent. One and only one of
+    datasetName and datasetUUID should be set. Flocker volumes do not support ownership
+    management or SELinux relabeling.
     """
 
     datasetName: StrictStr | None = Field(
         default=None,
         description=(
-            "datasetName is Name of the dataset stored as metadata -> name on the dataset for "
-            "Flocker should be considered as deprecated"
+            "datasetName is Name of the dataset stored as metadata -> name on the dataset"
+            " for Flocker should be considered as deprecated"
         ),
     )
     datasetUUID: StrictStr | None = Field(
         default=None,
         description=(
-            "datasetUUID is the UUID of the dataset. This is unique identifier of a Flocker "
-            "dataset"
+            "datasetUUID is the UUID of the dataset. This is unique identifier of a "
+            "Flocker dataset"
         ),
     )
 
@@ -3375,61 +3581,66 @@ class FlockerVolumeSource(KubeModel):
 class GCEPersistentDiskVolumeSource(KubeModel):
     """Represents a Persistent Disk resource in Google Compute Engine.
     
-    A GCE PD must exist before mounting to a container. The disk must also be in the same GCE
-    project and zone as the kubelet. A GCE PD can only be mounted as read/write once or read-
-    only many times. GCE PDs support ownership management and SELinux relabeling.
+    A GCE PD must exist before mounting to a container. The disk must also be in the
+    same GCE project and zone as the kubelet. A GCE PD can only be mounted as read/write
+    once or read-only many times. GCE PDs support ownership management and SELinux
+    relabeling.
     """
 
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is filesystem type of the volume that you want to mount. Tip: Ensure that the"
-            " filesystem type is supported by the host operating system. Examples: \"ext4\", \"xfs\","
-            " \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: "
+            "fsType is filesystem type of the volume that you want to mount. Tip: Ensure "
+            "that the filesystem type is supported by the host operating system. "
+            "Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if "
+            "unspecified. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk"
         ),
     )
     partition: Int32 | None = Field(
         default=None,
         description=(
-            "partition is the partition in the volume that you want to mount. If omitted, the "
-            "default is to mount by volume name. Examples: For volume /dev/sda1, you specify the "
-            "partition as \"1\". Similarly, the volume partition for /dev/sda is \"0\" (or you can "
-            "leave the property empty). More info: "
+            "partition is the partition in the volume that you want to mount. If omitted,"
+            " the default is to mount by volume name. Examples: For volume /dev/sda1, you"
+            " specify the partition as \"1\". Similarly, the volume partition for /dev/sda "
+            "is \"0\" (or you can leave the property empty). More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk"
         ),
     )
     pdName: StrictStr = Field(
         description=(
-            "pdName is unique name of the PD resource in GCE. Used to identify the disk in GCE. "
-            "More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk"
+            "pdName is unique name of the PD resource in GCE. Used to identify the disk "
+            "in GCE. More info: "
+            "https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk"
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. "
-            "More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk"
+            "readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to "
+            "false. More info: "
+            "https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk"
         ),
     )
 
 
 class GitRepoVolumeSource(KubeModel):
-    """Represents a volume that is populated with the contents of a git repository. Git repo
-    volumes do not support ownership management. Git repo volumes support SELinux relabeling.
+    """Represents a volume that is populated with the contents of a git repository. Git
+    repo volumes do not support ownership management. Git repo volumes support SELinux
+    relabeling.
     
-    DEPRECATED: GitRepo is deprecated. To provision a container with a git repo, mount an
-    EmptyDir into an InitContainer that clones the repo using git, then mount the EmptyDir into
-    the Pod's container.
+    DEPRECATED: GitRepo is deprecated. To provision a container with a git repo, mount
+    an EmptyDir into an InitContainer that clones the repo using git, then mount the
+    EmptyDir into the Pod's container.
     """
 
     directory: StrictStr | None = Field(
         default=None,
         description=(
-            "directory is the target directory name. Must not contain or start with '..'.  If '.'"
-            " is supplied, the volume directory will be the git repository.  Otherwise, if "
-            "specified, the volume will contain the git repository in the subdirectory with the "
-            "given name."
+            "directory is the target directory name. Must not contain or start with '..'."
+            "  If '.' is supplied, the volume directory will be the git repository.  "
+            "Otherwise, if specified, the volume will contain the git repository in the "
+            "subdirectory with the given name."
         ),
     )
     repository: StrictStr = Field(
@@ -3442,8 +3653,8 @@ class GitRepoVolumeSource(KubeModel):
 
 
 class GlusterfsVolumeSource(KubeModel):
-    """Represents a Glusterfs mount that lasts the lifetime of a pod. Glusterfs volumes do not
-    support ownership management or SELinux relabeling.
+    """Represents a Glusterfs mount that lasts the lifetime of a pod. Glusterfs volumes do
+    not support ownership management or SELinux relabeling.
     """
 
     endpoints: StrictStr = Field(
@@ -3472,8 +3683,8 @@ class HostPathVolumeSource(KubeModel):
 
     path: StrictStr = Field(
         description=(
-            "path of the directory on the host. If the path is a symlink, it will follow the link"
-            " to the real path. More info: "
+            "path of the directory on the host. If the path is a symlink, it will follow "
+            "the link to the real path. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#hostpath"
         ),
     )
@@ -3492,37 +3703,41 @@ class ImageVolumeSource(KubeModel):
     pullPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "Policy for pulling OCI objects. Possible values are: Always: the kubelet always "
-            "attempts to pull the reference. Container creation will fail If the pull fails. "
-            "Never: the kubelet never pulls the reference and only uses a local image or "
-            "artifact. Container creation will fail if the reference isn't present. IfNotPresent:"
-            " the kubelet pulls if the reference isn't already present on disk. Container "
-            "creation will fail if the reference isn't present and the pull fails. Defaults to "
-            "Always if :latest tag is specified, or IfNotPresent otherwise."
+            "Policy for pulling OCI objects. Possible values are: Always: the kubelet "
+            "always attempts to pull the reference. Container creation will fail If the "
+            "pull fails. Never: the kubelet never pulls the reference and only uses a "
+            "local image or artifact. Container creation will fail if the reference isn't"
+            " present. IfNotPresent: the kubelet pulls if the reference isn't already "
+            "present on disk. Container creation will fail if the reference isn't present"
+            " and the pull fails. Defaults to Always if :latest tag is specified, or "
+            "IfNotPresent otherwise."
         ),
     )
     reference: StrictStr | None = Field(
         default=None,
         description=(
-            "Required: Image or artifact reference to be used. Behaves in the same way as "
-            "pod.spec.containers[*].image. Pull secrets will be assembled in the same way as for "
-            "the container image by looking up node credentials, SA image pull secrets, and pod "
-            "spec image pull secrets. More info: "
-            "https://kubernetes.io/docs/concepts/containers/images This field is optional to "
-            "allow higher level config management to default or override container images in "
-            "workload controllers like Deployments and StatefulSets."
+            "Required: Image or artifact reference to be used. Behaves in the same way as"
+            " pod.spec.containers[*].image. Pull secrets will be assembled in the same "
+            "way as for the container image by looking up node credentials, SA image pull"
+            " secrets, and pod spec image pull secrets. More info: "
+            "https://kubernetes.io/docs/concepts/containers/images This field is optional"
+            " to allow higher level config management to default or override container "
+            "images in workload controllers like Deployments and StatefulSets."
         ),
     )
 
 
 class ISCSIVolumeSource(KubeModel):
-    """Represents an ISCSI disk. ISCSI volumes can only be mounted as read/write once. ISCSI
-    volumes support ownership management and SELinux relabeling.
+    """Represents an ISCSI disk. ISCSI volumes can only be mounted as read/write once.
+    ISCSI volumes support ownership management and SELinux relabeling.
     """
 
     chapAuthDiscovery: StrictBool | None = Field(
         default=None,
-        description="chapAuthDiscovery defines whether support iSCSI Discovery CHAP authentication",
+        description=(
+            "chapAuthDiscovery defines whether support iSCSI Discovery CHAP "
+            "authentication"
+        ),
     )
     chapAuthSession: StrictBool | None = Field(
         default=None,
@@ -3531,18 +3746,19 @@ class ISCSIVolumeSource(KubeModel):
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that"
-            " the filesystem type is supported by the host operating system. Examples: \"ext4\", "
-            "\"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: "
+            "fsType is the filesystem type of the volume that you want to mount. Tip: "
+            "Ensure that the filesystem type is supported by the host operating system. "
+            "Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if "
+            "unspecified. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#iscsi"
         ),
     )
     initiatorName: StrictStr | None = Field(
         default=None,
         description=(
-            "initiatorName is the custom iSCSI Initiator Name. If initiatorName is specified with"
-            " iscsiInterface simultaneously, new iSCSI interface <target portal>:<volume name> "
-            "will be created for the connection."
+            "initiatorName is the custom iSCSI Initiator Name. If initiatorName is "
+            "specified with iscsiInterface simultaneously, new iSCSI interface <target "
+            "portal>:<volume name> will be created for the connection."
         ),
     )
     iqn: StrictStr = Field(
@@ -3551,8 +3767,8 @@ class ISCSIVolumeSource(KubeModel):
     iscsiInterface: StrictStr | None = Field(
         default=None,
         description=(
-            "iscsiInterface is the interface Name that uses an iSCSI transport. Defaults to "
-            "'default' (tcp)."
+            "iscsiInterface is the interface Name that uses an iSCSI transport. Defaults "
+            "to 'default' (tcp)."
         ),
     )
     lun: Int32 = Field(
@@ -3561,23 +3777,30 @@ class ISCSIVolumeSource(KubeModel):
     portals: list[StrictStr] | None = Field(
         default=None,
         description=(
-            "portals is the iSCSI Target Portal List. The portal is either an IP or ip_addr:port "
-            "if the port is other than default (typically TCP ports 860 and 3260)."
+            "portals is the iSCSI Target Portal List. The portal is either an IP or "
+            "ip_addr:port if the port is other than default (typically TCP ports 860 and "
+            "3260)."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     readOnly: StrictBool | None = Field(
         default=None,
-        description="readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false.",
+        description=(
+            "readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to "
+            "false."
+        ),
     )
     secretRef: LocalObjectReference | None = Field(
         default=None,
-        description="secretRef is the CHAP Secret for iSCSI target and initiator authentication",
+        description=(
+            "secretRef is the CHAP Secret for iSCSI target and initiator authentication"
+        ),
     )
     targetPortal: StrictStr = Field(
         description=(
-            "targetPortal is iSCSI Target Portal. The Portal is either an IP or ip_addr:port if "
-            "the port is other than default (typically TCP ports 860 and 3260)."
+            "targetPortal is iSCSI Target Portal. The Portal is either an IP or "
+            "ip_addr:port if the port is other than default (typically TCP ports 860 and "
+            "3260)."
         ),
     )
 
@@ -3596,8 +3819,8 @@ class NFSVolumeSource(KubeModel):
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly here will force the NFS export to be mounted with read-only permissions. "
-            "Defaults to false. More info: "
+            "readOnly here will force the NFS export to be mounted with read-only "
+            "permissions. Defaults to false. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#nfs"
         ),
     )
@@ -3610,17 +3833,17 @@ class NFSVolumeSource(KubeModel):
 
 
 class PersistentVolumeClaimVolumeSource(KubeModel):
-    """PersistentVolumeClaimVolumeSource references the user's PVC in the same namespace. This
-    volume finds the bound PV and mounts that volume for the pod. A
-    PersistentVolumeClaimVolumeSource is, essentially, a wrapper around another type of volume
-    that is owned by someone else (the system).
+    """PersistentVolumeClaimVolumeSource references the user's PVC in the same namespace.
+    This volume finds the bound PV and mounts that volume for the pod. A
+    PersistentVolumeClaimVolumeSource is, essentially, a wrapper around another type of
+    volume that is owned by someone else (the system).
     """
 
     claimName: StrictStr = Field(
         description=(
-            "claimName is the name of a PersistentVolumeClaim in the same namespace as the pod "
-            "using this volume. More info: https://kubernetes.io/docs/concepts/storage/persistent"
-            "-volumes#persistentvolumeclaims"
+            "claimName is the name of a PersistentVolumeClaim in the same namespace as "
+            "the pod using this volume. More info: https://kubernetes.io/docs/concepts/st"
+            "orage/persistent-volumes#persistentvolumeclaims"
         ),
     )
     readOnly: StrictBool | None = Field(
@@ -3635,9 +3858,9 @@ class PhotonPersistentDiskVolumeSource(KubeModel):
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type to mount. Must be a filesystem type supported by the "
-            "host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" "
-            "if unspecified."
+            "fsType is the filesystem type to mount. Must be a filesystem type supported "
+            "by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred"
+            " to be \"ext4\" if unspecified."
         ),
     )
     pdID: StrictStr = Field(
@@ -3651,16 +3874,16 @@ class PortworxVolumeSource(KubeModel):
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fSType represents the filesystem type to mount Must be a filesystem type supported "
-            "by the host operating system. Ex. \"ext4\", \"xfs\". Implicitly inferred to be \"ext4\" if"
-            " unspecified."
+            "fSType represents the filesystem type to mount Must be a filesystem type "
+            "supported by the host operating system. Ex. \"ext4\", \"xfs\". Implicitly "
+            "inferred to be \"ext4\" if unspecified."
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly "
-            "setting in VolumeMounts."
+            "readOnly defaults to false (read/write). ReadOnly here will force the "
+            "ReadOnly setting in VolumeMounts."
         ),
     )
     volumeID: StrictStr = Field(
@@ -3669,16 +3892,17 @@ class PortworxVolumeSource(KubeModel):
 
 
 class ClusterTrustBundleProjection(KubeModel):
-    """ClusterTrustBundleProjection describes how to select a set of ClusterTrustBundle objects and
-    project their contents into the pod filesystem.
+    """ClusterTrustBundleProjection describes how to select a set of ClusterTrustBundle
+    objects and project their contents into the pod filesystem.
     """
 
     labelSelector: LabelSelector | None = Field(
         default=None,
         description=(
-            "Select all ClusterTrustBundles that match this label selector.  Only has effect if "
-            "signerName is set.  Mutually-exclusive with name.  If unset, interpreted as \"match "
-            "nothing\".  If set but empty, interpreted as \"match everything\"."
+            "Select all ClusterTrustBundles that match this label selector.  Only has "
+            "effect if signerName is set.  Mutually-exclusive with name.  If unset, "
+            "interpreted as \"match nothing\".  If set but empty, interpreted as \"match "
+            "everything\"."
         ),
     )
     name: StrictStr | None = Field(
@@ -3691,10 +3915,10 @@ class ClusterTrustBundleProjection(KubeModel):
     optional: StrictBool | None = Field(
         default=None,
         description=(
-            "If true, don't block pod startup if the referenced ClusterTrustBundle(s) aren't "
-            "available.  If using name, then the named ClusterTrustBundle is allowed not to "
-            "exist.  If using signerName, then the combination of signerName and labelSelector is"
-            " allowed to match zero ClusterTrustBundles."
+            "If true, don't block pod startup if the referenced ClusterTrustBundle(s) "
+            "aren't available.  If using name, then the named ClusterTrustBundle is "
+            "allowed not to exist.  If using signerName, then the combination of "
+            "signerName and labelSelector is allowed to match zero ClusterTrustBundles."
         ),
     )
     path: StrictStr = Field(
@@ -3703,9 +3927,9 @@ class ClusterTrustBundleProjection(KubeModel):
     signerName: StrictStr | None = Field(
         default=None,
         description=(
-            "Select all ClusterTrustBundles that match this signer name. Mutually-exclusive with "
-            "name.  The contents of all selected ClusterTrustBundles will be unified and "
-            "deduplicated."
+            "Select all ClusterTrustBundles that match this signer name. "
+            "Mutually-exclusive with name.  The contents of all selected "
+            "ClusterTrustBundles will be unified and deduplicated."
         ),
     )
 
@@ -3713,32 +3937,32 @@ class ClusterTrustBundleProjection(KubeModel):
 class ConfigMapProjection(KubeModel):
     """Adapts a ConfigMap into a projected volume.
     
-    The contents of the target ConfigMap's Data field will be presented in a projected volume as
-    files using the keys in the Data field as the file names, unless the items element is
-    populated with specific mappings of keys to paths. Note that this is identical to a
-    configmap volume source without the default mode.
+    The contents of the target ConfigMap's Data field will be presented in a projected
+    volume as files using the keys in the Data field as the file names, unless the items
+    element is populated with specific mappings of keys to paths. Note that this is
+    identical to a configmap volume source without the default mode.
     """
 
     items: list[KeyToPath] | None = Field(
         default=None,
         description=(
-            "items if unspecified, each key-value pair in the Data field of the referenced "
-            "ConfigMap will be projected into the volume as a file whose name is the key and "
-            "content is the value. If specified, the listed keys will be projected into the "
-            "specified paths, and unlisted keys will not be present. If a key is specified which "
-            "is not present in the ConfigMap, the volume setup will error unless it is marked "
-            "optional. Paths must be relative and may not contain the '..' path or start with "
-            "'..'."
+            "items if unspecified, each key-value pair in the Data field of the "
+            "referenced ConfigMap will be projected into the volume as a file whose name "
+            "is the key and content is the value. If specified, the listed keys will be "
+            "projected into the specified paths, and unlisted keys will not be present. "
+            "If a key is specified which is not present in the ConfigMap, the volume "
+            "setup will error unless it is marked optional. Paths must be relative and "
+            "may not contain the '..' path or start with '..'."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name of the referent. This field is effectively required, but due to backwards "
-            "compatibility is allowed to be empty. Instances of this type with an empty value "
-            "here are almost certainly wrong. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "Name of the referent. This field is effectively required, but due to "
+            "backwards compatibility is allowed to be empty. Instances of this type with "
+            "an empty value here are almost certainly wrong. More info: https://kubernete"
+            "s.io/docs/concepts/overview/working-with-objects/names/#names"
         ),
     )
     optional: StrictBool | None = Field(
@@ -3748,8 +3972,8 @@ class ConfigMapProjection(KubeModel):
 
 
 class DownwardAPIProjection(KubeModel):
-    """Represents downward API info for projecting into a projected volume. Note that this is
-    identical to a downwardAPI volume source without the default mode.
+    """Represents downward API info for projecting into a projected volume. Note that this
+    is identical to a downwardAPI volume source without the default mode.
     """
 
     items: list[DownwardAPIVolumeFile] | None = Field(
@@ -3760,57 +3984,62 @@ class DownwardAPIProjection(KubeModel):
 
 
 class PodCertificateProjection(KubeModel):
-    """PodCertificateProjection provides a private key and X.509 certificate in the pod filesystem."""
+    """PodCertificateProjection provides a private key and X.509 certificate in the pod
+    filesystem.
+    """
 
     certificateChainPath: StrictStr | None = Field(
         default=None,
         description=(
-            "Write the certificate chain at this path in the projected volume.\n\nMost applications"
-            " should use credentialBundlePath.  When using keyPath and certificateChainPath, your"
-            " application needs to check that the key and leaf certificate are consistent, "
-            "because it is possible to read the files mid-rotation."
+            "Write the certificate chain at this path in the projected volume.\n\nMost "
+            "applications should use credentialBundlePath.  When using keyPath and "
+            "certificateChainPath, your application needs to check that the key and leaf "
+            "certificate are consistent, because it is possible to read the files "
+            "mid-rotation."
         ),
     )
     credentialBundlePath: StrictStr | None = Field(
         default=None,
         description=(
-            "Write the credential bundle at this path in the projected volume.\n\nThe credential "
-            "bundle is a single file that contains multiple PEM blocks. The first PEM block is a "
-            "PRIVATE KEY block, containing a PKCS#8 private key.\n\nThe remaining blocks are "
-            "CERTIFICATE blocks, containing the issued certificate chain from the signer (leaf "
-            "and any intermediates).\n\nUsing credentialBundlePath lets your Pod's application code"
-            " make a single atomic read that retrieves a consistent key and certificate chain.  "
-            "If you project them to separate files, your application code will need to "
-            "additionally check that the leaf certificate was issued to the key."
+            "Write the credential bundle at this path in the projected volume.\n\nThe "
+            "credential bundle is a single file that contains multiple PEM blocks. The "
+            "first PEM block is a PRIVATE KEY block, containing a PKCS#8 private key.\n\n"
+            "The remaining blocks are CERTIFICATE blocks, containing the issued "
+            "certificate chain from the signer (leaf and any intermediates).\n\nUsing "
+            "credentialBundlePath lets your Pod's application code make a single atomic "
+            "read that retrieves a consistent key and certificate chain.  If you project "
+            "them to separate files, your application code will need to additionally "
+            "check that the leaf certificate was issued to the key."
         ),
     )
     keyPath: StrictStr | None = Field(
         default=None,
         description=(
-            "Write the key at this path in the projected volume.\n\nMost applications should use "
-            "credentialBundlePath.  When using keyPath and certificateChainPath, your application"
-            " needs to check that the key and leaf certificate are consistent, because it is "
-            "possible to read the files mid-rotation."
+            "Write the key at this path in the projected volume.\n\nMost applications "
+            "should use credentialBundlePath.  When using keyPath and "
+            "certificateChainPath, your application needs to check that the key and leaf "
+            "certificate are consistent, because it is possible to read the files "
+            "mid-rotation."
         ),
     )
     keyType: StrictStr = Field(
         description=(
-            "The type of keypair Kubelet will generate for the pod.\n\nValid values are \"RSA3072\", "
-            "\"RSA4096\", \"ECDSAP256\", \"ECDSAP384\", \"ECDSAP521\", and \"ED25519\"."
+            "The type of keypair Kubelet will generate for the pod.\n\nValid values are "
+            "\"RSA3072\", \"RSA4096\", \"ECDSAP256\", \"ECDSAP384\", \"ECDSAP521\", and \"ED25519\"."
         ),
     )
     maxExpirationSeconds: Int32 | None = Field(
         default=None,
         description=(
-            "maxExpirationSeconds is the maximum lifetime permitted for the certificate.\n\nKubelet"
-            " copies this value verbatim into the PodCertificateRequests it generates for this "
-            "projection.\n\nIf omitted, kube-apiserver will set it to 86400(24 hours). "
-            "kube-apiserver will reject values shorter than 3600 (1 hour).  The maximum allowable"
-            " value is 7862400 (91 days).\n\nThe signer implementation is then free to issue a "
-            "certificate with any lifetime *shorter* than MaxExpirationSeconds, but no shorter "
-            "than 3600 seconds (1 hour).  This constraint is enforced by kube-apiserver. "
-            "`kubernetes.io` signers will never issue certificates with a lifetime longer than 24"
-            " hours."
+            "maxExpirationSeconds is the maximum lifetime permitted for the certificate."
+            "\n\nKubelet copies this value verbatim into the PodCertificateRequests it "
+            "generates for this projection.\n\nIf omitted, kube-apiserver will set it to "
+            "86400(24 hours). kube-apiserver will reject values shorter than 3600 (1 "
+            "hour).  The maximum allowable value is 7862400 (91 days).\n\nThe signer "
+            "implementation is then free to issue a certificate with any lifetime "
+            "*shorter* than MaxExpirationSeconds, but no shorter than 3600 seconds (1 "
+            "hour).  This constraint is enforced by kube-apiserver. `kubernetes.io` "
+            "signers will never issue certificates with a lifetime longer than 24 hours."
         ),
     )
     signerName: StrictStr = Field(
@@ -3819,14 +4048,16 @@ class PodCertificateProjection(KubeModel):
     userAnnotations: dict[str, StrictStr] | None = Field(
         default=None,
         description=(
-            "userAnnotations allow pod authors to pass additional information to the signer "
-            "implementation.  Kubernetes does not restrict or validate this metadata in any way."
-            "\n\nThese values are copied verbatim into the `spec.unverifiedUserAnnotations` field "
-            "of the PodCertificateRequest objects that Kubelet creates.\n\nEntries are subject to "
-            "the same validation as object metadata annotations, with the addition that all keys "
-            "must be domain-prefixed. No restrictions are placed on values, except an overall "
-            "size limitation on the entire field.\n\nSigners should document the keys and values "
-            "they support. Signers should deny requests that contain keys they do not recognize."
+            "userAnnotations allow pod authors to pass additional information to the "
+            "signer implementation.  Kubernetes does not restrict or validate this "
+            "metadata in any way.\n\nThese values are copied verbatim into the "
+            "`spec.unverifiedUserAnnotations` field of the PodCertificateRequest objects "
+            "that Kubelet creates.\n\nEntries are subject to the same validation as object "
+            "metadata annotations, with the addition that all keys must be "
+            "domain-prefixed. No restrictions are placed on values, except an overall "
+            "size limitation on the entire field.\n\nSigners should document the keys and "
+            "values they support. Signers should deny requests that contain keys they do "
+            "not recognize."
         ),
     )
 
@@ -3834,30 +4065,31 @@ class PodCertificateProjection(KubeModel):
 class SecretProjection(KubeModel):
     """Adapts a secret into a projected volume.
     
-    The contents of the target Secret's Data field will be presented in a projected volume as
-    files using the keys in the Data field as the file names. Note that this is identical to a
-    secret volume source without the default mode.
+    The contents of the target Secret's Data field will be presented in a projected
+    volume as files using the keys in the Data field as the file names. Note that this
+    is identical to a secret volume source without the default mode.
     """
 
     items: list[KeyToPath] | None = Field(
         default=None,
         description=(
-            "items if unspecified, each key-value pair in the Data field of the referenced Secret"
-            " will be projected into the volume as a file whose name is the key and content is "
-            "the value. If specified, the listed keys will be projected into the specified paths,"
-            " and unlisted keys will not be present. If a key is specified which is not present "
-            "in the Secret, the volume setup will error unless it is marked optional. Paths must "
-            "be relative and may not contain the '..' path or start with '..'."
+            "items if unspecified, each key-value pair in the Data field of the "
+            "referenced Secret will be projected into the volume as a file whose name is "
+            "the key and content is the value. If specified, the listed keys will be "
+            "projected into the specified paths, and unlisted keys will not be present. "
+            "If a key is specified which is not present in the Secret, the volume setup "
+            "will error unless it is marked optional. Paths must be relative and may not "
+            "contain the '..' path or start with '..'."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
     name: StrictStr | None = Field(
         default=None,
         description=(
-            "Name of the referent. This field is effectively required, but due to backwards "
-            "compatibility is allowed to be empty. Instances of this type with an empty value "
-            "here are almost certainly wrong. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "Name of the referent. This field is effectively required, but due to "
+            "backwards compatibility is allowed to be empty. Instances of this type with "
+            "an empty value here are almost certainly wrong. More info: https://kubernete"
+            "s.io/docs/concepts/overview/working-with-objects/names/#names"
         ),
     )
     optional: StrictBool | None = Field(
@@ -3867,37 +4099,42 @@ class SecretProjection(KubeModel):
 
 
 class ServiceAccountTokenProjection(KubeModel):
-    """ServiceAccountTokenProjection represents a projected service account token volume. This
-    projection can be used to insert a service account token into the pods runtime filesystem
-    for use against APIs (Kubernetes API Server or otherwise).
+    """ServiceAccountTokenProjection represents a projected service account token volume.
+    This projection can be used to insert a service account token into the pods runtime
+    filesystem for use against APIs (Kubernetes API Server or otherwise).
     """
 
     audience: StrictStr | None = Field(
         default=None,
         description=(
-            "audience is the intended audience of the token. A recipient of a token must identify"
-            " itself with an identifier specified in the audience of the token, and otherwise "
-            "should reject the token. The audience defaults to the identifier of the apiserver."
+            "audience is the intended audience of the token. A recipient of a token must "
+            "identify itself with an identifier specified in the audience of the token, "
+            "and otherwise should reject the token. The audience defaults to the "
+            "identifier of the apiserver."
         ),
     )
     expirationSeconds: Int64 | None = Field(
         default=None,
         description=(
-            "expirationSeconds is the requested duration of validity of the service account "
-            "token. As the token approaches expiration, the kubelet volume plugin will "
-            "proactively rotate the service account token. The kubelet will start trying to "
-            "rotate the token if the token is older than 80 percent of its time to live or if the"
-            " token is older than 24 hours.Defaults to 1 hour and must be at least 10 minutes."
+            "expirationSeconds is the requested duration of validity of the service "
+            "account token. As the token approaches expiration, the kubelet volume plugin"
+            " will proactively rotate the service account token. The kubelet will start "
+            "trying to rotate the token if the token is older than 80 percent of its time"
+            " to live or if the token is older than 24 hours.Defaults to 1 hour and must "
+            "be at least 10 minutes."
         ),
     )
     path: StrictStr = Field(
-        description="path is the path relative to the mount point of the file to project the token into.",
+        description=(
+            "path is the path relative to the mount point of the file to project the "
+            "token into."
+        ),
     )
 
 
 class VolumeProjection(KubeModel):
-    """Projection that may be projected along with other supported volume types. Exactly one of
-    these fields must be set.
+    """Projection that may be projected along with other supported volume types. Exactly
+    one of these fields must be set.
     """
 
     clusterTrustBundle: ClusterTrustBundleProjection | None = Field(
@@ -3905,12 +4142,13 @@ class VolumeProjection(KubeModel):
         description=(
             "ClusterTrustBundle allows a pod to access the `.spec.trustBundle` field of "
             "ClusterTrustBundle objects in an auto-updating file.\n\nAlpha, gated by the "
-            "ClusterTrustBundleProjection feature gate.\n\nClusterTrustBundle objects can either be"
-            " selected by name, or by the combination of signer name and a label selector.\n\n"
-            "Kubelet performs aggressive normalization of the PEM contents written into the pod "
-            "filesystem.  Esoteric PEM features such as inter-block comments and block headers "
-            "are stripped.  Certificates are deduplicated. The ordering of certificates within "
-            "the file is arbitrary, and Kubelet may change the order over time."
+            "ClusterTrustBundleProjection feature gate.\n\nClusterTrustBundle objects can "
+            "either be selected by name, or by the combination of signer name and a label"
+            " selector.\n\nKubelet performs aggressive normalization of the PEM contents "
+            "written into the pod filesystem.  Esoteric PEM features such as inter-block "
+            "comments and block headers are stripped.  Certificates are deduplicated. The"
+            " ordering of certificates within the file is arbitrary, and Kubelet may "
+            "change the order over time."
         ),
     )
     configMap: ConfigMapProjection | None = Field(
@@ -3924,27 +4162,30 @@ class VolumeProjection(KubeModel):
     podCertificate: PodCertificateProjection | None = Field(
         default=None,
         description=(
-            "Projects an auto-rotating credential bundle (private key and certificate chain) that"
-            " the pod can use either as a TLS client or server.\n\nKubelet generates a private key "
-            "and uses it to send a PodCertificateRequest to the named signer.  Once the signer "
-            "approves the request and issues a certificate chain, Kubelet writes the key and "
-            "certificate chain to the pod filesystem.  The pod does not start until certificates "
-            "have been issued for each podCertificate projected volume source in its spec.\n\n"
-            "Kubelet will begin trying to rotate the certificate at the time indicated by the "
-            "signer using the PodCertificateRequest.Status.BeginRefreshAt timestamp.\n\nKubelet can"
-            " write a single file, indicated by the credentialBundlePath field, or separate "
-            "files, indicated by the keyPath and certificateChainPath fields.\n\nThe credential "
-            "bundle is a single file in PEM format.  The first PEM entry is the private key (in "
-            "PKCS#8 format), and the remaining PEM entries are the certificate chain issued by "
-            "the signer (typically, signers will return their certificate chain in leaf-to-root "
-            "order).\n\nPrefer using the credential bundle format, since your application code can "
-            "read it atomically.  If you use keyPath and certificateChainPath, your application "
-            "must make two separate file reads. If these coincide with a certificate rotation, it"
-            " is possible that the private key and leaf certificate you read may not correspond "
-            "to each other.  Your application will need to check for this condition, and re-read "
-            "until they are consistent.\n\nThe named signer controls chooses the format of the "
-            "certificate it issues; consult the signer implementation's documentation to learn "
-            "how to use the certificates it issues."
+            "Projects an auto-rotating credential bundle (private key and certificate "
+            "chain) that the pod can use either as a TLS client or server.\n\nKubelet "
+            "generates a private key and uses it to send a PodCertificateRequest to the "
+            "named signer.  Once the signer approves the request and issues a certificate"
+            " chain, Kubelet writes the key and certificate chain to the pod filesystem."
+            "  The pod does not start until certificates have been issued for each "
+            "podCertificate projected volume source in its spec.\n\nKubelet will begin "
+            "trying to rotate the certificate at the time indicated by the signer using "
+            "the PodCertificateRequest.Status.BeginRefreshAt timestamp.\n\nKubelet can "
+            "write a single file, indicated by the credentialBundlePath field, or "
+            "separate files, indicated by the keyPath and certificateChainPath fields.\n\n"
+            "The credential bundle is a single file in PEM format.  The first PEM entry "
+            "is the private key (in PKCS#8 format), and the remaining PEM entries are the"
+            " certificate chain issued by the signer (typically, signers will return "
+            "their certificate chain in leaf-to-root order).\n\nPrefer using the credential"
+            " bundle format, since your application code can read it atomically.  If you "
+            "use keyPath and certificateChainPath, your application must make two "
+            "separate file reads. If these coincide with a certificate rotation, it is "
+            "possible that the private key and leaf certificate you read may not "
+            "correspond to each other.  Your application will need to check for this "
+            "condition, and re-read until they are consistent.\n\nThe named signer controls"
+            " chooses the format of the certificate it issues; consult the signer "
+            "implementation's documentation to learn how to use the certificates it "
+            "issues."
         ),
     )
     secret: SecretProjection | None = Field(
@@ -3953,7 +4194,10 @@ class VolumeProjection(KubeModel):
     )
     serviceAccountToken: ServiceAccountTokenProjection | None = Field(
         default=None,
-        description="serviceAccountToken is information about the serviceAccountToken data to project",
+        description=(
+            "serviceAccountToken is information about the serviceAccountToken data to "
+            "project"
+        ),
     )
 
 
@@ -3963,27 +4207,27 @@ class ProjectedVolumeSource(KubeModel):
     defaultMode: Int32 | None = Field(
         default=None,
         description=(
-            "defaultMode are the mode bits used to set permissions on created files by default. "
-            "Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. "
-            "YAML accepts both octal and decimal values, JSON requires decimal values for mode "
-            "bits. Directories within the path are not affected by this setting. This might be in"
-            " conflict with other options that affect the file mode, like fsGroup, and the result"
-            " can be other mode bits set."
+            "defaultMode are the mode bits used to set permissions on created files by "
+            "default. Must be an octal value between 0000 and 0777 or a decimal value "
+            "between 0 and 511. YAML accepts both octal and decimal values, JSON requires"
+            " decimal values for mode bits. Directories within the path are not affected "
+            "by this setting. This might be in conflict with other options that affect "
+            "the file mode, like fsGroup, and the result can be other mode bits set."
         ),
     )
     sources: list[VolumeProjection] | None = Field(
         default=None,
         description=(
-            "sources is the list of volume projections. Each entry in this list handles one "
-            "source."
+            "sources is the list of volume projections. Each entry in this list handles "
+            "one source."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
 
 
 class QuobyteVolumeSource(KubeModel):
-    """Represents a Quobyte mount that lasts the lifetime of a pod. Quobyte volumes do not support
-    ownership management or SELinux relabeling.
+    """Represents a Quobyte mount that lasts the lifetime of a pod. Quobyte volumes do not
+    support ownership management or SELinux relabeling.
     """
 
     group: StrictStr | None = Field(
@@ -3999,9 +4243,9 @@ class QuobyteVolumeSource(KubeModel):
     )
     registry: StrictStr = Field(
         description=(
-            "registry represents a single or multiple Quobyte Registry services specified as a "
-            "string as host:port pair (multiple entries are separated with commas) which acts as "
-            "the central registry for volumes"
+            "registry represents a single or multiple Quobyte Registry services specified"
+            " as a string as host:port pair (multiple entries are separated with commas) "
+            "which acts as the central registry for volumes"
         ),
     )
     tenant: StrictStr | None = Field(
@@ -4016,21 +4260,25 @@ class QuobyteVolumeSource(KubeModel):
         description="user to map volume access to Defaults to serivceaccount user",
     )
     volume: StrictStr = Field(
-        description="volume is a string that references an already created Quobyte volume by name.",
+        description=(
+            "volume is a string that references an already created Quobyte volume by "
+            "name."
+        ),
     )
 
 
 class RBDVolumeSource(KubeModel):
-    """Represents a Rados Block Device mount that lasts the lifetime of a pod. RBD volumes support
-    ownership management and SELinux relabeling.
+    """Represents a Rados Block Device mount that lasts the lifetime of a pod. RBD volumes
+    support ownership management and SELinux relabeling.
     """
 
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that"
-            " the filesystem type is supported by the host operating system. Examples: \"ext4\", "
-            "\"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: "
+            "fsType is the filesystem type of the volume that you want to mount. Tip: "
+            "Ensure that the filesystem type is supported by the host operating system. "
+            "Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if "
+            "unspecified. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#rbd"
         ),
     )
@@ -4043,8 +4291,8 @@ class RBDVolumeSource(KubeModel):
     keyring: StrictStr | None = Field(
         default=None,
         description=(
-            "keyring is the path to key ring for RBDUser. Default is /etc/ceph/keyring. More "
-            "info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"
+            "keyring is the path to key ring for RBDUser. Default is /etc/ceph/keyring. "
+            "More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"
         ),
     )
     monitors: list[StrictStr] = Field(
@@ -4064,15 +4312,16 @@ class RBDVolumeSource(KubeModel):
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. "
-            "More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"
+            "readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to "
+            "false. More info: "
+            "https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"
         ),
     )
     secretRef: LocalObjectReference | None = Field(
         default=None,
         description=(
-            "secretRef is name of the authentication secret for RBDUser. If provided overrides "
-            "keyring. Default is nil. More info: "
+            "secretRef is name of the authentication secret for RBDUser. If provided "
+            "overrides keyring. Default is nil. More info: "
             "https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"
         ),
     )
@@ -4091,8 +4340,8 @@ class ScaleIOVolumeSource(KubeModel):
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type to mount. Must be a filesystem type supported by the "
-            "host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Default is \"xfs\"."
+            "fsType is the filesystem type to mount. Must be a filesystem type supported "
+            "by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Default is \"xfs\"."
         ),
     )
     gateway: StrictStr = Field(
@@ -4101,37 +4350,42 @@ class ScaleIOVolumeSource(KubeModel):
     protectionDomain: StrictStr | None = Field(
         default=None,
         description=(
-            "protectionDomain is the name of the ScaleIO Protection Domain for the configured "
-            "storage."
+            "protectionDomain is the name of the ScaleIO Protection Domain for the "
+            "configured storage."
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly "
-            "setting in VolumeMounts."
+            "readOnly Defaults to false (read/write). ReadOnly here will force the "
+            "ReadOnly setting in VolumeMounts."
         ),
     )
     secretRef: LocalObjectReference = Field(
         description=(
-            "secretRef references to the secret for ScaleIO user and other sensitive information."
-            " If this is not provided, Login operation will fail."
+            "secretRef references to the secret for ScaleIO user and other sensitive "
+            "information. If this is not provided, Login operation will fail."
         ),
     )
     sslEnabled: StrictBool | None = Field(
         default=None,
-        description="sslEnabled Flag enable/disable SSL communication with Gateway, default false",
+        description=(
+            "sslEnabled Flag enable/disable SSL communication with Gateway, default false"
+        ),
     )
     storageMode: StrictStr | None = Field(
         default=None,
         description=(
-            "storageMode indicates whether the storage for a volume should be ThickProvisioned or"
-            " ThinProvisioned. Default is ThinProvisioned."
+            "storageMode indicates whether the storage for a volume should be "
+            "ThickProvisioned or ThinProvisioned. Default is ThinProvisioned."
         ),
     )
     storagePool: StrictStr | None = Field(
         default=None,
-        description="storagePool is the ScaleIO Storage Pool associated with the protection domain.",
+        description=(
+            "storagePool is the ScaleIO Storage Pool associated with the protection "
+            "domain."
+        ),
     )
     system: StrictStr = Field(
         description="system is the name of the storage system as configured in ScaleIO.",
@@ -4139,8 +4393,8 @@ class ScaleIOVolumeSource(KubeModel):
     volumeName: StrictStr | None = Field(
         default=None,
         description=(
-            "volumeName is the name of a volume already created in the ScaleIO system that is "
-            "associated with this volume source."
+            "volumeName is the name of a volume already created in the ScaleIO system "
+            "that is associated with this volume source."
         ),
     )
 
@@ -4148,31 +4402,33 @@ class ScaleIOVolumeSource(KubeModel):
 class SecretVolumeSource(KubeModel):
     """Adapts a Secret into a volume.
     
-    The contents of the target Secret's Data field will be presented in a volume as files using
-    the keys in the Data field as the file names. Secret volumes support ownership management
-    and SELinux relabeling.
+    The contents of the target Secret's Data field will be presented in a volume as
+    files using the keys in the Data field as the file names. Secret volumes support
+    ownership management and SELinux relabeling.
     """
 
     defaultMode: Int32 | None = Field(
         default=None,
         description=(
-            "defaultMode is Optional: mode bits used to set permissions on created files by "
-            "default. Must be an octal value between 0000 and 0777 or a decimal value between 0 "
-            "and 511. YAML accepts both octal and decimal values, JSON requires decimal values "
-            "for mode bits. Defaults to 0644. Directories within the path are not affected by "
-            "this setting. This might be in conflict with other options that affect the file "
-            "mode, like fsGroup, and the result can be other mode bits set."
+            "defaultMode is Optional: mode bits used to set permissions on created files "
+            "by default. Must be an octal value between 0000 and 0777 or a decimal value "
+            "between 0 and 511. YAML accepts both octal and decimal values, JSON requires"
+            " decimal values for mode bits. Defaults to 0644. Directories within the path"
+            " are not affected by this setting. This might be in conflict with other "
+            "options that affect the file mode, like fsGroup, and the result can be other"
+            " mode bits set."
         ),
     )
     items: list[KeyToPath] | None = Field(
         default=None,
         description=(
-            "items If unspecified, each key-value pair in the Data field of the referenced Secret"
-            " will be projected into the volume as a file whose name is the key and content is "
-            "the value. If specified, the listed keys will be projected into the specified paths,"
-            " and unlisted keys will not be present. If a key is specified which is not present "
-            "in the Secret, the volume setup will error unless it is marked optional. Paths must "
-            "be relative and may not contain the '..' path or start with '..'."
+            "items If unspecified, each key-value pair in the Data field of the "
+            "referenced Secret will be projected into the volume as a file whose name is "
+            "the key and content is the value. If specified, the listed keys will be "
+            "projected into the specified paths, and unlisted keys will not be present. "
+            "If a key is specified which is not present in the Secret, the volume setup "
+            "will error unless it is marked optional. Paths must be relative and may not "
+            "contain the '..' path or start with '..'."
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
@@ -4183,8 +4439,8 @@ class SecretVolumeSource(KubeModel):
     secretName: StrictStr | None = Field(
         default=None,
         description=(
-            "secretName is the name of the secret in the pod's namespace to use. More info: "
-            "https://kubernetes.io/docs/concepts/storage/volumes#secret"
+            "secretName is the name of the secret in the pod's namespace to use. More "
+            "info: https://kubernetes.io/docs/concepts/storage/volumes#secret"
         ),
     )
 
@@ -4195,41 +4451,41 @@ class StorageOSVolumeSource(KubeModel):
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is the filesystem type to mount. Must be a filesystem type supported by the "
-            "host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" "
-            "if unspecified."
+            "fsType is the filesystem type to mount. Must be a filesystem type supported "
+            "by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred"
+            " to be \"ext4\" if unspecified."
         ),
     )
     readOnly: StrictBool | None = Field(
         default=None,
         description=(
-            "readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly "
-            "setting in VolumeMounts."
+            "readOnly defaults to false (read/write). ReadOnly here will force the "
+            "ReadOnly setting in VolumeMounts."
         ),
     )
     secretRef: LocalObjectReference | None = Field(
         default=None,
         description=(
-            "secretRef specifies the secret to use for obtaining the StorageOS API credentials.  "
-            "If not specified, default values will be attempted."
+            "secretRef specifies the secret to use for obtaining the StorageOS API "
+            "credentials.  If not specified, default values will be attempted."
         ),
     )
     volumeName: StrictStr | None = Field(
         default=None,
         description=(
-            "volumeName is the human-readable name of the StorageOS volume.  Volume names are "
-            "only unique within a namespace."
+            "volumeName is the human-readable name of the StorageOS volume.  Volume names"
+            " are only unique within a namespace."
         ),
     )
     volumeNamespace: StrictStr | None = Field(
         default=None,
         description=(
-            "volumeNamespace specifies the scope of the volume within StorageOS.  If no namespace"
-            " is specified then the Pod's namespace will be used.  This allows the Kubernetes "
-            "name scoping to be mirrored within StorageOS for tighter integration. Set VolumeName"
-            " to any name to override the default behaviour. Set to \"default\" if you are not "
-            "using namespaces within StorageOS. Namespaces that do not pre-exist within StorageOS"
-            " will be created."
+            "volumeNamespace specifies the scope of the volume within StorageOS.  If no "
+            "namespace is specified then the Pod's namespace will be used.  This allows "
+            "the Kubernetes name scoping to be mirrored within StorageOS for tighter "
+            "integration. Set VolumeName to any name to override the default behaviour. "
+            "Set to \"default\" if you are not using namespaces within StorageOS. "
+            "Namespaces that do not pre-exist within StorageOS will be created."
         ),
     )
 
@@ -4240,21 +4496,24 @@ class VsphereVirtualDiskVolumeSource(KubeModel):
     fsType: StrictStr | None = Field(
         default=None,
         description=(
-            "fsType is filesystem type to mount. Must be a filesystem type supported by the host "
-            "operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if "
-            "unspecified."
+            "fsType is filesystem type to mount. Must be a filesystem type supported by "
+            "the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to"
+            " be \"ext4\" if unspecified."
         ),
     )
     storagePolicyID: StrictStr | None = Field(
         default=None,
         description=(
-            "storagePolicyID is the storage Policy Based Management (SPBM) profile ID associated "
-            "with the StoragePolicyName."
+            "storagePolicyID is the storage Policy Based Management (SPBM) profile ID "
+            "associated with the StoragePolicyName."
         ),
     )
     storagePolicyName: StrictStr | None = Field(
         default=None,
-        description="storagePolicyName is the storage Policy Based Management (SPBM) profile name.",
+        description=(
+            "storagePolicyName is the storage Policy Based Management (SPBM) profile "
+            "name."
+        ),
     )
     volumePath: StrictStr = Field(
         description="volumePath is the path that identifies vSphere volume vmdk",
@@ -4262,48 +4521,52 @@ class VsphereVirtualDiskVolumeSource(KubeModel):
 
 
 class Volume(KubeModel):
-    """Volume represents a named volume in a pod that may be accessed by any container in the pod."""
+    """Volume represents a named volume in a pod that may be accessed by any container in
+    the pod.
+    """
 
     awsElasticBlockStore: AWSElasticBlockStoreVolumeSource | None = Field(
         default=None,
         description=(
-            "awsElasticBlockStore represents an AWS Disk resource that is attached to a kubelet's"
-            " host machine and then exposed to the pod. Deprecated: AWSElasticBlockStore is "
-            "deprecated. All operations for the in-tree awsElasticBlockStore type are redirected "
-            "to the ebs.csi.aws.com CSI driver. More info: "
+            "awsElasticBlockStore represents an AWS Disk resource that is attached to a "
+            "kubelet's host machine and then exposed to the pod. Deprecated: "
+            "AWSElasticBlockStore is deprecated. All operations for the in-tree "
+            "awsElasticBlockStore type are redirected to the ebs.csi.aws.com CSI driver. "
+            "More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore"
         ),
     )
     azureDisk: AzureDiskVolumeSource | None = Field(
         default=None,
         description=(
-            "azureDisk represents an Azure Data Disk mount on the host and bind mount to the pod."
-            " Deprecated: AzureDisk is deprecated. All operations for the in-tree azureDisk type "
-            "are redirected to the disk.csi.azure.com CSI driver."
+            "azureDisk represents an Azure Data Disk mount on the host and bind mount to "
+            "the pod. Deprecated: AzureDisk is deprecated. All operations for the in-tree"
+            " azureDisk type are redirected to the disk.csi.azure.com CSI driver."
         ),
     )
     azureFile: AzureFileVolumeSource | None = Field(
         default=None,
         description=(
-            "azureFile represents an Azure File Service mount on the host and bind mount to the "
-            "pod. Deprecated: AzureFile is deprecated. All operations for the in-tree azureFile "
-            "type are redirected to the file.csi.azure.com CSI driver."
+            "azureFile represents an Azure File Service mount on the host and bind mount "
+            "to the pod. Deprecated: AzureFile is deprecated. All operations for the "
+            "in-tree azureFile type are redirected to the file.csi.azure.com CSI driver."
         ),
     )
     cephfs: CephFSVolumeSource | None = Field(
         default=None,
         description=(
             "cephFS represents a Ceph FS mount on the host that shares a pod's lifetime. "
-            "Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported."
+            "Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer "
+            "supported."
         ),
     )
     cinder: CinderVolumeSource | None = Field(
         default=None,
         description=(
-            "cinder represents a cinder volume attached and mounted on kubelets host machine. "
-            "Deprecated: Cinder is deprecated. All operations for the in-tree cinder type are "
-            "redirected to the cinder.csi.openstack.org CSI driver. More info: "
-            "https://examples.k8s.io/mysql-cinder-pd/README.md"
+            "cinder represents a cinder volume attached and mounted on kubelets host "
+            "machine. Deprecated: Cinder is deprecated. All operations for the in-tree "
+            "cinder type are redirected to the cinder.csi.openstack.org CSI driver. More "
+            "info: https://examples.k8s.io/mysql-cinder-pd/README.md"
         ),
     )
     configMap: ConfigMapVolumeSource | None = Field(
@@ -4313,120 +4576,128 @@ class Volume(KubeModel):
     csi: CSIVolumeSource | None = Field(
         default=None,
         description=(
-            "csi (Container Storage Interface) represents ephemeral storage that is handled by "
-            "certain external CSI drivers."
+            "csi (Container Storage Interface) represents ephemeral storage that is "
+            "handled by certain external CSI drivers."
         ),
     )
     downwardAPI: DownwardAPIVolumeSource | None = Field(
         default=None,
-        description="downwardAPI represents downward API about the pod that should populate this volume",
+        description=(
+            "downwardAPI represents downward API about the pod that should populate this "
+            "volume"
+        ),
     )
     emptyDir: EmptyDirVolumeSource | None = Field(
         default=None,
         description=(
-            "emptyDir represents a temporary directory that shares a pod's lifetime. More info: "
-            "https://kubernetes.io/docs/concepts/storage/volumes#emptydir"
+            "emptyDir represents a temporary directory that shares a pod's lifetime. More"
+            " info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir"
         ),
     )
     ephemeral: EphemeralVolumeSource | None = Field(
         default=None,
         description=(
-            "ephemeral represents a volume that is handled by a cluster storage driver. The "
-            "volume's lifecycle is tied to the pod that defines it - it will be created before "
-            "the pod starts, and deleted when the pod is removed.\n\nUse this if: a) the volume is "
-            "only needed while the pod runs, b) features of normal volumes like restoring from "
-            "snapshot or capacity\n   tracking are needed,\nc) the storage driver is specified "
-            "through a storage class, and d) the storage driver supports dynamic volume "
-            "provisioning through\n   a PersistentVolumeClaim (see EphemeralVolumeSource for more"
-            "\n   information on the connection between this volume type\n   and "
-            "PersistentVolumeClaim).\n\nUse PersistentVolumeClaim or one of the vendor-specific "
-            "APIs for volumes that persist for longer than the lifecycle of an individual pod.\n\n"
-            "Use CSI for light-weight local ephemeral volumes if the CSI driver is meant to be "
-            "used that way - see the documentation of the driver for more information.\n\nA pod can"
-            " use both types of ephemeral volumes and persistent volumes at the same time."
+            "ephemeral represents a volume that is handled by a cluster storage driver. "
+            "The volume's lifecycle is tied to the pod that defines it - it will be "
+            "created before the pod starts, and deleted when the pod is removed.\n\nUse "
+            "this if: a) the volume is only needed while the pod runs, b) features of "
+            "normal volumes like restoring from snapshot or capacity\n   tracking are "
+            "needed,\nc) the storage driver is specified through a storage class, and d) "
+            "the storage driver supports dynamic volume provisioning through\n   a "
+            "PersistentVolumeClaim (see EphemeralVolumeSource for more\n   information on "
+            "the connection between this volume type\n   and PersistentVolumeClaim).\n\nUse "
+            "PersistentVolumeClaim or one of the vendor-specific APIs for volumes that "
+            "persist for longer than the lifecycle of an individual pod.\n\nUse CSI for "
+            "light-weight local ephemeral volumes if the CSI driver is meant to be used "
+            "that way - see the documentation of the driver for more information.\n\nA pod "
+            "can use both types of ephemeral volumes and persistent volumes at the same "
+            "time."
         ),
     )
     fc: FCVolumeSource | None = Field(
         default=None,
         description=(
-            "fc represents a Fibre Channel resource that is attached to a kubelet's host machine "
-            "and then exposed to the pod."
+            "fc represents a Fibre Channel resource that is attached to a kubelet's host "
+            "machine and then exposed to the pod."
         ),
     )
     flexVolume: FlexVolumeSource | None = Field(
         default=None,
         description=(
-            "flexVolume represents a generic volume resource that is provisioned/attached using "
-            "an exec based plugin. Deprecated: FlexVolume is deprecated. Consider using a "
-            "CSIDriver instead."
+            "flexVolume represents a generic volume resource that is provisioned/attached"
+            " using an exec based plugin. Deprecated: FlexVolume is deprecated. Consider "
+            "using a CSIDriver instead."
         ),
     )
     flocker: FlockerVolumeSource | None = Field(
         default=None,
         description=(
-            "flocker represents a Flocker volume attached to a kubelet's host machine. This "
-            "depends on the Flocker control service being running. Deprecated: Flocker is "
-            "deprecated and the in-tree flocker type is no longer supported."
+            "flocker represents a Flocker volume attached to a kubelet's host machine. "
+            "This depends on the Flocker control service being running. Deprecated: "
+            "Flocker is deprecated and the in-tree flocker type is no longer supported."
         ),
     )
     gcePersistentDisk: GCEPersistentDiskVolumeSource | None = Field(
         default=None,
         description=(
-            "gcePersistentDisk represents a GCE Disk resource that is attached to a kubelet's "
-            "host machine and then exposed to the pod. Deprecated: GCEPersistentDisk is "
-            "deprecated. All operations for the in-tree gcePersistentDisk type are redirected to "
-            "the pd.csi.storage.gke.io CSI driver. More info: "
+            "gcePersistentDisk represents a GCE Disk resource that is attached to a "
+            "kubelet's host machine and then exposed to the pod. Deprecated: "
+            "GCEPersistentDisk is deprecated. All operations for the in-tree "
+            "gcePersistentDisk type are redirected to the pd.csi.storage.gke.io CSI "
+            "driver. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk"
         ),
     )
     gitRepo: GitRepoVolumeSource | None = Field(
         default=None,
         description=(
-            "gitRepo represents a git repository at a particular revision. Deprecated: GitRepo is"
-            " deprecated. To provision a container with a git repo, mount an EmptyDir into an "
-            "InitContainer that clones the repo using git, then mount the EmptyDir into the Pod's"
-            " container."
+            "gitRepo represents a git repository at a particular revision. Deprecated: "
+            "GitRepo is deprecated. To provision a container with a git repo, mount an "
+            "EmptyDir into an InitContainer that clones the repo using git, then mount "
+            "the EmptyDir into the Pod's container."
         ),
     )
     glusterfs: GlusterfsVolumeSource | None = Field(
         default=None,
         description=(
-            "glusterfs represents a Glusterfs mount on the host that shares a pod's lifetime. "
-            "Deprecated: Glusterfs is deprecated and the in-tree glusterfs type is no longer "
-            "supported."
+            "glusterfs represents a Glusterfs mount on the host that shares a pod's "
+            "lifetime. Deprecated: Glusterfs is deprecated and the in-tree glusterfs type"
+            " is no longer supported."
         ),
     )
     hostPath: HostPathVolumeSource | None = Field(
         default=None,
         description=(
-            "hostPath represents a pre-existing file or directory on the host machine that is "
-            "directly exposed to the container. This is generally used for system agents or other"
-            " privileged things that are allowed to see the host machine. Most containers will "
-            "NOT need this. More info: "
+            "hostPath represents a pre-existing file or directory on the host machine "
+            "that is directly exposed to the container. This is generally used for system"
+            " agents or other privileged things that are allowed to see the host machine."
+            " Most containers will NOT need this. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes#hostpath"
         ),
     )
     image: ImageVolumeSource | None = Field(
         default=None,
         description=(
-            "image represents an OCI object (a container image or artifact) pulled and mounted on"
-            " the kubelet's host machine. The volume is resolved at pod startup depending on "
-            "which PullPolicy value is provided:\n\n- Always: the kubelet always attempts to pull "
-            "the reference. Container creation will fail If the pull fails. - Never: the kubelet "
-            "never pulls the reference and only uses a local image or artifact. Container "
-            "creation will fail if the reference isn't present. - IfNotPresent: the kubelet pulls"
-            " if the reference isn't already present on disk. Container creation will fail if the"
-            " reference isn't present and the pull fails.\n\nThe volume gets re-resolved if the pod"
-            " gets deleted and recreated, which means that new remote content will become "
-            "available on pod recreation. A failure to resolve or pull the image during pod "
-            "startup will block containers from starting and may add significant latency. "
-            "Failures will be retried using normal volume backoff and will be reported on the pod"
-            " reason and message. The types of objects that may be mounted by this volume are "
-            "defined by the container runtime implementation on a host machine and at minimum "
-            "must include all valid types supported by the container image field. The OCI object "
-            "gets mounted in a single directory (spec.containers[*].volumeMounts.mountPath) by "
-            "merging the manifest layers in the same way as for container images. The volume will"
-            " be mounted read-only (ro). Sub path mounts for containers are not supported "
+            "image represents an OCI object (a container image or artifact) pulled and "
+            "mounted on the kubelet's host machine. The volume is resolved at pod startup"
+            " depending on which PullPolicy value is provided:\n\n- Always: the kubelet "
+            "always attempts to pull the reference. Container creation will fail If the "
+            "pull fails. - Never: the kubelet never pulls the reference and only uses a "
+            "local image or artifact. Container creation will fail if the reference isn't"
+            " present. - IfNotPresent: the kubelet pulls if the reference isn't already "
+            "present on disk. Container creation will fail if the reference isn't present"
+            " and the pull fails.\n\nThe volume gets re-resolved if the pod gets deleted "
+            "and recreated, which means that new remote content will become available on "
+            "pod recreation. A failure to resolve or pull the image during pod startup "
+            "will block containers from starting and may add significant latency. "
+            "Failures will be retried using normal volume backoff and will be reported on"
+            " the pod reason and message. The types of objects that may be mounted by "
+            "this volume are defined by the container runtime implementation on a host "
+            "machine and at minimum must include all valid types supported by the "
+            "container image field. The OCI object gets mounted in a single directory "
+            "(spec.containers[*].volumeMounts.mountPath) by merging the manifest layers "
+            "in the same way as for container images. The volume will be mounted "
+            "read-only (ro). Sub path mounts for containers are not supported "
             "(spec.containers[*].volumeMounts.subpath) before 1.33. The field "
             "spec.securityContext.fsGroupChangePolicy has no effect on this volume type."
         ),
@@ -4434,73 +4705,79 @@ class Volume(KubeModel):
     iscsi: ISCSIVolumeSource | None = Field(
         default=None,
         description=(
-            "iscsi represents an ISCSI Disk resource that is attached to a kubelet's host machine"
-            " and then exposed to the pod. More info: "
+            "iscsi represents an ISCSI Disk resource that is attached to a kubelet's host"
+            " machine and then exposed to the pod. More info: "
             "https://kubernetes.io/docs/concepts/storage/volumes/#iscsi"
         ),
     )
     name: StrictStr = Field(
         description=(
-            "name of the volume. Must be a DNS_LABEL and unique within the pod. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"
+            "name of the volume. Must be a DNS_LABEL and unique within the pod. More "
+            "info: https://kubernetes.io/docs/concepts/overview/working-with-objects/name"
+            "s/#names"
         ),
     )
     nfs: NFSVolumeSource | None = Field(
         default=None,
         description=(
-            "nfs represents an NFS mount on the host that shares a pod's lifetime More info: "
-            "https://kubernetes.io/docs/concepts/storage/volumes#nfs"
+            "nfs represents an NFS mount on the host that shares a pod's lifetime More "
+            "info: https://kubernetes.io/docs/concepts/storage/volumes#nfs"
         ),
     )
     persistentVolumeClaim: PersistentVolumeClaimVolumeSource | None = Field(
         default=None,
         description=(
-            "persistentVolumeClaimVolumeSource represents a reference to a PersistentVolumeClaim "
-            "in the same namespace. More info: https://kubernetes.io/docs/concepts/storage/persis"
-            "tent-volumes#persistentvolumeclaims"
+            "persistentVolumeClaimVolumeSource represents a reference to a "
+            "PersistentVolumeClaim in the same namespace. More info: https://kubernetes.i"
+            "o/docs/concepts/storage/persistent-volumes#persistentvolumeclaims"
         ),
     )
     photonPersistentDisk: PhotonPersistentDiskVolumeSource | None = Field(
         default=None,
         description=(
-            "photonPersistentDisk represents a PhotonController persistent disk attached and "
-            "mounted on kubelets host machine. Deprecated: PhotonPersistentDisk is deprecated and"
-            " the in-tree photonPersistentDisk type is no longer supported."
+            "photonPersistentDisk represents a PhotonController persistent disk attached "
+            "and mounted on kubelets host machine. Deprecated: PhotonPersistentDisk is "
+            "deprecated and the in-tree photonPersistentDisk type is no longer supported."
         ),
     )
     portworxVolume: PortworxVolumeSource | None = Field(
         default=None,
         description=(
-            "portworxVolume represents a portworx volume attached and mounted on kubelets host "
-            "machine. Deprecated: PortworxVolume is deprecated. All operations for the in-tree "
-            "portworxVolume type are redirected to the pxd.portworx.com CSI driver."
+            "portworxVolume represents a portworx volume attached and mounted on kubelets"
+            " host machine. Deprecated: PortworxVolume is deprecated. All operations for "
+            "the in-tree portworxVolume type are redirected to the pxd.portworx.com CSI "
+            "driver."
         ),
     )
     projected: ProjectedVolumeSource | None = Field(
         default=None,
-        description="projected items for all in one resources secrets, configmaps, and downward API",
+        description=(
+            "projected items for all in one resources secrets, configmaps, and downward "
+            "API"
+        ),
     )
     quobyte: QuobyteVolumeSource | None = Field(
         default=None,
         description=(
-            "quobyte represents a Quobyte mount on the host that shares a pod's lifetime. "
-            "Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer "
-            "supported."
+            "quobyte represents a Quobyte mount on the host that shares a pod's lifetime."
+            " Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer"
+            " supported."
         ),
     )
     rbd: RBDVolumeSource | None = Field(
         default=None,
         description=(
-            "rbd represents a Rados Block Device mount on the host that shares a pod's lifetime. "
-            "Deprecated: RBD is deprecated and the in-tree rbd type is no longer supported."
+            "rbd represents a Rados Block Device mount on the host that shares a pod's "
+            "lifetime. Deprecated: RBD is deprecated and the in-tree rbd type is no "
+            "longer supported."
         ),
     )
     scaleIO: ScaleIOVolumeSource | None = Field(
         default=None,
         description=(
-            "scaleIO represents a ScaleIO persistent volume attached and mounted on Kubernetes "
-            "nodes. Deprecated: ScaleIO is deprecated and the in-tree scaleIO type is no longer "
-            "supported."
+            "scaleIO represents a ScaleIO persistent volume attached and mounted on "
+            "Kubernetes nodes. Deprecated: ScaleIO is deprecated and the in-tree scaleIO "
+            "type is no longer supported."
         ),
     )
     secret: SecretVolumeSource | None = Field(
@@ -4513,17 +4790,18 @@ class Volume(KubeModel):
     storageos: StorageOSVolumeSource | None = Field(
         default=None,
         description=(
-            "storageOS represents a StorageOS volume attached and mounted on Kubernetes nodes. "
-            "Deprecated: StorageOS is deprecated and the in-tree storageos type is no longer "
-            "supported."
+            "storageOS represents a StorageOS volume attached and mounted on Kubernetes "
+            "nodes. Deprecated: StorageOS is deprecated and the in-tree storageos type is"
+            " no longer supported."
         ),
     )
     vsphereVolume: VsphereVirtualDiskVolumeSource | None = Field(
         default=None,
         description=(
-            "vsphereVolume represents a vSphere volume attached and mounted on kubelets host "
-            "machine. Deprecated: VsphereVolume is deprecated. All operations for the in-tree "
-            "vsphereVolume type are redirected to the csi.vsphere.vmware.com CSI driver."
+            "vsphereVolume represents a vSphere volume attached and mounted on kubelets "
+            "host machine. Deprecated: VsphereVolume is deprecated. All operations for "
+            "the in-tree vsphereVolume type are redirected to the csi.vsphere.vmware.com "
+            "CSI driver."
         ),
     )
 
@@ -4534,9 +4812,9 @@ class PodSpec(KubeModel):
     activeDeadlineSeconds: Int64 | None = Field(
         default=None,
         description=(
-            "Optional duration in seconds the pod may be active on the node relative to StartTime"
-            " before the system will actively try to mark it failed and kill associated "
-            "containers. Value must be a positive integer."
+            "Optional duration in seconds the pod may be active on the node relative to "
+            "StartTime before the system will actively try to mark it failed and kill "
+            "associated containers. Value must be a positive integer."
         ),
     )
     affinity: Affinity | None = Field(
@@ -4546,60 +4824,76 @@ class PodSpec(KubeModel):
     automountServiceAccountToken: StrictBool | None = Field(
         default=None,
         description=(
-            "AutomountServiceAccountToken indicates whether a service account token should be "
-            "automatically mounted."
+            "AutomountServiceAccountToken indicates whether a service account token "
+            "should be automatically mounted."
         ),
     )
     containers: list[Container] = Field(
         description=(
-            "List of containers belonging to the pod. Containers cannot currently be added or "
-            "removed. There must be at least one container in a Pod. Cannot be updated."
+            "List of containers belonging to the pod. Containers cannot currently be "
+            "added or removed. There must be at least one container in a Pod. Cannot be "
+            "updated."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
     dnsConfig: PodDNSConfig | None = Field(
         default=None,
         description=(
-            "Specifies the DNS parameters of a pod. Parameters specified here will be merged to "
-            "the generated DNS configuration based on DNSPolicy."
+            "Specifies the DNS parameters of a pod. Parameters specified here will be "
+            "merged to the generated DNS configuration based on DNSPolicy."
         ),
     )
     dnsPolicy: StrictStr | None = Field(
         default=None,
         description=(
             "Set DNS policy for the pod. Defaults to \"ClusterFirst\". Valid values are "
-            "'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'. DNS parameters given"
-            " in DNSConfig will be merged with the policy selected with DNSPolicy. To have DNS "
-            "options set along with hostNetwork, you have to specify DNS policy explicitly to "
-            "'ClusterFirstWithHostNet'."
+            "'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'. DNS "
+            "parameters given in DNSConfig will be merged with the policy selected with "
+            "DNSPolicy. To have DNS options set along with hostNetwork, you have to "
+            "specify DNS policy explicitly to 'ClusterFirstWithHostNet'."
         ),
     )
     enableServiceLinks: StrictBool | None = Field(
         default=None,
         description=(
-            "EnableServiceLinks indicates whether information about services should be injected "
-            "into pod's environment variables, matching the syntax of Docker links. Optional: "
-            "Defaults to true."
+            "EnableServiceLinks indicates whether information about services should be "
+            "injected into pod's environment variables, matching the syntax of Docker "
+            "links. Optional: Defaults to true."
         ),
     )
     ephemeralContainers: list[EphemeralContainer] | None = Field(
         default=None,
         description=(
-            "List of ephemeral containers run in this pod. Ephemeral containers may be run in an "
-            "existing pod to perform user-initiated actions such as debugging. This list cannot "
-            "be specified when creating a pod, and it cannot be modified by updating the pod "
-            "spec. In order to add an ephemeral container to an existing pod, use the pod's "
-            "ephemeralcontainers subresource."
+            "List of ephemeral containers run in this pod. Ephemeral containers may be "
+            "run in an existing pod to perform user-initiated actions such as debugging. "
+            "This list cannot be specified when creating a pod, and it cannot be modified"
+            " by updating the pod spec. In order to add an ephemeral container to an "
+            "existing pod, use the pod's ephemeralcontainers subresource."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
     hostAliases: list[HostAlias] | None = Field(
         default=None,
         description=(
-            "HostAliases is an optional list of hosts and IPs that will be injected into the "
-            "pod's hosts file if specified."
+            "HostAliases is an optional list of hosts and IPs that will be injected into "
+            "the pod's hosts file if specified."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["ip"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "ip"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["ip"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "ip",
+        },
     )
     hostIPC: StrictBool | None = Field(
         default=None,
@@ -4608,11 +4902,11 @@ class PodSpec(KubeModel):
     hostNetwork: StrictBool | None = Field(
         default=None,
         description=(
-            "Host networking requested for this pod. Use the host's network namespace. When using"
-            " HostNetwork you should specify ports so the scheduler is aware. When `hostNetwork` "
-            "is true, specified `hostPort` fields in port definitions must match `containerPort`,"
-            " and unspecified `hostPort` fields in port definitions are defaulted to match "
-            "`containerPort`. Default to false."
+            "Host networking requested for this pod. Use the host's network namespace. "
+            "When using HostNetwork you should specify ports so the scheduler is aware. "
+            "When `hostNetwork` is true, specified `hostPort` fields in port definitions "
+            "must match `containerPort`, and unspecified `hostPort` fields in port "
+            "definitions are defaulted to match `containerPort`. Default to false."
         ),
     )
     hostPID: StrictBool | None = Field(
@@ -4622,96 +4916,108 @@ class PodSpec(KubeModel):
     hostUsers: StrictBool | None = Field(
         default=None,
         description=(
-            "Use the host's user namespace. Optional: Default to true. If set to true or not "
-            "present, the pod will be run in the host user namespace, useful for when the pod "
-            "needs a feature only available to the host user namespace, such as loading a kernel "
-            "module with CAP_SYS_MODULE. When set to false, a new userns is created for the pod. "
-            "Setting false is useful for mitigating container breakout vulnerabilities even "
-            "allowing users to run their containers as root without actually having root "
-            "privileges on the host."
+            "Use the host's user namespace. Optional: Default to true. If set to true or "
+            "not present, the pod will be run in the host user namespace, useful for when"
+            " the pod needs a feature only available to the host user namespace, such as "
+            "loading a kernel module with CAP_SYS_MODULE. When set to false, a new userns"
+            " is created for the pod. Setting false is useful for mitigating container "
+            "breakout vulnerabilities even allowing users to run their containers as root"
+            " without actually having root privileges on the host."
         ),
     )
     hostname: StrictStr | None = Field(
         default=None,
         description=(
-            "Specifies the hostname of the Pod If not specified, the pod's hostname will be set "
-            "to a system-defined value."
+            "Specifies the hostname of the Pod If not specified, the pod's hostname will "
+            "be set to a system-defined value."
         ),
     )
     hostnameOverride: StrictStr | None = Field(
         default=None,
         description=(
-            "HostnameOverride specifies an explicit override for the pod's hostname as perceived "
-            "by the pod. This field only specifies the pod's hostname and does not affect its DNS"
-            " records. When this field is set to a non-empty string: - It takes precedence over "
-            "the values set in `hostname` and `subdomain`. - The Pod's hostname will be set to "
-            "this value. - `setHostnameAsFQDN` must be nil or set to false. - `hostNetwork` must "
-            "be set to false.\n\nThis field must be a valid DNS subdomain as defined in RFC 1123 "
-            "and contain at most 64 characters. Requires the HostnameOverride feature gate to be "
-            "enabled."
+            "HostnameOverride specifies an explicit override for the pod's hostname as "
+            "perceived by the pod. This field only specifies the pod's hostname and does "
+            "not affect its DNS records. When this field is set to a non-empty string: - "
+            "It takes precedence over the values set in `hostname` and `subdomain`. - The"
+            " Pod's hostname will be set to this value. - `setHostnameAsFQDN` must be nil"
+            " or set to false. - `hostNetwork` must be set to false.\n\nThis field must be "
+            "a valid DNS subdomain as defined in RFC 1123 and contain at most 64 "
+            "characters. Requires the HostnameOverride feature gate to be enabled."
         ),
     )
     imagePullSecrets: list[LocalObjectReference] | None = Field(
         default=None,
         description=(
-            "ImagePullSecrets is an optional list of references to secrets in the same namespace "
-            "to use for pulling any of the images used by this PodSpec. If specified, these "
-            "secrets will be passed to individual puller implementations for them to use. More "
-            "info: https://kubernetes.io/docs/concepts/containers/images#specifying-imagepullsecr"
-            "ets-on-a-pod"
+            "ImagePullSecrets is an optional list of references to secrets in the same "
+            "namespace to use for pulling any of the images used by this PodSpec. If "
+            "specified, these secrets will be passed to individual puller implementations"
+            " for them to use. More info: https://kubernetes.io/docs/concepts/containers/"
+            "images#specifying-imagepullsecrets-on-a-pod"
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
     initContainers: list[Container] | None = Field(
         default=None,
         description=(
-            "List of initialization containers belonging to the pod. Init containers are executed"
-            " in order prior to containers being started. If any init container fails, the pod is"
-            " considered to have failed and is handled according to its restartPolicy. The name "
-            "for an init container or normal container must be unique among all containers. Init "
-            "containers may not have Lifecycle actions, Readiness probes, Liveness probes, or "
-            "Startup probes. The resourceRequirements of an init container are taken into account"
-            " during scheduling by finding the highest request/limit for each resource type, and "
-            "then using the max of that value or the sum of the normal containers. Limits are "
-            "applied to init containers in a similar fashion. Init containers cannot currently be"
-            " added or removed. Cannot be updated. More info: "
+            "List of initialization containers belonging to the pod. Init containers are "
+            "executed in order prior to containers being started. If any init container "
+            "fails, the pod is considered to have failed and is handled according to its "
+            "restartPolicy. The name for an init container or normal container must be "
+            "unique among all containers. Init containers may not have Lifecycle actions,"
+            " Readiness probes, Liveness probes, or Startup probes. The "
+            "resourceRequirements of an init container are taken into account during "
+            "scheduling by finding the highest request/limit for each resource type, and "
+            "then using the max of that value or the sum of the normal containers. Limits"
+            " are applied to init containers in a similar fashion. Init containers cannot"
+            " currently be added or removed. Cannot be updated. More info: "
             "https://kubernetes.io/docs/concepts/workloads/pods/init-containers/"
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
     nodeName: StrictStr | None = Field(
         default=None,
         description=(
-            "NodeName indicates in which node this pod is scheduled. If empty, this pod is a "
-            "candidate for scheduling by the scheduler defined in schedulerName. Once this field "
-            "is set, the kubelet for this node becomes responsible for the lifecycle of this pod."
-            " This field should not be used to express a desire for the pod to be scheduled on a "
-            "specific node. "
-            "https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename"
+            "NodeName indicates in which node this pod is scheduled. If empty, this pod "
+            "is a candidate for scheduling by the scheduler defined in schedulerName. "
+            "Once this field is set, the kubelet for this node becomes responsible for "
+            "the lifecycle of this pod. This field should not be used to express a desire"
+            " for the pod to be scheduled on a specific node. https://kubernetes.io/docs/"
+            "concepts/scheduling-eviction/assign-pod-node/#nodename"
         ),
     )
     nodeSelector: dict[str, StrictStr] | None = Field(
         default=None,
         description=(
-            "NodeSelector is a selector which must be true for the pod to fit on a node. Selector"
-            " which must match a node's labels for the pod to be scheduled on that node. More "
-            "info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/"
+            "NodeSelector is a selector which must be true for the pod to fit on a node. "
+            "Selector which must match a node's labels for the pod to be scheduled on "
+            "that node. More info: "
+            "https://kubernetes.io/docs/concepts/configuration/assign-pod-node/"
         ),
         json_schema_extra={"x-kubernetes-map-type": "atomic"},
     )
     os: PodOS | None = Field(
         default=None,
         description=(
-            "Specifies the OS of the containers in the pod. Some pod and container fields are "
-            "restricted if this is set.\n\nIf the OS field is set to linux, the following fields "
-            "must be unset: -securityContext.windowsOptions\n\nIf the OS field is set to windows, "
-            "following fields must be unset: - spec.hostPID - spec.hostIPC - spec.hostUsers - "
-            "spec.resources - spec.securityContext.appArmorProfile - "
-            "spec.securityContext.seLinuxOptions - spec.securityContext.seccompProfile - "
-            "spec.securityContext.fsGroup - spec.securityContext.fsGroupChangePolicy - "
-            "spec.securityContext.sysctls - spec.shareProcessNamespace - "
-            "spec.securityContext.runAsUser - spec.securityContext.runAsGroup - "
-            "spec.securityContext.supplementalGroups - "
+            "Specifies the OS of the containers in the pod. Some pod and container fields"
+            " are restricted if this is set.\n\nIf the OS field is set to linux, the "
+            "following fields must be unset: -securityContext.windowsOptions\n\nIf the OS "
+            "field is set to windows, following fields must be unset: - spec.hostPID - "
+            "spec.hostIPC - spec.hostUsers - spec.resources - "
+            "spec.securityContext.appArmorProfile - spec.securityContext.seLinuxOptions -"
+            " spec.securityContext.seccompProfile - spec.securityContext.fsGroup - "
+            "spec.securityContext.fsGroupChangePolicy - spec.securityContext.sysctls - "
+            "spec.shareProcessNamespace - spec.securityContext.runAsUser - "
+            "spec.securityContext.runAsGroup - spec.securityContext.supplementalGroups - "
             "spec.securityContext.supplementalGroupsPolicy - "
             "spec.containers[*].securityContext.appArmorProfile - "
             "spec.containers[*].securityContext.seLinuxOptions - "
@@ -4728,48 +5034,51 @@ class PodSpec(KubeModel):
     overhead: dict[str, Quantity] | None = Field(
         default=None,
         description=(
-            "Overhead represents the resource overhead associated with running a pod for a given "
-            "RuntimeClass. This field will be autopopulated at admission time by the RuntimeClass"
-            " admission controller. If the RuntimeClass admission controller is enabled, overhead"
-            " must not be set in Pod create requests. The RuntimeClass admission controller will "
-            "reject Pod create requests which have the overhead already set. If RuntimeClass is "
-            "configured and selected in the PodSpec, Overhead will be set to the value defined in"
-            " the corresponding RuntimeClass, otherwise it will remain unset and treated as zero."
-            " More info: https://git.k8s.io/enhancements/keps/sig-node/688-pod-overhead/README.md"
+            "Overhead represents the resource overhead associated with running a pod for "
+            "a given RuntimeClass. This field will be autopopulated at admission time by "
+            "the RuntimeClass admission controller. If the RuntimeClass admission "
+            "controller is enabled, overhead must not be set in Pod create requests. The "
+            "RuntimeClass admission controller will reject Pod create requests which have"
+            " the overhead already set. If RuntimeClass is configured and selected in the"
+            " PodSpec, Overhead will be set to the value defined in the corresponding "
+            "RuntimeClass, otherwise it will remain unset and treated as zero. More info:"
+            " https://git.k8s.io/enhancements/keps/sig-node/688-pod-overhead/README.md"
         ),
     )
     preemptionPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "PreemptionPolicy is the Policy for preempting pods with lower priority. One of "
-            "Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset."
+            "PreemptionPolicy is the Policy for preempting pods with lower priority. One "
+            "of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset."
         ),
     )
     priority: Int32 | None = Field(
         default=None,
         description=(
-            "The priority value. Various system components use this field to find the priority of"
-            " the pod. When Priority Admission Controller is enabled, it prevents users from "
-            "setting this field. The admission controller populates this field from "
-            "PriorityClassName. The higher the value, the higher the priority."
+            "The priority value. Various system components use this field to find the "
+            "priority of the pod. When Priority Admission Controller is enabled, it "
+            "prevents users from setting this field. The admission controller populates "
+            "this field from PriorityClassName. The higher the value, the higher the "
+            "priority."
         ),
     )
     priorityClassName: StrictStr | None = Field(
         default=None,
         description=(
             "If specified, indicates the pod's priority. \"system-node-critical\" and "
-            "\"system-cluster-critical\" are two special keywords which indicate the highest "
-            "priorities with the former being the highest priority. Any other name must be "
-            "defined by creating a PriorityClass object with that name. If not specified, the pod"
-            " priority will be default or zero if there is no default."
+            "\"system-cluster-critical\" are two special keywords which indicate the "
+            "highest priorities with the former being the highest priority. Any other "
+            "name must be defined by creating a PriorityClass object with that name. If "
+            "not specified, the pod priority will be default or zero if there is no "
+            "default."
         ),
     )
     readinessGates: list[PodReadinessGate] | None = Field(
         default=None,
         description=(
-            "If specified, all readiness gates will be evaluated for pod readiness. A pod is "
-            "ready when all its containers are ready AND all conditions specified in the "
-            "readiness gates have status equal to \"True\" More info: "
+            "If specified, all readiness gates will be evaluated for pod readiness. A pod"
+            " is ready when all its containers are ready AND all conditions specified in "
+            "the readiness gates have status equal to \"True\" More info: "
             "https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates"
         ),
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
@@ -4777,137 +5086,154 @@ class PodSpec(KubeModel):
     resourceClaims: list[PodResourceClaim] | None = Field(
         default=None,
         description=(
-            "ResourceClaims defines which ResourceClaims must be allocated and reserved before "
-            "the Pod is allowed to start. The resources will be made available to those "
-            "containers which consume them by name.\n\nThis is a stable field but requires that the"
-            " DynamicResourceAllocation feature gate is enabled.\n\nThis field is immutable."
+            "ResourceClaims defines which ResourceClaims must be allocated and reserved "
+            "before the Pod is allowed to start. The resources will be made available to "
+            "those containers which consume them by name.\n\nThis is a stable field but "
+            "requires that the DynamicResourceAllocation feature gate is enabled.\n\nThis "
+            "field is immutable."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge,retainKeys", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge,retainKeys",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
     resources: ResourceRequirements | None = Field(
         default=None,
         description=(
-            "Resources is the total amount of CPU and Memory resources required by all containers"
-            " in the pod. It supports specifying Requests and Limits for \"cpu\", \"memory\" and "
-            "\"hugepages-\" resource names only. ResourceClaims are not supported.\n\nThis field "
-            "enables fine-grained control over resource allocation for the entire pod, allowing "
-            "resource sharing among containers in a pod.\n\nThis is an alpha field and requires "
-            "enabling the PodLevelResources feature gate."
+            "Resources is the total amount of CPU and Memory resources required by all "
+            "containers in the pod. It supports specifying Requests and Limits for \"cpu\","
+            " \"memory\" and \"hugepages-\" resource names only. ResourceClaims are not "
+            "supported.\n\nThis field enables fine-grained control over resource allocation"
+            " for the entire pod, allowing resource sharing among containers in a pod.\n\n"
+            "This is an alpha field and requires enabling the PodLevelResources feature "
+            "gate."
         ),
     )
     restartPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "Restart policy for all containers within the pod. One of Always, OnFailure, Never. "
-            "In some contexts, only a subset of those values may be permitted. Default to Always."
-            " More info: "
-            "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy"
+            "Restart policy for all containers within the pod. One of Always, OnFailure, "
+            "Never. In some contexts, only a subset of those values may be permitted. "
+            "Default to Always. More info: https://kubernetes.io/docs/concepts/workloads/"
+            "pods/pod-lifecycle/#restart-policy"
         ),
     )
     runtimeClassName: StrictStr | None = Field(
         default=None,
         description=(
-            "RuntimeClassName refers to a RuntimeClass object in the node.k8s.io group, which "
-            "should be used to run this pod.  If no RuntimeClass resource matches the named "
-            "class, the pod will not be run. If unset or empty, the \"legacy\" RuntimeClass will be"
-            " used, which is an implicit class with an empty definition that uses the default "
-            "runtime handler. More info: "
+            "RuntimeClassName refers to a RuntimeClass object in the node.k8s.io group, "
+            "which should be used to run this pod.  If no RuntimeClass resource matches "
+            "the named class, the pod will not be run. If unset or empty, the \"legacy\" "
+            "RuntimeClass will be used, which is an implicit class with an empty "
+            "definition that uses the default runtime handler. More info: "
             "https://git.k8s.io/enhancements/keps/sig-node/585-runtime-class"
         ),
     )
     schedulerName: StrictStr | None = Field(
         default=None,
         description=(
-            "If specified, the pod will be dispatched by specified scheduler. If not specified, "
-            "the pod will be dispatched by default scheduler."
+            "If specified, the pod will be dispatched by specified scheduler. If not "
+            "specified, the pod will be dispatched by default scheduler."
         ),
     )
     schedulingGates: list[PodSchedulingGate] | None = Field(
         default=None,
         description=(
-            "SchedulingGates is an opaque list of values that if specified will block scheduling "
-            "the pod. If schedulingGates is not empty, the pod will stay in the SchedulingGated "
-            "state and the scheduler will not attempt to schedule the pod.\n\nSchedulingGates can "
-            "only be set at pod creation time, and be removed only afterwards."
+            "SchedulingGates is an opaque list of values that if specified will block "
+            "scheduling the pod. If schedulingGates is not empty, the pod will stay in "
+            "the SchedulingGated state and the scheduler will not attempt to schedule the"
+            " pod.\n\nSchedulingGates can only be set at pod creation time, and be removed "
+            "only afterwards."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
     schedulingGroup: PodSchedulingGroup | None = Field(
         default=None,
         description=(
-            "SchedulingGroup provides a reference to the immediate scheduling runtime grouping "
-            "object that this Pod belongs to. This field is used by the scheduler to identify the"
-            " group and apply the correct group scheduling policies. The association with a group"
-            " also impacts other lifecycle aspects of a Pod that are relevant in a wider context "
-            "of scheduling like preemption, resource attachment, etc. If not specified, the Pod "
-            "is treated as a single unit in all of these aspects. The group object referenced by "
-            "this field may not exist at the time the Pod is created. This field is immutable, "
-            "but a group object with the same name may be recreated with different policies. "
-            "Doing this during pod scheduling may result in the placement not conforming to the "
-            "expected policies."
+            "SchedulingGroup provides a reference to the immediate scheduling runtime "
+            "grouping object that this Pod belongs to. This field is used by the "
+            "scheduler to identify the group and apply the correct group scheduling "
+            "policies. The association with a group also impacts other lifecycle aspects "
+            "of a Pod that are relevant in a wider context of scheduling like preemption,"
+            " resource attachment, etc. If not specified, the Pod is treated as a single "
+            "unit in all of these aspects. The group object referenced by this field may "
+            "not exist at the time the Pod is created. This field is immutable, but a "
+            "group object with the same name may be recreated with different policies. "
+            "Doing this during pod scheduling may result in the placement not conforming "
+            "to the expected policies."
         ),
     )
     securityContext: PodSecurityContext | None = Field(
         default=None,
         description=(
-            "SecurityContext holds pod-level security attributes and common container settings. "
-            "Optional: Defaults to empty.  See type description for default values of each field."
+            "SecurityContext holds pod-level security attributes and common container "
+            "settings. Optional: Defaults to empty.  See type description for default "
+            "values of each field."
         ),
     )
     serviceAccount: StrictStr | None = Field(
         default=None,
         description=(
-            "DeprecatedServiceAccount is a deprecated alias for ServiceAccountName. Deprecated: "
-            "Use serviceAccountName instead."
+            "DeprecatedServiceAccount is a deprecated alias for ServiceAccountName. "
+            "Deprecated: Use serviceAccountName instead."
         ),
     )
     serviceAccountName: StrictStr | None = Field(
         default=None,
         description=(
-            "ServiceAccountName is the name of the ServiceAccount to use to run this pod. More "
-            "info: "
-            "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"
+            "ServiceAccountName is the name of the ServiceAccount to use to run this pod."
+            " More info: https://kubernetes.io/docs/tasks/configure-pod-container/configu"
+            "re-service-account/"
         ),
     )
     setHostnameAsFQDN: StrictBool | None = Field(
         default=None,
         description=(
-            "If true the pod's hostname will be configured as the pod's FQDN, rather than the "
-            "leaf name (the default). In Linux containers, this means setting the FQDN in the "
-            "hostname field of the kernel (the nodename field of struct utsname). In Windows "
-            "containers, this means setting the registry value of hostname for the registry key "
-            "HKEY_LOCAL_MACHINE\\\\SYSTEM\\\\CurrentControlSet\\\\Services\\\\Tcpip\\\\Parameters to FQDN. "
-            "If a pod does not have FQDN, this has no effect. Default to false."
+            "If true the pod's hostname will be configured as the pod's FQDN, rather than"
+            " the leaf name (the default). In Linux containers, this means setting the "
+            "FQDN in the hostname field of the kernel (the nodename field of struct "
+            "utsname). In Windows containers, this means setting the registry value of "
+            "hostname for the registry key "
+            "HKEY_LOCAL_MACHINE\\\\SYSTEM\\\\CurrentControlSet\\\\Services\\\\Tcpip\\\\Parameters "
+            "to FQDN. If a pod does not have FQDN, this has no effect. Default to false."
         ),
     )
     shareProcessNamespace: StrictBool | None = Field(
         default=None,
         description=(
-            "Share a single process namespace between all of the containers in a pod. When this "
-            "is set containers will be able to view and signal processes from other containers in"
-            " the same pod, and the first process in each container will not be assigned PID 1. "
-            "HostPID and ShareProcessNamespace cannot both be set. Optional: Default to false."
+            "Share a single process namespace between all of the containers in a pod. "
+            "When this is set containers will be able to view and signal processes from "
+            "other containers in the same pod, and the first process in each container "
+            "will not be assigned PID 1. HostPID and ShareProcessNamespace cannot both be"
+            " set. Optional: Default to false."
         ),
     )
     subdomain: StrictStr | None = Field(
         default=None,
         description=(
-            "If specified, the fully qualified Pod hostname will be \"<hostname>.<subdomain>.<pod "
-            "namespace>.svc.<cluster domain>\". If not specified, the pod will not have a "
-            "domainname at all."
+            "If specified, the fully qualified Pod hostname will be "
+            "\"<hostname>.<subdomain>.<pod namespace>.svc.<cluster domain>\". If not "
+            "specified, the pod will not have a domainname at all."
         ),
     )
     terminationGracePeriodSeconds: Int64 | None = Field(
         default=None,
         description=(
-            "Optional duration in seconds the pod needs to terminate gracefully. May be decreased"
-            " in delete request. Value must be non-negative integer. The value zero indicates "
-            "stop immediately via the kill signal (no opportunity to shut down). If this value is"
-            " nil, the default grace period will be used instead. The grace period is the "
-            "duration in seconds after the processes running in the pod are sent a termination "
-            "signal and the time when the processes are forcibly halted with a kill signal. Set "
-            "this value longer than the expected cleanup time for your process. Defaults to 30 "
-            "seconds."
+            "Optional duration in seconds the pod needs to terminate gracefully. May be "
+            "decreased in delete request. Value must be non-negative integer. The value "
+            "zero indicates stop immediately via the kill signal (no opportunity to shut "
+            "down). If this value is nil, the default grace period will be used instead. "
+            "The grace period is the duration in seconds after the processes running in "
+            "the pod are sent a termination signal and the time when the processes are "
+            "forcibly halted with a kill signal. Set this value longer than the expected "
+            "cleanup time for your process. Defaults to 30 seconds."
         ),
     )
     tolerations: list[Toleration] | None = Field(
@@ -4918,19 +5244,29 @@ class PodSpec(KubeModel):
     topologySpreadConstraints: list[TopologySpreadConstraint] | None = Field(
         default=None,
         description=(
-            "TopologySpreadConstraints describes how a group of pods ought to spread across "
-            "topology domains. Scheduler will schedule pods in a way which abides by the "
-            "constraints. All topologySpreadConstraints are ANDed."
+            "TopologySpreadConstraints describes how a group of pods ought to spread "
+            "across topology domains. Scheduler will schedule pods in a way which abides "
+            "by the constraints. All topologySpreadConstraints are ANDed."
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["topologyKey", "whenUnsatisfiable"], "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "topologyKey"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["topologyKey", "whenUnsatisfiable"],
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "topologyKey",
+        },
     )
     volumes: list[Volume] | None = Field(
         default=None,
         description=(
-            "List of volumes that can be mounted by containers belonging to the pod. More info: "
-            "https://kubernetes.io/docs/concepts/storage/volumes"
+            "List of volumes that can be mounted by containers belonging to the pod. More"
+            " info: https://kubernetes.io/docs/concepts/storage/volumes"
         ),
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"], "x-kubernetes-patch-strategy": "merge,retainKeys", "x-kubernetes-patch-merge-key": "name"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "x-kubernetes-patch-strategy": "merge,retainKeys",
+            "x-kubernetes-patch-merge-key": "name",
+        },
     )
 
 
@@ -4940,15 +5276,16 @@ class PodTemplateSpec(KubeModel):
     metadata: ObjectMeta | None = Field(
         default=None,
         description=(
-            "Standard object's metadata. More info: https://git.k8s.io/community/contributors/dev"
-            "el/sig-architecture/api-conventions.md#metadata"
+            "Standard object's metadata. More info: https://git.k8s.io/community/contribu"
+            "tors/devel/sig-architecture/api-conventions.md#metadata"
         ),
     )
     spec: PodSpec | None = Field(
         default=None,
         description=(
-            "Specification of the desired behavior of the pod. More info: https://git.k8s.io/comm"
-            "unity/contributors/devel/sig-architecture/api-conventions.md#spec-and-status"
+            "Specification of the desired behavior of the pod. More info: https://git.k8s"
+            ".io/community/contributors/devel/sig-architecture/api-conventions.md#spec-an"
+            "d-status"
         ),
     )
 
@@ -4959,177 +5296,185 @@ class JobSpec(KubeModel):
     activeDeadlineSeconds: Int64 | None = Field(
         default=None,
         description=(
-            "Specifies the duration in seconds relative to the startTime that the job may be "
-            "continuously active before the system tries to terminate it; value must be positive "
-            "integer. If a Job is suspended (at creation or through an update), this timer will "
-            "effectively be stopped and reset when the Job is resumed again."
+            "Specifies the duration in seconds relative to the startTime that the job may"
+            " be continuously active before the system tries to terminate it; value must "
+            "be positive integer. If a Job is suspended (at creation or through an "
+            "update), this timer will effectively be stopped and reset when the Job is "
+            "resumed again."
         ),
     )
     backoffLimit: Int32 | None = Field(
         default=None,
         description=(
-            "Specifies the number of retries before marking this job failed. Defaults to 6, "
-            "unless backoffLimitPerIndex (only Indexed Job) is specified. When "
+            "Specifies the number of retries before marking this job failed. Defaults to "
+            "6, unless backoffLimitPerIndex (only Indexed Job) is specified. When "
             "backoffLimitPerIndex is specified, backoffLimit defaults to 2147483647."
         ),
     )
     backoffLimitPerIndex: Int32 | None = Field(
         default=None,
         description=(
-            "Specifies the limit for the number of retries within an index before marking this "
-            "index as failed. When enabled the number of failures per index is kept in the pod's "
-            "batch.kubernetes.io/job-index-failure-count annotation. It can only be set when "
-            "Job's completionMode=Indexed, and the Pod's restart policy is Never. The field is "
-            "immutable."
+            "Specifies the limit for the number of retries within an index before marking"
+            " this index as failed. When enabled the number of failures per index is kept"
+            " in the pod's batch.kubernetes.io/job-index-failure-count annotation. It can"
+            " only be set when Job's completionMode=Indexed, and the Pod's restart policy"
+            " is Never. The field is immutable."
         ),
     )
     completionMode: StrictStr | None = Field(
         default=None,
         description=(
-            "completionMode specifies how Pod completions are tracked. It can be `NonIndexed` "
-            "(default) or `Indexed`.\n\n`NonIndexed` means that the Job is considered complete when"
-            " there have been .spec.completions successfully completed Pods. Each Pod completion "
-            "is homologous to each other.\n\n`Indexed` means that the Pods of a Job get an "
-            "associated completion index from 0 to (.spec.completions - 1), available in the "
-            "annotation batch.kubernetes.io/job-completion-index. The Job is considered complete "
+            "completionMode specifies how Pod completions are tracked. It can be "
+            "`NonIndexed` (default) or `Indexed`.\n\n`NonIndexed` means that the Job is "
+            "considered complete when there have been .spec.completions successfully "
+            "completed Pods. Each Pod completion is homologous to each other.\n\n`Indexed` "
+            "means that the Pods of a Job get an associated completion index from 0 to "
+            "(.spec.completions - 1), available in the annotation "
+            "batch.kubernetes.io/job-completion-index. The Job is considered complete "
             "when there is one successfully completed Pod for each index. When value is "
-            "`Indexed`, .spec.completions must be specified and `.spec.parallelism` must be less "
-            "than or equal to 10^5. In addition, The Pod name takes the form "
+            "`Indexed`, .spec.completions must be specified and `.spec.parallelism` must "
+            "be less than or equal to 10^5. In addition, The Pod name takes the form "
             "`$(job-name)-$(index)-$(random-string)`, the Pod hostname takes the form "
-            "`$(job-name)-$(index)`.\n\nMore completion modes can be added in the future. If the "
-            "Job controller observes a mode that it doesn't recognize, which is possible during "
-            "upgrades due to version skew, the controller skips updates for the Job."
+            "`$(job-name)-$(index)`.\n\nMore completion modes can be added in the future. "
+            "If the Job controller observes a mode that it doesn't recognize, which is "
+            "possible during upgrades due to version skew, the controller skips updates "
+            "for the Job."
         ),
     )
     completions: Int32 | None = Field(
         default=None,
         description=(
-            "Specifies the desired number of successfully finished pods the job should be run "
-            "with.  Setting to null means that the success of any pod signals the success of all "
-            "pods, and allows parallelism to have any positive value.  Setting to 1 means that "
-            "parallelism is limited to 1 and the success of that pod signals the success of the "
-            "job. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/"
+            "Specifies the desired number of successfully finished pods the job should be"
+            " run with.  Setting to null means that the success of any pod signals the "
+            "success of all pods, and allows parallelism to have any positive value.  "
+            "Setting to 1 means that parallelism is limited to 1 and the success of that "
+            "pod signals the success of the job. More info: https://kubernetes.io/docs/co"
+            "ncepts/workloads/controllers/jobs-run-to-completion/"
         ),
     )
     managedBy: StrictStr | None = Field(
         default=None,
         description=(
-            "ManagedBy field indicates the controller that manages a Job. The k8s Job controller "
-            "reconciles jobs which don't have this field at all or the field value is the "
-            "reserved string `kubernetes.io/job-controller`, but skips reconciling Jobs with a "
-            "custom value for this field. The value must be a valid domain-prefixed path (e.g. "
-            "acme.io/foo) - all characters before the first \"/\" must be a valid subdomain as "
-            "defined by RFC 1123. All characters trailing the first \"/\" must be valid HTTP Path "
-            "characters as defined by RFC 3986. The value cannot exceed 63 characters. This field"
-            " is immutable."
+            "ManagedBy field indicates the controller that manages a Job. The k8s Job "
+            "controller reconciles jobs which don't have this field at all or the field "
+            "value is the reserved string `kubernetes.io/job-controller`, but skips "
+            "reconciling Jobs with a custom value for this field. The value must be a "
+            "valid domain-prefixed path (e.g. acme.io/foo) - all characters before the "
+            "first \"/\" must be a valid subdomain as defined by RFC 1123. All characters "
+            "trailing the first \"/\" must be valid HTTP Path characters as defined by RFC "
+            "3986. The value cannot exceed 63 characters. This field is immutable."
         ),
     )
     manualSelector: StrictBool | None = Field(
         default=None,
         description=(
             "manualSelector controls generation of pod labels and pod selectors. Leave "
-            "`manualSelector` unset unless you are certain what you are doing. When false or "
-            "unset, the system pick labels unique to this job and appends those labels to the pod"
-            " template.  When true, the user is responsible for picking unique labels and "
-            "specifying the selector.  Failure to pick a unique label may cause this and other "
-            "jobs to not function correctly.  However, You may see `manualSelector=true` in jobs "
-            "that were created with the old `extensions/v1beta1` API. More info: https://kubernet"
-            "es.io/docs/concepts/workloads/controllers/jobs-run-to-completion/#specifying-your-ow"
-            "n-pod-selector"
+            "`manualSelector` unset unless you are certain what you are doing. When false"
+            " or unset, the system pick labels unique to this job and appends those "
+            "labels to the pod template.  When true, the user is responsible for picking "
+            "unique labels and specifying the selector.  Failure to pick a unique label "
+            "may cause this and other jobs to not function correctly.  However, You may "
+            "see `manualSelector=true` in jobs that were created with the old "
+            "`extensions/v1beta1` API. More info: https://kubernetes.io/docs/concepts/wor"
+            "kloads/controllers/jobs-run-to-completion/#specifying-your-own-pod-selector"
         ),
     )
     maxFailedIndexes: Int32 | None = Field(
         default=None,
         description=(
-            "Specifies the maximal number of failed indexes before marking the Job as failed, "
-            "when backoffLimitPerIndex is set. Once the number of failed indexes exceeds this "
-            "number the entire Job is marked as Failed and its execution is terminated. When left"
-            " as null the job continues execution of all of its indexes and is marked with the "
-            "`Complete` Job condition. It can only be specified when backoffLimitPerIndex is set."
-            " It can be null or up to completions. It is required and must be less than or equal "
-            "to 10^4 when is completions greater than 10^5."
+            "Specifies the maximal number of failed indexes before marking the Job as "
+            "failed, when backoffLimitPerIndex is set. Once the number of failed indexes "
+            "exceeds this number the entire Job is marked as Failed and its execution is "
+            "terminated. When left as null the job continues execution of all of its "
+            "indexes and is marked with the `Complete` Job condition. It can only be "
+            "specified when backoffLimitPerIndex is set. It can be null or up to "
+            "completions. It is required and must be less than or equal to 10^4 when is "
+            "completions greater than 10^5."
         ),
     )
     parallelism: Int32 | None = Field(
         default=None,
         description=(
-            "Specifies the maximum desired number of pods the job should run at any given time. "
-            "The actual number of pods running in steady state will be less than this number when"
-            " ((.spec.completions - .status.successful) < .spec.parallelism), i.e. when the work "
-            "left to do is less than max parallelism. More info: "
-            "https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/"
+            "Specifies the maximum desired number of pods the job should run at any given"
+            " time. The actual number of pods running in steady state will be less than "
+            "this number when ((.spec.completions - .status.successful) < "
+            ".spec.parallelism), i.e. when the work left to do is less than max "
+            "parallelism. More info: https://kubernetes.io/docs/concepts/workloads/contro"
+            "llers/jobs-run-to-completion/"
         ),
     )
     podFailurePolicy: PodFailurePolicy | None = Field(
         default=None,
         description=(
-            "Specifies the policy of handling failed pods. In particular, it allows to specify "
-            "the set of actions and conditions which need to be satisfied to take the associated "
-            "action. If empty, the default behaviour applies - the counter of failed pods, "
-            "represented by the jobs's .status.failed field, is incremented and it is checked "
-            "against the backoffLimit. This field cannot be used in combination with "
-            "restartPolicy=OnFailure."
+            "Specifies the policy of handling failed pods. In particular, it allows to "
+            "specify the set of actions and conditions which need to be satisfied to take"
+            " the associated action. If empty, the default behaviour applies - the "
+            "counter of failed pods, represented by the jobs's .status.failed field, is "
+            "incremented and it is checked against the backoffLimit. This field cannot be"
+            " used in combination with restartPolicy=OnFailure."
         ),
     )
     podReplacementPolicy: StrictStr | None = Field(
         default=None,
         description=(
-            "podReplacementPolicy specifies when to create replacement Pods. Possible values are:"
-            " - TerminatingOrFailed means that we recreate pods\n  when they are terminating (has "
-            "a metadata.deletionTimestamp) or failed.\n- Failed means to wait until a previously "
-            "created Pod is fully terminated (has phase\n  Failed or Succeeded) before creating a "
-            "replacement Pod.\n\nWhen using podFailurePolicy, Failed is the the only allowed value."
-            " TerminatingOrFailed and Failed are allowed values when podFailurePolicy is not in "
-            "use."
+            "podReplacementPolicy specifies when to create replacement Pods. Possible "
+            "values are: - TerminatingOrFailed means that we recreate pods\n  when they "
+            "are terminating (has a metadata.deletionTimestamp) or failed.\n- Failed means"
+            " to wait until a previously created Pod is fully terminated (has phase\n  "
+            "Failed or Succeeded) before creating a replacement Pod.\n\nWhen using "
+            "podFailurePolicy, Failed is the the only allowed value. TerminatingOrFailed "
+            "and Failed are allowed values when podFailurePolicy is not in use."
         ),
     )
     selector: LabelSelector | None = Field(
         default=None,
         description=(
-            "A label query over pods that should match the pod count. Normally, the system sets "
-            "this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-"
-            "with-objects/labels/#label-selectors"
+            "A label query over pods that should match the pod count. Normally, the "
+            "system sets this field for you. More info: https://kubernetes.io/docs/concep"
+            "ts/overview/working-with-objects/labels/#label-selectors"
         ),
     )
     successPolicy: SuccessPolicy | None = Field(
         default=None,
         description=(
-            "successPolicy specifies the policy when the Job can be declared as succeeded. If "
-            "empty, the default behavior applies - the Job is declared as succeeded only when the"
-            " number of succeeded pods equals to the completions. When the field is specified, it"
-            " must be immutable and works only for the Indexed Jobs. Once the Job meets the "
-            "SuccessPolicy, the lingering pods are terminated."
+            "successPolicy specifies the policy when the Job can be declared as "
+            "succeeded. If empty, the default behavior applies - the Job is declared as "
+            "succeeded only when the number of succeeded pods equals to the completions. "
+            "When the field is specified, it must be immutable and works only for the "
+            "Indexed Jobs. Once the Job meets the SuccessPolicy, the lingering pods are "
+            "terminated."
         ),
     )
     suspend: StrictBool | None = Field(
         default=None,
         description=(
-            "suspend specifies whether the Job controller should create Pods or not. If a Job is "
-            "created with suspend set to true, no Pods are created by the Job controller. If a "
-            "Job is suspended after creation (i.e. the flag goes from false to true), the Job "
-            "controller will delete all active Pods associated with this Job. Users must design "
-            "their workload to gracefully handle this. Suspending a Job will reset the StartTime "
-            "field of the Job, effectively resetting the ActiveDeadlineSeconds timer too. "
-            "Defaults to false."
+            "suspend specifies whether the Job controller should create Pods or not. If a"
+            " Job is created with suspend set to true, no Pods are created by the Job "
+            "controller. If a Job is suspended after creation (i.e. the flag goes from "
+            "false to true), the Job controller will delete all active Pods associated "
+            "with this Job. Users must design their workload to gracefully handle this. "
+            "Suspending a Job will reset the StartTime field of the Job, effectively "
+            "resetting the ActiveDeadlineSeconds timer too. Defaults to false."
         ),
     )
     template: PodTemplateSpec = Field(
         description=(
-            "Describes the pod that will be created when executing a job. The only allowed "
-            "template.spec.restartPolicy values are \"Never\" or \"OnFailure\". More info: "
-            "https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/"
+            "Describes the pod that will be created when executing a job. The only "
+            "allowed template.spec.restartPolicy values are \"Never\" or \"OnFailure\". More "
+            "info: https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-"
+            "completion/"
         ),
     )
     ttlSecondsAfterFinished: Int32 | None = Field(
         default=None,
         description=(
-            "ttlSecondsAfterFinished limits the lifetime of a Job that has finished execution "
-            "(either Complete or Failed). If this field is set, ttlSecondsAfterFinished after the"
-            " Job finishes, it is eligible to be automatically deleted. When the Job is being "
-            "deleted, its lifecycle guarantees (e.g. finalizers) will be honored. If this field "
-            "is unset, the Job won't be automatically deleted. If this field is set to zero, the "
-            "Job becomes eligible to be deleted immediately after it finishes."
+            "ttlSecondsAfterFinished limits the lifetime of a Job that has finished "
+            "execution (either Complete or Failed). If this field is set, "
+            "ttlSecondsAfterFinished after the Job finishes, it is eligible to be "
+            "automatically deleted. When the Job is being deleted, its lifecycle "
+            "guarantees (e.g. finalizers) will be honored. If this field is unset, the "
+            "Job won't be automatically deleted. If this field is set to zero, the Job "
+            "becomes eligible to be deleted immediately after it finishes."
         ),
     )
 
@@ -5162,8 +5507,8 @@ class JobCondition(KubeModel):
 
 
 class UncountedTerminatedPods(KubeModel):
-    """UncountedTerminatedPods holds UIDs of Pods that have terminated but haven't been accounted
-    in Job status counters.
+    """UncountedTerminatedPods holds UIDs of Pods that have terminated but haven't been
+    accounted in Job status counters.
     """
 
     failed: list[StrictStr] | None = Field(
@@ -5191,102 +5536,112 @@ class JobStatus(KubeModel):
     completedIndexes: StrictStr | None = Field(
         default=None,
         description=(
-            "completedIndexes holds the completed indexes when .spec.completionMode = \"Indexed\" "
-            "in a text format. The indexes are represented as decimal integers separated by "
-            "commas. The numbers are listed in increasing order. Three or more consecutive "
-            "numbers are compressed and represented by the first and last element of the series, "
-            "separated by a hyphen. For example, if the completed indexes are 1, 3, 4, 5 and 7, "
-            "they are represented as \"1,3-5,7\"."
+            "completedIndexes holds the completed indexes when .spec.completionMode = "
+            "\"Indexed\" in a text format. The indexes are represented as decimal integers "
+            "separated by commas. The numbers are listed in increasing order. Three or "
+            "more consecutive numbers are compressed and represented by the first and "
+            "last element of the series, separated by a hyphen. For example, if the "
+            "completed indexes are 1, 3, 4, 5 and 7, they are represented as \"1,3-5,7\"."
         ),
     )
     completionTime: Time | None = Field(
         default=None,
         description=(
-            "Represents time when the job was completed. It is not guaranteed to be set in "
-            "happens-before order across separate operations. It is represented in RFC3339 form "
-            "and is in UTC. The completion time is set when the job finishes successfully, and "
-            "only then. The value cannot be updated or removed. The value indicates the same or "
-            "later point in time as the startTime field."
+            "Represents time when the job was completed. It is not guaranteed to be set "
+            "in happens-before order across separate operations. It is represented in "
+            "RFC3339 form and is in UTC. The completion time is set when the job finishes"
+            " successfully, and only then. The value cannot be updated or removed. The "
+            "value indicates the same or later point in time as the startTime field."
         ),
     )
     conditions: list[JobCondition] | None = Field(
         default=None,
         description=(
-            "The latest available observations of an object's current state. When a Job fails, "
-            "one of the conditions will have type \"Failed\" and status true. When a Job is "
-            "suspended, one of the conditions will have type \"Suspended\" and status true; when "
-            "the Job is resumed, the status of this condition will become false. When a Job is "
-            "completed, one of the conditions will have type \"Complete\" and status true.\n\nA job "
-            "is considered finished when it is in a terminal condition, either \"Complete\" or "
-            "\"Failed\". A Job cannot have both the \"Complete\" and \"Failed\" conditions. "
-            "Additionally, it cannot be in the \"Complete\" and \"FailureTarget\" conditions. The "
-            "\"Complete\", \"Failed\" and \"FailureTarget\" conditions cannot be disabled.\n\nMore info: "
-            "https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/"
+            "The latest available observations of an object's current state. When a Job "
+            "fails, one of the conditions will have type \"Failed\" and status true. When a"
+            " Job is suspended, one of the conditions will have type \"Suspended\" and "
+            "status true; when the Job is resumed, the status of this condition will "
+            "become false. When a Job is completed, one of the conditions will have type "
+            "\"Complete\" and status true.\n\nA job is considered finished when it is in a "
+            "terminal condition, either \"Complete\" or \"Failed\". A Job cannot have both "
+            "the \"Complete\" and \"Failed\" conditions. Additionally, it cannot be in the "
+            "\"Complete\" and \"FailureTarget\" conditions. The \"Complete\", \"Failed\" and "
+            "\"FailureTarget\" conditions cannot be disabled.\n\nMore info: https://kubernete"
+            "s.io/docs/concepts/workloads/controllers/jobs-run-to-completion/"
         ),
-        json_schema_extra={"x-kubernetes-list-type": "atomic", "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "type"},
+        json_schema_extra={
+            "x-kubernetes-list-type": "atomic",
+            "x-kubernetes-patch-strategy": "merge",
+            "x-kubernetes-patch-merge-key": "type",
+        },
     )
     failed: Int32 | None = Field(
         default=None,
-        description="The number of pods which reached phase Failed. The value increases monotonically.",
+        description=(
+            "The number of pods which reached phase Failed. The value increases "
+            "monotonically."
+        ),
     )
     failedIndexes: StrictStr | None = Field(
         default=None,
         description=(
-            "FailedIndexes holds the failed indexes when spec.backoffLimitPerIndex is set. The "
-            "indexes are represented in the text format analogous as for the `completedIndexes` "
-            "field, ie. they are kept as decimal integers separated by commas. The numbers are "
-            "listed in increasing order. Three or more consecutive numbers are compressed and "
-            "represented by the first and last element of the series, separated by a hyphen. For "
-            "example, if the failed indexes are 1, 3, 4, 5 and 7, they are represented as "
-            "\"1,3-5,7\". The set of failed indexes cannot overlap with the set of completed "
-            "indexes."
+            "FailedIndexes holds the failed indexes when spec.backoffLimitPerIndex is "
+            "set. The indexes are represented in the text format analogous as for the "
+            "`completedIndexes` field, ie. they are kept as decimal integers separated by"
+            " commas. The numbers are listed in increasing order. Three or more "
+            "consecutive numbers are compressed and represented by the first and last "
+            "element of the series, separated by a hyphen. For example, if the failed "
+            "indexes are 1, 3, 4, 5 and 7, they are represented as \"1,3-5,7\". The set of "
+            "failed indexes cannot overlap with the set of completed indexes."
         ),
     )
     ready: Int32 | None = Field(
         default=None,
         description=(
-            "The number of active pods which have a Ready condition and are not terminating "
-            "(without a deletionTimestamp)."
+            "The number of active pods which have a Ready condition and are not "
+            "terminating (without a deletionTimestamp)."
         ),
     )
     startTime: Time | None = Field(
         default=None,
         description=(
-            "Represents time when the job controller started processing a job. When a Job is "
-            "created in the suspended state, this field is not set until the first time it is "
-            "resumed. This field is reset every time a Job is resumed from suspension. It is "
-            "represented in RFC3339 form and is in UTC.\n\nOnce set, the field can only be removed "
-            "when the job is suspended. The field cannot be modified while the job is unsuspended"
-            " or finished."
+            "Represents time when the job controller started processing a job. When a Job"
+            " is created in the suspended state, this field is not set until the first "
+            "time it is resumed. This field is reset every time a Job is resumed from "
+            "suspension. It is represented in RFC3339 form and is in UTC.\n\nOnce set, the "
+            "field can only be removed when the job is suspended. The field cannot be "
+            "modified while the job is unsuspended or finished."
         ),
     )
     succeeded: Int32 | None = Field(
         default=None,
         description=(
-            "The number of pods which reached phase Succeeded. The value increases monotonically "
-            "for a given spec. However, it may decrease in reaction to scale down of elastic "
-            "indexed jobs."
+            "The number of pods which reached phase Succeeded. The value increases "
+            "monotonically for a given spec. However, it may decrease in reaction to "
+            "scale down of elastic indexed jobs."
         ),
     )
     terminating: Int32 | None = Field(
         default=None,
         description=(
-            "The number of pods which are terminating (in phase Pending or Running and have a "
-            "deletionTimestamp).\n\nThis field is beta-level. The job controller populates the "
-            "field when the feature gate JobPodReplacementPolicy is enabled (enabled by default)."
+            "The number of pods which are terminating (in phase Pending or Running and "
+            "have a deletionTimestamp).\n\nThis field is beta-level. The job controller "
+            "populates the field when the feature gate JobPodReplacementPolicy is enabled"
+            " (enabled by default)."
         ),
     )
     uncountedTerminatedPods: UncountedTerminatedPods | None = Field(
         default=None,
         description=(
-            "uncountedTerminatedPods holds the UIDs of Pods that have terminated but the job "
-            "controller hasn't yet accounted for in the status counters.\n\nThe job controller "
-            "creates pods with a finalizer. When a pod terminates (succeeded or failed), the "
-            "controller does three steps to account for it in the job status:\n\n1. Add the pod UID"
-            " to the arrays in this field. 2. Remove the pod finalizer. 3. Remove the pod UID "
-            "from the arrays while increasing the corresponding\n    counter.\n\nOld jobs might not "
-            "be tracked using this field, in which case the field remains null. The structure is "
-            "empty for finished jobs."
+            "uncountedTerminatedPods holds the UIDs of Pods that have terminated but the "
+            "job controller hasn't yet accounted for in the status counters.\n\nThe job "
+            "controller creates pods with a finalizer. When a pod terminates (succeeded "
+            "or failed), the controller does three steps to account for it in the job "
+            "status:\n\n1. Add the pod UID to the arrays in this field. 2. Remove the pod "
+            "finalizer. 3. Remove the pod UID from the arrays while increasing the "
+            "corresponding\n    counter.\n\nOld jobs might not be tracked using this field, "
+            "in which case the field remains null. The structure is empty for finished "
+            "jobs."
         ),
     )
 
@@ -5294,45 +5649,48 @@ class JobStatus(KubeModel):
 class Job(KubeModel):
     """Job represents the configuration of a single job."""
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-group-version-kind": [{"group": "batch", "kind": "Job", "version": "v1"}]})
+    model_config = ConfigDict(json_schema_extra={
+        "x-kubernetes-group-version-kind": [{"group": "batch", "kind": "Job", "version": "v1"}],
+    })
 
     apiVersion: Literal["batch/v1"] | None = Field(
         default=None,
         description=(
-            "APIVersion defines the versioned schema of this representation of an object. Servers"
-            " should convert recognized schemas to the latest internal value, and may reject "
-            "unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-"
-            "architecture/api-conventions.md#resources"
+            "APIVersion defines the versioned schema of this representation of an object."
+            " Servers should convert recognized schemas to the latest internal value, and"
+            " may reject unrecognized values. More info: https://git.k8s.io/community/con"
+            "tributors/devel/sig-architecture/api-conventions.md#resources"
         ),
     )
     kind: Literal["Job"] | None = Field(
         default=None,
         description=(
-            "Kind is a string value representing the REST resource this object represents. "
-            "Servers may infer this from the endpoint the client submits requests to. Cannot be "
-            "updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/si"
-            "g-architecture/api-conventions.md#types-kinds"
+            "Kind is a string value representing the REST resource this object "
+            "represents. Servers may infer this from the endpoint the client submits "
+            "requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/"
+            "community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"
         ),
     )
     metadata: ObjectMeta | None = Field(
         default=None,
         description=(
-            "Standard object's metadata. More info: https://git.k8s.io/community/contributors/dev"
-            "el/sig-architecture/api-conventions.md#metadata"
+            "Standard object's metadata. More info: https://git.k8s.io/community/contribu"
+            "tors/devel/sig-architecture/api-conventions.md#metadata"
         ),
     )
     spec: JobSpec | None = Field(
         default=None,
         description=(
-            "Specification of the desired behavior of a job. More info: https://git.k8s.io/commun"
-            "ity/contributors/devel/sig-architecture/api-conventions.md#spec-and-status"
+            "Specification of the desired behavior of a job. More info: https://git.k8s.i"
+            "o/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-"
+            "status"
         ),
     )
     status: JobStatus | None = Field(
         default=None,
         description=(
-            "Current status of a job. More info: https://git.k8s.io/community/contributors/devel/"
-            "sig-architecture/api-conventions.md#spec-and-status"
+            "Current status of a job. More info: https://git.k8s.io/community/contributor"
+            "s/devel/sig-architecture/api-conventions.md#spec-and-status"
         ),
     )
 

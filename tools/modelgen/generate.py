@@ -152,17 +152,26 @@ def literal(value: Any) -> str:
     return json.dumps(value)
 
 
-def string_literal(text: str, indent: str) -> str:
+def mapping_literal(mapping: dict[str, Any], indent: str) -> str:
+    """A dict literal on one line if it fits, else one entry per line."""
+    flat = literal(mapping)
+    if len(indent) + len(flat) + 24 <= WIDTH:
+        return flat
+    entries = "".join(f"{indent}    {literal(k)}: {literal(v)},\n" for k, v in mapping.items())
+    return "{\n" + entries + indent + "}"
+
+
+def string_literal(text: str, indent: str, prefix: str = "description=") -> str:
     """``text`` as a Python literal; long text becomes implicitly concatenated chunks."""
+    if len(indent) + len(prefix) + len(literal(text)) + 1 <= WIDTH:
+        return literal(text)
     chunks = textwrap.wrap(
         text,
-        width=WIDTH - len(indent) - 4,
+        width=WIDTH - len(indent) - 12,  # room for quotes and the escapes literal() adds
         drop_whitespace=False,
         replace_whitespace=False,
         break_on_hyphens=False,
     )
-    if len(chunks) <= 1:
-        return literal(text)
     body = "\n".join(f"{indent}    {literal(chunk)}" for chunk in chunks)
     return f"(\n{body}\n{indent})"
 
@@ -170,7 +179,7 @@ def string_literal(text: str, indent: str) -> str:
 def docstring(text: str) -> str:
     lines: list[str] = []
     for paragraph in text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').split("\n"):
-        lines.extend(textwrap.wrap(paragraph, width=WIDTH - 4) or [""])
+        lines.extend(textwrap.wrap(paragraph, width=WIDTH - 12) or [""])
     body = "\n    ".join(lines).rstrip()
     return f'    """{body}\n    """' if len(lines) > 1 else f'    """{body}"""'
 
@@ -189,7 +198,7 @@ def render_field(key: str, schema: dict[str, Any], required: bool) -> str:
         arguments.append("description=" + string_literal(schema["description"], "        "))
     extensions = {ext: schema[ext] for ext in FIELD_EXTENSIONS if ext in schema}
     if extensions:
-        arguments.append(f"json_schema_extra={literal(extensions)}")
+        arguments.append(f"json_schema_extra={mapping_literal(extensions, '        ')}")
     if arguments == ["default=None"]:
         return f"    {name}: {annotation} = None"
     joined = "".join(f"        {argument},\n" for argument in arguments)
@@ -202,7 +211,8 @@ def render_class(name: str, definition: dict[str, Any]) -> str:
     extensions = {ext: definition[ext] for ext in CLASS_EXTENSIONS if ext in definition}
     if extensions:
         lines.append("")
-        lines.append(f"    model_config = ConfigDict(json_schema_extra={literal(extensions)})")
+        extra = mapping_literal(extensions, "    ")
+        lines.append(f"    model_config = ConfigDict(json_schema_extra={extra})")
     required = set(definition.get("required", []))
     properties = definition.get("properties", {})
     if properties:
