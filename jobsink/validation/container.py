@@ -101,10 +101,6 @@ def _name_and_image(container: dict[str, Any], path: str) -> list[FieldError]:
     image = container.get("image") or ""
     if not image:
         errors.append(required(child(path, "image")))
-    elif image.strip() != image:
-        errors.append(
-            invalid(child(path, "image"), image, "must not have leading or trailing whitespace")
-        )
     return errors
 
 

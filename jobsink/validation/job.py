@@ -40,6 +40,8 @@ MAX_MANAGED_BY: Final = 63
 
 
 def validate_job_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
+    """``spec`` as sent; the apiserver's count defaults are applied here, as it does before."""
+    spec = server_defaults(spec)
     errors: list[FieldError] = []
     for field in (
         "parallelism",
@@ -72,6 +74,16 @@ def validate_job_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
     errors += validate_pod_template(template, child(path, "template"))
     errors += _restart_policy(spec, child(child(child(path, "template"), "spec"), "restartPolicy"))
     return errors
+
+
+def server_defaults(spec: dict[str, Any]) -> dict[str, Any]:
+    """The Job defaults that change a verdict: unset completions and parallelism become 1."""
+    counts = {}
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        counts["completions"] = 1
+    if spec.get("parallelism") is None:
+        counts["parallelism"] = 1
+    return {**spec, **counts}
 
 
 def _indexing(spec: dict[str, Any], path: str) -> list[FieldError]:

@@ -24,12 +24,13 @@ from jobsink.validation.syntax import (
     is_relative_path,
 )
 
+# In the order the apiserver checks them, so "more than 1 volume type" names the same field.
 VOLUME_SOURCES: Final = (
-    "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "configMap", "csi",
-    "downwardAPI", "emptyDir", "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk",
-    "gitRepo", "glusterfs", "hostPath", "image", "iscsi", "nfs", "persistentVolumeClaim",
-    "photonPersistentDisk", "portworxVolume", "projected", "quobyte", "rbd", "scaleIO", "secret",
-    "storageos", "vsphereVolume",
+    "hostPath", "emptyDir", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore", "secret",
+    "nfs", "iscsi", "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs",
+    "flocker", "downwardAPI", "fc", "azureFile", "vsphereVolume", "quobyte", "azureDisk",
+    "photonPersistentDisk", "portworxVolume", "projected", "scaleIO", "configMap", "storageos",
+    "csi", "ephemeral", "image",
 )  # fmt: skip
 DNS_POLICIES: Final = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
 TOLERATION_OPERATORS: Final = ("Equal", "Exists")
@@ -60,6 +61,7 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
             if name and name in seen:
                 errors.append(duplicate(child(at, "name"), name))
             seen.add(name)
+    errors += _host_ports(pod.get("containers") or [], child(path, "containers"))
     if pod.get("ephemeralContainers"):
         errors.append(forbidden(child(path, "ephemeralContainers"), "cannot be set on create"))
     errors += _scalars(pod, path)
@@ -100,6 +102,24 @@ def _scalars(pod: dict[str, Any], path: str) -> list[FieldError]:
     errors += nonnegative(
         child(path, "terminationGracePeriodSeconds"), pod.get("terminationGracePeriodSeconds")
     )
+    return errors
+
+
+def _host_ports(containers: list[dict[str, Any]], path: str) -> list[FieldError]:
+    """Two containers of a pod cannot bind the same host port, protocol and address."""
+    errors: list[FieldError] = []
+    taken: set[str] = set()
+    for i, container in enumerate(containers):
+        for j, port in enumerate(container.get("ports") or []):
+            if not port.get("hostPort"):
+                continue
+            address = (
+                f"{port.get('hostIP') or ''}/{port.get('protocol') or 'TCP'}/{port['hostPort']}"
+            )
+            if address in taken:
+                at = child(index(child(index(path, i), "ports"), j), "hostPort")
+                errors.append(duplicate(at, address))
+            taken.add(address)
     return errors
 
 
@@ -155,9 +175,8 @@ def _volumes(volumes: list[dict[str, Any]], path: str) -> tuple[list[FieldError]
             if name in names:
                 errors.append(duplicate(child(at, "name"), name))
             names.add(name)
+        # No source at all is fine: the apiserver defaults such a volume to an emptyDir.
         sources = [s for s in VOLUME_SOURCES if volume.get(s) is not None]
-        if not sources:
-            errors.append(required(at, "must specify a volume type"))
         for extra in sources[1:]:
             errors.append(forbidden(child(at, extra), "may not specify more than 1 volume type"))
         for source in sources[:1]:

@@ -234,11 +234,6 @@ CASES: list[Case] = [
         ("spec.job.spec.backoffLimitPerIndex",),
     ),
     Case(
-        "indexed-needs-completions",
-        sink(completionMode="Indexed"),
-        ("spec.job.spec.completions",),
-    ),
-    Case(
         "pod-failure-policy-needs-never",
         sink(pod=pod(restartPolicy="OnFailure"), podFailurePolicy={"rules": [PFP_RULE]}),
         (f"{POD}.restartPolicy",),
@@ -304,7 +299,7 @@ CASES: list[Case] = [
         sink(pod=pod(volumes=[{"name": "v", "emptyDir": {}}, {"name": "v", "emptyDir": {}}])),
         (f"{POD}.volumes[1].name",),
     ),
-    Case("volume-without-source", sink(pod=pod(volumes=[{"name": "v"}])), (f"{POD}.volumes[0]",)),
+    Case("volume-without-source-is-an-empty-dir", sink(pod=pod(volumes=[{"name": "v"}]))),
     Case(
         "mount-of-missing-volume",
         sink(pod=pod(container(volumeMounts=[{"name": "nope", "mountPath": "/x"}]))),
@@ -378,6 +373,164 @@ CASES: list[Case] = [
         "toleration-exists-with-value",
         sink(pod=pod(tolerations=[{"key": "k", "operator": "Exists", "value": "v"}])),
         (f"{POD}.tolerations[0].operator",),
+    ),
+    Case("indexed-defaults-completions", sink(completionMode="Indexed")),
+    Case(
+        "indexed-with-parallelism-needs-completions",
+        sink(completionMode="Indexed", parallelism=2),
+        ("spec.job.spec.completions",),
+    ),
+    Case("regular-container-restart-policy", sink(pod=pod(container(restartPolicy="Always")))),
+    Case(
+        "init-container-restart-on-failure",
+        sink(pod=pod(initContainers=[container(name="init", restartPolicy="OnFailure")])),
+    ),
+    Case("env-name-with-space", sink(pod=pod(container(env=[{"name": "MY VAR", "value": "x"}])))),
+    Case(
+        "probe-grace-zero",
+        sink(
+            pod=pod(
+                container(
+                    livenessProbe={"exec": {"command": ["x"]}, "terminationGracePeriodSeconds": 0}
+                )
+            )
+        ),
+        (f"{C0}.livenessProbe.terminationGracePeriodSeconds",),
+    ),
+    Case(
+        "extended-resource-without-limit",
+        sink(pod=pod(container(resources={"requests": {"example.com/gpu": "1"}}))),
+        (f"{C0}.resources.limits[example.com/gpu]",),
+    ),
+    Case(
+        "extended-resource-fraction",
+        sink(pod=pod(container(resources={"limits": {"example.com/gpu": "500m"}}))),
+        (f"{C0}.resources.limits[example.com/gpu]",),
+    ),
+    Case(
+        "secret-volume-without-name",
+        sink(pod=pod(volumes=[{"name": "s", "secret": {}}])),
+        (f"{POD}.volumes[0].secret.secretName",),
+    ),
+    Case(
+        "config-map-volume-without-name",
+        sink(pod=pod(volumes=[{"name": "c", "configMap": {}}])),
+        (f"{POD}.volumes[0].configMap.name",),
+    ),
+    Case(
+        "two-volume-sources",
+        sink(pod=pod(volumes=[{"name": "v", "emptyDir": {}, "configMap": {"name": "c"}}])),
+        (f"{POD}.volumes[0].configMap",),
+    ),
+    Case("dns-none-without-config", sink(pod=pod(dnsPolicy="None")), (f"{POD}.dnsConfig",)),
+    Case(
+        "pod-deadline-zero",
+        sink(pod=pod(activeDeadlineSeconds=0)),
+        (f"{POD}.activeDeadlineSeconds",),
+    ),
+    Case(
+        "max-failed-indexes-above-completions",
+        sink(completionMode="Indexed", completions=2, backoffLimitPerIndex=1, maxFailedIndexes=3),
+        ("spec.job.spec.maxFailedIndexes",),
+    ),
+    Case("bad-managed-by", sink(managedBy="kueue"), ("spec.job.spec.managedBy",)),
+    Case("managed-by", sink(managedBy="kueue.x-k8s.io/multikueue")),
+    Case(
+        "success-count-above-completions",
+        sink(
+            completionMode="Indexed",
+            completions=2,
+            successPolicy={"rules": [{"succeededCount": 3}]},
+        ),
+        ("spec.job.spec.successPolicy.rules[0].succeededCount",),
+    ),
+    Case(
+        "bad-condition-type",
+        sink(
+            podFailurePolicy={
+                "rules": [{"action": "Ignore", "onPodConditions": [{"type": "bad type"}]}]
+            }
+        ),
+        ("spec.job.spec.podFailurePolicy.rules[0].onPodConditions[0].type",),
+    ),
+    Case(
+        "bad-toleration-effect",
+        sink(pod=pod(tolerations=[{"key": "k", "operator": "Exists", "effect": "Never"}])),
+        (f"{POD}.tolerations[0].effect",),
+    ),
+    Case(
+        "absolute-sub-path",
+        sink(
+            pod=pod(
+                container(volumeMounts=[{"name": "v", "mountPath": "/v", "subPath": "/a"}]),
+                volumes=[{"name": "v", "emptyDir": {}}],
+            )
+        ),
+        (f"{C0}.volumeMounts[0].subPath",),
+    ),
+    Case(
+        "template-sets-job-name-label",
+        sink(template={"metadata": {"labels": {"job-name": "x"}}, "spec": pod()}),
+        ("spec.job.spec.template.metadata.labels[job-name]",),
+    ),
+    Case(
+        "pre-stop-sleep",
+        sink(pod=pod(container(lifecycle={"preStop": {"sleep": {"seconds": 5}}}))),
+    ),
+    Case(
+        "duplicate-host-ports",
+        sink(
+            pod=pod(
+                container(ports=[{"containerPort": 80, "hostPort": 8080}]),
+                container(name="b", ports=[{"containerPort": 81, "hostPort": 8080}]),
+            )
+        ),
+        (f"{POD}.containers[1].ports[0].hostPort",),
+    ),
+    Case(
+        "exit-codes-unordered",
+        sink(
+            podFailurePolicy={
+                "rules": [
+                    {"action": "FailJob", "onExitCodes": {"operator": "NotIn", "values": [3, 1]}}
+                ]
+            }
+        ),
+        ("spec.job.spec.podFailurePolicy.rules[0].onExitCodes.values",),
+    ),
+    Case("image-with-leading-space", sink(pod=pod(container(image=" bash:5")))),
+    Case(
+        "readiness-probe-grace",
+        sink(
+            pod=pod(
+                container(
+                    readinessProbe={"exec": {"command": ["x"]}, "terminationGracePeriodSeconds": 5}
+                )
+            )
+        ),
+        (f"{C0}.readinessProbe.terminationGracePeriodSeconds",),
+    ),
+    Case(
+        "value-and-value-from",
+        sink(
+            pod=pod(
+                container(
+                    env=[
+                        {
+                            "name": "A",
+                            "value": "x",
+                            "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                        }
+                    ]
+                )
+            )
+        ),
+        (f"{C0}.env[0].valueFrom",),
+    ),
+    Case(
+        "service-account-name",
+        sink(pod=pod(serviceAccountName="Bad_Name")),
+        (f"{POD}.serviceAccountName",),
     ),
     # ---- invalid for JobSink reasons only ----
     Case("sink-name-64", with_name("a" * 64), ("metadata.name",)),
