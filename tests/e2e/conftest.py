@@ -45,6 +45,7 @@ CONTROL_PLANE = pytest.StashKey[ControlPlane]()
 _HERE = Path(__file__).parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in item.path.parents:
