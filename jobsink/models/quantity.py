@@ -18,20 +18,26 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, DecimalException
 from typing import Annotated
 
 from pydantic import AfterValidator, StrictFloat, StrictInt, StrictStr
 
-QUANTITY_PATTERN = (
-    r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
-)
-_QUANTITY = re.compile(QUANTITY_PATTERN)
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+QUANTITY_PATTERN = rf"^{_NUMBER}(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+"""The grammar as a portable regular expression (the CRD's ``pattern``)."""
+_QUANTITY = re.compile(rf"{_NUMBER}(?:[KMGTPE]i|[numkMGTPE]|[eE](?P<exponent>[+-]?[0-9]+))?")
 _NUMBER_END = re.compile(r"[0-9.]*")
 
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
+# Exact arithmetic: quantities are exact decimals, never rounded to 28 digits.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+
+def _exponent_fits(exponent: str | None) -> bool:
+    """The apiserver reads the exponent of ``1e3`` as an int64 and rejects anything larger."""
+    return exponent is None or -(2**63) <= int(exponent) < 2**63
 
 
 class QuantityError(ValueError):
@@ -51,7 +57,8 @@ def quantity_text(value: str | int | float) -> str:
 
 def check_quantity(value: str | int | float) -> str | int | float:
     """Return ``value`` unchanged if the apiserver would parse it as a quantity."""
-    if not _QUANTITY.fullmatch(quantity_text(value)):
+    match = _QUANTITY.fullmatch(quantity_text(value))
+    if match is None or not _exponent_fits(match.group("exponent")):
         raise QuantityError(
             "quantities must match the regular expression "
             "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (for example 500m, 64Mi, 0.25, 1e3)"
@@ -62,19 +69,21 @@ def check_quantity(value: str | int | float) -> str | int | float:
 def parse_quantity(value: str | int | float) -> Decimal:
     """The exact numeric value of a quantity (``"64Mi"`` -> ``Decimal(67108864)``)."""
     text = quantity_text(check_quantity(value))
-    sign = -1 if text.startswith("-") else 1
     unsigned = text.lstrip("+-")
     split = _NUMBER_END.match(unsigned)
     number_end = split.end() if split else 0
     number, suffix = unsigned[:number_end], unsigned[number_end:]
-    magnitude = Decimal(number)
-    if suffix in _BINARY:
-        magnitude *= Decimal(1024) ** _BINARY[suffix]
-    elif suffix in _DECIMAL:
-        magnitude = magnitude.scaleb(_DECIMAL[suffix])
-    else:  # decimal exponent, already validated by the grammar
-        magnitude = magnitude.scaleb(int(suffix[1:]))
-    return sign * magnitude
+    try:
+        magnitude = Decimal(number)
+        if suffix in _BINARY:
+            magnitude = _EXACT.multiply(magnitude, _EXACT.power(1024, _BINARY[suffix]))
+        elif suffix in _DECIMAL:
+            magnitude = magnitude.scaleb(_DECIMAL[suffix], context=_EXACT)
+        else:  # decimal exponent, already validated by the grammar
+            magnitude = magnitude.scaleb(int(suffix[1:]), context=_EXACT)
+    except DecimalException:
+        raise QuantityError(f"quantity {text!r} is out of range") from None
+    return -magnitude if text.startswith("-") else magnitude
 
 
 Quantity = Annotated[StrictStr | StrictInt | StrictFloat, AfterValidator(check_quantity)]

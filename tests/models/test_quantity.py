@@ -6,6 +6,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from jobsink.models.quantity import (
@@ -67,6 +69,7 @@ REJECTED = {
     "leading space": " 1",
     "exponent without digits": "1e",
     "fractional exponent": "1e3.5",
+    "exponent beyond int64": "1e9223372036854775808",
     "two dots": "1.2.3",
     "suffix only": "Mi",
     "json true": True,
@@ -118,6 +121,11 @@ def test_parse_quantity(value: str | int | float, expected: Decimal) -> None:
     assert parse_quantity(value) == expected
 
 
+def test_parse_quantity_out_of_range() -> None:
+    with pytest.raises(QuantityError, match="out of range"):
+        parse_quantity("1e5000000000000000000")
+
+
 def test_parse_quantity_rejects_garbage() -> None:
     with pytest.raises(QuantityError):
         parse_quantity("abc")
@@ -138,3 +146,22 @@ def test_quantity_text_is_what_the_crd_pattern_accepts(value: str | int | float,
     assert quantity_text(value) == text
     assert re.fullmatch(QUANTITY_PATTERN, text)
     assert parse_quantity(text) == parse_quantity(value)
+
+
+@given(st.from_regex(QUANTITY_PATTERN, fullmatch=True))
+def test_every_string_in_the_grammar_is_accepted_and_parses(text: str) -> None:
+    exponent = re.search(r"[eE]([+-]?[0-9]+)$", text)
+    if exponent and not -(2**63) <= int(exponent.group(1)) < 2**63:
+        with pytest.raises(ValidationError):  # the apiserver reads exponents as int64
+            QUANTITY.validate_python(text)
+        return
+    assert QUANTITY.validate_python(text) == text
+    if exponent and abs(int(exponent.group(1))) > 10**17:
+        return  # beyond exact decimal range: see test_parse_quantity_out_of_range
+    assert isinstance(parse_quantity(text), Decimal)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False) | st.integers())
+def test_every_finite_json_number_is_a_quantity(number: float) -> None:
+    assert QUANTITY.validate_python(number) == number
+    assert parse_quantity(number) == Decimal(repr(number))
