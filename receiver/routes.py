@@ -67,7 +67,14 @@ def parse(raw_path: bytes) -> SinkPath | EventPath | None:
 def location(namespace: str, name: str, source: str, id: str) -> str:
     """The status path of an event's Job, every segment escaped."""
     parts = ("namespaces", namespace, "name", name, "sources", source, "ids", id)
-    return "/" + "/".join(quote(part, safe="") for part in parts)
+    return "/" + "/".join(_escape(part) for part in parts)
+
+
+def _escape(segment: str) -> str:
+    # "." and ".." would be removed as dot-segments by URL normalisation in clients and proxies.
+    if segment in (".", ".."):
+        return segment.replace(".", "%2E")
+    return quote(segment, safe="")
 
 
 def _unquote(segment: str) -> str | None:

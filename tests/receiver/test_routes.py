@@ -46,8 +46,9 @@ def test_parse(raw: bytes, expected: object) -> None:
         ("100%", "%2F"),
         ("ünïcødé/源", "😀"),
         ("a+b", ".."),
+        (".", "..."),
     ],
-    ids=["slashes", "url", "percent", "unicode", "plus-dots"],
+    ids=["slashes", "url", "percent", "unicode", "plus-dots", "dot-segments"],
 )
 def test_location_round_trips(source: str, id: str) -> None:
     path = location("default", "job-sink-logger", source, id)
