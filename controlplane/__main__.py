@@ -44,8 +44,10 @@ def main(
 
     There is no scheduler and no kubelet: Pods are created but stay Pending.
     """
-    # SIGTERM gets the same clean shutdown as Ctrl-C, also in the middle of start-up.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM gets the same clean shutdown as Ctrl-C, also in the middle of start-up. SIGINT is
+    # set explicitly because a shell starting us in the background leaves it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     plane = ControlPlane(workdir=workdir, ports=Ports.free(apiserver=port) if port else None)
     try:
         plane.start(progress=_progress)
