@@ -132,7 +132,9 @@ class LeaderElector:
             renewed = {**spec, "renewTime": micro_time(now)}
             renewed["leaseDurationSeconds"] = int(self._duration)
             return self._write(lease, renewed)
-        if holder and self._clock() < self._observed_at + self._duration:
+        # The holder's own lease duration counts, as in client-go, not this candidate's setting.
+        duration = float(spec.get("leaseDurationSeconds") or self._duration)
+        if holder and self._clock() < self._observed_at + duration:
             return False
         transitions = int(spec.get("leaseTransitions") or 0) + 1
         log.info("Lease %s: taking over from %r", self.name, holder or "nobody")

@@ -107,7 +107,8 @@ class SinkCache:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
-        stream = self._stream
+        with self._lock:
+            stream = self._stream
         if stream is not None:
             stream.close()
         if self._thread is not None:
@@ -241,10 +242,16 @@ class SinkCache:
         backoff = 0.0
         while not self._stopping.is_set():
             try:
-                self._stream = self._jobsinks.watch(
+                stream = self._jobsinks.watch(
                     self.resource_version, self._namespace, timeout_seconds=self._watch_timeout
                 )
-                for event in self._stream:
+                with self._lock:
+                    # stop() may have run while the watch was opening, and found nothing to close.
+                    if self._stopping.is_set():
+                        stream.close()
+                        break
+                    self._stream = stream
+                for event in stream:
                     self._apply(event)
                     backoff = 0.0
                     if self._stopping.is_set():

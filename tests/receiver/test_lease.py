@@ -122,6 +122,26 @@ def test_candidate_waits_for_expiry(
         assert leases.stored["status"]["spec"]["leaseTransitions"] == 1
 
 
+@pytest.mark.parametrize(
+    ("holder_duration", "silence", "takes_over"),
+    [
+        pytest.param(30, 20.0, False, id="longer-holder-duration-respected"),
+        pytest.param(30, 31.0, True, id="longer-holder-duration-expired"),
+        pytest.param(5, 6.0, True, id="shorter-holder-duration"),
+    ],
+)
+def test_holders_lease_duration_counts(
+    holder_duration: int, silence: float, takes_over: bool
+) -> None:
+    leases, clock = FakeLeases(), FakeClock()
+    one = elector(leases, "one", clock, duration=holder_duration, renew_every=1)
+    two = elector(leases, "two", clock)
+    assert one.try_acquire_or_renew()
+    assert not two.try_acquire_or_renew()
+    clock.now += silence
+    assert two.try_acquire_or_renew() is takes_over
+
+
 def test_released_lease_is_taken_at_once() -> None:
     leases, clock = FakeLeases(), FakeClock()
     one, two = elector(leases, "one", clock), elector(leases, "two", clock)

@@ -50,6 +50,7 @@ class FakeJobSinks:
         self.feed: queue.Queue[object] = queue.Queue()
         self.gets = 0
         self.get_gate: threading.Event | None = None
+        self.watch_gate: threading.Event | None = None
         self.get_error: BaseException | None = None
 
     def list(self, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
@@ -62,6 +63,8 @@ class FakeJobSinks:
         self, resource_version: str, namespace: str | None = None, *, timeout_seconds: int = 300
     ) -> FakeStream:
         self.watches.append(resource_version)
+        if self.watch_gate is not None:
+            self.watch_gate.wait(5)
         return FakeStream(self.feed)
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -327,3 +330,17 @@ def test_managed_fields_are_not_kept(api: FakeJobSinks) -> None:
         assert cache.cached("default", "bulky") == sink("bulky", 6), "watch"
     finally:
         cache.stop()
+
+
+def test_stop_while_the_watch_is_opening(api: FakeJobSinks) -> None:
+    api.watch_gate = threading.Event()
+    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    cache.start()
+    wait_for(lambda: api.watches, "watch opening")
+    stopper = threading.Thread(target=cache.stop, kwargs={"timeout": 10})
+    stopper.start()
+    wait_for(lambda: cache._stopping.is_set(), "stop asked")
+    api.watch_gate.set()  # the watch opens only now, after stop() found nothing to close
+    stopper.join(10)
+    assert not stopper.is_alive()
+    assert not any(t.name == "jobsink-cache" for t in threading.enumerate())
