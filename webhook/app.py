@@ -103,7 +103,12 @@ def create_app(
         if result != "allowed" and result != "patched":
             log.info(
                 "review denied",
-                extra={"endpoint": endpoint, "uid": uid, **answer["response"].get("status", {})},
+                # "message" is reserved by LogRecord: passing the status dict as is raised KeyError.
+                extra={
+                    "endpoint": endpoint,
+                    "uid": uid,
+                    **{f"status_{k}": v for k, v in answer["response"].get("status", {}).items()},
+                },
             )
         body = json.dumps(answer, separators=(",", ":")).encode()
         return Response(body, media_type="application/json")
