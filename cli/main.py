@@ -20,6 +20,9 @@ api.register(app)
 from cli import certs  # noqa: E402
 
 certs.register(app)
+from cli import dev  # noqa: E402
+
+dev.register(app)
 from cli import manifests  # noqa: E402
 
 manifests.register(app)

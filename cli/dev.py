@@ -1,0 +1,190 @@
+"""``jobsink dev``: the whole system on this machine, and the seed document's story told on it.
+
+Runs in the foreground until Ctrl-C (or SIGTERM), then stops every process it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, TextIO
+
+import typer
+
+from cli.exits import ExitCode, fail
+from cli.ticker import Ticker
+
+if TYPE_CHECKING:
+    from cli.stack import Stack
+
+#: Source checkout root (``.jobsink-dev/`` goes there); the stack imports lazily, see ``dev``.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_workdir() -> Path:
+    """``.jobsink-dev/`` in a source checkout (git-ignored), else the user's cache directory."""
+    from controlplane.binaries import cache_root
+
+    if (REPO_ROOT / ".git").exists():
+        return REPO_ROOT / ".jobsink-dev"
+    return cache_root() / "dev"
+
+
+@contextlib.contextmanager
+def _exclusive(workdir: Path) -> Iterator[None]:
+    """One ``jobsink dev`` per directory: a second one would wipe the first one's etcd data."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with (workdir / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fail(
+                f"another `jobsink dev` is running in {workdir}; stop it or pass --workdir",
+                ExitCode.USAGE,
+            )
+        yield
+
+
+def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+class Stages:
+    """One ticker per start-up stage; the previous one closes when the next begins."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.current: Ticker | None = None
+
+    def step(self, label: str) -> None:
+        self.close()
+        self.current = Ticker(label, stream=self.stream).__enter__()
+
+    def say(self, message: str) -> None:
+        if self.current is not None:
+            self.current.say(message)
+        else:
+            print(f"  {message}", file=self.stream, flush=True)
+
+    def close(self, failed: BaseException | None = None) -> None:
+        if self.current is not None:
+            self.current.__exit__(type(failed) if failed else None, failed, None)
+            self.current = None
+
+
+def _summary(running: Stack) -> str:
+    kubeconfig = running.kubeconfig
+    return f"""
+JobSink for Python is running. Ctrl-C stops everything.
+
+  kube-apiserver  {running.plane.server}
+  webhook         {running.webhook_url}  (/defaulting, /validation)
+  receiver        {running.receiver_url}  (POST /<namespace>/<jobsink>)
+  logs            {running.plane.layout.workdir / "logs"}
+  kubeconfig      {kubeconfig}
+
+Try:
+  export KUBECONFIG={kubeconfig}
+  KUBECONFIG={kubeconfig} kubectl get jobsinks.sinks.knative.dev -A
+  JOBSINK_URL={running.receiver_url} jobsink send default/job-sink-logger \\
+      --source my/source --type my.type --id 42 --data '{{"hello":"world"}}'
+"""
+
+
+def _watch(running: Stack) -> None:
+    """Block until interrupted; a component that dies ends the run with its log tail."""
+    while True:
+        for process in running.plane.processes:
+            if not process.running:
+                print(running.plane.log_tails(20), file=sys.stderr)
+                fail(
+                    f"{process.name} exited with status {process.returncode}; "
+                    f"its log is {process.log_path}",
+                    ExitCode.REFUSED,
+                )
+        time.sleep(1.0)
+
+
+def dev(
+    no_demo: Annotated[
+        bool, typer.Option("--no-demo", help="Start the stack without telling the story.")
+    ] = False,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory for PKI, etcd data, logs and the kubeconfig.", file_okay=False
+        ),
+    ] = None,
+    receiver_port: Annotated[
+        int, typer.Option(help="Receiver port on 127.0.0.1 (0 or taken: any free port).", min=0)
+    ] = 8080,
+    webhook_port: Annotated[
+        int, typer.Option(help="Webhook port on 127.0.0.1 (0: any free port).", min=0)
+    ] = 0,
+    exit_after_demo: Annotated[
+        bool, typer.Option("--exit", help="Stop after the story instead of staying up.")
+    ] = False,
+) -> None:
+    """Run a local Kubernetes control plane with the JobSink webhook and receiver.
+
+    Starts etcd, kube-apiserver and kube-controller-manager (v1.36.3) plus `jobsink webhook`
+    and `jobsink receiver`, all on 127.0.0.1; installs the CRD and the webhook configurations;
+    then tells the seed document's story (apply, READY, send, Job, duplicate, rejection) and
+    stays up until Ctrl-C, which stops every process it started.
+
+    Exit codes: 0 stopped with Ctrl-C (or --exit after the story), 1 a story step failed or a
+    component died, 2 bad options or the work directory is in use, 3 the stack did not start.
+
+    Examples:
+      jobsink dev
+      jobsink dev --no-demo --receiver-port 9090
+    """
+    # Imported here so that `jobsink --help` and the other commands stay fast and independent.
+    from cli import stack as dev_stack
+    from cli.story import Story, StoryError
+    from controlplane import ControlPlaneError
+
+    workdir = (workdir or default_workdir()).resolve()
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    stages = Stages(sys.stdout)
+    running: Stack | None = None
+    with _exclusive(workdir):
+        try:
+            try:
+                running = dev_stack.start(
+                    workdir,
+                    say=stages.say,
+                    step=stages.step,
+                    webhook_port=webhook_port,
+                    receiver_port=receiver_port,
+                )
+                stages.close()
+            except BaseException as error:
+                stages.close(error)
+                raise
+            if not no_demo:
+                Story(running).tell()
+            print(_summary(running), flush=True)
+            if not exit_after_demo:
+                _watch(running)
+        except KeyboardInterrupt:
+            print("\ninterrupted", flush=True)
+        except ControlPlaneError as error:
+            fail(f"{error} (logs: {workdir / 'logs'})", ExitCode.UNREACHABLE)
+        except StoryError as error:
+            fail(f"{error} (logs: {workdir / 'logs'})", ExitCode.REFUSED)
+        finally:
+            if running is not None:
+                print("stopping the receiver, the webhook and the control plane ...", flush=True)
+                running.stop()
+                print("stopped; nothing left running.", flush=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("dev")(dev)
