@@ -188,6 +188,7 @@ def test_observed_generation_follows_updates(
     updated = jobsink(api_client, namespace, "job-sink-logger")
     assert updated["metadata"]["generation"] == first["metadata"]["generation"] + 1
     assert {c["type"]: c["lastTransitionTime"] for c in updated["status"]["conditions"]} == since
+    wait_for(lambda: len(receiver.gateway.writes) == 2, what="second write", timeout=TIMEOUT)
     assert receiver.gateway.writes == ["job-sink-logger", "job-sink-logger"]
 
 
@@ -208,12 +209,13 @@ def test_only_the_lease_holder_writes_and_another_takes_over(
 
     apply_seed(kubectl, namespace, "first")
     wait_for(lambda: ready(api_client, namespace, "first"), what="first Ready", timeout=TIMEOUT)
-    assert holder.gateway.writes == ["first"]
+    # The status is visible before the writer's call has returned: wait for its count too.
+    wait_for(lambda: holder.gateway.writes == ["first"], what="holder's write", timeout=TIMEOUT)
     assert other.gateway.writes == []
 
     holder.stop(release=release)
     apply_seed(kubectl, namespace, "second")
     wait_for(lambda: ready(api_client, namespace, "second"), what="second Ready", timeout=TIMEOUT)
     assert lease_holder(api_client, namespace) == other.identity
-    assert other.gateway.writes == ["second"]
+    wait_for(lambda: other.gateway.writes == ["second"], what="successor's write", timeout=TIMEOUT)
     assert holder.gateway.writes == ["first"]
