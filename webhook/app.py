@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -19,8 +19,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from jobsink import admission
 from jobsink.reviews import RequestReview, ResponseReview
-from webhook.dryrun import DryRun
 from webhook.metrics import Metrics
+
+if TYPE_CHECKING:  # the dry-run pulls in the Kubernetes client, needed only when enabled
+    from webhook.dryrun import DryRun
 
 log = logging.getLogger(__name__)
 

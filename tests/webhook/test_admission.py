@@ -499,3 +499,31 @@ def test_errored_is_a_well_formed_denial_with_500() -> None:
     assert answer["response"]["allowed"] is False
     assert answer["response"]["status"]["code"] == 500
     assert "KeyError" in answer["response"]["status"]["message"]
+
+
+def _with_bookkeeping(sink: dict[str, Any]) -> dict[str, Any]:
+    """What ``kubectl apply`` adds before the review is sent: most of its bytes."""
+    sink["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(sink),
+        "team": "a",
+    }
+    sink["metadata"]["managedFields"] = [
+        {"manager": "kubectl-client-side-apply", "operation": "Update", "fieldsV1": {"f:spec": {}}}
+    ]
+    return sink
+
+
+def test_patch_computed_without_bookkeeping_applies_to_the_raw_object() -> None:
+    raw = _with_bookkeeping(example())
+    patched = _defaulted_via_review(raw)
+    assert patched == default(raw)
+    assert patched["metadata"] == raw["metadata"]
+
+
+def test_essentials_drop_only_bookkeeping_and_share_the_rest() -> None:
+    raw = _with_bookkeeping(example())
+    slim = admission.essentials(raw)
+    assert slim["spec"] is raw["spec"]
+    assert slim["metadata"] == {"name": "job-sink-success", "namespace": "default"}
+    assert admission.essentials(slim) is slim
+    assert "managedFields" in raw["metadata"]

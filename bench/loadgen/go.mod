@@ -1,0 +1,3 @@
+module jobsink.local/bench/loadgen
+
+go 1.22
