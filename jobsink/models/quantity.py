@@ -83,7 +83,7 @@ def parse_quantity(value: str | int | float) -> Decimal:
             magnitude = magnitude.scaleb(int(suffix[1:]), context=_EXACT)
     except DecimalException:
         raise QuantityError(f"quantity {text!r} is out of range") from None
-    return -magnitude if text.startswith("-") else magnitude
+    return _EXACT.minus(magnitude) if text.startswith("-") else magnitude
 
 
 Quantity = Annotated[StrictStr | StrictInt | StrictFloat, AfterValidator(check_quantity)]

@@ -51,10 +51,14 @@ JOBS: dict[str, dict[str, Any]] = {
                             "livenessProbe": {"tcpSocket": {"port": 9090}, "failureThreshold": 3},
                             "startupProbe": {"grpc": {"port": 9090, "service": "health"}},
                             "resources": {
-                                "requests": {"cpu": "500m", "memory": "64Mi"},
-                                "limits": {
+                                "requests": {
                                     "cpu": 0.25,
-                                    "memory": "1e3",
+                                    "memory": "64Mi",
+                                    "ephemeral-storage": "1e3",
+                                },
+                                "limits": {
+                                    "cpu": "500m",
+                                    "memory": "128Mi",
                                     "ephemeral-storage": "1Gi",
                                 },
                             },

@@ -37,8 +37,10 @@ def test_values_are_kept_as_given() -> None:
     container = job.spec.template.spec.containers[0]
     assert container.resources is not None
     assert container.resources.limits is not None
-    assert container.resources.limits["cpu"] == 0.25
-    assert container.resources.limits["memory"] == "1e3"
+    assert container.resources.requests is not None
+    assert container.resources.requests["cpu"] == 0.25
+    assert container.resources.requests["ephemeral-storage"] == "1e3"
+    assert container.resources.limits["cpu"] == "500m"
     assert container.readinessProbe is not None
     assert container.readinessProbe.httpGet is not None
     assert container.readinessProbe.httpGet.port == "http"
