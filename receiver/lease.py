@@ -10,6 +10,7 @@ over, and ``stop()`` hands the Lease back so a successor does not wait for expir
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -39,12 +40,16 @@ def micro_time(moment: float) -> str:
 
 
 def _brief(error: Exception) -> str:
-    """One line for the log: the apiserver's message when there is one."""
+    """One line for the log: the apiserver's own message (say, that the namespace does not
+    exist, or which RBAC rule is missing) when there is one."""
     status = getattr(error, "status", None)
-    reason = getattr(error, "reason", None)
-    if status is not None:
-        return f"HTTP {status} {reason}"
-    return f"{type(error).__name__}: {error}"
+    if status is None:
+        return f"{type(error).__name__}: {error}"
+    try:
+        message = json.loads(getattr(error, "body", None) or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return f"HTTP {status}: {message or getattr(error, 'reason', '')}"
 
 
 class LeaderElector:

@@ -4,7 +4,10 @@ sink ref resolves to, observedGeneration, and one writer among several reconcile
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,11 +16,13 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from controlplane import ControlPlane
 from controlplane.readiness import wait_for
 from jobsink.types import GROUP, PLURAL, VERSION
 from kubeapi.jobsinks import JobSinks
 from receiver.sinks import SinkCache
 from receiver.status import StatusConfig, StatusReconciler
+from tests.e2e import services
 from tests.e2e.support import EXAMPLES
 
 pytestmark = pytest.mark.usefixtures("jobsink_crd")
@@ -44,8 +49,9 @@ class CountingJobSinks(JobSinks):
 
 
 @dataclass
-class Receiver:
-    """What one receiver process runs for status: its own cache, reconciler and Lease identity."""
+class Replica:
+    """What one receiver replica runs for status, in this process: its own cache, reconciler and
+    Lease identity."""
 
     identity: str
     cache: SinkCache
@@ -58,29 +64,29 @@ class Receiver:
 
 
 @pytest.fixture
-def start_receiver(
+def start_replica(
     api_client: client.ApiClient, namespace: str
-) -> Iterator[Callable[[str], Receiver]]:
-    started: list[Receiver] = []
+) -> Iterator[Callable[[str], Replica]]:
+    started: list[Replica] = []
     # Short Lease timings keep the takeover scenarios quick; the Lease lives in the test namespace.
     config = StatusConfig(
         lease_namespace=namespace, lease_duration_seconds=4.0, lease_renew_seconds=1.0
     )
 
-    def start(identity: str) -> Receiver:
+    def start(identity: str) -> Replica:
         cache = SinkCache(api_client, namespace=namespace)
         gateway = CountingJobSinks(api_client)
         reconciler = StatusReconciler(api_client, cache, config, identity, jobsinks=gateway)
         cache.start()
         reconciler.start()
         assert cache.wait_synced(TIMEOUT)
-        receiver = Receiver(identity, cache, reconciler, gateway)
-        started.append(receiver)
-        return receiver
+        replica = Replica(identity, cache, reconciler, gateway)
+        started.append(replica)
+        return replica
 
     yield start
-    for receiver in started:
-        receiver.stop()
+    for replica in started:
+        replica.stop()
 
 
 def jobsink(api_client: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
@@ -118,9 +124,9 @@ def test_kubectl_get_shows_url_and_ready(
     kubectl: Callable[..., Any],
     api_client: client.ApiClient,
     namespace: str,
-    start_receiver: Callable[[str], Receiver],
+    start_replica: Callable[[str], Replica],
 ) -> None:
-    start_receiver("only")
+    start_replica("only")
     apply_seed(kubectl, namespace)
     wait_for(lambda: ready(api_client, namespace, "job-sink-logger"), what="Ready", timeout=TIMEOUT)
 
@@ -135,11 +141,11 @@ def test_address_resolves_like_a_knative_sink_ref(
     kubectl: Callable[..., Any],
     api_client: client.ApiClient,
     namespace: str,
-    start_receiver: Callable[[str], Receiver],
+    start_replica: Callable[[str], Replica],
 ) -> None:
     """A Knative ``sink.ref`` {apiVersion, kind, name} resolves through the Addressable duck
     type: a CRD labelled ``duck.knative.dev/addressable``, and ``.status.address.url``."""
-    start_receiver("only")
+    start_replica("only")
     apply_seed(kubectl, namespace)
     wait_for(lambda: ready(api_client, namespace, "job-sink-logger"), what="Ready", timeout=TIMEOUT)
     ref = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "JobSink", "name": "job-sink-logger"}
@@ -166,9 +172,9 @@ def test_observed_generation_follows_updates(
     kubectl: Callable[..., Any],
     api_client: client.ApiClient,
     namespace: str,
-    start_receiver: Callable[[str], Receiver],
+    start_replica: Callable[[str], Replica],
 ) -> None:
-    receiver = start_receiver("only")
+    replica = start_replica("only")
     apply_seed(kubectl, namespace)
     wait_for(lambda: ready(api_client, namespace, "job-sink-logger"), what="Ready", timeout=TIMEOUT)
     first = jobsink(api_client, namespace, "job-sink-logger")
@@ -188,8 +194,8 @@ def test_observed_generation_follows_updates(
     updated = jobsink(api_client, namespace, "job-sink-logger")
     assert updated["metadata"]["generation"] == first["metadata"]["generation"] + 1
     assert {c["type"]: c["lastTransitionTime"] for c in updated["status"]["conditions"]} == since
-    wait_for(lambda: len(receiver.gateway.writes) == 2, what="second write", timeout=TIMEOUT)
-    assert receiver.gateway.writes == ["job-sink-logger", "job-sink-logger"]
+    wait_for(lambda: len(replica.gateway.writes) == 2, what="second write", timeout=TIMEOUT)
+    assert replica.gateway.writes == ["job-sink-logger", "job-sink-logger"]
 
 
 @pytest.mark.parametrize("release", [True, False], ids=["holder-stops", "holder-crashes"])
@@ -197,15 +203,15 @@ def test_only_the_lease_holder_writes_and_another_takes_over(
     kubectl: Callable[..., Any],
     api_client: client.ApiClient,
     namespace: str,
-    start_receiver: Callable[[str], Receiver],
+    start_replica: Callable[[str], Replica],
     release: bool,
 ) -> None:
-    receivers = {r.identity: r for r in (start_receiver("one"), start_receiver("two"))}
+    replicas = {r.identity: r for r in (start_replica("one"), start_replica("two"))}
     wait_for(
-        lambda: lease_holder(api_client, namespace) in receivers, what="a leader", timeout=TIMEOUT
+        lambda: lease_holder(api_client, namespace) in replicas, what="a leader", timeout=TIMEOUT
     )
-    holder = receivers[str(lease_holder(api_client, namespace))]
-    other = next(r for r in receivers.values() if r is not holder)
+    holder = replicas[str(lease_holder(api_client, namespace))]
+    other = next(r for r in replicas.values() if r is not holder)
 
     apply_seed(kubectl, namespace, "first")
     wait_for(lambda: ready(api_client, namespace, "first"), what="first Ready", timeout=TIMEOUT)
@@ -219,3 +225,48 @@ def test_only_the_lease_holder_writes_and_another_takes_over(
     assert lease_holder(api_client, namespace) == other.identity
     wait_for(lambda: other.gateway.writes == ["second"], what="successor's write", timeout=TIMEOUT)
     assert holder.gateway.writes == ["first"]
+
+
+def test_receiver_processes_hand_over_after_a_crash(
+    control_plane: ControlPlane,
+    kubectl: Callable[..., Any],
+    api_client: client.ApiClient,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two real ``jobsink receiver`` processes: the Lease holder is SIGKILLed, the other one
+    takes over once the Lease expires and publishes the status of a JobSink created meanwhile."""
+    monkeypatch.setenv("JOBSINK_RECEIVER_LEASE_NAMESPACE", namespace)
+    monkeypatch.setenv("JOBSINK_RECEIVER_LEASE_DURATION_SECONDS", "4")
+    monkeypatch.setenv("JOBSINK_RECEIVER_LEASE_RENEW_SECONDS", "1")
+    monkeypatch.setenv("JOBSINK_RECEIVER_NAMESPACE", namespace)
+    processes = [services.start_receiver(control_plane, f"status-{i}-{namespace}") for i in (1, 2)]
+    try:
+        by_identity = {f"{socket.gethostname()}_{p.process.pid}": p for p in processes}
+        wait_for(
+            lambda: lease_holder(api_client, namespace) in by_identity,
+            what="a leader process",
+            timeout=TIMEOUT,
+        )
+        holder = by_identity[str(lease_holder(api_client, namespace))]
+        successor = next(p for p in processes if p is not holder)
+        apply_seed(kubectl, namespace, "before-crash")
+        wait_for(
+            lambda: ready(api_client, namespace, "before-crash"), what="Ready", timeout=TIMEOUT
+        )
+
+        os.killpg(holder.process.pid, signal.SIGKILL)  # no release: the Lease must expire
+        apply_seed(kubectl, namespace, "after-crash")
+        wait_for(
+            lambda: ready(api_client, namespace, "after-crash"),
+            what="Ready from the successor",
+            timeout=TIMEOUT,
+        )
+        assert (
+            lease_holder(api_client, namespace) == f"{socket.gethostname()}_{successor.process.pid}"
+        )
+        address = jobsink(api_client, namespace, "after-crash")["status"]["address"]["url"]
+        assert address == f"{successor.url}/{namespace}/after-crash"
+    finally:
+        for running in processes:
+            running.stop()
