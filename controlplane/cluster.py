@@ -9,6 +9,7 @@ but stay Pending forever.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -90,6 +91,8 @@ class ControlPlane:
         began = time.monotonic()
         self._layout = Layout(self._new_workdir())
         self._save_record()
+        # A script that never calls stop() still ends its processes when Python exits.
+        atexit.register(self.stop)
         try:
             _, self._authority = write_pki(self._layout.pki.directory)
             self._start_components(say)
@@ -102,6 +105,7 @@ class ControlPlane:
 
     def stop(self) -> None:
         """End every process we started (newest first), then remove temporary files."""
+        atexit.unregister(self.stop)
         for process in reversed(self._processes):
             process.stop()
         self._processes.clear()
