@@ -10,7 +10,6 @@ over, and ``stop()`` hands the Lease back so a successor does not wait for expir
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -23,6 +22,7 @@ from typing import Any
 from prometheus_client import Gauge
 
 from kubeapi.leases import Leases, LeaseTaken
+from kubeapi.messages import one_line
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +37,6 @@ def default_identity() -> str:
 def micro_time(moment: float) -> str:
     """A Kubernetes ``MicroTime`` for a POSIX timestamp."""
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _brief(error: Exception) -> str:
-    """One line for the log: the apiserver's own message (say, that the namespace does not
-    exist, or which RBAC rule is missing) when there is one."""
-    status = getattr(error, "status", None)
-    if status is None:
-        return f"{type(error).__name__}: {error}"
-    try:
-        message = json.loads(getattr(error, "body", None) or "{}").get("message")
-    except (ValueError, AttributeError):
-        message = None
-    return f"HTTP {status}: {message or getattr(error, 'reason', '')}"
 
 
 class LeaderElector:
@@ -119,7 +106,7 @@ class LeaderElector:
                 # Once per distinct failure: a missing namespace or RBAC rule repeats every round.
                 if str(error) != last_error:
                     last_error = str(error)
-                    log.warning("Lease %s: acquire/renew failed: %s", self.name, _brief(error))
+                    log.warning("Lease %s: acquire/renew failed: %s", self.name, one_line(error))
                 held = self.is_leader
             self._set_leading(held)
             self._stopping.wait(self._renew_every if held else self._renew_every / 2)

@@ -24,6 +24,7 @@ from kubernetes import client
 from prometheus_client import Counter, Gauge
 
 from kubeapi.jobsinks import Gone, JobSinks, WatchEvent
+from kubeapi.messages import one_line
 
 log = logging.getLogger(__name__)
 
@@ -216,10 +217,12 @@ class SinkCache:
             except Gone:
                 WATCH_RESTARTS.labels("gone").inc()
                 log.info("JobSink watch expired; listing again")
-            except Exception:
+            except Exception as error:
                 WATCH_RESTARTS.labels("list_error").inc()
                 backoff = min(max(backoff * 2, 0.5), self._max_backoff)
-                log.warning("listing JobSinks failed; retrying in %.1fs", backoff, exc_info=True)
+                log.warning(
+                    "listing JobSinks failed (%s); retrying in %.1fs", one_line(error), backoff
+                )
                 self._stopping.wait(backoff)
 
     def _list(self) -> None:
@@ -258,12 +261,12 @@ class SinkCache:
                         break
             except Gone:
                 raise
-            except Exception:
+            except Exception as error:
                 if self._stopping.is_set():
                     break
                 WATCH_RESTARTS.labels("watch_error").inc()
                 backoff = min(max(backoff * 2, 0.2), self._max_backoff)
-                log.warning("JobSink watch broke; resuming in %.1fs", backoff, exc_info=True)
+                log.warning("JobSink watch broke (%s); resuming in %.1fs", one_line(error), backoff)
                 self._stopping.wait(backoff)
             finally:
                 self._stream = None

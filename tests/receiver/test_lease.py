@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import copy
-import json
 import threading
 import time
 from typing import Any, cast
 
 import pytest
-from kubernetes.client.exceptions import ApiException
 
 from kubeapi.leases import Leases, LeaseTaken
-from receiver.lease import LeaderElector, _brief, micro_time
+from receiver.lease import LeaderElector, micro_time
 
 
 class FakeLeases:
@@ -230,27 +228,3 @@ def test_two_electors_one_leader_and_handover() -> None:
     finally:
         one.stop()
         two.stop()
-
-
-def not_found() -> ApiException:
-    error = ApiException(status=404, reason="Not Found")
-    error.body = json.dumps(
-        {"kind": "Status", "message": 'namespaces "knative-eventing" not found'}
-    )
-    return error
-
-
-@pytest.mark.parametrize(
-    ("error", "line"),
-    [
-        pytest.param(not_found(), 'HTTP 404: namespaces "knative-eventing" not found', id="api"),
-        pytest.param(
-            ApiException(status=503, reason="Unavailable"), "HTTP 503: Unavailable", id="no-body"
-        ),
-        pytest.param(
-            ConnectionRefusedError("refused"), "ConnectionRefusedError: refused", id="network"
-        ),
-    ],
-)
-def test_failures_are_logged_in_one_line(error: Exception, line: str) -> None:
-    assert _brief(error) == line
