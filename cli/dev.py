@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import shutil
 import signal
 import sys
 import time
@@ -78,8 +79,18 @@ class Stages:
             self.current = None
 
 
+def _command(name: str, path: Path) -> str:
+    """``name`` if $PATH finds this very binary, else its full path (the venv is not active)."""
+    found = shutil.which(name)
+    return name if found and Path(found).resolve() == path.resolve() else str(path)
+
+
 def _summary(running: Stack) -> str:
+    from cli.stack import jobsink_executable
+
     kubeconfig = running.kubeconfig
+    kubectl = _command("kubectl", running.plane.binaries.kubectl)
+    jobsink = _command("jobsink", Path(jobsink_executable()))
     return f"""
 JobSink for Python is running. Ctrl-C stops everything.
 
@@ -91,8 +102,8 @@ JobSink for Python is running. Ctrl-C stops everything.
 
 Try:
   export KUBECONFIG={kubeconfig}
-  KUBECONFIG={kubeconfig} kubectl get jobsinks.sinks.knative.dev -A
-  JOBSINK_URL={running.receiver_url} jobsink send default/job-sink-logger \\
+  KUBECONFIG={kubeconfig} {kubectl} get jobsinks.sinks.knative.dev -A
+  JOBSINK_URL={running.receiver_url} {jobsink} send default/job-sink-logger \\
       --source my/source --type my.type --id 42 --data '{{"hello":"world"}}'
 """
 

@@ -78,6 +78,9 @@ def report(response: httpx.Response) -> Report:
         code = ExitCode.NOT_FOUND if response.status_code == 404 else ExitCode.REFUSED
         return Report("Error", [endpoint.error_message(response)], code, error=True)
     state, code = known
+    # The receiver names the state itself (it may know finer ones); the status code decides exit.
+    shown = body.get("state")
+    state = shown if isinstance(shown, str) and shown else state
     header = f"{state}: job {job}" if job else state
     return Report(state, [header, *_condition_lines(body)], code)
 
