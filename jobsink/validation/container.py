@@ -52,9 +52,10 @@ PORT_RANGE: Final = "must be between 1 and 65535, inclusive"
 
 
 def validate_container(
-    container: dict[str, Any], path: str, volumes: set[str], *, init: bool
+    container: dict[str, Any], path: str, volumes: set[str], *, init: bool, grace: int = 30
 ) -> list[FieldError]:
-    """Every per-container rule; ``volumes`` are the pod's volume names (for mount lookups)."""
+    """Every per-container rule; ``volumes`` are the pod's volume names (for mount lookups),
+    ``grace`` its termination grace period (a sleep hook may not outlast it)."""
     errors = _name_and_image(container, path)
     for field, allowed in (
         ("imagePullPolicy", PULL_POLICIES),
@@ -84,7 +85,7 @@ def validate_container(
             for hook in ("postStart", "preStop"):
                 if lifecycle.get(hook) is not None:
                     handler_path = child(child(path, "lifecycle"), hook)
-                    errors += _handler(lifecycle[hook], handler_path, LIFECYCLE_HANDLERS)
+                    errors += _handler(lifecycle[hook], handler_path, LIFECYCLE_HANDLERS, grace)
     return errors
 
 
@@ -273,7 +274,7 @@ def validate_resources(resources: dict[str, Any], path: str) -> list[FieldError]
         at = key(child(path, "requests"), name)
         shown = (resources.get("requests") or {})[name]
         limit = limits.get(name)
-        if _is_extended(name) and not name.startswith("hugepages-"):
+        if not _overcommit_allowed(name):
             if limit is None:
                 errors.append(
                     required(
@@ -298,13 +299,24 @@ def validate_resources(resources: dict[str, Any], path: str) -> list[FieldError]
                     f"of {(resources.get('limits') or {})[name]}",
                 )
             )
+    named = set(limits) | set(requests)
+    if any(n.startswith("hugepages-") for n in named) and not named & {"cpu", "memory"}:
+        errors.append(forbidden(path, "HugePages require cpu or memory"))
     return errors
 
 
+def _is_native(name: str) -> bool:
+    """No domain, or a ``kubernetes.io/`` one: resources Kubernetes itself defines."""
+    return "/" not in name or "kubernetes.io/" in name
+
+
 def _is_extended(name: str) -> bool:
-    return (
-        "/" in name and not name.startswith("kubernetes.io/") and not name.startswith("requests.")
-    )
+    """Device-plugin style resources (``example.com/gpu``): whole units, never overcommitted."""
+    return not _is_native(name) and not name.startswith("requests.")
+
+
+def _overcommit_allowed(name: str) -> bool:
+    return _is_native(name) and not name.startswith("hugepages-")
 
 
 def _resource_name(name: str, path: str) -> list[FieldError]:
@@ -314,12 +326,14 @@ def _resource_name(name: str, path: str) -> list[FieldError]:
     if "/" not in name:
         if name not in NATIVE_RESOURCES and not name.startswith("hugepages-"):
             return [invalid(path, name, "must be a standard resource for containers")]
-    elif not _is_extended(name) and name.partition("/")[2] not in NATIVE_RESOURCES:
+    elif not _is_native(name) and not _is_extended(name):
         return [invalid(path, name, "doesn't follow extended resource name standard")]
     return []
 
 
-def _handler(handler: dict[str, Any], path: str, kinds: tuple[str, ...]) -> list[FieldError]:
+def _handler(
+    handler: dict[str, Any], path: str, kinds: tuple[str, ...], grace: int = 30
+) -> list[FieldError]:
     """Exactly one action, with a valid port where it has one."""
     present = [k for k in kinds if handler.get(k) is not None]
     if not present:
@@ -343,7 +357,15 @@ def _handler(handler: dict[str, Any], path: str, kinds: tuple[str, ...]) -> list
             errors.append(invalid(child(child(path, "grpc"), "port"), port, PORT_RANGE))
     sleep = handler.get("sleep")
     if sleep is not None:
-        errors += nonnegative(child(child(path, "sleep"), "seconds"), sleep.get("seconds"))
+        seconds = sleep.get("seconds")
+        if seconds is not None and not 0 <= seconds <= grace:
+            errors.append(
+                invalid(
+                    child(path, "sleep"),
+                    seconds,
+                    f"must be non-negative and less than terminationGracePeriodSeconds ({grace})",
+                )
+            )
     return errors
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from jobsink.models.quantity import QuantityError, parse_quantity
 from jobsink.validation.container import validate_container
 from jobsink.validation.errors import (
     FieldError,
@@ -12,7 +13,6 @@ from jobsink.validation.errors import (
     forbidden,
     index,
     invalid,
-    nonnegative,
     not_supported,
     required,
 )
@@ -53,10 +53,14 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
     if not containers:
         errors.append(required(child(path, "containers")))
     seen: set[str] = set()
+    grace = pod.get("terminationGracePeriodSeconds")
+    grace = 30 if grace is None else (1 if grace < 0 else grace)
     for kind in ("initContainers", "containers"):
         for i, container in enumerate(pod.get(kind) or []):
             at = index(child(path, kind), i)
-            errors += validate_container(container, at, volume_names, init=kind != "containers")
+            errors += validate_container(
+                container, at, volume_names, init=kind != "containers", grace=grace
+            )
             name = container.get("name")
             if name and name in seen:
                 errors.append(duplicate(child(at, "name"), name))
@@ -99,9 +103,7 @@ def _scalars(pod: dict[str, Any], path: str) -> list[FieldError]:
                 f"must be between 1 and {INT32_MAX}, inclusive",
             )
         )
-    errors += nonnegative(
-        child(path, "terminationGracePeriodSeconds"), pod.get("terminationGracePeriodSeconds")
-    )
+    # A negative terminationGracePeriodSeconds is accepted: the apiserver turns it into 1.
     return errors
 
 
@@ -226,6 +228,17 @@ def _volume_source(kind: str, source: dict[str, Any], path: str) -> list[FieldEr
                     child(at, "mode"),
                     item_mode,
                     "must be a number between 0 and 0777 (octal), both inclusive",
+                )
+            )
+    if kind == "emptyDir" and source.get("sizeLimit") is not None:
+        try:
+            negative = parse_quantity(source["sizeLimit"]) < 0
+        except QuantityError:
+            negative = False  # the models report the syntax
+        if negative:
+            errors.append(
+                forbidden(
+                    child(path, "sizeLimit"), "SizeLimit field must be a valid resource quantity"
                 )
             )
     if kind == "projected":

@@ -9,15 +9,19 @@ Cases refused for JobSink-only reasons (``admission_only``) have no Job to compa
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from controlplane import ControlPlane
 from jobsink.defaults import default
 from jobsink.render import dry_run_job
+from jobsink.validation import validate
 from tests.api.corpus import CASES, Case
 from tests.e2e.support import unique_name
 
@@ -79,3 +83,224 @@ def test_verdict_matches_apiserver(
         named = loose(stderr)
         missing = [p for p in case.errors if loose(apiserver_path(p)) not in named]
         assert not missing, f"the apiserver does not name {missing}: {stderr}"
+
+
+# ---- differential fuzzing: random combinations of edge values, same verdict as the apiserver ----
+
+PFP_RULES = {
+    "valid": {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42]}},
+    "named": {
+        "action": "Count",
+        "onExitCodes": {"containerName": "main", "operator": "NotIn", "values": [0, 1]},
+    },
+    "unknown-container": {
+        "action": "FailJob",
+        "onExitCodes": {"containerName": "x", "operator": "In", "values": [1]},
+    },
+    "fail-index": {"action": "FailIndex", "onExitCodes": {"operator": "In", "values": [3]}},
+    "conditions": {
+        "action": "Ignore",
+        "onPodConditions": [{"type": "DisruptionTarget", "status": "False"}],
+    },
+    "bad-status": {
+        "action": "Ignore",
+        "onPodConditions": [{"type": "DisruptionTarget", "status": "Maybe"}],
+    },
+    "neither": {"action": "Ignore"},
+}
+CONTAINER_FIELDS: dict[str, list[Any]] = {
+    "name": ["main", "Main", "m" * 64, "m-1"],
+    "image": ["bash:5", ""],
+    "ports": [
+        [{"containerPort": 0}],
+        [{"containerPort": 80, "name": "http"}, {"containerPort": 81, "name": "http"}],
+        [{"containerPort": 80, "name": "a-very-long-name"}],
+        [{"containerPort": 80, "protocol": "sctp"}],
+        [{"containerPort": 80, "hostPort": 70000}],
+    ],
+    "env": [
+        [{"name": ""}],
+        [{"name": "A=B"}],
+        [{"name": "1x", "value": "v"}],
+        [{"name": "X", "valueFrom": {}}],
+        [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "s", "key": "bad key"}}}],
+        [
+            {
+                "name": "X",
+                "valueFrom": {
+                    "fieldRef": {"fieldPath": "metadata.name"},
+                    "secretKeyRef": {"name": "s", "key": "k"},
+                },
+            }
+        ],
+    ],
+    "envFrom": [
+        [{"prefix": "A="}],
+        [{}],
+        [{"configMapRef": {"name": "c"}, "secretRef": {"name": "s"}}],
+    ],
+    "resources": [
+        {"limits": {"cpu": "1"}, "requests": {"cpu": "2"}},
+        {"requests": {"memory": "1Gi"}, "limits": {"memory": "1Gi"}},
+        {"requests": {"example.com/gpu": "1"}},
+        {"limits": {"example.com/gpu": "2"}, "requests": {"example.com/gpu": "1"}},
+        {"limits": {"example.com/gpu": "1"}},
+        {"requests": {"cpu": "0"}},
+        {"limits": {"storage": "1Gi"}},
+        {"limits": {"kubernetes.io/foo": "1"}},
+        {"limits": {"hugepages-2Mi": "2Mi"}},
+        {"limits": {"hugepages-2Mi": "2Mi", "memory": "1Gi"}, "requests": {"hugepages-2Mi": "1Mi"}},
+        {"limits": {"example.com/gpu": "0.5"}},
+    ],
+    "livenessProbe": [
+        {},
+        {"exec": {"command": ["x"]}},
+        {"httpGet": {"port": 0}},
+        {"httpGet": {"port": "http"}},
+        {"grpc": {"port": 0}},
+        {"tcpSocket": {"port": "Bad"}},
+        {"exec": {"command": ["x"]}, "periodSeconds": -1},
+        {"exec": {"command": ["x"]}, "successThreshold": 3},
+        {"httpGet": {"port": 80, "scheme": "FTP"}},
+    ],
+    "lifecycle": [
+        {"preStop": {}},
+        {"postStart": {"sleep": {"seconds": -1}}},
+        {"preStop": {"exec": {"command": ["x"]}}},
+    ],
+    "volumeMounts": [
+        [{"name": "missing", "mountPath": "/m"}],
+        [{"name": "data", "mountPath": "/d"}, {"name": "data", "mountPath": "/d"}],
+        [{"name": "data", "mountPath": "/d", "subPath": "../x"}],
+        [{"name": "data", "mountPath": "/d", "mountPropagation": "Sideways"}],
+        [{"name": "data", "mountPath": "/d", "recursiveReadOnly": "Enabled"}],
+        [{"name": "data", "mountPath": "relative"}],
+    ],
+    "imagePullPolicy": ["Always", "Sometimes"],
+}
+POD_FIELDS: dict[str, list[Any]] = {
+    "restartPolicy": ["Never", "OnFailure", "Always", ""],
+    "volumes": [
+        [{"name": "data", "emptyDir": {}}],
+        [{"name": "data", "emptyDir": {}}, {"name": "data", "emptyDir": {}}],
+        [{"name": "data", "secret": {}}],
+        [{"name": "data", "hostPath": {"path": ""}}],
+        [{"name": "data", "emptyDir": {"sizeLimit": "-1"}}],
+        [{"name": "Data", "emptyDir": {}}],
+        [{"name": "data", "configMap": {"name": "c", "defaultMode": 1000}}],
+        [{"name": "data", "secret": {"secretName": "s", "items": [{"key": "k", "path": "/abs"}]}}],
+    ],
+    "dnsPolicy": ["ClusterFirst", "None", "Sometimes"],
+    "hostname": ["ok", "Not_OK"],
+    "activeDeadlineSeconds": [0, 10],
+    "terminationGracePeriodSeconds": [-1, 0, 60],
+    "tolerations": [
+        [{"operator": "Exists"}],
+        [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
+        [{"value": "v"}],
+        [{"key": "k", "tolerationSeconds": 5, "effect": "NoSchedule"}],
+    ],
+    "nodeSelector": [{"disk": "ssd"}, {"bad key!": "x"}],
+}
+JOB_FIELDS: dict[str, list[Any]] = {
+    "completions": [-1, 0, 1, 5],
+    "parallelism": [-1, 0, 2, 100001],
+    "completionMode": ["Indexed", "NonIndexed", "Bogus"],
+    "backoffLimitPerIndex": [-1, 0, 2],
+    "maxFailedIndexes": [-1, 0, 10],
+    "backoffLimit": [-1, 0, 3],
+    "ttlSecondsAfterFinished": [-1, 0, 60],
+    "activeDeadlineSeconds": [-1, 0, 10],
+    "podReplacementPolicy": ["Failed", "TerminatingOrFailed", "Bogus"],
+    "successPolicy": [
+        {"rules": [{"succeededCount": 1}]},
+        {"rules": []},
+        {"rules": [{"succeededIndexes": "0-10"}]},
+        {"rules": [{}]},
+    ],
+    "managedBy": ["kueue.x-k8s.io/multikueue", "kueue", "kubernetes.io/job-controller"],
+    "suspend": [True, False],
+}
+
+
+Mutation = tuple[str, str, Any]
+"""(where, field, value): ``where`` is ``container``, ``pod``, ``job``, ``rules`` or ``labels``."""
+
+CATALOGUE: list[Mutation] = [
+    *(("container", name, value) for name, values in CONTAINER_FIELDS.items() for value in values),
+    *(("pod", name, value) for name, values in POD_FIELDS.items() for value in values),
+    *(("job", name, value) for name, values in JOB_FIELDS.items() for value in values),
+    *(("rules", name, PFP_RULES[name]) for name in PFP_RULES),
+    ("labels", "app", "x"),
+    ("labels", "app", "bad value!"),
+    ("labels", "job-name", "x"),
+    ("selector", "manual", True),
+    ("selector", "auto", False),
+    ("container", "second", "side"),
+    ("container", "second", "main"),
+]
+
+
+def mutated(mutations: list[Mutation]) -> dict[str, Any]:
+    """The minimal valid JobSink with ``mutations`` applied in order."""
+    containers: list[dict[str, Any]] = [{"name": "main", "image": "bash:5"}]
+    pod_spec: dict[str, Any] = {"containers": containers}
+    spec: dict[str, Any] = {"template": {"spec": pod_spec}}
+    for where, name, value in mutations:
+        if where == "container" and name == "second":
+            containers.append({"name": value, "image": "bash:5"})
+        elif where == "container":
+            containers[0][name] = value
+        elif where == "pod":
+            pod_spec[name] = value
+        elif where == "job":
+            spec[name] = value
+        elif where == "rules":
+            spec.setdefault("podFailurePolicy", {"rules": []})["rules"].append(value)
+        elif where == "labels":
+            spec["template"].setdefault("metadata", {"labels": {}})["labels"][name] = value
+        else:
+            spec["manualSelector"] = value
+            spec["selector"] = {"matchLabels": {"app": "x"}}
+    return {
+        "apiVersion": "sinks.knative.dev/v1alpha1",
+        "kind": "JobSink",
+        "metadata": {"name": "fuzz", "namespace": "default", "uid": "fuzz-uid"},
+        "spec": {"job": {"spec": spec}},
+    }
+
+
+def assert_same_verdict(control_plane: ControlPlane, namespace: str, obj: dict[str, Any]) -> None:
+    ours = validate(default(obj))
+    accepted, stderr = dry_run(control_plane, namespace, dry_run_job(default(obj)))
+    assert accepted == (not ours), (
+        f"apiserver {'accepted' if accepted else 'refused: ' + stderr}; "
+        f"we said {[str(e) for e in ours] or 'valid'}"
+    )
+    if ours and UNDECODABLE not in stderr:
+        named = loose(stderr)
+        assert any(loose(apiserver_path(e.path)) in named for e in ours), (
+            f"the apiserver names none of our fields {[e.path for e in ours]}: {stderr}"
+        )
+
+
+@pytest.mark.parametrize(
+    "mutation", CATALOGUE, ids=[f"{w}.{n}={json.dumps(v)[:40]}" for w, n, v in CATALOGUE]
+)
+def test_each_edge_value_alone(
+    control_plane: ControlPlane, oracle_namespace: str, mutation: Mutation
+) -> None:
+    assert_same_verdict(control_plane, oracle_namespace, mutated([mutation]))
+
+
+@settings(
+    max_examples=int(os.environ.get("JOBSINK_ORACLE_EXAMPLES", "150")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(mutations=st.lists(st.sampled_from(CATALOGUE), min_size=2, max_size=3))
+def test_random_combinations(
+    control_plane: ControlPlane, oracle_namespace: str, mutations: list[Mutation]
+) -> None:
+    assert_same_verdict(control_plane, oracle_namespace, mutated(mutations))
