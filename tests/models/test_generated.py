@@ -32,7 +32,7 @@ def test_regenerated_output_is_byte_identical(script: str, committed: Path, tmp_
     assert output.read_bytes() == committed.read_bytes(), f"run `make generate` ({committed})"
 
 
-def _tool(name: str) -> ModuleType:
+def load_tool(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, MODELGEN / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
@@ -42,7 +42,7 @@ def _tool(name: str) -> ModuleType:
 
 
 def test_vendored_schema_matches_the_installed_source() -> None:
-    vendor_schema = _tool("vendor_schema")
+    vendor_schema = load_tool("vendor_schema")
     source = Path(kubernetes_validate.__file__).parent / vendor_schema.SOURCE_RELATIVE
     expected = json.dumps(vendor_schema.vendored_document(source), indent=1) + "\n"
     assert vendor_schema.VENDORED.read_text(encoding="utf-8") == expected

@@ -5,7 +5,7 @@ disagree about what a JobSink is. Choices (explained in the README section "mode
 
 - Structural and fully inlined: CRDs cannot use ``$ref``, and a full schema is what makes
   ``kubectl explain jobsink.spec.job.spec.template.spec.containers`` work.
-- Unknown fields are rejected, not pruned: every object node under ``spec.job`` carries
+- Unknown fields are rejected, not pruned: every object node of ``spec`` carries
   ``x-kubernetes-preserve-unknown-fields: true`` so an unknown field survives decoding and reaches
   the validating webhook, which rejects it with its path. Pruning would drop it silently for any
   client that does not ask for strict field validation.
@@ -180,9 +180,10 @@ def openapi_schema() -> dict[str, Any]:
         description = api.JobSink.model_fields[key].description or key
         schema["properties"][key] = {"description": description, "type": "string"}
     del schema["required"]
-    spec = schema["properties"]["spec"]
-    spec["properties"]["job"] = SchemaBuilder(preserve_unknown=True).of_field(
-        api.JobSinkSpec.model_fields["job"]
+    # Everything a user writes (spec and below) keeps unknown fields for the webhook to reject;
+    # status is written by the receiver and keeps ordinary pruning.
+    schema["properties"]["spec"] = SchemaBuilder(preserve_unknown=True).of_field(
+        api.JobSink.model_fields["spec"]
     )
     return {"description": first_sentence(api.JobSink.__doc__ or ""), **schema}
 
@@ -239,8 +240,17 @@ def render() -> str:
 
 
 def last_applied_size(text: str) -> int:
-    """Bytes ``kubectl apply`` stores in the last-applied annotation (compact JSON)."""
-    return len(json.dumps(yaml.safe_load(text), separators=(",", ":")).encode())
+    """Bytes of the last-applied-configuration annotation ``kubectl apply`` writes for ``text``.
+
+    kubectl stores the object as compact JSON from Go's encoder, which escapes ``<``, ``>`` and
+    ``&`` as six-byte ``\\u003c`` sequences, records an empty ``annotations`` map in it and ends it
+    with a newline.
+    """
+    document = yaml.safe_load(text)
+    document["metadata"].setdefault("annotations", {})
+    compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    escaped = sum(compact.count(char) for char in "<>&")
+    return len(compact.encode()) + 5 * escaped + 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
-    print(f"wrote {args.output}: {len(text.encode())} bytes of YAML, {size} bytes as JSON")
+    print(f"wrote {args.output}: {len(text.encode())} bytes of YAML, {size} last-applied bytes")
     return 0
 
 
