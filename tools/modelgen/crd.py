@@ -66,6 +66,19 @@ def _validators(metadata: list[Any]) -> set[Any]:
     return {item.func for item in metadata if isinstance(item, AfterValidator)}
 
 
+def _list_marks(extra: dict[str, Any], items: dict[str, Any]) -> dict[str, Any]:
+    """The upstream list semantics that are legal in a CRD for a list of ``items``."""
+    list_type = extra.get("x-kubernetes-list-type")
+    if list_type == "map":
+        keys = list(extra.get("x-kubernetes-list-map-keys", []))
+        if not keys or not set(keys) <= set(items.get("required", [])):
+            return {}  # the apiserver demands required (or defaulted) keys: leave it atomic
+        return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": keys}
+    if list_type == "set" and items.get("type") == "object":
+        return {}  # a set needs scalar or atomic items; upstream never marks objects, be safe
+    return {"x-kubernetes-list-type": list_type} if list_type else {}
+
+
 class SchemaBuilder:
     """Turns model classes into structural OpenAPI v3 schema nodes."""
 
@@ -130,25 +143,12 @@ class SchemaBuilder:
         schema = self.of_type(_annotated(field))
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         if schema.get("type") == "array":
-            schema.update(self._list_marks(extra, schema["items"], field))
+            schema.update(_list_marks(extra, schema["items"]))
         if MAP_TYPE in extra and schema.get("type") == "object":
             schema[MAP_TYPE] = extra[MAP_TYPE]
         if field.description:
             schema = {"description": first_sentence(field.description), **schema}
         return schema
-
-    def _list_marks(
-        self, extra: dict[str, Any], items: dict[str, Any], field: FieldInfo
-    ) -> dict[str, Any]:
-        list_type = extra.get("x-kubernetes-list-type")
-        if list_type == "map":
-            keys = list(extra.get("x-kubernetes-list-map-keys", []))
-            if not keys or not set(keys) <= set(items.get("required", [])):
-                return {}  # keys the apiserver cannot rely on being present: keep it atomic
-            return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": keys}
-        if list_type == "set" and items.get("type") == "object":
-            return {}  # sets of objects need atomic items; upstream never marks these, be safe
-        return {"x-kubernetes-list-type": list_type} if list_type else {}
 
     def of_model(self, model: type[BaseModel]) -> dict[str, Any]:
         properties: dict[str, Any] = {}
