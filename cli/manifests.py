@@ -29,6 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_NAMESPACE = "knative-eventing"
 DEFAULT_IMAGE = "jobsink:0.1.0"
 CERT_MANAGER_GROUP = "cert-manager.io/"
+#: Where both Deployments mount a serving certificate (the webhook's default --tls-cert dir).
+TLS_DIRECTORY = "/etc/jobsink/tls"
 
 #: Apply order: what others refer to comes first (namespace before namespaced objects, the CRD
 #: before anything that lists it, RBAC before the Pods that need it) and the admission webhooks
@@ -57,13 +59,14 @@ KIND_ORDER = (
 def source_files(root: Path, *, cert_manager: bool = False) -> list[Path]:
     """The manifest files of the bundle, in a stable order.
 
-    ``config/webhook/`` may hold cert-manager variants; they are included only on request since
-    they need cert-manager in the cluster (a file counts as one when its name says so).
+    ``config/`` and ``config/webhook/`` hold cert-manager variants too, included only on request
+    since they need cert-manager in the cluster (a file counts as one when its name says so).
     """
-    files = sorted((root / "crds").glob("*.yaml")) + sorted((root / "config").glob("*.yaml"))
-    webhook = sorted((root / "config" / "webhook").glob("*.yaml"))
-    files += [f for f in webhook if cert_manager or "cert-manager" not in f.name]
-    return [f for f in files if f.name != "kustomization.yaml"]
+    files = sorted((root / "crds").glob("*.yaml"))
+    for directory in (root / "config", root / "config" / "webhook"):
+        found = sorted(directory.glob("*.yaml"))
+        files += [f for f in found if cert_manager or "cert-manager" not in f.name]
+    return files
 
 
 def load_documents(texts: Iterable[str]) -> list[Document]:
@@ -115,6 +118,69 @@ def with_image(docs: Iterable[Document], image: str) -> list[Document]:
     return result
 
 
+def _named(docs: list[Document], kind: str, name: str) -> Document | None:
+    return next(
+        (d for d in docs if d.get("kind") == kind and d.get("metadata", {}).get("name") == name),
+        None,
+    )
+
+
+def _mount_tls(deployment: Document, secret: str, env: dict[str, str]) -> None:
+    """Mount ``secret`` at /etc/jobsink/tls in the first container and set ``env`` there."""
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    container["env"] = [e for e in container.get("env", []) if e["name"] not in env]
+    container["env"] += [{"name": key, "value": value} for key, value in env.items()]
+    pod["volumes"] = [v for v in pod.get("volumes", []) if v["name"] != "tls"]
+    pod["volumes"].append({"name": "tls", "secret": {"secretName": secret}})
+    mounts = [m for m in container.get("volumeMounts", []) if m["name"] != "tls"]
+    container["volumeMounts"] = [
+        *mounts,
+        {"name": "tls", "mountPath": TLS_DIRECTORY, "readOnly": True},
+    ]
+
+
+def with_cert_manager(docs: Iterable[Document], namespace: str) -> list[Document]:
+    """cert-manager issues both serving certificates; the webhook drops its self-management.
+
+    The webhook reads jobsink-webhook-tls from files (its defaults), cainjector fills caBundle,
+    the receiver serves HTTPS on 8443 beside HTTP on 8080, and the RBAC that only self-managed
+    certificates need (the webhook's Secret and caBundle writes) leaves the bundle.
+    """
+    self_managed_rbac = {
+        ("ClusterRole", "jobsink-webhook-ca-bundle"),
+        ("ClusterRoleBinding", "jobsink-webhook-ca-bundle"),
+        ("Role", "jobsink-webhook"),
+        ("RoleBinding", "jobsink-webhook"),
+    }
+    result = [
+        deepcopy(d)
+        for d in docs
+        if (d.get("kind"), d.get("metadata", {}).get("name")) not in self_managed_rbac
+    ]
+    webhook = _named(result, "Deployment", "jobsink-webhook")
+    if webhook is not None:
+        _mount_tls(webhook, "jobsink-webhook-tls", {"JOBSINK_WEBHOOK_SELF_MANAGED": "false"})
+    receiver = _named(result, "Deployment", "job-sink")
+    if receiver is not None:
+        _mount_tls(
+            receiver,
+            "job-sink-server-tls",
+            {
+                "JOBSINK_RECEIVER_PORT": "8443",
+                "JOBSINK_RECEIVER_HTTP_PORT": "8080",
+                "JOBSINK_RECEIVER_TLS_CERT": f"{TLS_DIRECTORY}/tls.crt",
+                "JOBSINK_RECEIVER_TLS_KEY": f"{TLS_DIRECTORY}/tls.key",
+                "JOBSINK_RECEIVER_CA_FILE": f"{TLS_DIRECTORY}/ca.crt",
+            },
+        )
+    for doc in result:
+        if doc.get("kind") in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+            annotations = doc["metadata"].setdefault("annotations", {})
+            annotations["cert-manager.io/inject-ca-from"] = f"{namespace}/jobsink-webhook-tls"
+    return result
+
+
 def ordered(docs: Iterable[Document]) -> list[Document]:
     """Documents sorted by ``KIND_ORDER``; unknown kinds go just before the webhooks."""
     rank = {kind: i for i, kind in enumerate(KIND_ORDER)}
@@ -139,10 +205,11 @@ def bundle(
 ) -> list[Document]:
     """The install bundle's objects, in apply order."""
     files = source_files(root, cert_manager=cert_manager)
-    docs = load_documents(f.read_text() for f in files)
-    if not cert_manager:
-        docs = without_cert_manager(docs)
-    return ordered(with_image(with_namespace(docs, namespace), image))
+    docs = with_image(
+        with_namespace(load_documents(f.read_text() for f in files), namespace), image
+    )
+    docs = with_cert_manager(docs, namespace) if cert_manager else without_cert_manager(docs)
+    return ordered(docs)
 
 
 def _check_sources(root: Path) -> None:

@@ -166,7 +166,7 @@ def _start_receiver(plane: ControlPlane, port: int) -> ManagedProcess:
             # `kubectl get jobsinks` shows works from this machine.
             f"--public-url={url}",
         ],
-        env={"JOBSINK_SYSTEM_NAMESPACE": SYSTEM_NAMESPACE},
+        env={"JOBSINK_RECEIVER_SYSTEM_NAMESPACE": SYSTEM_NAMESPACE},
     )
     wait_for(
         lambda: http_ok(f"{url}/readyz"),

@@ -131,3 +131,38 @@ def test_missing_sources_are_one_line(
     result = runner.invoke(APP, ["manifests", "--source", str(tmp_path)])
     assert result.exit_code == ExitCode.USAGE
     assert message in result.stderr
+
+
+def _env(deployment: manifests.Document) -> dict[str, str]:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
+def _by_name(docs: list[manifests.Document]) -> dict[tuple[str, str], manifests.Document]:
+    return {(str(d["kind"]), str(d["metadata"]["name"])): d for d in docs}
+
+
+def test_cert_manager_variant_wires_both_certificates() -> None:
+    default = _by_name(manifests.bundle(ROOT))
+    docs = _by_name(manifests.bundle(ROOT, cert_manager=True, namespace="js"))
+    assert ("Certificate", "jobsink-webhook-tls") in docs
+    assert ("Certificate", "job-sink-server-tls") in docs
+    assert _env(docs[("Deployment", "jobsink-webhook")])["JOBSINK_WEBHOOK_SELF_MANAGED"] == "false"
+    receiver = _env(docs[("Deployment", "job-sink")])
+    assert receiver["JOBSINK_RECEIVER_PORT"] == "8443"
+    assert receiver["JOBSINK_RECEIVER_HTTP_PORT"] == "8080"
+    assert receiver["JOBSINK_RECEIVER_TLS_CERT"] == "/etc/jobsink/tls/tls.crt"
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        (configuration,) = [d for (k, _), d in docs.items() if k == kind]
+        annotations = configuration["metadata"]["annotations"]
+        assert annotations["cert-manager.io/inject-ca-from"] == "js/jobsink-webhook-tls"
+    # What only self-managed certificates need is gone; the default bundle keeps it.
+    assert ("ClusterRole", "jobsink-webhook-ca-bundle") not in docs
+    assert ("ClusterRole", "jobsink-webhook-ca-bundle") in default
+    assert not any(str(d["apiVersion"]).startswith("cert-manager.io/") for d in default.values())
+
+
+def test_default_bundle_self_manages_the_webhook_certificate() -> None:
+    docs = _by_name(manifests.bundle(ROOT))
+    assert _env(docs[("Deployment", "jobsink-webhook")])["JOBSINK_WEBHOOK_SELF_MANAGED"] == "true"
+    assert _env(docs[("Deployment", "job-sink")])["JOBSINK_RECEIVER_PORT"] == "8080"

@@ -20,7 +20,10 @@ Doc = dict[str, Any]
 
 def _load() -> list[tuple[str, Doc]]:
     found = []
+    # cert-manager's kinds have no schema here; tests/cli/test_manifests.py covers that variant.
     for path in sorted((ROOT / "config").glob("*.yaml")):
+        if "cert-manager" in path.name:
+            continue
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
                 found.append((f"{path.name}:{doc['kind']}/{doc['metadata']['name']}", doc))

@@ -49,6 +49,20 @@ def test_every_object_of_the_bundle_is_accepted(kubectl: Kubectl, namespace: str
     assert {"CustomResourceDefinition", "Deployment", "Service", "ClusterRole"} <= kinds
 
 
+def test_cert_manager_variant_is_accepted_apart_from_cert_manager_kinds(
+    kubectl: Kubectl, namespace: str
+) -> None:
+    """cert-manager's own CRDs are not installed here; every Kubernetes object is checked."""
+    docs = [
+        doc
+        for doc in manifests.bundle(manifests.REPO_ROOT, namespace=namespace, cert_manager=True)
+        if doc["kind"] != "Namespace" and not doc["apiVersion"].startswith("cert-manager.io/")
+    ]
+    result = _dry_run(kubectl, docs)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("(server dry run)") == len(docs)
+
+
 @pytest.mark.parametrize(
     ("kind", "corrupt", "message"),
     [
