@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from kubernetes import client
 
-from controlplane import K8S_VERSION, ControlPlane
+from controlplane import K8S_VERSION, ControlPlane, ControlPlaneError, Ports
 from controlplane.ports import is_listening
 from controlplane.processes import is_same_process
 from controlplane.readiness import wait_for
@@ -203,3 +206,78 @@ def test_a_killed_run_is_reclaimed_by_the_next(control_plane: ControlPlane, tmp_
         assert not any(is_same_process(pid, marker) for pid, marker in leftovers)
         assert not stale_workdir.exists()
         assert plane.kubectl("get", "--raw", "/readyz").stdout == "ok"
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port some other program is listening on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        yield squatter.getsockname()[1]
+
+
+def test_start_retries_with_new_ports_when_one_is_taken(
+    control_plane: ControlPlane,
+    tmp_path: Path,
+    taken_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Free ports can be grabbed between our check and etcd's bind: start-up tries again."""
+    pick = Ports.free
+    picked: list[Ports] = []
+
+    def first_one_taken(cls: type[Ports], *, apiserver: int | None = None) -> Ports:
+        ports = pick(apiserver=apiserver)
+        picked.append(dataclasses.replace(ports, etcd_client=taken_port) if not picked else ports)
+        return picked[-1]
+
+    monkeypatch.setattr(Ports, "free", classmethod(first_one_taken))
+    messages: list[str] = []
+    plane = ControlPlane(binaries=control_plane.binaries, registry=RunRegistry(tmp_path / "runs"))
+    with plane.start(progress=messages.append):
+        assert "etcd: port taken by another process, retrying" in messages
+        assert plane.ports == picked[1]
+        assert plane.kubectl("get", "--raw", "/readyz").stdout == "ok"
+
+
+def test_a_fixed_port_that_is_taken_fails_cleanly(
+    control_plane: ControlPlane, tmp_path: Path, taken_port: int
+) -> None:
+    registry = RunRegistry(tmp_path / "runs")
+    plane = ControlPlane(
+        binaries=control_plane.binaries,
+        registry=registry,
+        ports=Ports.free(apiserver=taken_port),
+    )
+    with pytest.raises(ControlPlaneError, match="kube-apiserver exited") as raised:
+        plane.start()
+    message = str(raised.value)
+    assert "address already in use" in message
+    log = Path(message.split("(log: ", 1)[1].split(")", 1)[0])
+    workdir = log.parent.parent
+    assert not workdir.exists()
+    assert not list(registry.directory.glob("*.json"))
+    leftovers = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, check=False)
+    assert leftovers.stdout == b""
+
+
+def test_python_m_controlplane_stops_cleanly_on_sigterm(control_plane: ControlPlane) -> None:
+    environment = {**os.environ, "KUBEBUILDER_ASSETS": str(control_plane.binaries.etcd.parent)}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "controlplane"],
+        cwd=REPO,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert runner.stdout is not None
+    kubeconfig = Path(runner.stdout.readline().strip().removeprefix("export KUBECONFIG="))
+    assert kubeconfig.exists()
+    workdir = kubeconfig.parent
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=60) == 0
+    assert not workdir.exists()
+    leftovers = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, check=False)
+    assert leftovers.stdout == b""
