@@ -78,6 +78,7 @@ class Caller:
         deadline: float,
         body: Any = None,
         query: Sequence[tuple[str, str]] = (),
+        accept: str = JSON,
     ) -> dict[str, Any]:
         """The decoded JSON answer; ``KubeError`` when not 2xx after the retries that fit in time.
 
@@ -93,7 +94,7 @@ class Caller:
             if self._throttle is not None:
                 self._throttle(deadline)
             try:
-                return self._once(operation, method, path, body, query, deadline)
+                return self._once(operation, method, path, body, query, accept, deadline)
             except KubeError as error:
                 if not error.retryable:
                     raise
@@ -116,9 +117,10 @@ class Caller:
         path: str,
         body: Any,
         query: Sequence[tuple[str, str]],
+        accept: str,
         deadline: float,
     ) -> dict[str, Any]:
-        headers = {"Accept": JSON}
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = JSON
         method, url, headers, serialized, post = self._api.param_serialize(
@@ -155,6 +157,30 @@ class Caller:
             message=str(decoded.get("message") or "")[:1000],
             retry_after=_seconds(response.headers.get("Retry-After")),
         )
+
+    def stream(
+        self, path: str, *, query: Sequence[tuple[str, str]], accept: str, read_timeout: float
+    ) -> Any:
+        """Open a long-lived GET (a watch) and return the unread urllib3 response; no retries:
+        a watcher re-lists and re-watches on failure anyway."""
+        method, url, headers, _, _ = self._api.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=list(query),
+            header_params={"Accept": accept},
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self._api.call_api(
+                method, url, headers, _request_timeout=(self._attempt_timeout, read_timeout)
+            )
+        except (urllib3.exceptions.HTTPError, OSError, ApiException) as error:
+            raise KubeError(0, type(error).__name__, f"watch {path}: {error}") from None
+        if response.status != 200:
+            data = response.response.data or b""
+            response.response.release_conn()
+            raise KubeError(response.status, "WatchFailed", data.decode(errors="replace")[:500])
+        return response.response
 
     def _report(self, operation: str, outcome: str, started: float) -> None:
         if self._observe is not None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from kubeapi.calls import Caller, KubeError
+from kubeapi.calls import JSON, Caller, KubeError
 
 PAGE_SIZE = 500
 
@@ -79,6 +79,39 @@ class Resource:
                 return False
             raise
         return True
+
+    def list_metadata(
+        self, namespace: str | None, selector: str, *, deadline: float
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Only the metadata of every object matching ``selector`` (``PartialObjectMetadataList``),
+        and the resourceVersion to watch from. From the apiserver's cache, unpaged."""
+        page = self._caller.call(
+            f"list_{self.kind}_metadata",
+            "GET",
+            self._collection(namespace),
+            query=[("labelSelector", selector), ("resourceVersion", "0")],
+            accept=f"{JSON};as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+            deadline=deadline,
+        )
+        return page.get("items") or [], str((page.get("metadata") or {}).get("resourceVersion"))
+
+    def watch_metadata(
+        self, namespace: str | None, selector: str, resource_version: str, *, timeout_seconds: int
+    ) -> Any:
+        """An open metadata-only watch: the raw streaming response (``kubeapi.jobsinks.WatchStream``
+        reads it). The server ends it after ``timeout_seconds``."""
+        return self._caller.stream(
+            self._collection(namespace),
+            query=[
+                ("labelSelector", selector),
+                ("watch", "true"),
+                ("allowWatchBookmarks", "true"),
+                ("resourceVersion", resource_version),
+                ("timeoutSeconds", str(timeout_seconds)),
+            ],
+            accept=f"{JSON};as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+            read_timeout=timeout_seconds + 30,
+        )
 
     def list(
         self, namespace: str | None, selector: str, *, deadline: float

@@ -20,9 +20,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from kubeapi import events
 from kubeapi.calls import Caller
 from receiver.handlers import Receiver, SinkLookup
+from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import observe_kube_call
-from receiver.protocol import RecentEvents, WriteProtocol
+from receiver.protocol import WriteProtocol
 from receiver.settings import Settings
 from receiver.sweeper import Sweeper
 
@@ -91,8 +92,9 @@ def build(
     )
     caller = Caller(api_client, observe=observe_kube_call, throttle=throttle)
     jobs, secrets = events.jobs(caller), events.secrets(caller)
-    protocol = WriteProtocol(jobs, secrets, RecentEvents(ttl=settings.duplicate_memo_seconds))
-    background: list[Background] = []
+    index = JobIndex(jobs, namespace=settings.namespace)
+    protocol = WriteProtocol(jobs, secrets, index)
+    background: list[Background] = [index]
     if sinks is None:
         from receiver.sinks import SinkCache
 

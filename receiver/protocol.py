@@ -2,9 +2,12 @@
 
 Order and why (the README's "write protocol" table lists every crash point):
 
-1. **Read-only duplicate check.** Job and Secret are read from the apiserver's watch cache. Both
-   present, the Job belonging to this event and the Secret owned by that Job: answer 202 with no
-   write at all. A stale read only sends us down the create path, where 409 settles it.
+1. **Read-only duplicate check.** The Job comes from the receiver's Job index (a metadata watch;
+   ``receiver.jobindex``) or, while that is not synced, from the apiserver's watch cache; the Secret
+   from the apiserver's watch cache. Both present, the Job belonging to this event and the Secret
+   owned by that Job: answer 202 with no write at all. An event this process completed, whose Job
+   the index still shows, costs no call. A stale read only sends us down the create path, where
+   409 settles it.
 2. **Job first**, owned by the JobSink. Its Pod cannot start before the Secret volume exists (the
    kubelet retries the mount), so a Job without its Secret is harmless, and the sender, who got a
    5xx, redelivers and step 3 completes it.
@@ -20,9 +23,6 @@ Order and why (the README's "write protocol" table lists every crash point):
 from __future__ import annotations
 
 import enum
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from jobsink.names import ANNOTATION_EVENT_ID, ANNOTATION_EVENT_SOURCE, LABEL_SI
 from jobsink.render import render, secret_owned_by
 from kubeapi.calls import KubeError
 from kubeapi.events import Resource
+from receiver.jobindex import JobIndex
 
 MAX_ATTEMPTS = 3
 """Create/verify rounds for one object when it keeps vanishing or being replaced under us."""
@@ -42,7 +43,7 @@ class Outcome(enum.Enum):
     COMPLETED = "completed"
     """The Job existed without its Secret (an earlier delivery failed halfway); now complete."""
     DUPLICATE = "duplicate"
-    """Job and Secret both existed: nothing written."""
+    """Job and Secret both existed (found by the check, or by 409s when it raced another)."""
 
 
 @dataclass(frozen=True)
@@ -65,49 +66,13 @@ class Busy(Exception):
     retry_after = 2
 
 
-class RecentEvents:
-    """Events this process completed in the last ``ttl`` seconds, so hot duplicates cost no call.
-
-    Bounded (LRU) so that memory stays flat under any load. Only positive answers are kept and
-    only briefly: a Job deleted within ``ttl`` of its event is still reported as a duplicate by
-    this process, the one price of the shortcut (``ttl=0`` disables it).
-    """
-
-    def __init__(self, ttl: float = 10.0, size: int = 20_000) -> None:
-        self._ttl = ttl
-        self._size = size
-        self._entries: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __contains__(self, key: tuple[str, str]) -> bool:
-        if self._ttl <= 0:
-            return False
-        with self._lock:
-            expires = self._entries.get(key)
-            if expires is None:
-                return False
-            if expires < time.monotonic():
-                del self._entries[key]
-                return False
-            return True
-
-    def add(self, key: tuple[str, str]) -> None:
-        if self._ttl <= 0:
-            return
-        with self._lock:
-            self._entries[key] = time.monotonic() + self._ttl
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-
 class WriteProtocol:
     """Delivers events through a Job and a Secret resource (real or fake apiserver alike)."""
 
-    def __init__(self, jobs: Resource, secrets: Resource, recent: RecentEvents | None = None):
+    def __init__(self, jobs: Resource, secrets: Resource, index: JobIndex | None = None):
         self._jobs = jobs
         self._secrets = secrets
-        self._recent = recent or RecentEvents(ttl=0)
+        self._index = index
 
     def name_of(self, sink: dict[str, Any], event: CloudEvent) -> str:
         return job_name(sink["metadata"]["name"], event.source, event.id)
@@ -120,20 +85,30 @@ class WriteProtocol:
         """
         namespace = sink["metadata"]["namespace"]
         name = self.name_of(sink, event)
-        key = (namespace, name)
-        if key in self._recent:
-            return Accepted(namespace, name, Outcome.DUPLICATE)
-        job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
+        index = self._index if self._index is not None and self._index.synced else None
+        if index is not None:
+            if index.completed(namespace, name):
+                return Accepted(namespace, name, Outcome.DUPLICATE)
+            job = index.job(namespace, name)
+        else:
+            job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
         if job is not None and self._belongs(job, sink, event):
             secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
-            if secret is not None and _owner_uid(secret) == job["metadata"]["uid"]:
-                self._recent.add(key)
+            if secret is not None and _owner_uid(secret) == _uid(job):
+                self._completed(namespace, name, _uid(job))
                 return Accepted(namespace, name, Outcome.DUPLICATE)
         rendered = render(sink, event)
         job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
-        self._ensure_secret(namespace, secret_owned_by(rendered.secret, name, _uid(job)), deadline)
-        self._recent.add(key)
-        return Accepted(namespace, name, Outcome.CREATED if created else Outcome.COMPLETED)
+        body = secret_owned_by(rendered.secret, name, _uid(job))
+        completed = self._ensure_secret(namespace, body, deadline)
+        self._completed(namespace, name, _uid(job))
+        if created:
+            return Accepted(namespace, name, Outcome.CREATED)
+        return Accepted(namespace, name, Outcome.COMPLETED if completed else Outcome.DUPLICATE)
+
+    def _completed(self, namespace: str, name: str, job_uid: str) -> None:
+        if self._index is not None:
+            self._index.mark_completed(namespace, name, job_uid)
 
     def _ensure_job(
         self,
@@ -159,13 +134,14 @@ class WriteProtocol:
             return existing, False
         raise KubeError(503, "Conflict", f"job {name} keeps changing; retry", retry_after=1)
 
-    def _ensure_secret(self, namespace: str, body: dict[str, Any], deadline: float) -> None:
+    def _ensure_secret(self, namespace: str, body: dict[str, Any], deadline: float) -> bool:
+        """True when this call wrote the Secret, False when the Job's own Secret was there."""
         name = body["metadata"]["name"]
         job_uid = body["metadata"]["ownerReferences"][0]["uid"]
         for _ in range(MAX_ATTEMPTS):
             try:
                 self._secrets.create(namespace, body, deadline=deadline)
-                return
+                return True
             except KubeError as error:
                 if error.status != 409:
                     raise
@@ -173,7 +149,7 @@ class WriteProtocol:
             if existing is None:
                 continue
             if _owner_uid(existing) == job_uid:
-                return
+                return False
             # Left over from an earlier Job for this same event; the garbage collector would take
             # it away from the new Job. Replace it, never adopt it.
             self._secrets.delete(namespace, name, uid=_uid(existing), deadline=deadline)

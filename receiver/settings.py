@@ -42,9 +42,6 @@ class Settings(BaseSettings):
     body_timeout: float = Field(10.0, gt=0, description="time allowed to receive a request body")
     retry_after_seconds: int = Field(1, ge=0, description="Retry-After sent with 429 and 503")
     max_batch_events: int = Field(100, ge=1)
-    duplicate_memo_seconds: float = Field(
-        10.0, ge=0, description="remember completed events this long (duplicates cost no call)"
-    )
     drain_seconds: float = Field(
         3.0, ge=0, description="on SIGTERM, answer not-ready this long before closing listeners"
     )

@@ -14,7 +14,8 @@ import pytest
 
 from jobsink.event import CloudEvent, json_data
 from kubeapi.calls import KubeError
-from receiver.protocol import Busy, EventConflict, Outcome, RecentEvents, WriteProtocol
+from receiver.jobindex import JobIndex
+from receiver.protocol import Busy, EventConflict, Outcome, WriteProtocol
 from tests.receiver.fake_kube import FakeKubeApi
 
 EVENT = CloudEvent.from_attributes(
@@ -133,16 +134,76 @@ def test_duplicate_makes_no_write_call(
     assert_one_job_one_secret(fake)
 
 
-def test_recent_events_answer_duplicates_without_any_call(
-    fake: FakeKubeApi, caller: Any, sink: dict[str, Any]
-) -> None:
+@pytest.fixture
+def index(caller: Any) -> JobIndex:
     from kubeapi import events
 
-    protocol = WriteProtocol(events.jobs(caller), events.secrets(caller), RecentEvents(ttl=60))
-    protocol.deliver(sink, EVENT, deadline=deadline())
+    built = JobIndex(events.jobs(caller))
+    built.replace([])  # synced, empty: what a fresh cluster lists
+    return built
+
+
+@pytest.fixture
+def indexed(caller: Any, index: JobIndex) -> WriteProtocol:
+    from kubeapi import events
+
+    return WriteProtocol(events.jobs(caller), events.secrets(caller), index)
+
+
+def watch_sees(fake: FakeKubeApi, index: JobIndex) -> None:
+    """What the metadata watch would deliver: the fake's Jobs as they are now."""
+    index.replace(job["metadata"] for job in fake.of("jobs"))
+
+
+def test_with_the_index_a_new_event_costs_two_writes_and_nothing_else(
+    fake: FakeKubeApi, indexed: WriteProtocol, sink: dict[str, Any]
+) -> None:
+    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
+    assert [(method, plural) for method, plural, _ in fake.calls] == [
+        ("POST", "jobs"),
+        ("POST", "secrets"),
+    ]
+
+
+def test_with_the_index_a_completed_duplicate_costs_no_call(
+    fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any]
+) -> None:
+    indexed.deliver(sink, EVENT, deadline=deadline())
+    watch_sees(fake, index)
     calls = len(fake.calls)
-    assert protocol.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
     assert len(fake.calls) == calls
+
+
+def test_with_the_index_a_duplicate_completed_elsewhere_costs_one_read(
+    fake: FakeKubeApi, protocol: WriteProtocol, indexed: WriteProtocol, index: JobIndex,
+    sink: dict[str, Any],
+) -> None:  # fmt: skip
+    protocol.deliver(sink, EVENT, deadline=deadline())  # another receiver
+    watch_sees(fake, index)
+    calls = len(fake.calls)
+    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    assert [(m, p) for m, p, _ in fake.calls[calls:]] == [("GET", "secrets")]
+
+
+def test_with_the_index_a_deleted_job_is_created_again(
+    fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any]
+) -> None:
+    indexed.deliver(sink, EVENT, deadline=deadline())
+    watch_sees(fake, index)
+    (job,) = fake.of("jobs")
+    fake.handle("DELETE", f"/apis/batch/v1/namespaces/default/jobs/{job['metadata']['name']}", {})
+    index.apply("DELETED", job["metadata"])
+    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
+    assert_one_job_one_secret(fake)
+
+
+def test_a_stale_index_only_costs_a_409(
+    fake: FakeKubeApi, protocol: WriteProtocol, indexed: WriteProtocol, sink: dict[str, Any]
+) -> None:
+    protocol.deliver(sink, EVENT, deadline=deadline())  # the index has not seen this Job yet
+    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    assert_one_job_one_secret(fake)
 
 
 def test_stranded_secret_is_replaced_never_adopted(
@@ -210,8 +271,9 @@ def test_deadline_stops_retrying(
     assert time.monotonic() - started < 1.0  # a 5 s Retry-After does not fit: not waited for
 
 
-def test_recent_events_are_bounded() -> None:
-    recent = RecentEvents(ttl=60, size=3)
+def test_completed_events_are_bounded(index: JobIndex) -> None:
+    small = JobIndex(index._jobs, completed_size=3)
+    small.replace({"namespace": "ns", "name": str(i), "uid": str(i)} for i in range(10))
     for i in range(10):
-        recent.add(("ns", str(i)))
-    assert [("ns", str(i)) in recent for i in range(10)] == [False] * 7 + [True] * 3
+        small.mark_completed("ns", str(i), str(i))
+    assert [small.completed("ns", str(i)) for i in range(10)] == [False] * 7 + [True] * 3
