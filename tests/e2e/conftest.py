@@ -23,7 +23,9 @@ When a test fails, the tails of every component's log are appended to its report
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
@@ -78,16 +80,22 @@ def _terminal_printer(config: pytest.Config) -> Callable[[str], None]:
 
 
 @pytest.fixture(scope="session")
-def control_plane(pytestconfig: pytest.Config) -> Iterator[ControlPlane]:
-    say = _terminal_printer(pytestconfig)
+def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    config = request.config
+    say = _terminal_printer(config)
     plane = ControlPlane(keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1")
     plane.start(progress=say)
     say(f"workdir {plane.workdir}; KUBECONFIG={plane.kubeconfig}")
-    pytestconfig.stash[CONTROL_PLANE] = plane
+    config.stash[CONTROL_PLANE] = plane
     try:
         yield plane
     finally:
-        del pytestconfig.stash[CONTROL_PLANE]
+        del config.stash[CONTROL_PLANE]
+        if request.session.testsfailed:
+            # The work directory goes with the control plane; the full logs outlive it.
+            kept = Path(tempfile.mkdtemp(prefix="jobsink-e2e-logs-"))
+            shutil.copytree(plane.layout.logs, kept, dirs_exist_ok=True)
+            say(f"tests failed: full component logs kept in {kept}")
         plane.stop()
 
 
