@@ -1,0 +1,32 @@
+"""``python -m tests.receiver.serve_fake FAKE_URL PORT``: the real receiver server (signals,
+drain, lifespan) over a FAKE apiserver with one fixed JobSink, for the shutdown test."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from kubeapi import events
+from kubeapi.calls import Caller
+from receiver.app import create_app
+from receiver.handlers import Receiver
+from receiver.protocol import WriteProtocol
+from receiver.server import serve
+from receiver.settings import Settings
+from tests.receiver.conftest import SINK
+from tests.receiver.fake_kube import FakeKubeApi
+from tests.receiver.test_http import StaticSinks
+
+
+def main() -> None:
+    fake_url, port = sys.argv[1], int(sys.argv[2])
+    settings = Settings(host="127.0.0.1", port=port, drain_seconds=1.0, shutdown_timeout=10)
+    caller = Caller(FakeKubeApi.api_client(fake_url))
+    jobs = events.jobs(caller)
+    sinks = StaticSinks({("default", "job-sink-logger"): SINK})
+    receiver = Receiver(settings, sinks, WriteProtocol(jobs, events.secrets(caller)), jobs)
+    asyncio.run(serve(create_app(receiver), settings))
+
+
+if __name__ == "__main__":
+    main()
