@@ -183,6 +183,21 @@ def send(
     location = response.headers.get("location")
     if location:
         print(f"Location: {response.url.join(location)}")
+    job = _accepted_job(response)
+    if job:
+        print(f"Job: {job}")
+
+
+def _accepted_job(response: httpx.Response) -> str | None:
+    """``ns/name (outcome)`` from the receiver's JSON answer, when it names the Job."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("job"), str):
+        return None
+    name = f"{body['namespace']}/{body['job']}" if "namespace" in body else body["job"]
+    return f"{name} ({body['outcome']})" if "outcome" in body else name
 
 
 def register(app: typer.Typer) -> None:

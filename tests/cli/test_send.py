@@ -147,6 +147,14 @@ def test_full_url_and_data_file_in_structured_mode(
     assert json.loads(request.body)["data"] == {"a": 1}
 
 
+def test_the_job_named_in_the_answer_is_printed(runner: CliRunner, loopback: Loopback) -> None:
+    body = b'{"namespace":"default","job":"job-sink-logger-abc","outcome":"duplicate"}'
+    loopback.answers.append(Answer(202, {"content-type": "application/json"}, body))
+    code, out, _ = _send(runner, "default/job-sink-logger", *SEED_ARGS, "--url", loopback.url)
+    assert code == 0
+    assert out.splitlines()[-1] == "Job: default/job-sink-logger-abc (duplicate)"
+
+
 def test_random_id_is_printed(runner: CliRunner, loopback: Loopback) -> None:
     loopback.answers.append(Answer(202))
     code, out, _ = _send(runner, "ns/sink", "-s", "src", "-t", "typ", "--url", loopback.url)
