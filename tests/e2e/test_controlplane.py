@@ -57,7 +57,7 @@ def test_admission_webhook_plugins_are_enabled(control_plane: ControlPlane) -> N
         assert f'name="{plugin}"' in metrics, plugin
 
 
-JOB = {
+JOB: dict[str, Any] = {
     "apiVersion": "batch/v1",
     "kind": "Job",
     "metadata": {"name": "hello"},
@@ -104,6 +104,31 @@ def test_deleting_a_job_collects_its_pods(control_plane: ControlPlane, namespace
     wait_for(
         _gone(control_plane, "pods", "-n", namespace, "-l", selector),
         what="the garbage collector to delete the Pod",
+        timeout=TIMEOUT,
+    )
+
+
+def test_a_job_finishes_when_its_pod_is_marked_succeeded_and_ttl_deletes_it(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    """Without a kubelet, a test plays its part by writing the Pod's status itself."""
+    job = {**JOB, "spec": {**JOB["spec"], "ttlSecondsAfterFinished": 0}}
+    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(job))
+    selector = "batch.kubernetes.io/job-name=hello"
+    wait_for(
+        lambda: bool(_get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"]),
+        what="the job controller's Pod",
+        timeout=TIMEOUT,
+    )
+    pod = _get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"][0]
+    succeeded = json.dumps({"status": {"phase": "Succeeded"}})
+    control_plane.kubectl(
+        "patch", "pod", pod["metadata"]["name"], "-n", namespace,
+        "--subresource=status", "--type=merge", "-p", succeeded,
+    )  # fmt: skip
+    wait_for(
+        _gone(control_plane, "job", "hello", "-n", namespace),
+        what="the ttl-after-finished controller to delete the completed Job",
         timeout=TIMEOUT,
     )
 
