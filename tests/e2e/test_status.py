@@ -31,6 +31,37 @@ TIMEOUT = 30.0
 SEED = EXAMPLES / "job-sink-logger.yaml"
 
 
+@pytest.fixture(scope="module")
+def control_plane() -> Iterator[ControlPlane]:
+    """This module's own control plane: its tests decide which status reconcilers run, and the
+    session's cluster-wide receiver (``receiver`` in conftest) would be one more writer."""
+    plane = ControlPlane()
+    plane.start()
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="module")
+def kubectl(control_plane: ControlPlane) -> Callable[..., Any]:
+    return control_plane.kubectl
+
+
+@pytest.fixture(scope="module")
+def api_client(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
+    api = control_plane.api_client()
+    try:
+        yield api
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture(scope="module")
+def jobsink_crd(control_plane: ControlPlane) -> list[str]:
+    return services.apply_crds(control_plane)
+
+
 class CountingJobSinks(JobSinks):
     """The real gateway, counting the status writes this reconciler makes."""
 
