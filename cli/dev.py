@@ -144,18 +144,21 @@ def dev(
 ) -> None:
     """Run a local Kubernetes control plane with the JobSink webhook and receiver.
 
-    Starts etcd, kube-apiserver and kube-controller-manager (v1.36.3) plus `jobsink webhook`
-    and `jobsink receiver`, all on 127.0.0.1; installs the CRD and the webhook configurations;
-    then tells the seed document's story (apply, READY, send, Job, duplicate, rejection) and
-    stays up until Ctrl-C, which stops every process it started.
+    Starts etcd, kube-apiserver and kube-controller-manager (v1.36.3) plus
+    `jobsink webhook` and `jobsink receiver`, all on 127.0.0.1; installs the
+    CRD and the webhook configurations; tells the user documentation's story
+    (apply, READY, send, Job, duplicate, rejection); then stays up until
+    Ctrl-C, which stops every process it started.
 
-    Exit codes: 0 stopped with Ctrl-C (or --exit after the story), 1 a story step failed or a
-    component died, 2 bad options or the work directory is in use, 3 the stack did not start.
+    Exit codes: 0 stopped (Ctrl-C, or --exit after the story), 1 a story
+    step failed or a component died, 2 bad options or the work directory is
+    in use, 3 the stack did not start.
 
     Examples:
       jobsink dev
       jobsink dev --no-demo --receiver-port 9090
     """
+
     # Imported here so that `jobsink --help` and the other commands stay fast and independent.
     from cli import stack as dev_stack
     from cli.story import Story, StoryError

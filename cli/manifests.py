@@ -241,13 +241,15 @@ def manifests(
         Path, typer.Option(help="Repository checkout holding crds/ and config/.", hidden=True)
     ] = REPO_ROOT,
 ) -> None:
-    """Render the install bundle: namespace, CRD, RBAC, Deployments, Services, webhooks.
+    r"""Render the install bundle: namespace, CRD, RBAC, Deployments, webhooks.
+
+    Exit codes: 0 written, 2 sources missing or output not writable.
 
     Examples:
-
       jobsink manifests --out dist/jobsink.yaml
-
-      jobsink manifests --image registry.example/jobsink:0.1.0 | kubectl apply -f -
+      jobsink manifests --image registry.example/jobsink:0.1.0 \
+          | kubectl apply -f -
+      jobsink manifests --cert-manager --namespace jobsink-system -o jobsink.yaml
     """
     _check_sources(source)
     try:

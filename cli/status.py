@@ -119,8 +119,7 @@ def status(
     (without --wait, or when --wait-timeout expires), 130 interrupted.
 
     Examples:
-      jobsink status \
-          /namespaces/default/name/job-sink-logger/sources/my%2Fcurl%2Fcommand/ids/123
+      jobsink status /namespaces/default/name/my-sink/sources/my%2Fsrc/ids/1
       jobsink status "$LOCATION" --wait --wait-timeout 600
     """
     url = endpoint.location_url(location, base_url)
