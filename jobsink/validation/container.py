@@ -6,6 +6,8 @@ JobSink author can plausibly trip over; paths are those of the rendered Job's po
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from decimal import Decimal
 from typing import Any, Final
 
@@ -23,6 +25,7 @@ from jobsink.validation.errors import (
     not_supported,
     required,
 )
+from jobsink.validation.security import validate_container_security
 from jobsink.validation.syntax import (
     is_config_map_key,
     is_dns1123_label,
@@ -52,10 +55,10 @@ PORT_RANGE: Final = "must be between 1 and 65535, inclusive"
 
 
 def validate_container(
-    container: dict[str, Any], path: str, volumes: set[str], *, init: bool, grace: int = 30
+    container: dict[str, Any], path: str, volumes: dict[str, str], *, init: bool, grace: int = 30
 ) -> list[FieldError]:
-    """Every per-container rule; ``volumes`` are the pod's volume names (for mount lookups),
-    ``grace`` its termination grace period (a sleep hook may not outlast it)."""
+    """Every per-container rule; ``volumes`` maps the pod's volume names to their source kind,
+    ``grace`` is its termination grace period (a sleep hook may not outlast it)."""
     errors = _name_and_image(container, path)
     for field, allowed in (
         ("imagePullPolicy", PULL_POLICIES),
@@ -68,7 +71,12 @@ def validate_container(
     errors += _env(container.get("env") or [], child(path, "env"))
     errors += _env_from(container.get("envFrom") or [], child(path, "envFrom"))
     errors += _mounts(container.get("volumeMounts") or [], child(path, "volumeMounts"), volumes)
+    errors += _devices(container.get("volumeDevices") or [], child(path, "volumeDevices"), volumes)
     errors += validate_resources(container.get("resources") or {}, child(path, "resources"))
+    if container.get("securityContext") is not None:
+        errors += validate_container_security(
+            container["securityContext"], child(path, "securityContext")
+        )
     sidecar = init and container.get("restartPolicy") == "Always"
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         if container.get(probe) is None:
@@ -159,6 +167,7 @@ def _env(env: list[dict[str, Any]], path: str) -> list[FieldError]:
             errors.append(
                 invalid(from_path, "", "may not have more than one field specified at a time")
             )
+        errors += _env_field_refs(source, from_path)
         for ref in ("configMapKeyRef", "secretKeyRef"):
             selector = source.get(ref)
             if selector is None:
@@ -173,6 +182,58 @@ def _env(env: list[dict[str, Any]], path: str) -> list[FieldError]:
                 errors += [
                     invalid(child(ref_path, "key"), ref_key, p) for p in is_config_map_key(ref_key)
                 ]
+    return errors
+
+
+ENV_FIELD_PATHS: Final = (
+    "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
+    "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs",
+)  # fmt: skip
+ENV_RESOURCES: Final = (
+    "limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu",
+    "requests.ephemeral-storage", "requests.memory",
+)  # fmt: skip
+IP_PROBLEM: Final = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+
+
+def supported_field_path(path: str, plain: tuple[str, ...]) -> bool:
+    """``plain`` paths, or one label/annotation as ``metadata.labels['key']``."""
+    if path in plain:
+        return True
+    match = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", path)
+    return match is not None and not is_qualified_name(match[2].lower())
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _env_field_refs(source: dict[str, Any], path: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    field_path = (source.get("fieldRef") or {}).get("fieldPath")
+    if field_path is not None and not supported_field_path(field_path, ENV_FIELD_PATHS):
+        errors.append(
+            invalid(
+                child(child(path, "fieldRef"), "fieldPath"),
+                field_path,
+                f"error converting fieldPath: field label not supported: {field_path}",
+            )
+        )
+    resource = (source.get("resourceFieldRef") or {}).get("resource")
+    if (
+        resource is not None
+        and resource not in ENV_RESOURCES
+        and not re.fullmatch(r"(limits|requests)\.hugepages-.+", resource)
+    ):
+        errors.append(
+            not_supported(
+                child(child(path, "resourceFieldRef"), "resource"), resource, ENV_RESOURCES
+            )
+        )
     return errors
 
 
@@ -200,7 +261,22 @@ def _env_from(sources: list[dict[str, Any]], path: str) -> list[FieldError]:
     return errors
 
 
-def _mounts(mounts: list[dict[str, Any]], path: str, volumes: set[str]) -> list[FieldError]:
+def _devices(devices: list[dict[str, Any]], path: str, volumes: dict[str, str]) -> list[FieldError]:
+    """Raw block devices come only from persistent volume claims (or ephemeral ones)."""
+    errors: list[FieldError] = []
+    for i, device in enumerate(devices):
+        at = index(path, i)
+        name = device.get("name") or ""
+        if not name:
+            errors.append(required(child(at, "name")))
+        elif volumes.get(name) not in ("persistentVolumeClaim", "ephemeral"):
+            errors.append(not_found(child(at, "name"), name))
+        if not device.get("devicePath"):
+            errors.append(required(child(at, "devicePath")))
+    return errors
+
+
+def _mounts(mounts: list[dict[str, Any]], path: str, volumes: dict[str, str]) -> list[FieldError]:
     errors: list[FieldError] = []
     seen_paths: set[str] = set()
     for i, mount in enumerate(mounts):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from jobsink.models.quantity import QuantityError, parse_quantity
-from jobsink.validation.container import validate_container
+from jobsink.validation.container import IP_PROBLEM, is_ip, supported_field_path, validate_container
 from jobsink.validation.errors import (
     FieldError,
     child,
@@ -17,10 +17,11 @@ from jobsink.validation.errors import (
     required,
 )
 from jobsink.validation.meta import validate_annotations, validate_labels
+from jobsink.validation.scheduling import validate_scheduling
+from jobsink.validation.security import validate_pod_security
 from jobsink.validation.syntax import (
     is_dns1123_label,
     is_dns1123_subdomain,
-    is_qualified_name,
     is_relative_path,
 )
 
@@ -33,8 +34,17 @@ VOLUME_SOURCES: Final = (
     "csi", "ephemeral", "image",
 )  # fmt: skip
 DNS_POLICIES: Final = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
-TOLERATION_OPERATORS: Final = ("Equal", "Exists")
-TAINT_EFFECTS: Final = ("NoExecute", "NoSchedule", "PreferNoSchedule")
+HOST_PATH_TYPES: Final = (
+    "", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate",
+    "Socket",
+)  # fmt: skip
+MAX_NAMESERVERS: Final = 3
+MIN_TOKEN_SECONDS: Final = 600
+MAX_TOKEN_SECONDS: Final = 2**32
+VOLUME_FIELD_PATHS: Final = (
+    "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace",
+    "metadata.uid",
+)  # fmt: skip
 MAX_MODE: Final = 0o777
 INT32_MAX: Final = 2**31 - 1
 
@@ -70,8 +80,53 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
         errors.append(forbidden(child(path, "ephemeralContainers"), "cannot be set on create"))
     errors += _scalars(pod, path)
     errors += validate_labels(pod.get("nodeSelector"), child(path, "nodeSelector"))
-    for i, toleration in enumerate(pod.get("tolerations") or []):
-        errors += _toleration(toleration, index(child(path, "tolerations"), i))
+    errors += validate_scheduling(pod, path)
+    if pod.get("securityContext") is not None:
+        errors += validate_pod_security(pod["securityContext"], child(path, "securityContext"))
+    errors += _dns(pod, path)
+    for i, alias in enumerate(pod.get("hostAliases") or []):
+        at = index(child(path, "hostAliases"), i)
+        if not is_ip(alias.get("ip") or ""):
+            errors.append(invalid(child(at, "ip"), alias.get("ip") or "", IP_PROBLEM))
+        for j, hostname in enumerate(alias.get("hostnames") or []):
+            errors += [
+                invalid(index(child(at, "hostnames"), j), hostname, p)
+                for p in is_dns1123_subdomain(hostname)
+            ]
+    return errors
+
+
+def _dns(pod: dict[str, Any], path: str) -> list[FieldError]:
+    config = pod.get("dnsConfig")
+    if config is None:
+        return []
+    at = child(path, "dnsConfig")
+    errors: list[FieldError] = []
+    nameservers = config.get("nameservers") or []
+    if pod.get("dnsPolicy") == "None" and not nameservers:
+        errors.append(
+            required(
+                child(at, "nameservers"),
+                "must provide at least one DNS nameserver when `dnsPolicy` is None",
+            )
+        )
+    if len(nameservers) > MAX_NAMESERVERS:
+        errors.append(
+            invalid(
+                child(at, "nameservers"),
+                str(nameservers),
+                f"must not have more than {MAX_NAMESERVERS} nameservers",
+            )
+        )
+    for i, server in enumerate(nameservers):
+        if not is_ip(server):
+            errors.append(invalid(index(child(at, "nameservers"), i), server, IP_PROBLEM))
+    for i, search in enumerate(config.get("searches") or []):
+        problems = is_dns1123_subdomain(search.removesuffix("."))
+        errors += [invalid(index(child(at, "searches"), i), search, p) for p in problems]
+    for i, option in enumerate(config.get("options") or []):
+        if not option.get("name"):
+            errors.append(required(index(child(at, "options"), i), "must not be empty"))
     return errors
 
 
@@ -125,48 +180,10 @@ def _host_ports(containers: list[dict[str, Any]], path: str) -> list[FieldError]
     return errors
 
 
-def _toleration(toleration: dict[str, Any], path: str) -> list[FieldError]:
+def _volumes(volumes: list[dict[str, Any]], path: str) -> tuple[list[FieldError], dict[str, str]]:
+    """Errors, and each volume's name mapped to its source kind (for mounts and devices)."""
     errors: list[FieldError] = []
-    name = toleration.get("key") or ""
-    operator = toleration.get("operator") or "Equal"
-    if name:
-        errors += [invalid(child(path, "key"), name, p) for p in is_qualified_name(name)]
-    elif operator != "Exists":
-        errors.append(
-            invalid(
-                child(path, "operator"),
-                operator,
-                "operator must be Exists when `key` is empty, which means "
-                '"match all values and all keys"',
-            )
-        )
-    if operator not in TOLERATION_OPERATORS:
-        errors.append(not_supported(child(path, "operator"), operator, TOLERATION_OPERATORS))
-    elif operator == "Exists" and toleration.get("value"):
-        errors.append(
-            invalid(
-                child(path, "operator"),
-                toleration["value"],
-                "value must be empty when `operator` is 'Exists'",
-            )
-        )
-    effect = toleration.get("effect")
-    if effect and effect not in TAINT_EFFECTS:
-        errors.append(not_supported(child(path, "effect"), effect, TAINT_EFFECTS))
-    if toleration.get("tolerationSeconds") is not None and effect != "NoExecute":
-        errors.append(
-            invalid(
-                child(path, "effect"),
-                effect or "",
-                "effect must be 'NoExecute' when `tolerationSeconds` is set",
-            )
-        )
-    return errors
-
-
-def _volumes(volumes: list[dict[str, Any]], path: str) -> tuple[list[FieldError], set[str]]:
-    errors: list[FieldError] = []
-    names: set[str] = set()
+    names: dict[str, str] = {}
     for i, volume in enumerate(volumes):
         at = index(path, i)
         name = volume.get("name") or ""
@@ -176,9 +193,10 @@ def _volumes(volumes: list[dict[str, Any]], path: str) -> tuple[list[FieldError]
             errors += [invalid(child(at, "name"), name, p) for p in is_dns1123_label(name)]
             if name in names:
                 errors.append(duplicate(child(at, "name"), name))
-            names.add(name)
         # No source at all is fine: the apiserver defaults such a volume to an emptyDir.
         sources = [s for s in VOLUME_SOURCES if volume.get(s) is not None]
+        if name:
+            names[name] = sources[0] if sources else "emptyDir"
         for extra in sources[1:]:
             errors.append(forbidden(child(at, extra), "may not specify more than 1 volume type"))
         for source in sources[:1]:
@@ -243,12 +261,63 @@ def _volume_source(kind: str, source: dict[str, Any], path: str) -> list[FieldEr
             )
     if kind == "projected":
         for i, projection in enumerate(source.get("sources") or []):
-            at = index(child(path, "sources"), i)
-            present = [k for k, v in projection.items() if v is not None]
-            if len(present) != 1:
-                errors.append(
-                    forbidden(at, "may not specify more than 1 volume type per source")
-                    if present
-                    else required(at, "must specify a volume type")
+            errors += _projection(projection, index(child(path, "sources"), i))
+    if kind == "downwardAPI":
+        errors += _downward_items(source.get("items") or [], path)
+    if kind == "ephemeral" and source.get("volumeClaimTemplate") is None:
+        errors.append(required(child(path, "volumeClaimTemplate")))
+    if kind == "hostPath" and source.get("type") not in (None, *HOST_PATH_TYPES):
+        errors.append(not_supported(child(path, "type"), source["type"], HOST_PATH_TYPES))
+    if kind == "nfs" and source.get("path") and not source["path"].startswith("/"):
+        errors.append(invalid(child(path, "path"), source["path"], "must be an absolute path"))
+    return errors
+
+
+def _projection(projection: dict[str, Any], path: str) -> list[FieldError]:
+    present = [k for k, v in projection.items() if v is not None]
+    errors = [
+        forbidden(child(path, k), "may not specify more than 1 volume type per source")
+        for k in present[1:]
+    ]
+    token = projection.get("serviceAccountToken")
+    if token is not None:
+        at = child(path, "serviceAccountToken")
+        seconds = token.get("expirationSeconds")
+        if seconds is not None and seconds < MIN_TOKEN_SECONDS:
+            errors.append(
+                invalid(
+                    child(at, "expirationSeconds"),
+                    seconds,
+                    "may not specify a duration less than 10 minutes",
                 )
+            )
+        elif seconds is not None and seconds > MAX_TOKEN_SECONDS:
+            errors.append(
+                invalid(
+                    child(at, "expirationSeconds"),
+                    seconds,
+                    "may not specify a duration larger than 2^32 seconds",
+                )
+            )
+        if not token.get("path"):
+            errors.append(required(child(at, "path")))
+    downward = projection.get("downwardAPI")
+    if downward is not None:
+        errors += _downward_items(downward.get("items") or [], child(path, "downwardAPI"))
+    return errors
+
+
+def _downward_items(items: list[dict[str, Any]], path: str) -> list[FieldError]:
+    """Pod fields a downwardAPI file may hold (the apiserver reports them without the index)."""
+    errors: list[FieldError] = []
+    for item in items:
+        field_path = (item.get("fieldRef") or {}).get("fieldPath")
+        if field_path is not None and not supported_field_path(field_path, VOLUME_FIELD_PATHS):
+            errors.append(
+                invalid(
+                    child(child(path, "fieldRef"), "fieldPath"),
+                    field_path,
+                    f"error converting fieldPath: field label not supported: {field_path}",
+                )
+            )
     return errors

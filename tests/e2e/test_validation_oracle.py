@@ -177,7 +177,27 @@ CONTAINER_FIELDS: dict[str, list[Any]] = {
         [{"name": "data", "mountPath": "relative"}],
     ],
     "imagePullPolicy": ["Always", "Sometimes"],
+    "securityContext": [
+        {"runAsUser": -1},
+        {"runAsNonRoot": True, "runAsUser": 1000, "capabilities": {"add": ["NET_ADMIN"]}},
+        {"allowPrivilegeEscalation": False, "privileged": True},
+        {"procMount": "Bogus"},
+        {"seccompProfile": {"type": "Bogus"}},
+        {"seccompProfile": {"type": "Localhost"}},
+        {"seccompProfile": {"type": "RuntimeDefault"}},
+        {"appArmorProfile": {"type": "Localhost"}},
+    ],
+    "terminationMessagePath": ["/dev/termination-log", "x" * 5000],
+    "workingDir": ["/work", "relative"],
+    "volumeDevices": [[{"name": "data", "devicePath": "/dev/x"}]],
 }
+ENV_FROM_FIELDS: list[Any] = [
+    [{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "spec.bogus"}}}],
+    [{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['a']"}}}],
+    [{"name": "X", "valueFrom": {"resourceFieldRef": {"resource": "bogus"}}}],
+    [{"name": "X", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}}}],
+    [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "", "key": "k"}}}],
+]
 POD_FIELDS: dict[str, list[Any]] = {
     "restartPolicy": ["Never", "OnFailure", "Always", ""],
     "volumes": [
@@ -201,7 +221,89 @@ POD_FIELDS: dict[str, list[Any]] = {
         [{"key": "k", "tolerationSeconds": 5, "effect": "NoSchedule"}],
     ],
     "nodeSelector": [{"disk": "ssd"}, {"bad key!": "x"}],
+    "securityContext": [
+        {"runAsUser": -1},
+        {"fsGroup": 1000, "fsGroupChangePolicy": "Bogus"},
+        {"sysctls": [{"name": "bad name", "value": "1"}]},
+        {"sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}]},
+        {"supplementalGroupsPolicy": "Bogus"},
+    ],
+    "affinity": [
+        {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "Bogus"}]}]
+                }
+            }
+        },
+        {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}
+            }
+        },
+        {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 0, "podAffinityTerm": {"topologyKey": "k"}}
+                ]
+            }
+        },
+        {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": ""}]}},
+    ],
+    "topologySpreadConstraints": [
+        [{"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}],
+        [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "Bogus"}],
+        [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway"}],
+    ],
+    "hostAliases": [
+        [{"ip": "not-an-ip", "hostnames": ["a"]}],
+        [{"ip": "10.0.0.1", "hostnames": ["a"]}],
+    ],
+    "imagePullSecrets": [[{"name": ""}], [{"name": "regcred"}]],
+    "os": [{"name": "bogus"}, {"name": "linux"}],
+    "preemptionPolicy": ["Bogus", "Never"],
+    "priority": [5],
+    "schedulingGates": [[{"name": "bad gate!"}], [{"name": "example.com/gate"}]],
+    "readinessGates": [[{"conditionType": "bad type!"}]],
+    "hostNetwork": [True],
+    "shareProcessNamespace": [True],
+    "hostPID": [True],
+    "dnsConfig": [
+        {"options": [{"name": ""}]},
+        {"nameservers": ["not-an-ip"]},
+        {"searches": ["a.b"]},
+    ],
+    "overhead": [{"cpu": "1"}],
+    "runtimeClassName": ["Bad_Name"],
+    "subdomain": ["Bad_Name"],
+    "priorityClassName": ["Bad_Name"],
+    "setHostnameAsFQDN": [True],
 }
+MORE_VOLUMES: list[Any] = [
+    [{"name": "data", "persistentVolumeClaim": {"claimName": ""}}],
+    [{"name": "data", "projected": {"sources": [{}]}}],
+    [
+        {
+            "name": "data",
+            "projected": {
+                "sources": [{"serviceAccountToken": {"path": "t", "expirationSeconds": 10}}]
+            },
+        }
+    ],
+    [
+        {
+            "name": "data",
+            "downwardAPI": {"items": [{"path": "l", "fieldRef": {"fieldPath": "spec.bogus"}}]},
+        }
+    ],
+    [{"name": "data", "csi": {"driver": ""}}],
+    [{"name": "data", "ephemeral": {}}],
+    [{"name": "data", "hostPath": {"path": "/x", "type": "Bogus"}}],
+    [{"name": "data", "nfs": {"server": "s", "path": "relative"}}],
+    [{"name": "data", "image": {"reference": ""}}],
+    [{"name": "data", "configMap": {"name": "c", "items": [{"key": "", "path": "p"}]}}],
+    [{"name": "data", "emptyDir": {"medium": "Bogus"}}],
+]
 JOB_FIELDS: dict[str, list[Any]] = {
     "completions": [-1, 0, 1, 5],
     "parallelism": [-1, 0, 2, 100001],
@@ -230,6 +332,8 @@ CATALOGUE: list[Mutation] = [
     *(("container", name, value) for name, values in CONTAINER_FIELDS.items() for value in values),
     *(("pod", name, value) for name, values in POD_FIELDS.items() for value in values),
     *(("job", name, value) for name, values in JOB_FIELDS.items() for value in values),
+    *(("container", "env", value) for value in ENV_FROM_FIELDS),
+    *(("pod", "volumes", value) for value in MORE_VOLUMES),
     *(("rules", name, PFP_RULES[name]) for name in PFP_RULES),
     ("labels", "app", "x"),
     ("labels", "app", "bad value!"),

@@ -1,0 +1,114 @@
+"""Pod and container ``securityContext`` rules of the apiserver."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from jobsink.validation.errors import (
+    FieldError,
+    child,
+    forbidden,
+    index,
+    invalid,
+    not_supported,
+    required,
+)
+
+ID_MAX: Final = 2**31 - 1
+PROC_MOUNTS: Final = ("Default", "Unmasked")
+PROFILE_TYPES: Final = ("Localhost", "RuntimeDefault", "Unconfined")
+FS_GROUP_CHANGE_POLICIES: Final = ("Always", "OnRootMismatch")
+SUPPLEMENTAL_GROUPS_POLICIES: Final = ("Merge", "Strict")
+_SYSCTL = re.compile(r"([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?")
+
+
+def validate_pod_security(context: dict[str, Any], path: str) -> list[FieldError]:
+    errors = _ids(context, path, ("runAsUser", "runAsGroup", "fsGroup"))
+    for i, group in enumerate(context.get("supplementalGroups") or []):
+        if not 0 <= group <= ID_MAX:
+            errors.append(invalid(index(child(path, "supplementalGroups"), i), group, _ID_RANGE))
+    for field, allowed in (
+        ("fsGroupChangePolicy", FS_GROUP_CHANGE_POLICIES),
+        ("supplementalGroupsPolicy", SUPPLEMENTAL_GROUPS_POLICIES),
+    ):
+        value = context.get(field)
+        if value is not None and value not in allowed:
+            errors.append(not_supported(child(path, field), value, allowed))
+    for i, sysctl in enumerate(context.get("sysctls") or []):
+        name = sysctl.get("name") or ""
+        at = child(index(child(path, "sysctls"), i), "name")
+        if not name:
+            errors.append(required(at))
+        elif len(name) > 253 or not _SYSCTL.fullmatch(name):
+            errors.append(
+                invalid(
+                    at,
+                    name,
+                    f"must have at most 253 characters and match regex ^{_SYSCTL.pattern}$",
+                )
+            )
+    return errors + _profiles(context, path)
+
+
+def validate_container_security(context: dict[str, Any], path: str) -> list[FieldError]:
+    errors = _ids(context, path, ("runAsUser", "runAsGroup"))
+    proc_mount = context.get("procMount")
+    if proc_mount is not None and proc_mount not in PROC_MOUNTS:
+        errors.append(not_supported(child(path, "procMount"), proc_mount, PROC_MOUNTS))
+    if context.get("allowPrivilegeEscalation") is False:
+        if context.get("privileged"):
+            errors.append(
+                invalid(
+                    path,
+                    "",
+                    "cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
+                )
+            )
+        if "CAP_SYS_ADMIN" in ((context.get("capabilities") or {}).get("add") or []):
+            errors.append(
+                invalid(
+                    path,
+                    "",
+                    "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` "
+                    "CAP_SYS_ADMIN",
+                )
+            )
+    return errors + _profiles(context, path)
+
+
+_ID_RANGE = f"must be between 0 and {ID_MAX}, inclusive"
+
+
+def _ids(context: dict[str, Any], path: str, fields: tuple[str, ...]) -> list[FieldError]:
+    return [
+        invalid(child(path, field), context[field], _ID_RANGE)
+        for field in fields
+        if context.get(field) is not None and not 0 <= context[field] <= ID_MAX
+    ]
+
+
+def _profiles(context: dict[str, Any], path: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for field, what in (("seccompProfile", "seccomp"), ("appArmorProfile", "AppArmor")):
+        profile = context.get(field)
+        if profile is None:
+            continue
+        at = child(path, field)
+        kind = profile.get("type")
+        local = profile.get("localhostProfile")
+        if kind not in PROFILE_TYPES:
+            errors.append(not_supported(child(at, "type"), kind or "", PROFILE_TYPES))
+        elif kind == "Localhost" and not local:
+            errors.append(
+                required(
+                    child(at, "localhostProfile"), f"must be set when {what} type is Localhost"
+                )
+            )
+        elif kind != "Localhost" and local is not None:
+            errors.append(
+                forbidden(
+                    child(at, "localhostProfile"), f"can only be set when {what} type is Localhost"
+                )
+            )
+    return errors
