@@ -24,23 +24,20 @@ from typing import Self
 from kubernetes import client, config
 
 from certs.authority import CertificateAuthority
-from controlplane import flags
 from controlplane.binaries import Binaries, ensure_binaries
 from controlplane.errors import ControlPlaneError, KubectlError
-from controlplane.kubeconfig import kubeconfig_document, write_kubeconfig
 from controlplane.layout import Layout
 from controlplane.pki import PkiFiles, write_pki
-from controlplane.ports import LOOPBACK, Ports
+from controlplane.ports import Ports
 from controlplane.processes import ManagedProcess
-from controlplane.readiness import ComponentExited, HttpsProbe, http_ok, wait_for
+from controlplane.readiness import ComponentExited
+from controlplane.startup import launch, server_url
 from controlplane.state import ProcessRecord, RunRecord, RunRegistry, current_owner
 
 Progress = Callable[[str], None]
 
 START_TIMEOUT = 180.0
 PORT_ATTEMPTS = 3
-#: What must exist before a Pod can be created with the ServiceAccount admission plugin on.
-DEFAULT_SERVICE_ACCOUNT = "/api/v1/namespaces/default/serviceaccounts/default"
 
 
 def _quiet(_message: str) -> None:
@@ -152,7 +149,7 @@ class ControlPlane:
 
     @property
     def server(self) -> str:
-        return f"https://{LOOPBACK}:{self.ports.apiserver}"
+        return server_url(self.ports)
 
     @property
     def kubeconfig(self) -> Path:
@@ -271,7 +268,10 @@ class ControlPlane:
         for attempt in range(1, PORT_ATTEMPTS + 1):
             self._ports = self._requested_ports or Ports.free()
             try:
-                self._launch(say)
+                launch(
+                    self._start, self.binaries, self.layout, self.ports,
+                    timeout=self._timeout, say=say,
+                )  # fmt: skip
                 return
             except ComponentExited as exited:
                 retry = (
@@ -287,68 +287,7 @@ class ControlPlane:
                 self._processes.clear()
                 shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
 
-    def _launch(self, say: Progress) -> None:
-        binaries, layout, ports = self.binaries, self.layout, self.ports
-        pki = layout.pki
-        deadline = time.monotonic() + self._timeout
-
-        def remaining() -> float:
-            return max(1.0, deadline - time.monotonic())
-
-        etcd = self._start("etcd", flags.etcd_args(binaries.etcd, layout, ports), say)
-        waited = wait_for(
-            lambda: http_ok(f"http://{LOOPBACK}:{ports.etcd_client}/health"),
-            what="etcd /health",
-            timeout=remaining(),
-            watched=[etcd],
-        )
-        say(f"etcd ready ({waited:.1f}s)")
-
-        write_kubeconfig(
-            layout.kubeconfig,
-            kubeconfig_document(
-                server=self.server,
-                ca_cert=pki.ca_cert,
-                client_cert=pki.admin_cert,
-                client_key=pki.admin_key,
-            ),
-        )
-        apiserver_argv = flags.apiserver_args(binaries.kube_apiserver, layout, ports)
-        apiserver = self._start("kube-apiserver", apiserver_argv, say)
-        probe = HttpsProbe(pki.ca_cert, pki.admin_cert, pki.admin_key)
-        try:
-            waited = wait_for(
-                lambda: probe.ok(f"{self.server}/readyz"),
-                what="kube-apiserver /readyz",
-                timeout=remaining(),
-                watched=[etcd, apiserver],
-            )
-            say(f"kube-apiserver ready ({waited:.1f}s)")
-
-            kcm_argv = flags.controller_manager_args(
-                binaries.kube_controller_manager, layout, ports
-            )
-            kcm = self._start("kube-controller-manager", kcm_argv, say)
-            everything = [etcd, apiserver, kcm]
-            waited = wait_for(
-                lambda: probe.ok(f"https://{LOOPBACK}:{ports.controller_manager}/healthz"),
-                what="kube-controller-manager /healthz",
-                timeout=remaining(),
-                watched=everything,
-            )
-            # Pods are refused until the serviceaccount controller made `default`.
-            waited += wait_for(
-                lambda: probe.ok(f"{self.server}{DEFAULT_SERVICE_ACCOUNT}"),
-                what="the default ServiceAccount",
-                timeout=remaining(),
-                watched=everything,
-            )
-            say(f"kube-controller-manager ready ({waited:.1f}s)")
-        finally:
-            probe.close()
-
-    def _start(self, name: str, argv: list[str], say: Progress) -> ManagedProcess:
-        say(f"starting {name}")
+    def _start(self, name: str, argv: list[str]) -> ManagedProcess:
         process = ManagedProcess.spawn(name, argv, self.layout.log(name))
         self._processes.append(process)
         self._save_record()
