@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from kubernetes import client
 from prometheus_client import Counter
@@ -24,8 +24,10 @@ from prometheus_client import Counter
 from jobsink.lifecycle import Addressing, TransportEncryption, status_patch
 from kubeapi.jobsinks import Conflict, JobSinks
 from kubeapi.leases import Leases
+from kubeapi.messages import one_line
 from receiver.lease import LeaderElector
 from receiver.sinks import Key, SinkCache
+from receiver.storms import StormGuard
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ RECONCILES = Counter(
 )
 
 CONFLICT_RETRIES = 5
+
+Outcome = Literal["updated", "unchanged", "gone"]
 
 
 class StatusSettings(Protocol):
@@ -126,6 +130,7 @@ class StatusReconciler:
         max_backoff: float = 60.0,
         jobsinks: JobSinks | None = None,
         elector: LeaderElector | None = None,
+        storms: StormGuard | None = None,
     ) -> None:
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
@@ -142,6 +147,7 @@ class StatusReconciler:
         self._ready: set[Key] = set()
         self._delayed: dict[Key, float] = {}
         self._failures: dict[Key, int] = {}
+        self._storms = storms or StormGuard(max_hold=max_backoff)
         self._wakeup = threading.Condition()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -187,14 +193,27 @@ class StatusReconciler:
                     self.enqueue(cached)
             if key is None or not self.elector.is_leader:
                 continue
+            held_until = self._storms.held_until(key)
+            if held_until is not None:
+                self._defer(key, held_until)
+                continue
             try:
-                self.reconcile(key)
-            except Exception:
+                outcome = self.reconcile(key)
+            except Exception as error:
                 RECONCILES.labels("error").inc()
-                self._retry_later(key)
-                log.warning("status of JobSink %s/%s not written; will retry", *key, exc_info=True)
-            else:
-                self._failures.pop(key, None)
+                delay = self._retry_later(key)
+                log.warning(
+                    "status of JobSink %s/%s not written (%s); retrying in %.1fs",
+                    *key,
+                    one_line(error),
+                    delay,
+                )
+                continue
+            self._failures.pop(key, None)
+            if outcome == "updated":
+                self._storms.written(key)
+            elif outcome == "gone":
+                self._storms.forget(key)
 
     def _next(self, deadline: float) -> Key | None:
         """The next key to reconcile, or None when ``deadline`` passed or stop was asked first."""
@@ -212,25 +231,30 @@ class StatusReconciler:
                 self._wakeup.wait(wake - now)
         return None
 
-    def _retry_later(self, key: Key) -> None:
+    def _retry_later(self, key: Key) -> float:
         failures = self._failures[key] = self._failures.get(key, 0) + 1
-        delay = min(0.5 * 2 ** (failures - 1), self._max_backoff)
+        delay: float = min(0.5 * 2.0 ** (failures - 1), self._max_backoff)
+        self._defer(key, time.monotonic() + delay)
+        return delay
+
+    def _defer(self, key: Key, due: float) -> None:
+        """Reconcile ``key`` at ``due`` (monotonic), unless something asks for it sooner."""
         with self._wakeup:
             if key not in self._ready:
-                self._delayed[key] = time.monotonic() + delay
+                self._delayed[key] = due
             self._wakeup.notify()
 
-    def reconcile(self, key: Key) -> bool:
-        """Bring one JobSink's status up to date; True when a write was needed."""
+    def reconcile(self, key: Key) -> Outcome:
+        """Bring one JobSink's status up to date."""
         sink: dict[str, Any] | None = self._cache.watched(*key)
         for _ in range(CONFLICT_RETRIES):
             if sink is None:
                 RECONCILES.labels("gone").inc()
-                return False
+                return "gone"
             patch = status_patch(sink, self.addressing, datetime.now(UTC))
             if not patch:
                 RECONCILES.labels("unchanged").inc()
-                return False
+                return "unchanged"
             try:
                 patched = self._jobsinks.patch_status(
                     *key, patch, resource_version=sink["metadata"]["resourceVersion"]
@@ -241,8 +265,8 @@ class StatusReconciler:
                 continue
             if patched is None:
                 RECONCILES.labels("gone").inc()
-                return False
+                return "gone"
             RECONCILES.labels("updated").inc()
             log.info("status of JobSink %s/%s updated", *key)
-            return True
+            return "updated"
         raise Conflict(f"{key[0]}/{key[1]} kept changing over {CONFLICT_RETRIES} attempts")

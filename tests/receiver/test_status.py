@@ -17,6 +17,7 @@ from kubeapi.jobsinks import Conflict, JobSinks
 from receiver.lease import LeaderElector
 from receiver.sinks import Key, SinkCache
 from receiver.status import StatusConfig, StatusReconciler, addressing_from
+from receiver.storms import StormGuard
 
 KEY = ("default", "job-sink-logger")
 URL = "http://job-sink.knative-eventing.svc.cluster.local/default/job-sink-logger"
@@ -138,7 +139,7 @@ def wait_for(predicate: Callable[[], object], what: str) -> None:
 
 def test_first_reconcile_writes_the_whole_status() -> None:
     server = FakeApiServer(jobsink())
-    assert reconciler(server).reconcile(KEY)
+    assert reconciler(server).reconcile(KEY) == "updated"
     status = server.objects[KEY]["status"]
     assert status["address"] == {"name": "http", "url": URL}
     assert status["job"] == {"selector": "sinks.knative.dev/job-sink-name=job-sink-logger"}
@@ -152,8 +153,8 @@ def test_first_reconcile_writes_the_whole_status() -> None:
 def test_second_reconcile_writes_nothing() -> None:
     server = FakeApiServer(jobsink())
     status = reconciler(server)
-    assert status.reconcile(KEY)
-    assert not status.reconcile(KEY)
+    assert status.reconcile(KEY) == "updated"
+    assert status.reconcile(KEY) == "unchanged"
     assert len(server.patches) == 1
 
 
@@ -162,14 +163,14 @@ def test_generation_change_writes_only_observed_generation() -> None:
     status = reconciler(server)
     status.reconcile(KEY)
     server.touch(KEY, lambda o: o["metadata"].update(generation=2))
-    assert status.reconcile(KEY)
+    assert status.reconcile(KEY) == "updated"
     assert server.patches[-1][1] == {"observedGeneration": 2}
 
 
 def test_conflict_rereads_and_retries() -> None:
     server = FakeApiServer(jobsink())
     server.stale[KEY] = jobsink(rv=0)  # the cache lags behind the apiserver
-    assert reconciler(server).reconcile(KEY)
+    assert reconciler(server).reconcile(KEY) == "updated"
     assert len(server.patches) == 1
 
 
@@ -189,7 +190,7 @@ def test_deleted_sink_is_not_written(deleted_when: str) -> None:
     if deleted_when == "during":
         server.stale[KEY] = jobsink(rv=0)
     del server.objects[KEY]
-    assert not reconciler(server).reconcile(KEY)
+    assert reconciler(server).reconcile(KEY) == "gone"
     assert server.patches == []
 
 
@@ -319,3 +320,22 @@ def test_ca_file_becomes_cacerts(tmp_path: Path) -> None:
     addressing = addressing_from(StatusConfig(tls_cert="/t.crt", http_port=80, ca_file=str(ca)))
     assert addressing == Addressing.for_service(mode="permissive", ca_certs=ca.read_text())
     assert addressing.addresses(*KEY)[0]["CACerts"] == ca.read_text()
+
+
+def test_a_rival_writer_is_held_back(running: Callable[..., StatusReconciler]) -> None:
+    """Another writer with another address changes the status back after every write."""
+    server = FakeApiServer(jobsink())
+    rival_url = "http://elsewhere.example/default/job-sink-logger"
+
+    def rival(key: Key) -> None:
+        status = server.objects[key].get("status") or {}
+        if status.get("address", {}).get("url") != rival_url and len(server.patches) < 50:
+            server.touch(key, lambda o: o["status"].update(address={"url": rival_url}))
+
+    storms = StormGuard(window=10.0, tolerated=3, max_hold=3600.0)
+    status = running(server, FakeElector(), storms=storms)
+    server.listeners.append(rival)
+    status.enqueue(KEY)
+    wait_for(lambda: storms.held_until(KEY) is not None, "the fight noticed")
+    time.sleep(0.2)  # the rival keeps changing it back; we must not answer now
+    assert len(server.patches) == 4, "three tolerated quick rewrites, then the hold"
