@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -77,7 +78,9 @@ def prepare(kubeconfig: str) -> str:
     return namespace
 
 
-def direct_pairs(kubeconfig: str, namespace: str, count: int, concurrency: int) -> float:
+def direct_pairs(
+    kubeconfig: str, namespace: str, count: int, concurrency: int, prefix: str = "direct"
+) -> float:
     """B: Job then Secret owned by it, as the receiver writes them, with no HTTP in front."""
     api = load_api_client(kubeconfig)
     api.configuration.connection_pool_maxsize = concurrency + 8
@@ -91,7 +94,7 @@ def direct_pairs(kubeconfig: str, namespace: str, count: int, concurrency: int) 
     event = base64.b64encode(b'{"specversion":"1.0","id":"1","source":"b","type":"t"}').decode()
 
     def pair(index: int) -> None:
-        name = f"direct-{index}"
+        name = f"{prefix}-{index}"
         deadline = time.monotonic() + 60
         labels = {"bench": "direct"}
         spec = json.loads(json.dumps(job_spec))
@@ -134,6 +137,12 @@ def start_receiver(kubeconfig: str, max_inflight: int) -> tuple[subprocess.Popen
         time.sleep(0.1)
     process.kill()
     raise SystemExit("receiver did not become ready")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory(pid: int) -> dict[str, float]:
@@ -193,29 +202,37 @@ def main() -> None:
     args = parser.parse_args()
     with cluster(args.kubeconfig) as kubeconfig:
         namespace = prepare(kubeconfig)
-        b = direct_pairs(kubeconfig, namespace, args.events, args.concurrency)
+        # B is measured before and after R and D: the cluster slows as Jobs and Pods pile up, and
+        # R runs in between, so the mean of the two is the fair ceiling.
+        b_before = direct_pairs(kubeconfig, namespace, args.events, args.concurrency, "before")
         process, port = start_receiver(kubeconfig, args.max_inflight)
         try:
             capacity = asyncio.run(
                 loadgen.run("127.0.0.1", port, loadgen.get("/healthz"), 5000, args.concurrency)
             )
             request = event_request(namespace, uuid.uuid4().hex[:8])
+            cpu_start, own_start = cpu_seconds(process.pid), time.process_time()
             unique = asyncio.run(
                 loadgen.run("127.0.0.1", port, request, args.events, args.concurrency, True)
             )
+            cpu_unique, own_unique = cpu_seconds(process.pid), time.process_time()
             duplicate = asyncio.run(
                 loadgen.run("127.0.0.1", port, request, args.events, args.concurrency, True)
             )
+            cpu_duplicate = cpu_seconds(process.pid)
             rss = memory(process.pid)
         finally:
             process.terminate()
             process.wait(30)
+        b_after = direct_pairs(kubeconfig, namespace, args.events, args.concurrency, "after")
+        b = (b_before + b_after) / 2
         outcomes = [json.loads(body).get("outcome") for body in duplicate.bodies]
         check = verify(kubeconfig, namespace, args.events)
     figures: dict[str, Any] = {
         "events": args.events,
         "concurrency": args.concurrency,
         "B_pairs_per_s": round(b, 1),
+        "B_before_after": [round(b_before, 1), round(b_after, 1)],
         "loadgen_capacity_req_per_s": round(capacity.rate, 1),
         "R_events_per_s": round(unique.rate, 1),
         "D_events_per_s": round(duplicate.rate, 1),
@@ -225,6 +242,11 @@ def main() -> None:
         "p99_ms": round(unique.percentile(0.99) * 1000, 1),
         "duplicate_p50_ms": round(duplicate.percentile(0.5) * 1000, 1),
         "duplicate_p99_ms": round(duplicate.percentile(0.99) * 1000, 1),
+        "receiver_cpu_ms_per_unique_event": round((cpu_unique - cpu_start) * 1000 / args.events, 2),
+        "receiver_cpu_ms_per_duplicate": round(
+            (cpu_duplicate - cpu_unique) * 1000 / args.events, 2
+        ),
+        "loadgen_cpu_ms_per_event": round((own_unique - own_start) * 1000 / args.events, 2),
         "sender_retries": unique.retries + duplicate.retries,
         "statuses_unique": unique.statuses,
         "statuses_duplicate": duplicate.statuses,

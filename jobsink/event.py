@@ -16,6 +16,7 @@ redelivery of the same event always produces the same bytes.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 import re
@@ -68,7 +69,7 @@ class BinaryData:
 Data = JsonData | BinaryData
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CloudEvent:
     """One CloudEvent 1.0. Build it with :meth:`from_attributes`, which validates."""
 
@@ -123,6 +124,11 @@ class CloudEvent:
 
     def to_json(self) -> bytes:
         """The structured-mode JSON stored in the Secret: compact, UTF-8, data last."""
+        return self._json
+
+    @functools.cached_property
+    def _json(self) -> bytes:
+        # Computed once: the receiver checks the size, then rendering stores it.
         members = [f"{_dump(name)}:{_dump(value)}" for name, value in self.attributes.items()]
         if isinstance(self.data, JsonData):
             members.append(f'"data":{self.data.text}')

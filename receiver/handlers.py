@@ -97,7 +97,7 @@ class Receiver:
         sink = await self._sink(route.namespace, route.name)
         body = await _read_body(request, MAX_EVENT_BYTES, self.settings.body_timeout)
         decoded = wire.decode(request.headers.raw, body)
-        if request.headers.get("content-type", "").lower().startswith(wire.BATCH):
+        if wire.mode_of(request.headers.get("content-type")) == "batch":
             return await self._batch(sink, route, decoded)
         event = decoded[0].event
         assert event is not None  # binary/structured raise instead of returning a rejection

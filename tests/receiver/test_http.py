@@ -416,3 +416,10 @@ def test_https(fake_url: str, sink: dict[str, Any], tmp_path: Path, fake: FakeKu
         )
     assert response.status_code == 202
     assert len(fake.of("secrets")) == 1
+
+
+def test_head_on_location_answers_like_get_without_a_body(served: Served) -> None:
+    location = post(served).headers["location"]
+    response = httpx.head(served.url + location)
+    assert response.status_code == 202
+    assert response.content == b""
