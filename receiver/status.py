@@ -5,7 +5,8 @@ extra watch), and writes only while its process holds the status Lease. A write 
 the owned status keys, sent only when they differ from what is stored, with the read
 resourceVersion as precondition: a conflict means someone changed the JobSink, so it is read again
 and the patch recomputed. Its own write comes back through the watch, finds nothing to change and
-stops there, so there are no write loops.
+stops there, so there are no write loops; a second writer that keeps changing the status back is
+held off by ``receiver.storms``.
 """
 
 from __future__ import annotations
