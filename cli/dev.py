@@ -165,7 +165,10 @@ def dev(
     from controlplane import ControlPlaneError
 
     workdir = (workdir or default_workdir()).resolve()
+    # Ctrl-C and SIGTERM end the run the same way; SIGINT explicitly too, because a shell starts
+    # background jobs with SIGINT ignored and `kill -INT` should still stop us cleanly.
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stages = Stages(sys.stdout)
     running: Stack | None = None
     with _exclusive(workdir):
