@@ -1,0 +1,78 @@
+"""Parsing of JobSink watch streams, however the apiserver's chunks split the lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from kubeapi.jobsinks import Gone, WatchEvent, WatchStream
+
+ADDED = {"type": "ADDED", "object": {"metadata": {"name": "a", "resourceVersion": "5"}}}
+BOOKMARK = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "9"}}}
+
+
+class FakeResponse:
+    """A stand-in for urllib3's streaming response: hands out the given chunks."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = False
+
+    def stream(self, amt: Any = None, decode_content: bool = True) -> Iterator[bytes]:
+        yield from self.chunks
+
+    def close(self) -> None:
+        self.closed = True
+
+    def release_conn(self) -> None: ...
+
+
+def lines(*events: dict[str, Any]) -> bytes:
+    return b"".join(json.dumps(e).encode() + b"\n" for e in events)
+
+
+def split_every(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        pytest.param([lines(ADDED, BOOKMARK)], id="one-chunk"),
+        pytest.param(split_every(lines(ADDED, BOOKMARK), 7), id="split-mid-line"),
+        pytest.param(split_every(lines(ADDED, BOOKMARK), 1), id="byte-by-byte"),
+        pytest.param([lines(ADDED), b"\n", lines(BOOKMARK)], id="blank-line"),
+        pytest.param([lines(ADDED), lines(BOOKMARK).rstrip(b"\n")], id="no-final-newline"),
+    ],
+)
+def test_events_parsed(chunks: list[bytes]) -> None:
+    response = FakeResponse(chunks)
+    events = list(WatchStream(response))
+    assert events == [
+        WatchEvent("ADDED", ADDED["object"]),
+        WatchEvent("BOOKMARK", BOOKMARK["object"]),
+    ]
+    assert [e.resource_version for e in events] == ["5", "9"]
+    assert response.closed
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        pytest.param({"code": 410, "reason": "Expired", "message": "too old"}, Gone, id="gone"),
+        pytest.param(
+            {"code": 500, "reason": "InternalError", "message": "x"}, ApiException, id="500"
+        ),
+    ],
+)
+def test_error_events_raise(status: dict[str, Any], error: type[Exception]) -> None:
+    response = FakeResponse([lines(ADDED, {"type": "ERROR", "object": status})])
+    stream = iter(WatchStream(response))
+    assert next(stream).type == "ADDED"
+    with pytest.raises(error, match=status["message"]):
+        next(stream)
+    assert response.closed
