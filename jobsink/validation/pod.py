@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from jobsink.models.quantity import QuantityError, parse_quantity
-from jobsink.validation.container import IP_PROBLEM, is_ip, supported_field_path, validate_container
+from jobsink.validation.container import validate_container
+from jobsink.validation.env import supported_field_path
 from jobsink.validation.errors import (
     FieldError,
     child,
@@ -20,8 +21,10 @@ from jobsink.validation.meta import validate_annotations, validate_labels
 from jobsink.validation.scheduling import validate_scheduling
 from jobsink.validation.security import validate_pod_security
 from jobsink.validation.syntax import (
+    IP_PROBLEM,
     is_dns1123_label,
     is_dns1123_subdomain,
+    is_ip,
     is_relative_path,
 )
 

@@ -6,6 +6,7 @@ phrases them, so callers can build ``Invalid value`` errors without rewording.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Final
 
@@ -15,6 +16,7 @@ QUALIFIED_NAME_MAX: Final = 63
 LABEL_VALUE_MAX: Final = 63
 IANA_SVC_NAME_MAX: Final = 15
 TOTAL_ANNOTATION_SIZE: Final = 256 * 1024
+PORT_RANGE: Final = "must be between 1 and 65535, inclusive"
 
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -149,3 +151,14 @@ def is_relative_path(value: str) -> list[str]:
     if ".." in value.replace("\\", "/").split("/"):
         problems.append("must not contain '..'")
     return problems
+
+
+IP_PROBLEM: Final = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

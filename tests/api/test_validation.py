@@ -8,7 +8,7 @@ import pytest
 
 from jobsink.defaults import default
 from jobsink.validation import FieldError, validate, warnings
-from jobsink.validation.job import count_indexes
+from jobsink.validation.policies import count_indexes
 from tests.api.corpus import CASES, Case, container, pod
 from tests.api.sinks import sink
 
