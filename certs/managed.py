@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from kubernetes import client
@@ -49,6 +49,9 @@ class ClusterSettings(Protocol):
     resync_seconds: float
 
     @property
+    def ips(self) -> Sequence[object]: ...  # IP addresses; ``str()`` gives the text form
+
+    @property
     def dns_names(self) -> list[str]: ...
 
 
@@ -64,6 +67,7 @@ class SelfManaged:
         live: LiveContext,
         *,
         dns_names: list[str],
+        ips: list[str] | None = None,
         lifetimes: Lifetimes | None = None,
         resync_seconds: float = 300.0,
         grace_seconds: float = 5.0,
@@ -72,6 +76,7 @@ class SelfManaged:
         self.publish = publish
         self.live = live
         self.dns_names = dns_names
+        self.ips = ips or []
         self.lifetimes = lifetimes or Lifetimes()
         self.resync_seconds = resync_seconds
         self.grace_seconds = grace_seconds
@@ -106,6 +111,7 @@ class SelfManaged:
             publish,
             live,
             dns_names=settings.dns_names,
+            ips=[str(ip) for ip in settings.ips],
             resync_seconds=settings.resync_seconds,
         )
 
@@ -121,7 +127,9 @@ class SelfManaged:
                     log.warning(
                         "certificate Secret unusable; replacing it", extra={"error": str(error)}
                     )
-            wanted = renewed(current, dns_names=self.dns_names, lifetimes=self.lifetimes)
+            wanted = renewed(
+                current, dns_names=self.dns_names, ips=self.ips, lifetimes=self.lifetimes
+            )
             if wanted is None:
                 assert current is not None
                 return current

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -81,9 +82,11 @@ class Material:
         return material
 
 
-def fresh(dns_names: Sequence[str], lifetimes: Lifetimes = Lifetimes()) -> Material:
+def fresh(
+    dns_names: Sequence[str], lifetimes: Lifetimes = Lifetimes(), ips: Sequence[str] = ()
+) -> Material:
     ca = CertificateAuthority.create("jobsink-webhook-ca", lifetime=lifetimes.ca)
-    serving = ca.issue_server(dns_names=list(dns_names), lifetime=lifetimes.serving)
+    serving = ca.issue_server(dns_names=list(dns_names), ips=list(ips), lifetime=lifetimes.serving)
     return Material(ca=ca, trusted=(ca.cert_pem,), serving=serving)
 
 
@@ -91,12 +94,16 @@ def _expired(cert_pem: bytes, now: dt.datetime) -> bool:
     return x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc <= now
 
 
-def _covers(serving: KeyPair, dns_names: Sequence[str]) -> bool:
+def _covers(serving: KeyPair, dns_names: Sequence[str], ips: Sequence[str]) -> bool:
     try:
         sans = serving.certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
         return False
-    return set(dns_names) <= set(sans.value.get_values_for_type(x509.DNSName))
+    served_ips = {str(ip) for ip in sans.value.get_values_for_type(x509.IPAddress)}
+    wanted_ips = {str(ipaddress.ip_address(ip)) for ip in ips}
+    return set(dns_names) <= set(sans.value.get_values_for_type(x509.DNSName)) and (
+        wanted_ips <= served_ips
+    )
 
 
 def _signed_by(serving: KeyPair, ca_pem: bytes) -> bool:
@@ -111,12 +118,13 @@ def renewed(
     current: Material | None,
     *,
     dns_names: Sequence[str],
+    ips: Sequence[str] = (),
     now: dt.datetime | None = None,
     lifetimes: Lifetimes = Lifetimes(),
 ) -> Material | None:
     """The material to store instead of ``current``, or None when ``current`` is fine."""
     if current is None:
-        return fresh(dns_names, lifetimes)
+        return fresh(dns_names, lifetimes, ips)
     now = now or dt.datetime.now(dt.UTC)
     updated = current
     if renewal_due(current.ca.pair, now=now):
@@ -129,10 +137,12 @@ def renewed(
     serving = updated.serving
     if (
         renewal_due(serving, now=now)
-        or not _covers(serving, dns_names)
+        or not _covers(serving, dns_names, ips)
         or not any(_signed_by(serving, pem) for pem in trusted)
     ):
-        serving = updated.ca.issue_server(dns_names=list(dns_names), lifetime=lifetimes.serving)
+        serving = updated.ca.issue_server(
+            dns_names=list(dns_names), ips=list(ips), lifetime=lifetimes.serving
+        )
         updated = replace(updated, serving=serving)
     return None if updated == current else updated
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, IPvAnyAddress
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The apiserver gives up on the webhook after this long (``timeoutSeconds`` in the configurations).
@@ -26,6 +26,9 @@ class SelfManagedSettings(BaseSettings):
     validating_configuration: str = "validation.webhook.jobsink.knative.dev"
     #: How often the Secret is re-read (rotation by another replica is picked up within this).
     resync_seconds: float = Field(default=300.0, gt=0)
+    #: IP SANs besides the Service's DNS names, e.g. ``["127.0.0.1"]`` when the apiserver calls
+    #: the webhook by URL on loopback (local clusters, tests).
+    ips: list[IPvAnyAddress] = Field(default_factory=list)
 
     @property
     def dns_names(self) -> list[str]:

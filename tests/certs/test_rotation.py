@@ -108,3 +108,17 @@ def test_next_check_is_the_earliest_due_date() -> None:
     material = fresh(NAMES, LIFETIMES)
     wait = next_check(material)
     assert dt.timedelta(days=19) < wait <= dt.timedelta(days=20, minutes=10)
+
+
+def test_ip_sans_are_issued_and_a_missing_one_triggers_reissue() -> None:
+    material = renewed(None, dns_names=NAMES, ips=["127.0.0.1"], lifetimes=LIFETIMES)
+    assert material is not None
+    assert renewed(material, dns_names=NAMES, ips=["127.0.0.1"], lifetimes=LIFETIMES) is None
+    more = renewed(material, dns_names=NAMES, ips=["127.0.0.1", "::1"], lifetimes=LIFETIMES)
+    assert more is not None
+    assert more.ca == material.ca
+    sans = more.serving.certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert {str(ip) for ip in sans.value.get_values_for_type(x509.IPAddress)} == {
+        "127.0.0.1",
+        "::1",
+    }
