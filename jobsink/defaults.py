@@ -20,7 +20,6 @@ left alone for validation to report.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -39,7 +38,7 @@ QUANTITY_FIELDS = frozenset({"sizeLimit", "divisor"})
 
 def default(obj: dict[str, Any]) -> dict[str, Any]:
     """Return a defaulted deep copy of a JobSink; ``obj`` is not modified."""
-    result = copy.deepcopy(obj)
+    result: dict[str, Any] = copy_json(obj)
     pod = _pod_spec(result)
     if pod is None:
         return result
@@ -57,8 +56,20 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 
 def default_patch(obj: dict[str, Any]) -> JSONPatch:
     """RFC 6902 operations turning the raw ``obj`` into ``default(obj)``; empty if already done."""
-    ops: JSONPatch = jsonpatch.make_patch(obj, default(obj)).patch
+    defaulted = default(obj)
+    if defaulted == obj:  # every UPDATE of a stored JobSink: skip the diff
+        return []
+    ops: JSONPatch = jsonpatch.make_patch(obj, defaulted).patch
     return ops
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars); about twice as fast as deepcopy."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
 
 
 def _pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:

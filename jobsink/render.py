@@ -19,12 +19,11 @@ Everything else in ``spec.job.spec`` (``suspend``, ``podFailurePolicy``, ...) pa
 from __future__ import annotations
 
 import base64
-import copy
 import json
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from jobsink.defaults import default
+from jobsink.defaults import copy_json, default
 from jobsink.names import (
     ANNOTATION_EVENT_ID,
     ANNOTATION_EVENT_SOURCE,
@@ -103,7 +102,7 @@ def render(sink: dict[str, Any], event: Event) -> Rendered:
         ANNOTATION_EVENT_ID: event.id,
     }
     namespace = meta.get("namespace") or "default"
-    job_spec = copy.deepcopy(template.get("spec") or {})
+    job_spec = template.get("spec") or {}  # default() returned a private copy: safe to modify
     _inject_event(job_spec, secret_name=name)
     job = {
         "apiVersion": "batch/v1",
@@ -144,7 +143,7 @@ def render(sink: dict[str, Any], event: Event) -> Rendered:
 
 def secret_owned_by(secret: dict[str, Any], job_name: str, job_uid: str) -> dict[str, Any]:
     """A copy of ``secret`` owned by the created Job, so deleting the Job deletes the event."""
-    owned = copy.deepcopy(secret)
+    owned: dict[str, Any] = copy_json(secret)
     owned["metadata"]["ownerReferences"] = [
         {
             "apiVersion": "batch/v1",
