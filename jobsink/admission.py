@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, get_args
 
-from jobsink.defaults import default, default_patch
+from jobsink.defaults import default_patch
 from jobsink.reviews import (
     ADMISSION_API_VERSION,
     ADMISSION_KIND,
@@ -97,13 +97,13 @@ def validation_review(review: RequestReview) -> ResponseReview:
         return respond(review, denied(uid, code=400, message=str(error)))
     if _grandfathered(review):
         return respond(review, allowed(uid))
-    # ``validate`` defaults its input itself (a no-op after the mutating webhook), so a
-    # defaulted copy is made only when warnings need one.
+    # ``validate`` defaults its own copy (a no-op after the mutating webhook); the advice behind
+    # ``warnings`` reads nothing that defaulting writes, so the object needs no second copy.
     slim = essentials(obj)
     errors = validate(slim)
     if errors:
         return respond(review, invalid(uid, object_name(obj), errors))
-    return respond(review, allowed(uid, warnings=warnings(default(slim))))
+    return respond(review, allowed(uid, warnings=warnings(slim)))
 
 
 def respond(review: Mapping[str, Any], response: Response) -> ResponseReview:
