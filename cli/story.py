@@ -88,9 +88,15 @@ class Story:
 
     def _post_seed_event(self) -> httpx.Response:
         url = f"{self.stack.receiver_url}/{NAMESPACE}/{SINK}"
-        headers = " ".join(f"-H {shlex.quote(f'{k}: {v}')}" for k, v in SEED_HEADERS.items())
-        self.out(f"$ curl -X POST {headers} -d {shlex.quote(SEED_BODY)} {url}")
-        response = httpx.post(url, headers=SEED_HEADERS, content=SEED_BODY, trust_env=False)
+        # Shown as the documentation writes it, one header per line.
+        lines = [f'   -H "{name}: {value}" \\' for name, value in SEED_HEADERS.items()]
+        self.out(
+            "\n".join(["$ curl -X POST -v \\", *lines, f"   -d '{SEED_BODY}' \\", f"   {url}"])
+        )
+        try:
+            response = httpx.post(url, headers=SEED_HEADERS, content=SEED_BODY, trust_env=False)
+        except httpx.HTTPError as error:
+            raise StoryError(f"cannot reach the receiver at {url}: {error}") from None
         self.out(f"< HTTP/1.1 {response.status_code} {response.reason_phrase}")
         if "location" in response.headers:
             self.out(f"< Location: {response.headers['location']}")
@@ -120,9 +126,7 @@ class Story:
         self._heading(2, "Verify the JobSink is ready")
         timeout = f"--timeout={self.ready_timeout:.0f}s"
         condition = "--for=condition=Ready"
-        self._kubectl(
-            "wait", "-n", NAMESPACE, condition, timeout, f"jobsinks.sinks.knative.dev/{SINK}"
-        )
+        self._kubectl("wait", condition, timeout, f"jobsinks.sinks.knative.dev/{SINK}")
         listing = self._kubectl("get", "jobsinks.sinks.knative.dev")
         if f"{self.stack.receiver_url}/{NAMESPACE}/{SINK}" not in listing:
             raise StoryError("the JobSink's URL is not the receiver's address")
