@@ -129,6 +129,7 @@ class StatusReconciler:
         *,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
+        workers: int = 4,
         jobsinks: JobSinks | None = None,
         elector: LeaderElector | None = None,
         storms: StormGuard | None = None,
@@ -151,14 +152,21 @@ class StatusReconciler:
         self._storms = storms or StormGuard(max_hold=max_backoff)
         self._wakeup = threading.Condition()
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._processing: set[Key] = set()
+        self._workers = workers
+        self._next_resync = time.monotonic() + resync_every
         cache.subscribe(self.enqueue)
         self.elector.on_change(self._leadership_changed)
 
     def start(self) -> None:
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jobsink-status", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"jobsink-status-{i}", daemon=True)
+            for i in range(self._workers)
+        ]
+        for thread in self._threads:
+            thread.start()
         self.elector.start()
 
     def stop(self, timeout: float = 5.0, *, release: bool = True) -> None:
@@ -166,9 +174,9 @@ class StatusReconciler:
         self._stopping.set()
         with self._wakeup:
             self._wakeup.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
         self.elector.stop(timeout, release=release)
 
     def enqueue(self, key: Key) -> None:
@@ -185,52 +193,64 @@ class StatusReconciler:
                 self.enqueue(key)
 
     def _run(self) -> None:
-        next_resync = time.monotonic() + self._resync_every
         while not self._stopping.is_set():
-            key = self._next(next_resync)
-            if time.monotonic() >= next_resync:
-                next_resync = time.monotonic() + self._resync_every
-                for cached in self._cache.sink_keys():
-                    self.enqueue(cached)
-            if key is None or not self.elector.is_leader:
-                continue
-            held_until = self._storms.held_until(key)
-            if held_until is not None:
-                self._defer(key, held_until)
+            key = self._next()
+            if key is None:
                 continue
             try:
-                outcome = self.reconcile(key)
-            except Exception as error:
-                RECONCILES.labels("error").inc()
-                delay = self._retry_later(key)
-                log.warning(
-                    "status of JobSink %s/%s not written (%s); retrying in %.1fs",
-                    *key,
-                    one_line(error),
-                    delay,
-                )
-                continue
-            self._failures.pop(key, None)
-            if outcome == "updated":
-                self._storms.written(key)
-            elif outcome == "gone":
-                self._storms.forget(key)
+                self._process(key)
+            finally:
+                with self._wakeup:
+                    self._processing.discard(key)
+                    if key in self._ready:
+                        self._wakeup.notify()
 
-    def _next(self, deadline: float) -> Key | None:
-        """The next key to reconcile, or None when ``deadline`` passed or stop was asked first."""
+    def _next(self) -> Key | None:
+        """The next key no other worker holds, or None when stop was asked first. Also the
+        periodic resync: whichever worker wakes for it queues every cached JobSink."""
         with self._wakeup:
             while not self._stopping.is_set():
                 now = time.monotonic()
-                for key in [k for k, due in self._delayed.items() if due <= now]:
-                    del self._delayed[key]
-                    self._ready.add(key)
-                if self._ready:
-                    return self._ready.pop()
-                wake = min([deadline, *self._delayed.values()])
-                if wake <= now:
-                    return None
-                self._wakeup.wait(wake - now)
+                if now >= self._next_resync:
+                    self._next_resync = now + self._resync_every
+                    self._ready.update(self._cache.sink_keys())
+                for due_key in [k for k, due in self._delayed.items() if due <= now]:
+                    del self._delayed[due_key]
+                    self._ready.add(due_key)
+                # A key being reconciled stays queued until its worker is done with it.
+                free = next((k for k in self._ready if k not in self._processing), None)
+                if free is not None:
+                    self._ready.discard(free)
+                    self._processing.add(free)
+                    return free
+                wake = min([self._next_resync, *self._delayed.values()])
+                self._wakeup.wait(max(0.0, wake - now))
         return None
+
+    def _process(self, key: Key) -> None:
+        if not self.elector.is_leader:
+            return  # the next leader queues every JobSink when it takes over
+        held_until = self._storms.held_until(key)
+        if held_until is not None:
+            self._defer(key, held_until)
+            return
+        try:
+            outcome = self.reconcile(key)
+        except Exception as error:
+            RECONCILES.labels("error").inc()
+            delay = self._retry_later(key)
+            log.warning(
+                "status of JobSink %s/%s not written (%s); retrying in %.1fs",
+                *key,
+                one_line(error),
+                delay,
+            )
+            return
+        self._failures.pop(key, None)
+        if outcome == "updated":
+            self._storms.written(key)
+        elif outcome == "gone":
+            self._storms.forget(key)
 
     def _retry_later(self, key: Key) -> float:
         failures = self._failures[key] = self._failures.get(key, 0) + 1

@@ -263,7 +263,7 @@ def test_periodic_resync_catches_missed_changes(
 def test_stop_ends_the_worker(running: Callable[..., StatusReconciler]) -> None:
     status = running(FakeApiServer(), FakeElector())
     status.stop()
-    assert not any(t.name == "jobsink-status" for t in threading.enumerate())
+    assert not any(t.name.startswith("jobsink-status-") for t in threading.enumerate())
 
 
 @pytest.mark.parametrize(
@@ -339,3 +339,42 @@ def test_a_rival_writer_is_held_back(running: Callable[..., StatusReconciler]) -
     wait_for(lambda: storms.held_until(KEY) is not None, "the fight noticed")
     time.sleep(0.2)  # the rival keeps changing it back; we must not answer now
     assert len(server.patches) == 4, "three tolerated quick rewrites, then the hold"
+
+
+class GatedApiServer(FakeApiServer):
+    """Status patches wait at a gate, so the test can see what runs at the same time."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        super().__init__(*objects)
+        self.gate = threading.Event()
+        self.inflight: list[Key] = []
+        self.most_at_once: dict[Key, int] = {}
+
+    def patch_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    ) -> dict[str, Any] | None:
+        key = (namespace, name)
+        self.inflight.append(key)
+        self.most_at_once[key] = max(self.most_at_once.get(key, 0), self.inflight.count(key))
+        self.gate.wait(5)
+        self.inflight.remove(key)
+        return super().patch_status(namespace, name, status, resource_version)
+
+
+def test_workers_share_the_load_but_never_one_key(
+    running: Callable[..., StatusReconciler],
+) -> None:
+    server = GatedApiServer(jobsink("a"), jobsink("b"))
+    status = running(server, FakeElector(), workers=4)
+    for key in server.sink_keys():
+        status.enqueue(key)
+    wait_for(lambda: len(server.inflight) == 2, "both JobSinks written at once")
+    server.touch(("default", "a"), lambda o: o["metadata"].update(generation=2))
+    time.sleep(0.05)  # a free worker must not pick "a" up while its first write is in flight
+    assert server.inflight.count(("default", "a")) == 1
+    server.gate.set()
+    wait_for(
+        lambda: server.objects[("default", "a")].get("status", {}).get("observedGeneration") == 2,
+        "a written again, for generation 2",
+    )
+    assert server.most_at_once == {("default", "a"): 1, ("default", "b"): 1}
