@@ -79,7 +79,12 @@ def prepare(kubeconfig: str) -> str:
 
 
 def direct_pairs(
-    kubeconfig: str, namespace: str, count: int, concurrency: int, prefix: str = "direct"
+    kubeconfig: str,
+    namespace: str,
+    count: int,
+    concurrency: int,
+    prefix: str = "direct",
+    latencies: dict[str, list[float]] | None = None,
 ) -> float:
     """B: Job then Secret owned by it, as the receiver writes them, with no HTTP in front."""
     api = load_api_client(kubeconfig)
@@ -87,7 +92,12 @@ def direct_pairs(
     from kubernetes.client import rest
 
     api.rest_client = rest.RESTClientObject(api.configuration)
-    caller = Caller(api)
+    seen = latencies if latencies is not None else {}
+
+    def observe(operation: str, _code: str, seconds: float) -> None:
+        seen.setdefault(operation, []).append(seconds)
+
+    caller = Caller(api, observe=observe)
     jobs, secrets = events.jobs(caller), events.secrets(caller)
     template = yaml.safe_load((REPO / "examples" / "job-sink-logger.yaml").read_text())
     job_spec = template["spec"]["job"]["spec"]
@@ -145,6 +155,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def kube_call_ms(port: int) -> dict[str, float]:
+    """Mean latency of each Kubernetes operation the receiver made, from its own /metrics."""
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for line in httpx.get(f"http://127.0.0.1:{port}/metrics").text.splitlines():
+        for suffix, into in (("_sum{", sums), ("_count{", counts)):
+            if line.startswith("jobsink_kube_request_duration_seconds" + suffix):
+                labels, value = line.rsplit(" ", 1)
+                operation = labels.split('operation="', 1)[1].split('"', 1)[0]
+                into[operation] = into.get(operation, 0.0) + float(value)
+    return {op: round(sums[op] * 1000 / counts[op], 1) for op in sums if counts.get(op)}
+
+
 def memory(pid: int) -> dict[str, float]:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -197,6 +220,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--max-inflight", type=int, default=64)
+    parser.add_argument("--overload-events", type=int, default=2000)
     parser.add_argument("--kubeconfig")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -204,7 +228,10 @@ def main() -> None:
         namespace = prepare(kubeconfig)
         # B is measured before and after R and D: the cluster slows as Jobs and Pods pile up, and
         # R runs in between, so the mean of the two is the fair ceiling.
-        b_before = direct_pairs(kubeconfig, namespace, args.events, args.concurrency, "before")
+        direct_calls: dict[str, list[float]] = {}
+        b_before = direct_pairs(
+            kubeconfig, namespace, args.events, args.concurrency, "before", direct_calls
+        )
         process, port = start_receiver(kubeconfig, args.max_inflight)
         try:
             capacity = asyncio.run(
@@ -216,18 +243,30 @@ def main() -> None:
                 loadgen.run("127.0.0.1", port, request, args.events, args.concurrency, True)
             )
             cpu_unique, own_unique = cpu_seconds(process.pid), time.process_time()
+            calls = kube_call_ms(port)
             duplicate = asyncio.run(
                 loadgen.run("127.0.0.1", port, request, args.events, args.concurrency, True)
             )
             cpu_duplicate = cpu_seconds(process.pid)
             rss = memory(process.pid)
+            # 10x overload: ten senders per in-flight slot, each retrying its 429s.
+            overload = asyncio.run(
+                loadgen.run(
+                    "127.0.0.1",
+                    port,
+                    event_request(namespace, uuid.uuid4().hex[:8]),
+                    args.overload_events,
+                    10 * args.max_inflight,
+                )
+            )
+            rss_overload = memory(process.pid)
         finally:
             process.terminate()
             process.wait(30)
         b_after = direct_pairs(kubeconfig, namespace, args.events, args.concurrency, "after")
         b = (b_before + b_after) / 2
         outcomes = [json.loads(body).get("outcome") for body in duplicate.bodies]
-        check = verify(kubeconfig, namespace, args.events)
+        check = verify(kubeconfig, namespace, args.events + args.overload_events)
     figures: dict[str, Any] = {
         "events": args.events,
         "concurrency": args.concurrency,
@@ -247,12 +286,21 @@ def main() -> None:
             (cpu_duplicate - cpu_unique) * 1000 / args.events, 2
         ),
         "loadgen_cpu_ms_per_event": round((own_unique - own_start) * 1000 / args.events, 2),
+        "receiver_kube_call_mean_ms": calls,
+        "direct_kube_call_mean_ms": {
+            op: round(sum(values) * 1000 / len(values), 1) for op, values in direct_calls.items()
+        },
         "sender_retries": unique.retries + duplicate.retries,
         "statuses_unique": unique.statuses,
         "statuses_duplicate": duplicate.statuses,
         "duplicates_answered_as_duplicate": outcomes.count("duplicate"),
         "rss_mb": round(rss.get("VmRSS", 0), 1),
         "peak_rss_mb": round(rss.get("VmHWM", 0), 1),
+        "overload_senders": 10 * args.max_inflight,
+        "overload_events_per_s": round(overload.rate, 1),
+        "overload_429_retries": overload.retries,
+        "overload_statuses": overload.statuses,
+        "overload_peak_rss_mb": round(rss_overload.get("VmHWM", 0), 1),
         **check,
     }
     print(json.dumps(figures, indent=2))
