@@ -6,6 +6,7 @@ JobSink author can plausibly trip over; paths are those of the rendered Job's po
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 
 from jobsink.validation.env import validate_env, validate_env_from
@@ -30,6 +31,8 @@ from jobsink.validation.syntax import (
     is_relative_path,
 )
 
+RESIZE_RESOURCES: Final = ("cpu", "memory")
+RESIZE_RESTART_POLICIES: Final = ("NotRequired", "RestartContainer")
 PULL_POLICIES: Final = ("Always", "IfNotPresent", "Never")
 
 TERMINATION_MESSAGE_POLICIES: Final = ("File", "FallbackToLogsOnError")
@@ -41,11 +44,23 @@ MOUNT_PROPAGATIONS: Final = ("Bidirectional", "HostToContainer", "None")
 RECURSIVE_READ_ONLY: Final = ("Disabled", "Enabled", "IfPossible")
 
 
+@dataclass(frozen=True)
+class PodContext:
+    """What the rules of one container need to know about its pod."""
+
+    volumes: dict[str, str]
+    """Volume name -> source kind (``emptyDir``, ``persistentVolumeClaim``, ...)."""
+    grace: int = 30
+    """terminationGracePeriodSeconds: a sleep hook may not outlast it."""
+    restart_policy: str = "Never"
+    host_network: bool = False
+
+
 def validate_container(
-    container: dict[str, Any], path: str, volumes: dict[str, str], *, init: bool, grace: int = 30
+    container: dict[str, Any], path: str, pod: PodContext, *, init: bool
 ) -> list[FieldError]:
-    """Every per-container rule; ``volumes`` maps the pod's volume names to their source kind,
-    ``grace`` is its termination grace period (a sleep hook may not outlast it)."""
+    """Every per-container rule (``init`` for initContainers)."""
+    volumes, grace = pod.volumes, pod.grace
     errors = _name_and_image(container, path)
     for field, allowed in (
         ("imagePullPolicy", PULL_POLICIES),
@@ -54,11 +69,13 @@ def validate_container(
         value = container.get(field)
         if value is not None and value not in allowed:
             errors.append(not_supported(child(path, field), value, allowed))
-    errors += _ports(container.get("ports") or [], child(path, "ports"))
+    errors += _ports(container.get("ports") or [], child(path, "ports"), pod.host_network)
+    errors += _resize_policy(container.get("resizePolicy") or [], child(path, "resizePolicy"), pod)
     errors += validate_env(container.get("env") or [], child(path, "env"))
     errors += validate_env_from(container.get("envFrom") or [], child(path, "envFrom"))
     errors += _mounts(container.get("volumeMounts") or [], child(path, "volumeMounts"), volumes)
     errors += _devices(container.get("volumeDevices") or [], child(path, "volumeDevices"), volumes)
+    errors += _mounted_twice(container, path)
     errors += validate_resources(container.get("resources") or {}, child(path, "resources"))
     if container.get("securityContext") is not None:
         errors += validate_container_security(
@@ -102,7 +119,7 @@ def _name_and_image(container: dict[str, Any], path: str) -> list[FieldError]:
     return errors
 
 
-def _ports(ports: list[dict[str, Any]], path: str) -> list[FieldError]:
+def _ports(ports: list[dict[str, Any]], path: str, host_network: bool) -> list[FieldError]:
     errors: list[FieldError] = []
     names: set[str] = set()
     for i, port in enumerate(ports):
@@ -121,10 +138,57 @@ def _ports(ports: list[dict[str, Any]], path: str) -> list[FieldError]:
         host = port.get("hostPort")
         if host and not 1 <= host <= 65535:
             errors.append(invalid(child(at, "hostPort"), host, PORT_RANGE))
+        elif host and host_network and number is not None and host != number:
+            errors.append(
+                invalid(
+                    child(at, "hostPort"),
+                    host,
+                    "must match `containerPort` when `hostNetwork` is true",
+                )
+            )
         protocol = port.get("protocol")
         if protocol is not None and protocol not in PROTOCOLS:
             errors.append(not_supported(child(at, "protocol"), protocol, PROTOCOLS))
     return errors
+
+
+def _resize_policy(policies: list[dict[str, Any]], path: str, pod: PodContext) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for policy in policies:
+        resource = policy.get("resourceName") or ""
+        if resource not in RESIZE_RESOURCES:
+            errors.append(not_supported(path, resource, RESIZE_RESOURCES))
+        restart = policy.get("restartPolicy") or ""
+        if restart not in RESIZE_RESTART_POLICIES:
+            errors.append(not_supported(path, restart, RESIZE_RESTART_POLICIES))
+        if pod.restart_policy == "Never" and restart != "NotRequired":
+            errors.append(
+                invalid(path, restart, "must be 'NotRequired' when pod `restartPolicy` is 'Never'")
+            )
+    return errors
+
+
+def _mounted_twice(container: dict[str, Any], path: str) -> list[FieldError]:
+    """A volume is either mounted as a filesystem or attached as a block device, not both."""
+    mounts = container.get("volumeMounts") or []
+    devices = container.get("volumeDevices") or []
+    device_names = {d.get("name") for d in devices}
+    mount_names = {m.get("name") for m in mounts}
+    errors = [
+        invalid(child(index(child(path, "volumeMounts"), i), "name"), m.get("name"), _IN_DEVICES)
+        for i, m in enumerate(mounts)
+        if m.get("name") in device_names
+    ]
+    errors += [
+        invalid(child(index(child(path, "volumeDevices"), i), "name"), d.get("name"), _IN_MOUNTS)
+        for i, d in enumerate(devices)
+        if d.get("name") in mount_names
+    ]
+    return errors
+
+
+_IN_DEVICES = "must not already exist in volumeDevices"
+_IN_MOUNTS = "must not already exist in volumeMounts"
 
 
 def _devices(devices: list[dict[str, Any]], path: str, volumes: dict[str, str]) -> list[FieldError]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from jobsink.models.quantity import QuantityError, parse_quantity
-from jobsink.validation.container import validate_container
+from jobsink.validation.container import PodContext, validate_container
 from jobsink.validation.env import supported_field_path
 from jobsink.validation.errors import (
     FieldError,
@@ -18,6 +18,7 @@ from jobsink.validation.errors import (
     required,
 )
 from jobsink.validation.meta import validate_annotations, validate_labels
+from jobsink.validation.resources import validate_resources
 from jobsink.validation.scheduling import validate_scheduling
 from jobsink.validation.security import validate_pod_security
 from jobsink.validation.syntax import (
@@ -67,13 +68,17 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
         errors.append(required(child(path, "containers")))
     seen: set[str] = set()
     grace = pod.get("terminationGracePeriodSeconds")
-    grace = 30 if grace is None else (1 if grace < 0 else grace)
+    context = PodContext(
+        volumes=volume_names,
+        # a negative grace period is accepted: the apiserver turns it into 1
+        grace=30 if grace is None else (1 if grace < 0 else grace),
+        restart_policy=pod.get("restartPolicy") or "Always",
+        host_network=bool(pod.get("hostNetwork")),
+    )
     for kind in ("initContainers", "containers"):
         for i, container in enumerate(pod.get(kind) or []):
             at = index(child(path, kind), i)
-            errors += validate_container(
-                container, at, volume_names, init=kind != "containers", grace=grace
-            )
+            errors += validate_container(container, at, context, init=kind != "containers")
             name = container.get("name")
             if name and name in seen:
                 errors.append(duplicate(child(at, "name"), name))
@@ -84,6 +89,9 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
     errors += _scalars(pod, path)
     errors += validate_labels(pod.get("nodeSelector"), child(path, "nodeSelector"))
     errors += validate_scheduling(pod, path)
+    errors += _host_namespaces(pod, path)
+    if pod.get("resources") is not None:
+        errors += validate_resources(pod["resources"], child(path, "resources"))
     if pod.get("securityContext") is not None:
         errors += validate_pod_security(pod["securityContext"], child(path, "securityContext"))
     errors += _dns(pod, path)
@@ -96,6 +104,23 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
                 invalid(index(child(at, "hostnames"), j), hostname, p)
                 for p in is_dns1123_subdomain(hostname)
             ]
+    return errors
+
+
+def _host_namespaces(pod: dict[str, Any], path: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if pod.get("shareProcessNamespace") and pod.get("hostPID"):
+        errors.append(
+            invalid(
+                child(child(path, "securityContext"), "shareProcessNamespace"),
+                True,
+                "ShareProcessNamespace and HostPID cannot both be enabled",
+            )
+        )
+    if pod.get("hostUsers") is False:
+        for field in ("hostNetwork", "hostPID", "hostIPC"):
+            if pod.get(field):
+                errors.append(forbidden(child(path, field), "when `hostUsers` is false"))
     return errors
 
 
@@ -135,6 +160,11 @@ def _dns(pod: dict[str, Any], path: str) -> list[FieldError]:
 
 def _scalars(pod: dict[str, Any], path: str) -> list[FieldError]:
     errors: list[FieldError] = []
+    if pod.get("nodeName"):
+        errors += [
+            invalid(child(path, "nodeName"), pod["nodeName"], p)
+            for p in is_dns1123_subdomain(pod["nodeName"])
+        ]
     for field in ("hostname", "subdomain"):
         if pod.get(field):
             errors += [

@@ -190,6 +190,14 @@ CONTAINER_FIELDS: dict[str, list[Any]] = {
     "terminationMessagePath": ["/dev/termination-log", "x" * 5000],
     "workingDir": ["/work", "relative"],
     "volumeDevices": [[{"name": "data", "devicePath": "/dev/x"}]],
+    "stdinOnce": [True],
+    "resizePolicy": [
+        [{"resourceName": "cpu", "restartPolicy": "NotRequired"}],
+        [{"resourceName": "cpu", "restartPolicy": "Bogus"}],
+        [{"resourceName": "gpu", "restartPolicy": "NotRequired"}],
+    ],
+    "startupProbe": [{"exec": {"command": ["x"]}, "successThreshold": 2}],
+    "readinessProbe": [{"exec": {"command": ["x"]}, "successThreshold": 3, "failureThreshold": -1}],
 }
 ENV_FROM_FIELDS: list[Any] = [
     [{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "spec.bogus"}}}],
@@ -278,6 +286,11 @@ POD_FIELDS: dict[str, list[Any]] = {
     "subdomain": ["Bad_Name"],
     "priorityClassName": ["Bad_Name"],
     "setHostnameAsFQDN": [True],
+    "hostUsers": [False],
+    "resources": [{"limits": {"cpu": "1"}}, {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}],
+    "enableServiceLinks": [False],
+    "automountServiceAccountToken": [False],
+    "nodeName": ["Bad_Name", "node-1"],
 }
 MORE_VOLUMES: list[Any] = [
     [{"name": "data", "persistentVolumeClaim": {"claimName": ""}}],
@@ -345,6 +358,93 @@ CATALOGUE: list[Mutation] = [
 ]
 
 
+COMBINATIONS: dict[str, list[Mutation]] = {
+    "host-network-port-mismatch": [
+        ("pod", "hostNetwork", True),
+        ("container", "ports", [{"containerPort": 80, "hostPort": 81}]),
+    ],
+    "host-network-ports-equal": [
+        ("pod", "hostNetwork", True),
+        ("container", "ports", [{"containerPort": 80, "hostPort": 80}]),
+    ],
+    "share-process-namespace-and-host-pid": [
+        ("pod", "shareProcessNamespace", True),
+        ("pod", "hostPID", True),
+    ],
+    "host-users-false-with-host-network": [
+        ("pod", "hostUsers", False),
+        ("pod", "hostNetwork", True),
+    ],
+    "fail-index-with-backoff-per-index": [
+        ("job", "completionMode", "Indexed"),
+        ("job", "backoffLimitPerIndex", 1),
+        ("rules", "fail-index", PFP_RULES["fail-index"]),
+    ],
+    "indexed-success-policy-indexes": [
+        ("job", "completionMode", "Indexed"),
+        ("job", "completions", 5),
+        ("job", "successPolicy", {"rules": [{"succeededIndexes": "0,2-4", "succeededCount": 4}]}),
+    ],
+    "indexed-success-count-above-indexes": [
+        ("job", "completionMode", "Indexed"),
+        ("job", "completions", 5),
+        ("job", "successPolicy", {"rules": [{"succeededIndexes": "0-1", "succeededCount": 3}]}),
+    ],
+    "exit-code-rule-naming-init-container": [
+        ("pod", "initContainers", [{"name": "init", "image": "bash:5"}]),
+        (
+            "rules",
+            "init",
+            {
+                "action": "FailJob",
+                "onExitCodes": {"containerName": "init", "operator": "In", "values": [1]},
+            },
+        ),
+    ],
+    "pod-failure-policy-with-replacement-failed": [
+        ("rules", "valid", PFP_RULES["valid"]),
+        ("job", "podReplacementPolicy", "Failed"),
+    ],
+    "sidecar-with-startup-probe": [
+        (
+            "pod",
+            "initContainers",
+            [
+                {
+                    "name": "side",
+                    "image": "bash:5",
+                    "restartPolicy": "Always",
+                    "startupProbe": {"exec": {"command": ["x"]}},
+                }
+            ],
+        ),
+    ],
+    "sleep-within-longer-grace": [
+        ("pod", "terminationGracePeriodSeconds", 60),
+        ("container", "lifecycle", {"preStop": {"sleep": {"seconds": 45}}}),
+    ],
+    "mount-and-device-of-one-claim": [
+        ("pod", "volumes", [{"name": "data", "persistentVolumeClaim": {"claimName": "c"}}]),
+        ("container", "volumeMounts", [{"name": "data", "mountPath": "/d"}]),
+        ("container", "volumeDevices", [{"name": "data", "devicePath": "/dev/d"}]),
+    ],
+    "high-completions-per-index": [
+        ("job", "completionMode", "Indexed"),
+        ("job", "completions", 100001),
+        ("job", "backoffLimitPerIndex", 1),
+    ],
+    "dns-none-with-nameserver": [
+        ("pod", "dnsPolicy", "None"),
+        ("pod", "dnsConfig", {"nameservers": ["1.1.1.1"]}),
+    ],
+    "dns-none-empty-config": [("pod", "dnsPolicy", "None"), ("pod", "dnsConfig", {})],
+    "manual-selector-matching-template": [
+        ("labels", "app", "x"),
+        ("selector", "manual", True),
+    ],
+}
+
+
 def mutated(mutations: list[Mutation]) -> dict[str, Any]:
     """The minimal valid JobSink with ``mutations`` applied in order."""
     containers: list[dict[str, Any]] = [{"name": "main", "image": "bash:5"}]
@@ -361,6 +461,8 @@ def mutated(mutations: list[Mutation]) -> dict[str, Any]:
             spec[name] = value
         elif where == "rules":
             spec.setdefault("podFailurePolicy", {"rules": []})["rules"].append(value)
+        elif where == "pod" and name == "initContainers":
+            pod_spec[name] = value
         elif where == "labels":
             spec["template"].setdefault("metadata", {"labels": {}})["labels"][name] = value
         else:
@@ -395,6 +497,13 @@ def test_each_edge_value_alone(
     control_plane: ControlPlane, oracle_namespace: str, mutation: Mutation
 ) -> None:
     assert_same_verdict(control_plane, oracle_namespace, mutated([mutation]))
+
+
+@pytest.mark.parametrize("mutations", COMBINATIONS.values(), ids=COMBINATIONS.keys())
+def test_combinations(
+    control_plane: ControlPlane, oracle_namespace: str, mutations: list[Mutation]
+) -> None:
+    assert_same_verdict(control_plane, oracle_namespace, mutated(mutations))
 
 
 @settings(
