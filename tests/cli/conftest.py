@@ -6,6 +6,7 @@ what the test queued, so ``send``/``status`` are exercised over a real socket.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -89,3 +90,15 @@ def single_command_app(register: Callable[[typer.Typer], None]) -> typer.Typer:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """Commands that configure logging (webhook, receiver) attach handlers to CliRunner's
+    streams, which close when the invocation ends; restore the root logger so a later test's
+    library logging (httpx logs each request at INFO) never writes to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
