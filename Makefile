@@ -41,7 +41,7 @@ generate: $(STAMP)  ## refresh the vendored schema, the generated models and the
 	$(BIN)/python tools/modelgen/generate.py
 	$(BIN)/python tools/modelgen/crd.py
 
-run: $(STAMP) controlplane  ## local control plane + webhook + receiver, and the seed's story
+run: $(STAMP)  ## local control plane (built on first use, with progress) + webhook + receiver, and the story
 	$(BIN)/jobsink dev
 
 manifests: $(STAMP)  ## render the install bundle dist/jobsink.yaml
