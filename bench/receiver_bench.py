@@ -272,7 +272,7 @@ def main() -> None:
         "concurrency": args.concurrency,
         "B_pairs_per_s": round(b, 1),
         "B_before_after": [round(b_before, 1), round(b_after, 1)],
-        "loadgen_capacity_req_per_s": round(capacity.rate, 1),
+        "healthz_floor_req_per_s": round(capacity.rate, 1),
         "R_events_per_s": round(unique.rate, 1),
         "D_events_per_s": round(duplicate.rate, 1),
         "R_over_B": round(unique.rate / b, 2),

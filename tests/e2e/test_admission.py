@@ -214,6 +214,18 @@ def test_invalid_jobsink_is_rejected_with_the_field_path(
     assert listed.strip() == ""
 
 
+def test_every_error_is_listed_in_one_answer(
+    control_plane: ControlPlane, webhook: RunningWebhook, namespace: str
+) -> None:
+    sink = _example()
+    _pod(sink)["restartPolicy"] = "Always"
+    _pod(sink)["containers"][0].pop("image")
+    applied = _apply(control_plane, namespace, sink)
+    assert applied.returncode != 0
+    assert "* spec.job.spec.template.spec.restartPolicy: " in applied.stderr
+    assert "* spec.job.spec.template.spec.containers[0].image: Required value" in applied.stderr
+
+
 def test_spec_update_to_invalid_is_rejected(
     control_plane: ControlPlane, webhook: RunningWebhook, namespace: str
 ) -> None:
