@@ -31,7 +31,7 @@ class RacingSecretStore:
         self.lock = threading.Lock()
         self.writes = 0
         #: Called once before the next write, to let a rival write first.
-        self.before_next_write: Callable[[], None] | None = None
+        self.before_next_write: Callable[[], object] | None = None
 
     def _rival(self) -> None:
         hook, self.before_next_write = self.before_next_write, None
@@ -145,10 +145,14 @@ def test_rotation_installs_the_new_pair_without_restart() -> None:
     store = RacingSecretStore()
     short = Lifetimes(serving=dt.timedelta(seconds=3))
     published: list[bytes] = []
+
+    def publish(bundle: bytes) -> bool:
+        published.append(bundle)
+        return True
+
     manager = SelfManaged(
-        store, lambda b: published.append(b) is None, LiveContext(), dns_names=NAMES,
-        lifetimes=short, grace_seconds=0,
-    )  # fmt: skip
+        store, publish, LiveContext(), dns_names=NAMES, lifetimes=short, grace_seconds=0
+    )
 
     async def scenario() -> tuple[object, object, float]:
         delay = await manager.step()
