@@ -163,10 +163,11 @@ def dry_run_job(sink: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inject_event(job_spec: dict[str, Any], secret_name: str) -> None:
-    pod = job_spec.setdefault("template", {}).setdefault("spec", {})
+    template = _member(job_spec, "template", {})
+    pod = _member(template, "spec", {})
     # A user volume of that name would shadow the event; validation rejects it, and rendering
     # replaces it so objects stored before that rule still get their event.
-    volumes = pod.setdefault("volumes", [])
+    volumes = _member(pod, "volumes", [])
     event_volume = {"name": EVENT_VOLUME, "secret": {"secretName": secret_name}}
     index = next((i for i, v in enumerate(volumes) if v.get("name") == EVENT_VOLUME), None)
     if index is None:
@@ -179,13 +180,20 @@ def _inject_event(job_spec: dict[str, Any], secret_name: str) -> None:
 
 
 def _mount_event(container: dict[str, Any]) -> None:
-    mounts = container.setdefault("volumeMounts", [])
+    mounts = _member(container, "volumeMounts", [])
     own = next((m for m in mounts if m.get("name") == EVENT_VOLUME), None)
     if own is None:
         mounts.append({"name": EVENT_VOLUME, "mountPath": EVENT_MOUNT_PATH, "readOnly": True})
         directory = EVENT_MOUNT_PATH
     else:
         directory = str(own.get("mountPath") or EVENT_MOUNT_PATH)
-    env = container.setdefault("env", [])
+    env = _member(container, "env", [])
     if not any(var.get("name") == ENV_EVENT_PATH for var in env):
         env.append({"name": ENV_EVENT_PATH, "value": directory})
+
+
+def _member(obj: dict[str, Any], name: str, empty: Any) -> Any:
+    """``obj[name]``, first set to ``empty`` when absent or JSON null."""
+    if obj.get(name) is None:
+        obj[name] = empty
+    return obj[name]
