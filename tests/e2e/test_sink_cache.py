@@ -12,7 +12,7 @@ from kubernetes import client
 
 from controlplane.readiness import wait_for
 from jobsink.types import API_VERSION, GROUP, KIND, PLURAL, VERSION
-from kubeapi.jobsinks import Conflict, Gone, JobSinks
+from kubeapi.jobsinks import Gone, JobSinks
 from kubeapi.leases import Leases
 from receiver.lease import LeaderElector
 from receiver.sinks import WATCH_RESTARTS, SinkCache
@@ -175,23 +175,6 @@ def test_contended_lease_has_one_holder(
     finally:
         for elector in electors:
             elector.stop()
-
-
-def test_status_patch_is_conditional(
-    api_client: client.ApiClient, objects: client.CustomObjectsApi, namespace: str
-) -> None:
-    gateway = JobSinks(api_client)
-    created = create(objects, namespace, "conditional")
-    stale = created["metadata"]["resourceVersion"]
-    patched = gateway.patch_status(namespace, "conditional", {"observedGeneration": 1}, stale)
-    assert patched is not None
-    assert patched["status"] == {"observedGeneration": 1}
-    assert patched["metadata"]["generation"] == 1, "a status write does not bump generation"
-    with pytest.raises(Conflict):
-        gateway.patch_status(namespace, "conditional", {"observedGeneration": 2}, stale)
-    objects.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "conditional")
-    current = patched["metadata"]["resourceVersion"]
-    assert gateway.patch_status(namespace, "conditional", {}, current) is None
 
 
 def test_list_pages_through_every_jobsink(

@@ -19,7 +19,7 @@ from kubernetes import client
 from controlplane import ControlPlane
 from controlplane.readiness import wait_for
 from jobsink.types import GROUP, PLURAL, VERSION
-from kubeapi.jobsinks import JobSinks
+from kubeapi.jobsinks import Conflict, JobSinks
 from receiver.sinks import SinkCache
 from receiver.status import StatusConfig, StatusReconciler
 from tests.e2e import services
@@ -301,3 +301,22 @@ def test_receiver_processes_hand_over_after_a_crash(
     finally:
         for running in processes:
             running.stop()
+
+
+def test_status_patch_is_conditional(
+    kubectl: Callable[..., Any], api_client: client.ApiClient, namespace: str
+) -> None:
+    """The gateway's write: a merge patch of the status subresource that fails with ``Conflict``
+    once the object moved on, and answers None once it is gone (here nobody else writes)."""
+    gateway = JobSinks(api_client)
+    apply_seed(kubectl, namespace, "conditional")
+    stale = jobsink(api_client, namespace, "conditional")["metadata"]["resourceVersion"]
+    patched = gateway.patch_status(namespace, "conditional", {"observedGeneration": 1}, stale)
+    assert patched is not None
+    assert patched["status"] == {"observedGeneration": 1}
+    assert patched["metadata"]["generation"] == 1, "a status write does not bump generation"
+    with pytest.raises(Conflict):
+        gateway.patch_status(namespace, "conditional", {"observedGeneration": 2}, stale)
+    kubectl("delete", "jobsink", "conditional", "-n", namespace)
+    current = patched["metadata"]["resourceVersion"]
+    assert gateway.patch_status(namespace, "conditional", {}, current) is None
