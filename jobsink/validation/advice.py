@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobsink.names import ENV_EVENT_PATH
+from jobsink.names import (
+    ANNOTATION_EVENT_ID,
+    ANNOTATION_EVENT_SOURCE,
+    ENV_EVENT_PATH,
+    LABEL_SINK_ID,
+    LABEL_SINK_NAME,
+)
 
 CONTAINER_KINDS = ("initContainers", "containers")
+RESERVED_LABELS = (LABEL_SINK_NAME, LABEL_SINK_ID)
+RESERVED_ANNOTATIONS = (ANNOTATION_EVENT_SOURCE, ANNOTATION_EVENT_ID)
 
 
 def warnings(obj: dict[str, Any]) -> list[str]:
@@ -33,6 +41,13 @@ def warnings(obj: dict[str, Any]) -> list[str]:
             "spec.job.spec.suspend is true: each Job is created suspended and runs only when "
             "something (for example Kueue) unsuspends it"
         )
+    meta = job.get("metadata") or {}
+    for kind, names in (("labels", RESERVED_LABELS), ("annotations", RESERVED_ANNOTATIONS)):
+        for name in sorted(set(meta.get(kind) or {}) & set(names)):
+            found.append(
+                f"spec.job.metadata.{kind}[{name}] is set by JobSink on every Job: "
+                "the value given here is replaced"
+            )
     pod = (spec.get("template") or {}).get("spec") or {}
     for kind in CONTAINER_KINDS:
         for i, container in enumerate(pod.get(kind) or []):

@@ -9,7 +9,7 @@ import pytest
 from jobsink.defaults import default
 from jobsink.validation import FieldError, validate, warnings
 from jobsink.validation.policies import count_indexes
-from tests.api.corpus import CASES, Case, container, pod
+from tests.api.corpus import CASES, Case, container, pod, with_job_metadata
 from tests.api.sinks import sink
 
 
@@ -158,6 +158,18 @@ def test_count_indexes_errors(text: str, problem: str) -> None:
             ),
             ["spec.job.spec.template.spec.containers[0].env: K_EVENT_PATH"],
             id="user-event-path",
+        ),
+        pytest.param(
+            with_job_metadata(
+                labels={"sinks.knative.dev/job-sink-name": "x"},
+                annotations={"sinks.knative.dev/event-id": "y"},
+            ),
+            [
+                "spec.job.spec.ttlSecondsAfterFinished",
+                "spec.job.metadata.labels[sinks.knative.dev/job-sink-name] is set by JobSink",
+                "spec.job.metadata.annotations[sinks.knative.dev/event-id] is set by JobSink",
+            ],
+            id="reserved-metadata",
         ),
     ],
 )
