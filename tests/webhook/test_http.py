@@ -11,6 +11,7 @@ import json
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -232,3 +233,16 @@ def test_missing_cert_files_fail_at_start(tmp_path: Path) -> None:
     )
     with pytest.raises(FileNotFoundError):
         build(settings)
+
+
+def test_over_the_concurrency_limit_answers_503_at_once(tmp_path: Path) -> None:
+    with serving(tmp_path, max_concurrency=2) as server:
+        context = server.client_context()
+        with (
+            httpx.Client(base_url=server.url, verify=context) as first,
+            httpx.Client(base_url=server.url, verify=context) as second,
+        ):
+            assert first.get("/healthz").status_code == 200  # one connection, kept alive
+            started = time.monotonic()
+            assert second.get("/healthz").status_code == 503
+            assert time.monotonic() - started < 2
