@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import yaml
 
-from certs.authority import CertificateAuthority
 from controlplane import ControlPlane, ControlPlaneError, ManagedProcess
 from controlplane.ports import LOOPBACK, free_ports, is_listening
 from controlplane.readiness import HttpsProbe, http_ok, wait_for
@@ -77,20 +77,18 @@ class Stack:
         self.plane.stop()
 
 
-def _write_certs(directory: Path) -> None:
-    """A CA and a serving certificate for 127.0.0.1/localhost, as ``jobsink certs create`` does."""
-    authority = CertificateAuthority.create(common_name="jobsink-dev-ca")
-    serving = authority.issue_server(dns_names=["localhost"], ips=[LOOPBACK])
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, data in (
-        ("ca.crt", authority.cert_pem),
-        ("ca.key", authority.pair.key_pem),
-        ("tls.key", serving.key_pem),
-        ("tls.crt", serving.cert_pem),
-    ):
-        path = directory / name
-        path.write_bytes(data)
-        path.chmod(0o600 if name.endswith(".key") else 0o644)
+def _write_certs(directory: Path, say: Say) -> None:
+    """A CA and a serving certificate for 127.0.0.1 and localhost, by ``jobsink certs create``."""
+    result = subprocess.run(
+        [jobsink_executable(), "certs", "create", f"--out={directory}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise ControlPlaneError(f"jobsink certs create failed: {result.stderr.strip()}")
+    say(result.stdout.strip())
 
 
 def _established(plane: ControlPlane) -> bool:
@@ -192,7 +190,7 @@ def start(
         plane.start(progress=say)
         step("certificates for the webhook")
         certs = workdir / "certs"
-        _write_certs(certs)
+        _write_certs(certs, say)
         step("JobSink CRD and the system namespace")
         _install_crd(plane)
         plane.kubectl("create", "namespace", SYSTEM_NAMESPACE)
