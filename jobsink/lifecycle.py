@@ -10,12 +10,13 @@ sources, Triggers and Brokers resolve a ``ref`` to a JobSink as they resolve any
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from jobsink.names import selector
+from jobsink.validation import validate
 
 ADDRESSABLE = "Addressable"
 READY = "Ready"
@@ -25,7 +26,9 @@ FALSE = "False"
 UNKNOWN = "Unknown"
 
 REASON_JOB_MISSING = "JobMissing"
-REASON_NOT_ADDRESSABLE = "NotAddressable"
+REASON_INVALID_SPEC = "InvalidSpec"
+
+MAX_LISTED_PROBLEMS = 3
 
 TransportEncryption = Literal["disabled", "permissive", "strict"]
 
@@ -125,10 +128,21 @@ def _conditions_by_type(status: Mapping[str, Any]) -> dict[str, Mapping[str, Any
     return {c["type"]: c for c in found if isinstance(c, Mapping) and "type" in c}
 
 
+def spec_problems(sink: Mapping[str, Any]) -> list[str]:
+    """Why the Jobs of ``sink`` would be refused, as ``path: message`` lines: the admission
+    webhook's own checks, for JobSinks stored while it was bypassed, down, or older than a rule."""
+    without_status = {key: value for key, value in sink.items() if key != "status"}
+    return [str(problem) for problem in validate(without_status)]
+
+
 def desired_status(
-    sink: Mapping[str, Any], addressing: Addressing, now: datetime
+    sink: Mapping[str, Any],
+    addressing: Addressing,
+    now: datetime,
+    problems: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The owned part of ``.status`` for ``sink`` (a JobSink as the apiserver returns it)."""
+    """The owned part of ``.status`` for ``sink`` (a JobSink as the apiserver returns it), given
+    the ``problems`` of its spec (``spec_problems``)."""
     metadata = sink.get("metadata") or {}
     namespace, name = metadata["namespace"], metadata["name"]
     current = sink.get("status") or {}
@@ -136,9 +150,7 @@ def desired_status(
     has_job = isinstance((sink.get("spec") or {}).get("job"), Mapping)
 
     addressable = condition(ADDRESSABLE, TRUE, now, previous.get(ADDRESSABLE))
-    if has_job:
-        ready = condition(READY, TRUE, now, previous.get(READY))
-    else:
+    if not has_job:
         # The webhook rejects this; it can only get here when the webhook was bypassed or is down.
         ready = condition(
             READY,
@@ -148,6 +160,17 @@ def desired_status(
             reason=REASON_JOB_MISSING,
             message="spec.job is required: there is no Job template to run for an event",
         )
+    elif problems:
+        ready = condition(
+            READY,
+            FALSE,
+            now,
+            previous.get(READY),
+            reason=REASON_INVALID_SPEC,
+            message=_listing(problems),
+        )
+    else:
+        ready = condition(READY, TRUE, now, previous.get(READY))
 
     status: dict[str, Any] = {
         "observedGeneration": metadata.get("generation", 0),
@@ -158,6 +181,12 @@ def desired_status(
     if has_job:
         status["job"] = {"selector": selector(name)}
     return status
+
+
+def _listing(problems: Sequence[str]) -> str:
+    shown = "; ".join(problems[:MAX_LISTED_PROBLEMS])
+    more = len(problems) - MAX_LISTED_PROBLEMS
+    return f"{shown} (and {more} more)" if more > 0 else shown
 
 
 def merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,10 +210,15 @@ def merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[
     return patch
 
 
-def status_patch(sink: Mapping[str, Any], addressing: Addressing, now: datetime) -> dict[str, Any]:
+def status_patch(
+    sink: Mapping[str, Any],
+    addressing: Addressing,
+    now: datetime,
+    problems: Sequence[str] = (),
+) -> dict[str, Any]:
     """The merge patch for ``.status`` of ``sink``; ``{}`` when its status is already right."""
     current = sink.get("status") or {}
-    desired = desired_status(sink, addressing, now)
+    desired = desired_status(sink, addressing, now, problems)
     # Only the owned keys take part, so the patch never deletes what another writer put in .status.
     owned_current = {k: current[k] for k in OWNED_KEYS if k in current}
     return merge_patch(owned_current, desired)

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 from kubernetes import client
 from prometheus_client import Counter
 
-from jobsink.lifecycle import Addressing, TransportEncryption, status_patch
+from jobsink.lifecycle import Addressing, TransportEncryption, spec_problems, status_patch
 from kubeapi.jobsinks import Conflict, JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
@@ -115,6 +115,18 @@ def _mode_of_listeners(settings: StatusSettings) -> TransportEncryption:
     if not settings.tls_cert:
         return "disabled"
     return "permissive" if settings.http_port else "strict"
+
+
+def _problems(sink: dict[str, Any]) -> list[str]:
+    """The spec's problems; a crash in validation must not stop the address being published."""
+    try:
+        return spec_problems(sink)
+    except Exception:
+        metadata = sink.get("metadata") or {}
+        log.exception(
+            "validating JobSink %s/%s failed", metadata.get("namespace"), metadata.get("name")
+        )
+        return []
 
 
 class StatusReconciler:
@@ -272,7 +284,7 @@ class StatusReconciler:
             if sink is None:
                 RECONCILES.labels("gone").inc()
                 return "gone"
-            patch = status_patch(sink, self.addressing, datetime.now(UTC))
+            patch = status_patch(sink, self.addressing, datetime.now(UTC), _problems(sink))
             if not patch:
                 RECONCILES.labels("unchanged").inc()
                 return "unchanged"

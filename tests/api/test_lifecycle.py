@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from jobsink.lifecycle import (
     Addressing,
     TransportEncryption,
     desired_status,
     merge_patch,
+    spec_problems,
     status_patch,
 )
 from jobsink.types import JobSinkStatus
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 EARLIER = "2026-11-01T08:00:00Z"
@@ -234,3 +239,56 @@ def test_status_fits_the_typed_model(mode: TransportEncryption, job: bool) -> No
     status = desired_status(sink(job=job), Addressing.for_service(mode=mode, ca_certs=CA), NOW)
     parsed = JobSinkStatus.model_validate(status)
     assert parsed.model_dump(exclude_none=True, mode="json") == status
+
+
+@pytest.mark.parametrize(
+    ("problems", "message"),
+    [
+        pytest.param(["a: bad"], "a: bad", id="one"),
+        pytest.param(["a: bad", "b: worse", "c: worst"], "a: bad; b: worse; c: worst", id="three"),
+        pytest.param(
+            ["a: 1", "b: 2", "c: 3", "d: 4", "e: 5"], "a: 1; b: 2; c: 3 (and 2 more)", id="capped"
+        ),
+    ],
+)
+def test_spec_problems_make_it_not_ready(problems: list[str], message: str) -> None:
+    status = desired_status(sink(), Addressing.for_service(), NOW, problems)
+    ready = conditions(status)["Ready"]
+    assert (ready["status"], ready["reason"], ready["message"]) == ("False", "InvalidSpec", message)
+    assert conditions(status)["Addressable"]["status"] == "True"
+    assert status["address"]["url"] == SEED_URL, "still addressable: events get a clear error"
+
+
+def seed_sink() -> dict[str, Any]:
+    obj = yaml.safe_load((EXAMPLES / "job-sink-logger.yaml").read_text())
+    obj["metadata"].update(namespace="default", generation=1, resourceVersion="7")
+    return obj
+
+
+def test_seed_example_has_no_problems() -> None:
+    obj = seed_sink()
+    obj["status"] = {"unknown-key-from-elsewhere": True}  # status is not the spec's business
+    assert spec_problems(obj) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        pytest.param(
+            ("template", "spec", "restartPolicy"),
+            "Always",
+            "spec.job.spec.template.spec.restartPolicy: ",
+            id="restart-policy",
+        ),
+        pytest.param(("parallelism",), -1, "spec.job.spec.parallelism: ", id="negative"),
+    ],
+)
+def test_spec_problems_name_the_field(path: tuple[str, ...], value: Any, problem: str) -> None:
+    obj = seed_sink()
+    target = obj["spec"]["job"]["spec"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    found = spec_problems(obj)
+    assert found
+    assert found[0].startswith(problem)

@@ -320,3 +320,25 @@ def test_status_patch_is_conditional(
     kubectl("delete", "jobsink", "conditional", "-n", namespace)
     current = patched["metadata"]["resourceVersion"]
     assert gateway.patch_status(namespace, "conditional", {}, current) is None
+
+
+def test_jobsink_stored_past_the_webhook_shows_why_it_is_not_ready(
+    kubectl: Callable[..., Any],
+    api_client: client.ApiClient,
+    namespace: str,
+    start_replica: Callable[[str], Replica],
+) -> None:
+    """No webhook runs on this plane, so the apiserver stores a JobSink whose Jobs it would refuse;
+    the status says so instead of claiming Ready."""
+    start_replica("only")
+    text = SEED.read_text().replace("restartPolicy: Never", "restartPolicy: Always")
+    kubectl("apply", "-n", namespace, "-f", "-", input=text)
+
+    def reason() -> str | None:
+        status = jobsink(api_client, namespace, "job-sink-logger").get("status") or {}
+        found = [c for c in status.get("conditions") or [] if c["type"] == "Ready"]
+        return found[0].get("reason") if found else None
+
+    wait_for(lambda: reason() == "InvalidSpec", what="Ready False", timeout=TIMEOUT)
+    row = kubectl("get", "jobsinks", "-n", namespace, "--no-headers").stdout.split()
+    assert row[-2:] == ["False", "InvalidSpec"]

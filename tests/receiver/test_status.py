@@ -24,14 +24,23 @@ URL = "http://job-sink.knative-eventing.svc.cluster.local/default/job-sink-logge
 
 
 def jobsink(name: str = "job-sink-logger", rv: int = 1, generation: int = 1) -> dict[str, Any]:
+    container = {"name": "main", "image": "docker.io/library/bash:5", "command": ["cat"]}
     return {
+        "apiVersion": "sinks.knative.dev/v1alpha1",
+        "kind": "JobSink",
         "metadata": {
             "name": name,
             "namespace": "default",
             "generation": generation,
             "resourceVersion": str(rv),
         },
-        "spec": {"job": {"spec": {"template": {"spec": {"containers": []}}}}},
+        "spec": {
+            "job": {
+                "spec": {
+                    "template": {"spec": {"restartPolicy": "Never", "containers": [container]}}
+                }
+            }
+        },
     }
 
 
@@ -378,3 +387,15 @@ def test_workers_share_the_load_but_never_one_key(
         "a written again, for generation 2",
     )
     assert server.most_at_once == {("default", "a"): 1, ("default", "b"): 1}
+
+
+def test_invalid_spec_is_not_ready() -> None:
+    """Stored while the webhook was bypassed: Ready False, and the message says why."""
+    broken = jobsink()
+    broken["spec"]["job"]["spec"]["template"]["spec"]["restartPolicy"] = "Always"
+    server = FakeApiServer(broken)
+    assert reconciler(server).reconcile(KEY) == "updated"
+    ready = next(c for c in server.objects[KEY]["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert ready["message"].startswith("spec.job.spec.template.spec.restartPolicy: ")
+    assert server.objects[KEY]["status"]["address"] == {"name": "http", "url": URL}
