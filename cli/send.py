@@ -76,10 +76,21 @@ def to_event(outgoing: Outgoing) -> CloudEvent:
     return CloudEvent.from_attributes(attributes, data)
 
 
+def header_value(value: str) -> str:
+    """Percent-encode as the CloudEvents HTTP binding requires for ``ce-`` headers: space, ``"``,
+    ``%`` and everything outside printable ASCII (UTF-8 bytes), so any attribute value is sendable.
+    """
+    keep = {chr(c) for c in range(0x21, 0x7F)} - {'"', "%"}
+    return "".join(
+        char if char in keep else "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+        for char in value
+    )
+
+
 def binary_request(outgoing: Outgoing) -> Request:
     """Binary content mode: attributes as ``ce-`` headers, the data as the body, untouched."""
     event = to_event(outgoing)
-    headers = {f"ce-{name}": str(value) for name, value in event.attributes.items()}
+    headers = {f"ce-{name}": header_value(str(value)) for name, value in event.attributes.items()}
     content_type = headers.pop("ce-datacontenttype", None)
     if content_type is not None:
         headers["content-type"] = content_type

@@ -73,6 +73,22 @@ def test_structured_data_keeps_its_kind(
         assert body[body_member[0]] == body_member[1]
 
 
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        pytest.param("my/curl/command", "my/curl/command", id="printable-ascii-kept"),
+        pytest.param("a b", "a%20b", id="space"),
+        pytest.param('say "hi"', "say%20%22hi%22", id="double-quote"),
+        pytest.param("100%", "100%25", id="percent"),
+        pytest.param("café", "caf%C3%A9", id="utf-8"),
+        pytest.param("line\nbreak", "line%0Abreak", id="control"),
+    ],
+)
+def test_header_values_are_percent_encoded(value: str, encoded: str) -> None:
+    assert send.header_value(value) == encoded
+    assert send.binary_request(send.Outgoing(value, "t", "1")).headers["ce-source"] == encoded
+
+
 def test_extensions_become_headers() -> None:
     outgoing = send.Outgoing("s", "t", "1", extensions={"myextension": "value"})
     assert send.binary_request(outgoing).headers["ce-myextension"] == "value"

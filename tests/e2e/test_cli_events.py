@@ -7,6 +7,8 @@ follow what the receiver answered.
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -94,3 +96,17 @@ def test_receiver_refusals_become_exit_codes(
     assert result.returncode == code, result.stdout + result.stderr
     assert result.stderr.startswith(message.replace("{ns}", namespace))
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_any_attribute_value_survives_binary_mode(
+    sink: str, receiver: RunningReceiver, kubectl: Kubectl
+) -> None:
+    """Non-ASCII, spaces, quotes and % are percent-encoded in ce- headers and decoded back."""
+    source = 'café "quoted" 100% / ünïcode'
+    sent = _jobsink(
+        "send", sink, f"--url={receiver.url}", f"--source={source}", "--type=t", "--id=1"
+    )
+    assert sent.returncode == 0, sent.stderr
+    namespace, name = _field(sent.stdout, "Job: ").split(" ")[0].split("/")
+    encoded = kubectl("get", "secret", name, "-n", namespace, "-o", "jsonpath={.data.event}").stdout
+    assert json.loads(base64.b64decode(encoded))["source"] == source
