@@ -146,6 +146,12 @@ class StatusReconciler:
         elector: LeaderElector | None = None,
         storms: StormGuard | None = None,
     ) -> None:
+        duration, renew = settings.lease_duration_seconds, settings.lease_renew_seconds
+        if not 0 < renew < duration:
+            raise ValueError(
+                f"lease_renew_seconds ({renew:g}) must be positive and shorter than "
+                f"lease_duration_seconds ({duration:g})"
+            )
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
         self.addressing = addressing_from(settings)
@@ -153,8 +159,8 @@ class StatusReconciler:
             Leases(api_client, settings.lease_namespace or settings.system_namespace),
             settings.lease_name,
             identity,
-            duration=settings.lease_duration_seconds,
-            renew_every=settings.lease_renew_seconds,
+            duration=duration,
+            renew_every=renew,
         )
         self._resync_every = resync_every
         self._max_backoff = max_backoff

@@ -399,3 +399,24 @@ def test_invalid_spec_is_not_ready() -> None:
     assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
     assert ready["message"].startswith("spec.job.spec.template.spec.restartPolicy: ")
     assert server.objects[KEY]["status"]["address"] == {"name": "http", "url": URL}
+
+
+@pytest.mark.parametrize(
+    ("duration", "renew"),
+    [
+        pytest.param(15.0, 15.0, id="equal"),
+        pytest.param(5.0, 10.0, id="longer"),
+        pytest.param(15.0, 0.0, id="zero"),
+    ],
+)
+def test_lease_timings_are_checked(duration: float, renew: float) -> None:
+    config = StatusConfig(lease_duration_seconds=duration, lease_renew_seconds=renew)
+    with pytest.raises(ValueError, match=r"lease_renew_seconds .* lease_duration_seconds"):
+        StatusReconciler(cast(Any, None), cast(SinkCache, FakeApiServer()), config)
+
+
+def test_unreadable_ca_file_names_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing-ca.crt"
+    with pytest.raises(OSError, match=r"missing-ca\.crt") as raised:
+        addressing_from(StatusConfig(ca_file=str(missing)))
+    assert raised.value.filename == str(missing)
