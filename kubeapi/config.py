@@ -16,7 +16,7 @@ def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     path = kubeconfig or os.environ.get("KUBECONFIG")
     configuration = client.Configuration()
     if path is None and os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount/token"):
-        config.load_incluster_config(client_configuration=configuration)
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     else:
-        config.load_kube_config(config_file=path, client_configuration=configuration)
+        config.load_kube_config(config_file=path, client_configuration=configuration)  # type: ignore[no-untyped-call]
     return client.ApiClient(configuration)
