@@ -9,7 +9,8 @@ On start and then whenever something is due (see ``certs.rotation``), each repli
 3. installs the serving pair into the live TLS context: new connections get it, no restart.
 
 A serving certificate signed by a CA the apiserver has not been given yet is installed only after
-a grace period, so the apiserver's informer has picked up the new ``caBundle`` first.
+a grace period, so the apiserver's informer has picked up the new ``caBundle`` first, and the
+bundle is published once more at that point in case a replica with a stale read overwrote it.
 """
 
 from __future__ import annotations
@@ -155,6 +156,9 @@ class SelfManaged:
         previous, self.published = self.published, material.bundle
         if previous is not None and material.ca.cert_pem not in previous:
             await asyncio.sleep(self.grace_seconds)
+            # Publish again: a replica that read the Secret just before it changed may have
+            # written the old bundle over ours meanwhile.
+            complete = await asyncio.to_thread(self.publish, material.bundle) and complete
         self.live.install(material.serving)
         until_due = next_check(material).total_seconds() + 1.0
         return min(

@@ -165,3 +165,23 @@ def test_rotation_installs_the_new_pair_without_restart() -> None:
     assert first != second
     assert delay <= 3.0  # the next round is scheduled for the renewal point, not the resync
     assert len(set(published)) == 1  # same CA: the bundle did not change
+
+
+def test_a_new_ca_is_published_again_after_the_grace_period() -> None:
+    store = RacingSecretStore()
+    published: list[bytes] = []
+
+    def publish(bundle: bytes) -> bool:
+        published.append(bundle)
+        return True
+
+    manager = SelfManaged(store, publish, LiveContext(), dns_names=NAMES, grace_seconds=0)
+    asyncio.run(manager.step())
+    assert store.stored is not None
+    old = Material.from_data(store.stored.data)
+    # Another replica replaced the CA (e.g. the Secret was damaged and re-created).
+    store._put(fresh(NAMES).to_data())
+    asyncio.run(manager.step())
+    new = Material.from_data(store.stored.data)
+    assert published == [old.bundle, new.bundle, new.bundle]
+    assert manager.live.pair == new.serving
