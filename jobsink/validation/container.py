@@ -54,6 +54,8 @@ class PodContext:
     """terminationGracePeriodSeconds: a sleep hook may not outlast it."""
     restart_policy: str = "Never"
     host_network: bool = False
+    claims: frozenset[str] = frozenset()
+    """Names of the pod's ``resourceClaims`` (dynamic resource allocation)."""
 
 
 def validate_container(
@@ -77,6 +79,7 @@ def validate_container(
     errors += _devices(container.get("volumeDevices") or [], child(path, "volumeDevices"), volumes)
     errors += _mounted_twice(container, path)
     errors += validate_resources(container.get("resources") or {}, child(path, "resources"))
+    errors += _claims(container, child(child(path, "resources"), "claims"), pod.claims)
     if container.get("securityContext") is not None:
         errors += validate_container_security(
             container["securityContext"], child(path, "securityContext")
@@ -149,6 +152,29 @@ def _ports(ports: list[dict[str, Any]], path: str, host_network: bool) -> list[F
         protocol = port.get("protocol")
         if protocol is not None and protocol not in PROTOCOLS:
             errors.append(not_supported(child(at, "protocol"), protocol, PROTOCOLS))
+    return errors
+
+
+def _claims(container: dict[str, Any], path: str, claims: frozenset[str]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    seen: set[tuple[str, str]] = set()
+    for i, claim in enumerate((container.get("resources") or {}).get("claims") or []):
+        name = claim.get("name") or ""
+        at = index(path, i)
+        if not name:
+            errors.append(required(at))
+        elif name not in claims:
+            listed = ", ".join(sorted(claims)) if claims else "which is empty"
+            errors.append(
+                FieldError(
+                    at,
+                    f'Not found: "{name}": must be one of the names in pod.spec.resourceClaims '
+                    f"{listed}",
+                )
+            )
+        if (name, claim.get("request") or "") in seen:
+            errors.append(duplicate(at, name))
+        seen.add((name, claim.get("request") or ""))
     return errors
 
 

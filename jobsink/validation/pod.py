@@ -74,7 +74,9 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
         grace=30 if grace is None else (1 if grace < 0 else grace),
         restart_policy=pod.get("restartPolicy") or "Always",
         host_network=bool(pod.get("hostNetwork")),
+        claims=frozenset(c.get("name") or "" for c in pod.get("resourceClaims") or []),
     )
+    errors += _resource_claims(pod.get("resourceClaims") or [], child(path, "resourceClaims"))
     for kind in ("initContainers", "containers"):
         for i, container in enumerate(pod.get(kind) or []):
             at = index(child(path, kind), i)
@@ -103,6 +105,36 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
             errors += [
                 invalid(index(child(at, "hostnames"), j), hostname, p)
                 for p in is_dns1123_subdomain(hostname)
+            ]
+    return errors
+
+
+def _resource_claims(claims: list[dict[str, Any]], path: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    names: set[str] = set()
+    for i, claim in enumerate(claims):
+        at = index(path, i)
+        name = claim.get("name") or ""
+        errors += [invalid(child(at, "name"), name, p) for p in is_dns1123_label(name)]
+        if name in names:
+            errors.append(duplicate(child(at, "name"), name))
+        names.add(name)
+        sources = [k for k in ("resourceClaimName", "resourceClaimTemplateName") if claim.get(k)]
+        if len(sources) != 1:
+            errors.append(
+                invalid(
+                    at,
+                    name,
+                    "must specify one of: `resourceClaimName`, `resourceClaimTemplateName`"
+                    if not sources
+                    else "at most one of `resourceClaimName` or `resourceClaimTemplateName` may "
+                    "be specified",
+                )
+            )
+        for source in sources:
+            errors += [
+                invalid(child(at, source), claim[source], p)
+                for p in is_dns1123_subdomain(claim[source])
             ]
     return errors
 

@@ -117,6 +117,8 @@ CONTAINER_FIELDS: dict[str, list[Any]] = {
         [{"containerPort": 80, "name": "a-very-long-name"}],
         [{"containerPort": 80, "protocol": "sctp"}],
         [{"containerPort": 80, "hostPort": 70000}],
+        [{"containerPort": 80, "hostPort": 80, "hostIP": "not-an-ip"}],
+        [{"containerPort": 80}, {"containerPort": 80}],
     ],
     "env": [
         [{"name": ""}],
@@ -191,6 +193,7 @@ CONTAINER_FIELDS: dict[str, list[Any]] = {
     "workingDir": ["/work", "relative"],
     "volumeDevices": [[{"name": "data", "devicePath": "/dev/x"}]],
     "stdinOnce": [True],
+    "resources#claims": [{"claims": [{"name": "gpu"}]}],
     "resizePolicy": [
         [{"resourceName": "cpu", "restartPolicy": "NotRequired"}],
         [{"resourceName": "cpu", "restartPolicy": "Bogus"}],
@@ -291,6 +294,11 @@ POD_FIELDS: dict[str, list[Any]] = {
     "enableServiceLinks": [False],
     "automountServiceAccountToken": [False],
     "nodeName": ["Bad_Name", "node-1"],
+    "resourceClaims": [
+        [{"name": "gpu", "resourceClaimName": "c"}],
+        [{"name": "Bad_Name", "resourceClaimName": "c"}],
+        [{"name": "gpu"}],
+    ],
 }
 MORE_VOLUMES: list[Any] = [
     [{"name": "data", "persistentVolumeClaim": {"claimName": ""}}],
@@ -348,6 +356,11 @@ CATALOGUE: list[Mutation] = [
     *(("container", "env", value) for value in ENV_FROM_FIELDS),
     *(("pod", "volumes", value) for value in MORE_VOLUMES),
     *(("rules", name, PFP_RULES[name]) for name in PFP_RULES),
+    ("template", "name", "Bad_Name"),
+    ("template", "namespace", "other"),
+    ("template", "generateName", "x-"),
+    ("template", "finalizers", ["example.com/f"]),
+    ("template", "annotations", {"bad key!": "x"}),
     ("labels", "app", "x"),
     ("labels", "app", "bad value!"),
     ("labels", "job-name", "x"),
@@ -454,7 +467,7 @@ def mutated(mutations: list[Mutation]) -> dict[str, Any]:
         if where == "container" and name == "second":
             containers.append({"name": value, "image": "bash:5"})
         elif where == "container":
-            containers[0][name] = value
+            containers[0][name.partition("#")[0]] = value
         elif where == "pod":
             pod_spec[name] = value
         elif where == "job":
@@ -463,8 +476,10 @@ def mutated(mutations: list[Mutation]) -> dict[str, Any]:
             spec.setdefault("podFailurePolicy", {"rules": []})["rules"].append(value)
         elif where == "pod" and name == "initContainers":
             pod_spec[name] = value
+        elif where == "template":
+            spec["template"].setdefault("metadata", {})[name] = value
         elif where == "labels":
-            spec["template"].setdefault("metadata", {"labels": {}})["labels"][name] = value
+            spec["template"].setdefault("metadata", {}).setdefault("labels", {})[name] = value
         else:
             spec["manualSelector"] = value
             spec["selector"] = {"matchLabels": {"app": "x"}}
