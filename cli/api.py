@@ -65,6 +65,18 @@ def documents(path: Path) -> Iterator[Document]:
         yield Document(name if isinstance(name, str) and name else f"{path}#{position}", doc)
 
 
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _expand(paths: list[Path]) -> Iterator[Path]:
+    """Files as given; a directory stands for its manifests (not recursive, like kubectl -f)."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.suffix in MANIFEST_SUFFIXES)
+        else:
+            yield path
+
+
 def _flatten(docs: list[Any]) -> Iterator[Any]:
     for doc in docs:
         if (
@@ -80,7 +92,10 @@ def _flatten(docs: list[Any]) -> Iterator[Any]:
 def validate_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="JobSink YAML or JSON files ('-' for stdin).", show_default=False),
+        typer.Argument(
+            help="JobSink YAML or JSON files, directories of them, or '-' for stdin.",
+            show_default=False,
+        ),
     ],
     show_defaults: Annotated[
         bool,
@@ -96,7 +111,7 @@ def validate_command(
     report = sys.stderr if show_defaults else sys.stdout
     invalid = 0
     defaulted_docs: list[dict[str, Any]] = []
-    for path in files:
+    for path in _expand(files):
         for doc in documents(path):
             defaulted = default(doc.obj)
             errors = validate(defaulted)

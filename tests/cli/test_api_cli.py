@@ -86,6 +86,15 @@ def test_invalid_examples(runner: CliRunner, file: str, expected: list[str]) -> 
         assert fragment in line
 
 
+def test_a_directory_stands_for_its_manifests(runner: CliRunner) -> None:
+    code, out, _ = run(runner, "validate", str(EXAMPLES))
+    assert code == 0
+    assert out.splitlines() == [f"{p.stem}: valid" for p in SEEDS]
+    code, out, _ = run(runner, "validate", str(EXAMPLES / "invalid"))
+    assert code == 1
+    assert len(out.splitlines()) == 9
+
+
 def test_multi_document_stdin_with_json_and_other_kinds(runner: CliRunner) -> None:
     good = yaml.safe_load((EXAMPLES / "job-sink-logger.yaml").read_text())
     bad = json.loads(json.dumps(good))
