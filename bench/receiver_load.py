@@ -30,6 +30,16 @@ class Result:
     def rate(self) -> float:
         return self.sent / self.seconds if self.seconds else 0.0
 
+    def merge(self, other: Result) -> None:
+        """Add another run's counts and time (for runs made in rounds)."""
+        self.sent += other.sent
+        self.retries += other.retries
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        self.bodies += other.bodies
+        for status, number in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + number
+
     def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0

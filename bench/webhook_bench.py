@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -128,7 +129,7 @@ class Server:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30
-        with httpx.Client(verify=str(self.ca_file)) as client:
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(self.ca_file))) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     sys.exit("bench: the webhook server exited; see server.log")
@@ -179,7 +180,7 @@ def run_loadgen(
 
 def check_answers(server: Server, body: bytes) -> None:
     """The bench is only meaningful if the webhook answers as in production."""
-    with httpx.Client(verify=str(server.ca_file)) as client:
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(server.ca_file))) as client:
         headers = {"content-type": "application/json"}
         validation = client.post(server.url("validation"), content=body, headers=headers).json()
         defaulting = client.post(server.url("defaulting"), content=body, headers=headers).json()

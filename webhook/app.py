@@ -87,7 +87,7 @@ def create_app(
             operation, uid = review["request"]["operation"], review["request"]["uid"]
             answer = judge(review)
             if endpoint == "validation" and dry_run is not None:
-                answer = await _cluster_check(review, answer, dry_run)
+                answer = await _cluster_check(review, answer, dry_run, metrics)
         except Rejected as rejected:
             metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
             log.info("request rejected", extra={"endpoint": endpoint, "error": str(rejected)})
@@ -101,7 +101,19 @@ def create_app(
             answer = admission.errored(review, uid, f"{type(error).__name__}: {error}")
         result = _result(answer)
         metrics.reviews.labels(endpoint, operation, result).inc()
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        metrics.latency.labels(endpoint).observe(elapsed)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "review answered",
+                extra={
+                    "endpoint": endpoint,
+                    "uid": uid,
+                    "operation": operation,
+                    "result": result,
+                    "seconds": round(elapsed, 6),
+                },
+            )
         if result != "allowed" and result != "patched":
             log.info(
                 "review denied",
@@ -139,7 +151,7 @@ def create_app(
 
 
 async def _cluster_check(
-    review: RequestReview, answer: ResponseReview, dry_run: DryRun
+    review: RequestReview, answer: ResponseReview, dry_run: DryRun, metrics: Metrics
 ) -> ResponseReview:
     """Run the dry-run only on what local validation let through; merge its verdict in."""
     response = answer["response"]
@@ -149,6 +161,8 @@ async def _cluster_check(
     sink: dict[str, Any] = request["object"]
     namespace = request.get("namespace") or sink.get("metadata", {}).get("namespace") or "default"
     verdict = await dry_run.check(sink, namespace)
+    outcome = "refused" if verdict.errors else "skipped" if verdict.warnings else "accepted"
+    metrics.dry_runs.labels(outcome).inc()
     if verdict.errors:
         name = admission.object_name(sink)
         return admission.respond(review, admission.invalid(request["uid"], name, verdict.errors))

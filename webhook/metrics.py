@@ -22,6 +22,13 @@ class Metrics:
             ["endpoint", "operation", "result"],
             registry=self.registry,
         )
+        self.dry_runs = Counter(
+            "jobsink_webhook_dry_runs",
+            "Server-side dry-run creates of rendered Jobs, by outcome "
+            "(accepted, refused, skipped: the apiserver was unavailable or too slow).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "jobsink_webhook_review_duration_seconds",
             "Time from a complete request body to the encoded answer, by endpoint.",

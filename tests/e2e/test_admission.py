@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import ssl
 import subprocess
 import threading
 import time
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from kubernetes import client
@@ -291,6 +293,11 @@ def test_cluster_policy_is_caught_by_the_dry_run(
         assert applied.returncode != 0, applied.stderr
         assert "spec.job: the apiserver refused a dry-run create of the Job" in applied.stderr
         assert "images must come from registry.internal" in applied.stderr
+        metrics = httpx.get(
+            f"{webhook.url}/metrics",
+            verify=ssl.create_default_context(cafile=str(control_plane.ca_cert)),
+        ).text
+        assert 'jobsink_webhook_dry_runs_total{outcome="refused"}' in metrics
         allowed = _example()
         _pod(allowed)["containers"][0]["image"] = "registry.internal/bash:5"
         assert _apply(control_plane, namespace, allowed).returncode == 0
