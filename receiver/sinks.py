@@ -178,13 +178,12 @@ class SinkCache:
         changes_before = self._changes
         try:
             found = self._jobsinks.get(*key)
-            found = slim(found) if found is not None else None
         except BaseException as error:
+            with self._lock:
+                del self._inflight[key]
             pending.set_exception(error)
             raise
-        finally:
-            with self._lock:
-                self._inflight.pop(key, None)
+        found = slim(found) if found is not None else None
         (FETCHED if found is not None else MISSING).inc()
         with self._lock:
             # Whatever the watch delivered while the GET was in flight may be newer than the GET's
@@ -193,6 +192,7 @@ class SinkCache:
                 ttl = self._found_ttl if found is not None else self._missing_ttl
                 self._remember(key, time.monotonic() + ttl, found)
             watched = self._store.get(key)
+            del self._inflight[key]
         answer = watched if watched is not None else found
         pending.set_result(answer)
         return answer
