@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jobsink.lifecycle import (
     Addressing,
@@ -292,3 +294,30 @@ def test_spec_problems_name_the_field(path: tuple[str, ...], value: Any, problem
     found = spec_problems(obj)
     assert found
     assert found[0].startswith(problem)
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+_json = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _without_nulls(value: Any) -> Any:
+    """Merge patches cannot express a stored null, so the desired documents hold none."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+@given(
+    current=st.dictionaries(st.text(max_size=3), _json, max_size=4),
+    desired=st.dictionaries(st.text(max_size=3), _json, max_size=4).map(_without_nulls),
+)
+def test_merge_patch_round_trips(current: dict[str, Any], desired: dict[str, Any]) -> None:
+    patch = merge_patch(current, desired)
+    assert apply_merge_patch(current, patch) == desired
+    assert merge_patch(desired, desired) == {}
