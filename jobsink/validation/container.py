@@ -54,6 +54,8 @@ class PodContext:
     """terminationGracePeriodSeconds: a sleep hook may not outlast it."""
     restart_policy: str = "Never"
     host_network: bool = False
+    os_name: str | None = None
+    """``spec.os.name`` when the pod declares its operating system."""
     claims: frozenset[str] = frozenset()
     """Names of the pod's ``resourceClaims`` (dynamic resource allocation)."""
 
@@ -82,7 +84,7 @@ def validate_container(
     errors += _claims(container, child(child(path, "resources"), "claims"), pod.claims)
     if container.get("securityContext") is not None:
         errors += validate_container_security(
-            container["securityContext"], child(path, "securityContext")
+            container["securityContext"], child(path, "securityContext"), pod.os_name
         )
     sidecar = init and container.get("restartPolicy") == "Always"
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):

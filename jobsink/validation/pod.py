@@ -75,6 +75,7 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
         restart_policy=pod.get("restartPolicy") or "Always",
         host_network=bool(pod.get("hostNetwork")),
         claims=frozenset(c.get("name") or "" for c in pod.get("resourceClaims") or []),
+        os_name=(pod.get("os") or {}).get("name"),
     )
     errors += _resource_claims(pod.get("resourceClaims") or [], child(path, "resourceClaims"))
     for kind in ("initContainers", "containers"):
@@ -95,7 +96,9 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
     if pod.get("resources") is not None:
         errors += validate_resources(pod["resources"], child(path, "resources"))
     if pod.get("securityContext") is not None:
-        errors += validate_pod_security(pod["securityContext"], child(path, "securityContext"))
+        errors += validate_pod_security(
+            pod["securityContext"], child(path, "securityContext"), context.os_name
+        )
     errors += _dns(pod, path)
     for i, alias in enumerate(pod.get("hostAliases") or []):
         at = index(child(path, "hostAliases"), i)

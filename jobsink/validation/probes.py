@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from jobsink.validation.errors import (
@@ -18,6 +19,7 @@ from jobsink.validation.syntax import (
     is_iana_svc_name,
 )
 
+_HEADER_NAME = re.compile(r"[-A-Za-z0-9]+")
 PROBE_HANDLERS: Final = ("exec", "httpGet", "tcpSocket", "grpc")
 
 LIFECYCLE_HANDLERS: Final = ("exec", "httpGet", "tcpSocket", "sleep")
@@ -44,6 +46,16 @@ def validate_handler(
         errors.append(
             not_supported(child(child(path, "httpGet"), "scheme"), http["scheme"], HTTP_SCHEMES)
         )
+    for header in (http or {}).get("httpHeaders") or []:
+        name = header.get("name") or ""
+        if not _HEADER_NAME.fullmatch(name):
+            errors.append(
+                invalid(
+                    child(child(path, "httpGet"), "httpHeaders"),
+                    name,
+                    "a valid HTTP header must consist of alphanumeric characters or '-'",
+                )
+            )
     grpc = handler.get("grpc")
     if grpc is not None:
         port = grpc.get("port")

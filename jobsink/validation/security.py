@@ -23,8 +23,37 @@ SUPPLEMENTAL_GROUPS_POLICIES: Final = ("Merge", "Strict")
 _SYSCTL = re.compile(r"([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?")
 
 
-def validate_pod_security(context: dict[str, Any], path: str) -> list[FieldError]:
-    errors = _ids(context, path, ("runAsUser", "runAsGroup", "fsGroup"))
+LINUX_ONLY_POD: Final = (
+    "appArmorProfile", "fsGroup", "fsGroupChangePolicy", "runAsGroup", "runAsUser",
+    "seLinuxChangePolicy", "seLinuxOptions", "seccompProfile", "supplementalGroups",
+    "supplementalGroupsPolicy", "sysctls",
+)  # fmt: skip
+LINUX_ONLY_CONTAINER: Final = (
+    "allowPrivilegeEscalation", "appArmorProfile", "capabilities", "privileged", "procMount",
+    "readOnlyRootFilesystem", "runAsGroup", "runAsUser", "seLinuxOptions", "seccompProfile",
+)  # fmt: skip
+
+
+def validate_os_fields(
+    context: dict[str, Any], path: str, os_name: str | None, linux_only: tuple[str, ...]
+) -> list[FieldError]:
+    """A pod that declares its ``os`` may not use the other system's security fields."""
+    if os_name == "windows":
+        return [
+            forbidden(child(path, field), "cannot be set for a windows pod")
+            for field in linux_only
+            if context.get(field) is not None
+        ]
+    if os_name == "linux" and context.get("windowsOptions") is not None:
+        return [forbidden(child(path, "windowsOptions"), "cannot be set for a linux pod")]
+    return []
+
+
+def validate_pod_security(
+    context: dict[str, Any], path: str, os_name: str | None = None
+) -> list[FieldError]:
+    errors = validate_os_fields(context, path, os_name, LINUX_ONLY_POD)
+    errors += _ids(context, path, ("runAsUser", "runAsGroup", "fsGroup"))
     for i, group in enumerate(context.get("supplementalGroups") or []):
         if not 0 <= group <= ID_MAX:
             errors.append(invalid(index(child(path, "supplementalGroups"), i), group, _ID_RANGE))
@@ -51,8 +80,11 @@ def validate_pod_security(context: dict[str, Any], path: str) -> list[FieldError
     return errors + _profiles(context, path)
 
 
-def validate_container_security(context: dict[str, Any], path: str) -> list[FieldError]:
-    errors = _ids(context, path, ("runAsUser", "runAsGroup"))
+def validate_container_security(
+    context: dict[str, Any], path: str, os_name: str | None = None
+) -> list[FieldError]:
+    errors = validate_os_fields(context, path, os_name, LINUX_ONLY_CONTAINER)
+    errors += _ids(context, path, ("runAsUser", "runAsGroup"))
     proc_mount = context.get("procMount")
     if proc_mount is not None and proc_mount not in PROC_MOUNTS:
         errors.append(not_supported(child(path, "procMount"), proc_mount, PROC_MOUNTS))

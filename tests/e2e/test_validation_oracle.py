@@ -193,6 +193,11 @@ CONTAINER_FIELDS: dict[str, list[Any]] = {
     "workingDir": ["/work", "relative"],
     "volumeDevices": [[{"name": "data", "devicePath": "/dev/x"}]],
     "stdinOnce": [True],
+    "lifecycle#stop": [{"stopSignal": "SIGTERM"}, {"stopSignal": "SIGBOGUS"}],
+    "readinessProbe#headers": [
+        {"httpGet": {"port": 80, "httpHeaders": [{"name": "bad header!", "value": "x"}]}},
+        {"httpGet": {"port": 80, "httpHeaders": [{"name": "X-Ok", "value": "x"}]}},
+    ],
     "resources#claims": [{"claims": [{"name": "gpu"}]}],
     "resizePolicy": [
         [{"resourceName": "cpu", "restartPolicy": "NotRequired"}],
@@ -361,8 +366,11 @@ CATALOGUE: list[Mutation] = [
     ("template", "generateName", "x-"),
     ("template", "finalizers", ["example.com/f"]),
     ("template", "annotations", {"bad key!": "x"}),
+    ("template", "annotations", {"Example.COM/Key": "x"}),
     ("labels", "app", "x"),
     ("labels", "app", "bad value!"),
+    ("labels", "app", "v" * 64),
+    ("labels", "Upper.Case/Key", "x"),
     ("labels", "job-name", "x"),
     ("selector", "manual", True),
     ("selector", "auto", False),
@@ -451,6 +459,34 @@ COMBINATIONS: dict[str, list[Mutation]] = {
         ("pod", "dnsConfig", {"nameservers": ["1.1.1.1"]}),
     ],
     "dns-none-empty-config": [("pod", "dnsPolicy", "None"), ("pod", "dnsConfig", {})],
+    "windows-with-run-as-user": [
+        ("pod", "os", {"name": "windows"}),
+        ("pod", "securityContext", {"runAsUser": 1}),
+    ],
+    "windows-with-capabilities": [
+        ("pod", "os", {"name": "windows"}),
+        ("container", "securityContext", {"capabilities": {"add": ["NET_ADMIN"]}}),
+    ],
+    "linux-with-windows-options": [
+        ("pod", "os", {"name": "linux"}),
+        ("container", "securityContext", {"windowsOptions": {"runAsUserName": "u"}}),
+    ],
+    "stop-signal-with-os": [
+        ("pod", "os", {"name": "linux"}),
+        ("container", "lifecycle", {"stopSignal": "SIGTERM"}),
+    ],
+    "indexes-not-increasing": [
+        ("job", "completionMode", "Indexed"),
+        ("job", "completions", 5),
+        ("job", "successPolicy", {"rules": [{"succeededIndexes": "1,0"}]}),
+    ],
+    "many-exit-codes": [
+        (
+            "rules",
+            "many",
+            {"action": "FailJob", "onExitCodes": {"operator": "NotIn", "values": list(range(256))}},
+        ),
+    ],
     "manual-selector-matching-template": [
         ("labels", "app", "x"),
         ("selector", "manual", True),
