@@ -31,14 +31,16 @@ POD_SPEC_PATH = f"{JOB_SPEC_PATH}.template.spec"
 
 
 def validate(obj: dict[str, Any]) -> list[FieldError]:
-    """All the reasons ``obj`` (a defaulted JobSink as a plain dict) would be refused."""
+    """All the reasons ``obj`` (a JobSink as a plain dict) would be refused; [] if none.
+
+    ``obj`` is defaulted first (a no-op when the webhook already did), so the answer is the same
+    for a raw and a defaulted object, and paths match what :func:`render` produces.
+    """
     errors = validate_structure(obj)
     if errors:
         return errors
     errors = validate_sink_metadata(obj.get("metadata") or {})
-    obj = default(
-        obj
-    )  # a no-op when the webhook defaulted already; keeps paths in step with render
+    obj = default(obj)
     job = (obj.get("spec") or {}).get("job")
     if job is None:
         return [*errors, required("spec.job", "the Job template to run for each event")]
