@@ -35,9 +35,8 @@ from jobsink.names import (
     LABEL_SINK_NAME,
     job_name,
 )
+from jobsink.types import API_VERSION, KIND
 
-SINK_API_VERSION: Final = "sinks.knative.dev/v1alpha1"
-SINK_KIND: Final = "JobSink"
 PLACEHOLDER_UID: Final = "00000000-0000-0000-0000-000000000000"
 """Owner uid used when rendering before the JobSink exists (admission of a CREATE)."""
 PLACEHOLDER_NAME_SUFFIX: Final = "xxxxx"
@@ -93,7 +92,11 @@ def render(sink: dict[str, Any], event: Event) -> Rendered:
     meta = sink.get("metadata") or {}
     owner = sink_name(sink)
     name = job_name(owner, event.source, event.id)
-    template = sink["spec"]["job"]
+    template = (sink.get("spec") or {}).get("job")
+    if not isinstance(template, dict):
+        raise ValueError(
+            "spec.job: Required value: a JobSink without a Job template renders nothing"
+        )
     user_meta = template.get("metadata") or {}
     labels = {**(user_meta.get("labels") or {}), LABEL_SINK_NAME: owner, LABEL_SINK_ID: name}
     annotations = {
@@ -114,8 +117,8 @@ def render(sink: dict[str, Any], event: Event) -> Rendered:
             "annotations": annotations,
             "ownerReferences": [
                 {
-                    "apiVersion": SINK_API_VERSION,
-                    "kind": SINK_KIND,
+                    "apiVersion": API_VERSION,
+                    "kind": KIND,
                     "name": owner,
                     "uid": meta.get("uid") or PLACEHOLDER_UID,
                     "controller": True,

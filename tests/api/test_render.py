@@ -196,3 +196,10 @@ def test_dry_run_job_before_the_sink_exists() -> None:
     job = dry_run_job(obj)
     assert job["metadata"]["ownerReferences"][0]["uid"] == PLACEHOLDER_UID
     assert json.dumps(job)  # plain JSON-ready data
+
+
+def test_a_sink_without_job_template_is_refused_clearly() -> None:
+    obj = sink()
+    del obj["spec"]["job"]
+    with pytest.raises(ValueError, match=r"spec\.job: Required value"):
+        render(obj, curl_event())
