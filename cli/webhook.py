@@ -28,14 +28,27 @@ def _settings(overrides: dict[str, Any]) -> Any:
 
 
 def webhook(
-    port: Annotated[int | None, typer.Option(help="HTTPS port. [default: 8443]")] = None,
-    host: Annotated[str | None, typer.Option(help="Bind address. [default: 0.0.0.0]")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="HTTPS port (default 8443; JOBSINK_WEBHOOK_PORT).")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default 0.0.0.0; JOBSINK_WEBHOOK_HOST).")
+    ] = None,
     tls_cert: Annotated[
         Path | None,
-        typer.Option(help="Serving certificate (PEM); reloaded when it changes.", dir_okay=False),
+        typer.Option(
+            help="Serving certificate (PEM), reloaded when it changes "
+            "(default /etc/jobsink/tls/tls.crt; JOBSINK_WEBHOOK_TLS_CERT).",
+            dir_okay=False,
+        ),
     ] = None,
     tls_key: Annotated[
-        Path | None, typer.Option(help="Private key of --tls-cert (PEM).", dir_okay=False)
+        Path | None,
+        typer.Option(
+            help="Private key of --tls-cert (PEM) (default /etc/jobsink/tls/tls.key; "
+            "JOBSINK_WEBHOOK_TLS_KEY).",
+            dir_okay=False,
+        ),
     ] = None,
     kubeconfig: Annotated[
         Path | None,
@@ -47,7 +60,8 @@ def webhook(
         bool | None,
         typer.Option(
             "--dry-run/--no-dry-run",
-            help="Also dry-run create the rendered Job on the apiserver. [default: on]",
+            help="Also dry-run create the rendered Job on the apiserver "
+            "(default on; JOBSINK_WEBHOOK_DRY_RUN).",
         ),
     ] = None,
     self_managed: Annotated[
@@ -55,14 +69,21 @@ def webhook(
         typer.Option(
             "--self-managed/--no-self-managed",
             help="Keep the CA and serving certificate in a Secret, rotate them and patch the "
-            "webhook configurations' caBundle (in-cluster mode). [default: off]",
+            "webhook configurations' caBundle; in-cluster mode, see the README for its "
+            "JOBSINK_WEBHOOK_CERTS_* settings (default off; JOBSINK_WEBHOOK_SELF_MANAGED).",
         ),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error. [default: info]")
+        str | None,
+        typer.Option(
+            help="debug, info, warning or error (default info; JOBSINK_WEBHOOK_LOG_LEVEL)."
+        ),
     ] = None,
     max_body_bytes: Annotated[
-        int | None, typer.Option(help="Larger request bodies get 413. [default: 4 MiB]")
+        int | None,
+        typer.Option(
+            help="Larger request bodies get 413 (default 4 MiB; JOBSINK_WEBHOOK_MAX_BODY_BYTES)."
+        ),
     ] = None,
 ) -> None:
     """Serve POST /defaulting and /validation, GET /healthz, /readyz and /metrics over HTTPS.
