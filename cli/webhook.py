@@ -53,7 +53,9 @@ def webhook(
     kubeconfig: Annotated[
         Path | None,
         typer.Option(
-            help="Kubeconfig for the dry-run and self-managed certificates.", dir_okay=False
+            help="Kubeconfig for the dry-run and self-managed certificates (default "
+            "$KUBECONFIG, ~/.kube/config or in-cluster; JOBSINK_WEBHOOK_KUBECONFIG).",
+            dir_okay=False,
         ),
     ] = None,
     dry_run: Annotated[
