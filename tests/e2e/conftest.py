@@ -37,9 +37,10 @@ from tests.e2e.services import (
     RunningReceiver,
     RunningWebhook,
     apply_crds,
+    create_namespace,
+    delete_namespace,
     start_receiver,
     start_webhook,
-    wait_for_namespace,
 )
 from tests.e2e.support import unique_name
 
@@ -114,13 +115,12 @@ def api_client(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
 
 
 @pytest.fixture
-def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
+def namespace(api_client: client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
     name = unique_name("e2e", request.node.name)
-    control_plane.kubectl("create", "namespace", name)
-    wait_for_namespace(control_plane, name)
+    create_namespace(api_client, name)
     yield name
     # Not waited for: namespace finalization runs in the background while the next test runs.
-    control_plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+    delete_namespace(api_client, name)
 
 
 @pytest.fixture(scope="session")
