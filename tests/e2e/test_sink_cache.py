@@ -187,3 +187,27 @@ def test_list_pages_through_every_jobsink(
     items, resource_version = gateway.list(namespace)
     assert sorted(i["metadata"]["name"] for i in items) == [f"paged-{i}" for i in range(7)]
     assert resource_version
+
+
+@pytest.mark.slow
+def test_bookmarks_move_the_resource_version(
+    api_client: client.ApiClient, objects: client.CustomObjectsApi, namespace: str, kubectl: Any
+) -> None:
+    """The apiserver sends BOOKMARKs about a minute into a watch: the cache's resourceVersion
+    moves with them although its namespace saw no event, so a resumed watch starts close to now
+    instead of replaying, or outliving, a long history."""
+    cache = SinkCache(api_client, namespace=namespace, watch_timeout=90)
+    cache.start()
+    try:
+        assert cache.wait_synced(TIMEOUT)
+        listed = int(cache.resource_version)
+        elsewhere = f"{namespace}-other"
+        kubectl("create", "namespace", elsewhere)
+        try:
+            create(objects, elsewhere, "unseen")  # moves the cluster's resourceVersion only
+            wait_for(lambda: int(cache.resource_version) > listed, what="a BOOKMARK", timeout=120)
+            assert len(cache) == 0
+        finally:
+            kubectl("delete", "namespace", elsewhere, "--wait=false")
+    finally:
+        cache.stop()
