@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from cli.stack import REPO_ROOT, Stack
+from cli import endpoint
+from cli.stack import REPO_ROOT, Stack, jobsink_executable
 from jobsink.names import LABEL_SINK_NAME
 
 SINK = "job-sink-logger"
@@ -68,6 +70,7 @@ class Story:
     stack: Stack
     out: Print = print
     ready_timeout: float = 60.0
+    location: str = ""
 
     def _kubectl(
         self, *args: str, input: str | None = None, check: bool = True, shown: str = ""
@@ -133,7 +136,7 @@ class Story:
 
     def trigger(self) -> None:
         self._heading(3, "Trigger the JobSink with the seed's event")
-        self._post_seed_event()
+        self.location = self._post_seed_event().headers.get("location", "")
 
     def inspect(self) -> None:
         self._heading(4, "A Job was created, with the event mounted as a file")
@@ -157,7 +160,24 @@ class Story:
         if json.loads(content) != json.loads(SEED_EVENT_FILE):
             raise StoryError(f"the event file differs from the seed's: {content}")
         self.out("✓ the seed document's expected output")
-        self.out("(No kubelet runs locally, so the Job's Pod stays Pending and never prints it.)")
+        self._job_state()
+        self.out("(No kubelet runs locally: the Pod stays Pending, so the Job never completes.)")
+
+    def _job_state(self) -> None:
+        """The receiver's answer for the Location, through the CLI a user would run."""
+        if not self.location:
+            return
+        url = self.stack.receiver_url
+        shown_url = "" if url == endpoint.DEFAULT_URL else f" --url {url}"
+        self.out(f"\n$ jobsink status {self.location}{shown_url}")
+        result = subprocess.run(
+            [jobsink_executable(), "status", self.location, f"--url={self.stack.receiver_url}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        self.out((result.stdout + result.stderr).rstrip())
 
     def duplicate(self) -> None:
         self._heading(5, "The same event again (same source and id) creates nothing")
