@@ -62,9 +62,12 @@ def cluster(kubeconfig: str | None) -> Iterator[str]:
         plane.stop()
 
 
-def kubectl(kubeconfig: str, *args: str, input: str | None = None) -> str:
+def kubectl(kubeconfig: str, *args: str, input: str | None = None, check: bool = True) -> str:
     argv = [str(Path(sys.executable).parent / "kubectl"), f"--kubeconfig={kubeconfig}", *args]
-    return subprocess.run(argv, input=input, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(argv, input=input, capture_output=True, text=True, check=False)
+    if check and done.returncode:
+        raise SystemExit(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
 
 
 def prepare(kubeconfig: str) -> str:
@@ -72,7 +75,7 @@ def prepare(kubeconfig: str) -> str:
     established = '{.status.conditions[?(@.type=="Established")].status}'
     for _ in range(300):  # not `kubectl wait`: it fails while .status.conditions does not exist
         crd = "crd/jobsinks.sinks.knative.dev"
-        if kubectl(kubeconfig, "get", crd, "-o", f"jsonpath={established}") == "True":
+        if kubectl(kubeconfig, "get", crd, "-o", f"jsonpath={established}", check=False) == "True":
             break
         time.sleep(0.1)
     namespace = f"bench-{uuid.uuid4().hex[:6]}"

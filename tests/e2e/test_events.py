@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -324,3 +325,59 @@ def test_status_shows_url_and_ready(
     table = control_plane.kubectl("get", "jobsinks", "-n", namespace).stdout
     assert f"/{namespace}/job-sink-logger" in table
     assert "True" in table
+
+
+def finish_pods(plane: ControlPlane, namespace: str, job: str, phase: str, exit_code: int) -> None:
+    """Play the kubelet (there is none): mark the Job's Pods as ended with ``exit_code``."""
+
+    def pods() -> list[dict[str, Any]]:
+        found = get_json(plane, "pods", "-n", namespace, "-l", f"job-name={job}")["items"]
+        return list(found)
+
+    eventually(lambda: bool(pods()), f"the job controller to create a Pod for {job}")
+    for pod in pods():
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        terminated = {"exitCode": exit_code, "startedAt": now, "finishedAt": now,
+                      "reason": "Completed" if exit_code == 0 else "Error"}  # fmt: skip
+        status = {
+            "phase": phase,
+            "containerStatuses": [
+                {"name": c["name"], "image": c["image"], "imageID": "", "ready": False,
+                 "restartCount": 0, "state": {"terminated": terminated}}
+                for c in pod["spec"]["containers"]
+            ],
+        }  # fmt: skip
+        plane.kubectl(
+            "patch", "pod", pod["metadata"]["name"], "-n", namespace, "--subresource=status",
+            "--type=merge", "-p", json.dumps({"status": status}),
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("example", "phase", "exit_code", "status", "reason"),
+    [
+        pytest.param("job-sink-logger.yaml", "Succeeded", 0, 200, "Complete", id="complete"),
+        pytest.param("job-sink-failure.yaml", "Failed", 42, 400, "Failed", id="failed"),
+    ],
+)
+def test_get_on_location_follows_the_job_to_its_end(
+    control_plane: ControlPlane,
+    receiver: RunningReceiver,
+    namespace: str,
+    example: str,
+    phase: str,
+    exit_code: int,
+    status: int,
+    reason: str,
+) -> None:
+    sink = apply_example(control_plane, namespace, example)["metadata"]["name"]
+    accepted = post(receiver, namespace, sink)
+    assert accepted.status_code == 202, accepted.text
+    location = receiver.url + accepted.headers["location"]
+    assert httpx.get(location).status_code == 202
+    job = accepted.json()["job"]
+    finish_pods(control_plane, namespace, job, phase, exit_code)
+    eventually(lambda: httpx.get(location).status_code == status, f"GET Location to say {reason}")
+    answer = httpx.get(location)
+    assert answer.headers["reason"] == reason
+    assert answer.json()["state"] == reason
