@@ -60,8 +60,11 @@ def cache_dir() -> Path:
     return cache_root() / f"k8s-{K8S_VERSION}"
 
 
-def _has_servers(directory: Path) -> bool:
-    return all(os.access(directory / name, os.X_OK) for name in SERVER_BINARIES)
+def _locate(name: str, directories: list[Path]) -> Path | None:
+    for directory in directories:
+        if os.access(directory / name, os.X_OK):
+            return directory / name
+    return None
 
 
 def find_kubectl() -> Path:
@@ -83,12 +86,18 @@ def find_kubectl() -> Path:
 
 
 def find_binaries() -> Binaries | None:
-    """The binaries if they are already present; never builds."""
+    """The binaries if they are all present; never builds.
+
+    Each is looked up on its own, ``$KUBEBUILDER_ASSETS`` first: envtest assets carry etcd and
+    kube-apiserver but no kube-controller-manager, which then comes from the cache.
+    """
     assets = os.environ.get("KUBEBUILDER_ASSETS")
-    for directory in ([Path(assets)] if assets else []) + [cache_dir()]:
-        if _has_servers(directory):
-            return Binaries.in_directory(directory, find_kubectl())
-    return None
+    directories = ([Path(assets)] if assets else []) + [cache_dir()]
+    found = {name: _locate(name, directories) for name in SERVER_BINARIES}
+    etcd, apiserver, controller_manager = (found[name] for name in SERVER_BINARIES)
+    if etcd is None or apiserver is None or controller_manager is None:
+        return None
+    return Binaries(etcd, apiserver, controller_manager, find_kubectl())
 
 
 def ensure_binaries(progress: Progress | None = None) -> Binaries:
@@ -106,14 +115,15 @@ def ensure_binaries(progress: Progress | None = None) -> Binaries:
             "script is not available; set KUBEBUILDER_ASSETS to a directory holding "
             f"{', '.join(SERVER_BINARIES)}"
         )
-    directory = _run_build(progress or (lambda _line: None))
-    if not _has_servers(directory):
-        raise ControlPlaneError(f"the build finished but {directory} lacks {SERVER_BINARIES}")
-    return Binaries.in_directory(directory, find_kubectl())
+    _run_build(progress or (lambda _line: None))
+    built = find_binaries()
+    if built is None:
+        raise ControlPlaneError(f"the build finished but {cache_dir()} lacks {SERVER_BINARIES}")
+    return built
 
 
-def _run_build(progress: Progress) -> Path:
-    """Run the build script, streaming its stderr to ``progress``; returns its last stdout line."""
+def _run_build(progress: Progress) -> None:
+    """Run the build script, streaming its output to ``progress``."""
     with subprocess.Popen(
         ["bash", str(BUILD_SCRIPT)],
         stdout=subprocess.PIPE,
@@ -121,13 +131,10 @@ def _run_build(progress: Progress) -> Path:
         text=True,
     ) as build:
         assert build.stdout is not None
-        last_line = ""
         for line in build.stdout:
-            last_line = line.strip() or last_line
             progress(line.rstrip())
         if build.wait() != 0:
             raise ControlPlaneError(
                 f"building the control plane failed (exit {build.returncode}); "
                 f"run `bash {BUILD_SCRIPT}` to see the full output"
             )
-    return Path(last_line)

@@ -35,7 +35,9 @@ class RunRecord(BaseModel):
 
 
 def default_state_dir() -> Path:
-    return cache_root() / "runs"
+    """``$JOBSINK_STATE_DIR``, else ``runs/`` in the cache root: shared by every run of a user."""
+    explicit = os.environ.get("JOBSINK_STATE_DIR")
+    return Path(explicit) if explicit else cache_root() / "runs"
 
 
 def current_owner() -> ProcessRecord:

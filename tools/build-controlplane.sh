@@ -3,10 +3,11 @@
 # kube-apiserver and kube-controller-manager from tools/k8s, etcd from tools/etcd.
 #
 # Binaries go to a per-version cache outside the repository, so a clone never carries
-# them and a second build is a no-op. When KUBEBUILDER_ASSETS names a directory that
-# already holds the binaries (envtest assets), nothing is built at all.
+# them and a second build is a no-op. A binary found in $KUBEBUILDER_ASSETS (envtest
+# assets: etcd and kube-apiserver, but no kube-controller-manager) is not built.
 #
-# Prints the directory holding the binaries as its last line of output.
+# Prints the cache directory as its last line of output (or $KUBEBUILDER_ASSETS when it
+# holds all three binaries).
 set -euo pipefail
 
 K8S_VERSION=v1.36.3
@@ -17,30 +18,33 @@ main() {
   here=$(cd "$(dirname "$0")" && pwd)
   bins=(kube-apiserver kube-controller-manager etcd)
 
-  have_all() {
-    local dir=$1 b
-    for b in "${bins[@]}"; do [[ -x "$dir/$b" ]] || return 1; done
-  }
-
-  if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
-    if have_all "$KUBEBUILDER_ASSETS"; then
-      echo "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS" >&2
-      echo "$KUBEBUILDER_ASSETS"
-      exit 0
-    fi
-    echo "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS lacks one of: ${bins[*]}; building instead" >&2
-  fi
-
+  assets=${KUBEBUILDER_ASSETS:-}
   cache_root=${JOBSINK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jobsink}
   out="$cache_root/k8s-$K8S_VERSION"
-  mkdir -p "$out"
 
+  present() {  # present NAME DIR...: is NAME executable in one of DIRs?
+    local name=$1 dir; shift
+    for dir in "$@"; do [[ -n "$dir" && -x "$dir/$name" ]] && return 0; done
+    return 1
+  }
+  have_all() {
+    local b
+    for b in "${bins[@]}"; do present "$b" "$@" || return 1; done
+  }
+
+  if [[ -n "$assets" ]] && have_all "$assets"; then
+    echo "using KUBEBUILDER_ASSETS=$assets" >&2
+    echo "$assets"
+    exit 0
+  fi
+
+  mkdir -p "$out"
   # One build at a time per cache directory: concurrent `make test` runs wait here.
   exec 9>"$out/.build.lock"
   flock 9
 
-  if have_all "$out"; then
-    echo "control plane $K8S_VERSION cached in $out" >&2
+  if have_all "$assets" "$out"; then
+    echo "control plane $K8S_VERSION cached in $out${assets:+ (and KUBEBUILDER_ASSETS=$assets)}" >&2
     echo "$out"
     exit 0
   fi
@@ -63,7 +67,7 @@ main() {
 
   build() {  # build NAME MODULE_DIR PACKAGE LDFLAGS
     local name=$1 dir=$2 pkg=$3 flags=$4
-    [[ -x "$out/$name" ]] && return 0
+    present "$name" "$assets" "$out" && return 0
     echo "building $name (elapsed $(( $(date +%s) - start ))s)" >&2
     # Build to a temporary name and rename, so a killed build never leaves a broken binary.
     (cd "$dir" && go build -trimpath -ldflags "$flags" -o "$out/.$name.tmp" "$pkg")

@@ -66,3 +66,20 @@ def test_nothing_found_means_none(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.delenv("KUBEBUILDER_ASSETS", raising=False)
     monkeypatch.setenv("JOBSINK_CACHE_DIR", str(tmp_path / "empty"))
     assert find_binaries() is None
+
+
+def test_envtest_assets_without_a_controller_manager_are_completed_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assets = tmp_path / "envtest"
+    assets.mkdir()
+    for name in ("etcd", "kube-apiserver"):
+        (assets / name).write_text("#!/bin/sh\n")
+        (assets / name).chmod(0o755)
+    cached = _fake_binaries(tmp_path / "cache" / f"k8s-{K8S_VERSION}")
+    monkeypatch.setenv("KUBEBUILDER_ASSETS", str(assets))
+    monkeypatch.setenv("JOBSINK_CACHE_DIR", str(tmp_path / "cache"))
+    found = find_binaries()
+    assert found is not None
+    assert (found.etcd, found.kube_apiserver) == (assets / "etcd", assets / "kube-apiserver")
+    assert found.kube_controller_manager == cached / "kube-controller-manager"

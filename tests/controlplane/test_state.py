@@ -86,3 +86,13 @@ def test_a_kept_workdir_survives_reclaiming(tmp_path: Path) -> None:
     registry.save("kept", record)
     registry.reclaim_stale()
     assert workdir.exists()
+
+
+def test_state_dir_can_be_set_apart_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("JOBSINK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("JOBSINK_STATE_DIR", raising=False)
+    assert RunRegistry().directory == tmp_path / "cache" / "runs"
+    monkeypatch.setenv("JOBSINK_STATE_DIR", str(tmp_path / "state"))
+    assert RunRegistry().directory == tmp_path / "state"

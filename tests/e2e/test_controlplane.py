@@ -196,11 +196,7 @@ def test_teardown_leaves_no_process_port_or_file(
 
 def test_a_killed_run_is_reclaimed_by_the_next(control_plane: ControlPlane, tmp_path: Path) -> None:
     """SIGKILL the owner of a control plane; the next start ends what it left behind."""
-    environment = {
-        **os.environ,
-        "JOBSINK_CACHE_DIR": str(tmp_path),  # the registry: tmp_path/runs
-        "KUBEBUILDER_ASSETS": str(control_plane.binaries.etcd.parent),
-    }
+    environment = {**os.environ, "JOBSINK_STATE_DIR": str(tmp_path / "runs")}
     owner = subprocess.Popen(
         [sys.executable, "-m", "controlplane"],
         cwd=REPO,
@@ -288,11 +284,9 @@ def test_a_fixed_port_that_is_taken_fails_cleanly(
 
 
 def test_python_m_controlplane_stops_cleanly_on_sigterm(control_plane: ControlPlane) -> None:
-    environment = {**os.environ, "KUBEBUILDER_ASSETS": str(control_plane.binaries.etcd.parent)}
     runner = subprocess.Popen(
         [sys.executable, "-m", "controlplane"],
         cwd=REPO,
-        env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
