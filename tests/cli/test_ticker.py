@@ -19,7 +19,7 @@ def test_log_output_gets_heartbeats_and_a_closing_line() -> None:
     stream = io.StringIO()
     with Ticker("building", stream=stream, heartbeat=0.05) as ticker:
         ticker.say("step one")
-        time.sleep(0.2)
+        time.sleep(0.5)
     lines = stream.getvalue().splitlines()
     assert lines[0] == "  step one"
     assert any(line.startswith("  ... building (") for line in lines[1:-1])
@@ -37,7 +37,7 @@ def test_a_failure_is_marked() -> None:
 def test_terminal_output_redraws_one_line() -> None:
     stream = Terminal()
     with Ticker("waiting", stream=stream):
-        time.sleep(0.25)
+        time.sleep(0.5)
     text = stream.getvalue()
     assert "\r\033[K" in text
     assert "waiting (0s)" in text
