@@ -7,13 +7,10 @@ a stale answer only sends it down the create path, where 409 AlreadyExists settl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 from kubeapi.calls import JSON, Caller, KubeError
-
-PAGE_SIZE = 500
 
 
 class Resource:
@@ -112,26 +109,6 @@ class Resource:
             accept=f"{JSON};as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
             read_timeout=timeout_seconds + 30,
         )
-
-    def list(
-        self, namespace: str | None, selector: str, *, deadline: float
-    ) -> Iterator[dict[str, Any]]:
-        """Every object matching ``selector``, page by page (from the watch cache when it can)."""
-        token = ""
-        while True:
-            query = [("labelSelector", selector), ("limit", str(PAGE_SIZE))]
-            query += [("continue", token)] if token else [("resourceVersion", "0")]
-            page = self._caller.call(
-                f"list_{self.kind}",
-                "GET",
-                self._collection(namespace),
-                query=query,
-                deadline=deadline,
-            )
-            yield from page.get("items") or []
-            token = (page.get("metadata") or {}).get("continue") or ""
-            if not token:
-                return
 
 
 def jobs(caller: Caller) -> Resource:

@@ -74,15 +74,18 @@ class Sweeper:
         """One pass; returns the (namespace, name) of the Jobs it deleted."""
         now = now or datetime.now(UTC)
         deadline = time.monotonic() + CALL_TIMEOUT
+        # Metadata only: a full Secret list would carry every stored event (up to 1 MiB each).
+        secrets, _ = self._secrets.list_metadata(self._namespace, LABEL_SINK_ID, deadline=deadline)
         owned = {
             (meta["namespace"], meta["name"], ref.get("uid"))
-            for secret in self._secrets.list(self._namespace, LABEL_SINK_ID, deadline=deadline)
+            for secret in secrets
             for meta in [secret["metadata"]]
             for ref in meta.get("ownerReferences") or []
             if ref.get("kind") == "Job"
         }
+        jobs, _ = self._jobs.list_metadata(self._namespace, LABEL_SINK_ID, deadline=deadline)
         swept = []
-        for job in self._jobs.list(self._namespace, LABEL_SINK_ID, deadline=deadline):
+        for job in jobs:
             meta = job["metadata"]
             key = (meta["namespace"], meta["name"], meta["uid"])
             if key in owned or meta.get("deletionTimestamp") or not self._old(meta, now):
