@@ -1,5 +1,5 @@
-"""``python -m tests.receiver.serve_fake FAKE_URL PORT``: the real receiver server (signals,
-drain, lifespan) over a FAKE apiserver with one fixed JobSink, for the shutdown test."""
+"""``python -m tests.receiver.serve_fake FAKE_URL PORT [CERT KEY HTTP_PORT]``: the real receiver
+server (listeners, signals, drain, lifespan) over a FAKE apiserver with one fixed JobSink."""
 
 from __future__ import annotations
 
@@ -19,8 +19,14 @@ from tests.receiver.test_http import StaticSinks
 
 
 def main() -> None:
-    fake_url, port = sys.argv[1], int(sys.argv[2])
-    settings = Settings(host="127.0.0.1", port=port, drain_seconds=1.0, shutdown_timeout=10)
+    fake_url, port, *tls = sys.argv[1:]
+    settings = Settings(
+        host="127.0.0.1",
+        port=int(port),
+        drain_seconds=1.0,
+        shutdown_timeout=10,
+        **dict(zip(("tls_cert", "tls_key", "http_port"), tls, strict=False)),  # type: ignore[arg-type]
+    )
     caller = Caller(FakeKubeApi.api_client(fake_url))
     jobs = events.jobs(caller)
     sinks = StaticSinks({("default", "job-sink-logger"): SINK})

@@ -1,16 +1,19 @@
-"""SIGTERM: readiness drops at once, the in-flight request finishes, nothing is half-created."""
+"""The real server process: SIGTERM drains and finishes in-flight requests; HTTPS + extra HTTP."""
 
 from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
+from certs.authority import CertificateAuthority
 from tests.receiver.fake_kube import FakeKubeApi
 from tests.receiver.test_http import SEED_BODY, SEED_HEADERS
 
@@ -19,6 +22,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str) -> None:
+    for _ in range(400):
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url} never ready")
 
 
 def test_sigterm_drains_then_finishes_in_flight_requests(fake: FakeKubeApi, fake_url: str) -> None:
@@ -30,12 +44,7 @@ def test_sigterm_drains_then_finishes_in_flight_requests(fake: FakeKubeApi, fake
         stderr=subprocess.PIPE,
     )
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(url + "/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_ready(url + "/readyz")
         fake.fail("POST", "secrets", stall=1.5)  # the second write is slow: SIGTERM lands between
         answers: list[httpx.Response] = []
         sender = threading.Thread(
@@ -61,3 +70,34 @@ def test_sigterm_drains_then_finishes_in_flight_requests(fake: FakeKubeApi, fake
         process.kill()
     assert [answer.status_code for answer in answers] == [202]
     assert len(fake.of("jobs")) == len(fake.of("secrets")) == 1
+
+
+def test_https_and_the_extra_http_port_serve_the_same_receiver(
+    fake: FakeKubeApi, fake_url: str, tmp_path: Path
+) -> None:
+    authority = CertificateAuthority.create()
+    pair = authority.issue_server(ips=["127.0.0.1"])
+    (tmp_path / "tls.crt").write_bytes(pair.cert_pem)
+    (tmp_path / "tls.key").write_bytes(pair.key_pem)
+    https_port, http_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.receiver.serve_fake", fake_url, str(https_port),
+         str(tmp_path / "tls.crt"), str(tmp_path / "tls.key"), str(http_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    context = ssl.create_default_context(cadata=authority.cert_pem.decode())
+    https, http = f"https://127.0.0.1:{https_port}", f"http://127.0.0.1:{http_port}"
+    try:
+        wait_ready(http + "/readyz")
+        secure = httpx.post(https + "/default/job-sink-logger", headers=SEED_HEADERS,
+                            content=SEED_BODY, verify=context)  # fmt: skip
+        plain = httpx.post(http + "/default/job-sink-logger", headers=SEED_HEADERS,
+                           content=SEED_BODY)  # fmt: skip
+        assert (secure.status_code, plain.status_code) == (202, 202)
+        assert plain.json()["outcome"] == "duplicate"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        process.kill()
+    assert len(fake.of("jobs")) == 1
