@@ -198,6 +198,10 @@ def dev(
             fail(f"{error} (logs: {workdir / 'logs'})", ExitCode.REFUSED)
         finally:
             if running is not None:
+                # A second Ctrl-C must not cut the teardown short and strand processes; each
+                # one gets SIGTERM and, after a bounded wait, SIGKILL.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 print("stopping the receiver, the webhook and the control plane ...", flush=True)
                 running.stop()
                 print("stopped; nothing left running.", flush=True)
