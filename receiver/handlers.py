@@ -89,6 +89,13 @@ class Receiver:
             return await self._status(route)
         except (Rejection, KubeError, EventConflict, Busy) as failure:
             return self._refuse(failure)
+        except Exception as error:
+            # A JobSink that cannot be rendered (stored while the webhook was down) or a bug: the
+            # sender keeps the event (5xx) and succeeds once the JobSink is fixed.
+            log.exception("event failed", extra={"path": request.url.path})
+            metrics.EVENTS_REJECTED.labels("internal").inc()
+            body = responses.error_body(f"internal error: {type(error).__name__}: {error}")
+            return JSONResponse(body, status_code=500)
         finally:
             self.limit.release()
             metrics.INFLIGHT.dec()

@@ -423,3 +423,14 @@ def test_head_on_location_answers_like_get_without_a_body(served: Served) -> Non
     response = httpx.head(served.url + location)
     assert response.status_code == 202
     assert response.content == b""
+
+
+def test_a_jobsink_that_cannot_be_rendered_is_a_json_500(served: Served) -> None:
+    served.sinks.sinks[("default", "broken")] = {
+        "metadata": {"name": "broken", "namespace": "default", "uid": "u"},
+        "spec": {},  # no spec.job: admitted while the webhook was down
+    }
+    response = post(served, path="/default/broken")
+    assert response.status_code == 500
+    assert "internal error" in response.json()["error"]
+    assert served.fake.writes() == []
