@@ -9,6 +9,7 @@ import pytest
 from jobsink.defaults import default
 from jobsink.validation import FieldError, validate, warnings
 from jobsink.validation.policies import count_indexes
+from jobsink.validation.structure import path_of
 from tests.api.corpus import CASES, Case, container, pod, with_job_metadata
 from tests.api.sinks import sink
 
@@ -178,3 +179,61 @@ def test_warnings(obj: dict[str, Any], expected: list[str]) -> None:
     assert len(found) == len(expected)
     for message, start in zip(found, expected, strict=True):
         assert message.startswith(start)
+
+
+def test_a_stored_object_with_server_metadata_and_status_is_valid() -> None:
+    """UPDATEs carry what the apiserver added: uid, managedFields, status..."""
+    obj = sink()
+    obj["metadata"] |= {
+        "resourceVersion": "123",
+        "generation": 2,
+        "creationTimestamp": "2026-11-28T22:00:00Z",
+        "finalizers": ["example.com/f"],
+        "managedFields": [
+            {
+                "manager": "kubectl",
+                "operation": "Update",
+                "apiVersion": "sinks.knative.dev/v1alpha1",
+                "time": "2026-11-28T22:00:00Z",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:spec": {"f:job": {}}},
+            }
+        ],
+    }
+    obj["status"] = {
+        "observedGeneration": 2,
+        "conditions": [
+            {"type": "Ready", "status": "True", "lastTransitionTime": "2026-11-28T22:00:00Z"}
+        ],
+        "address": {"name": "http", "url": "http://receiver/default/logger"},
+        "job": {"selector": "sinks.knative.dev/job-sink-name=logger"},
+    }
+    assert validate(default(obj)) == []
+
+
+@pytest.mark.parametrize(
+    ("loc", "expected"),
+    [
+        pytest.param(
+            ("spec", "job", "spec", "completions"), "spec.job.spec.completions", id="fields"
+        ),
+        pytest.param(
+            ("spec", "containers", 0, "ports", 1, "name"),
+            "spec.containers[0].ports[1].name",
+            id="indexes",
+        ),
+        pytest.param(
+            ("resources", "limits", "cpu", "float"),
+            "resources.limits[cpu]",
+            id="map-key-and-union-tag",
+        ),
+        pytest.param(
+            ("metadata", "labels", "labels"), "metadata.labels[labels]", id="key-named-like-a-map"
+        ),
+        pytest.param(("port", "function-after[check(), str]"), "port", id="validator-tag"),
+    ],
+)
+def test_pydantic_locations_become_kubernetes_paths(
+    loc: tuple[int | str, ...], expected: str
+) -> None:
+    assert path_of(loc) == expected
