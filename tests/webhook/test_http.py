@@ -11,7 +11,6 @@ import json
 import logging
 import socket
 import ssl
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -235,7 +234,7 @@ def test_missing_cert_files_fail_at_start(tmp_path: Path) -> None:
         build(settings)
 
 
-def test_over_the_concurrency_limit_answers_503_at_once(tmp_path: Path) -> None:
+def test_over_the_concurrency_limit_answers_503(tmp_path: Path) -> None:
     with serving(tmp_path, max_concurrency=2) as server:
         context = server.client_context()
         with (
@@ -243,6 +242,4 @@ def test_over_the_concurrency_limit_answers_503_at_once(tmp_path: Path) -> None:
             httpx.Client(base_url=server.url, verify=context) as second,
         ):
             assert first.get("/healthz").status_code == 200  # one connection, kept alive
-            started = time.monotonic()
             assert second.get("/healthz").status_code == 503
-            assert time.monotonic() - started < 2
