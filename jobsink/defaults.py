@@ -31,6 +31,8 @@ from jobsink.names import ENV_EXECUTION_MODE, EXECUTION_MODE_BATCH
 JSONPatch = list[dict[str, Any]]
 
 DEFAULT_RESTART_POLICY = "Never"
+POD_SPEC_KEYS = ("spec", "job", "spec", "template", "spec")
+POD_SPEC_POINTER = "/" + "/".join(POD_SPEC_KEYS)
 QUANTITY_MAPS = frozenset({"limits", "requests", "overhead"})
 """Keys whose value maps resource names to quantities, wherever they appear in a pod spec."""
 QUANTITY_FIELDS = frozenset({"sizeLimit", "divisor"})
@@ -56,11 +58,22 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
 
 def default_patch(obj: dict[str, Any]) -> JSONPatch:
     """RFC 6902 operations turning the raw ``obj`` into ``default(obj)``; empty if already done."""
-    defaulted = default(obj)
-    if defaulted == obj:  # every UPDATE of a stored JobSink: skip the diff
+    before = _pod_spec(obj)
+    if before is None:
         return []
-    ops: JSONPatch = jsonpatch.make_patch(obj, defaulted).patch
-    return ops
+    after = _pod_spec(default(obj))
+    if after == before:  # every UPDATE of a stored JobSink: skip the diff
+        return []
+    # Defaults only touch the pod spec, so diffing that subtree gives the same patch, faster.
+    ops: JSONPatch = jsonpatch.make_patch(before, after).patch
+    return [_under(POD_SPEC_POINTER, op) for op in ops]
+
+
+def _under(prefix: str, op: dict[str, Any]) -> dict[str, Any]:
+    moved = {"path": prefix + op["path"]}
+    if "from" in op:
+        moved["from"] = prefix + op["from"]
+    return {**op, **moved}
 
 
 def copy_json(value: Any) -> Any:
@@ -74,7 +87,7 @@ def copy_json(value: Any) -> Any:
 
 def _pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     node: Any = obj
-    for key in ("spec", "job", "spec", "template", "spec"):
+    for key in POD_SPEC_KEYS:
         if not isinstance(node, dict):
             return None
         node = node.get(key)
