@@ -91,14 +91,16 @@ class SelfManaged:
             api, settings.namespace, settings.secret, {"app.kubernetes.io/part-of": "jobsink"}
         )
 
+        targets: list[tuple[webhookconfigs.Kind, str]] = [
+            ("mutatingwebhookconfigurations", settings.mutating_configuration),
+            ("validatingwebhookconfigurations", settings.validating_configuration),
+        ]
+
         def publish(bundle: bytes) -> bool:
             complete = True
-            for kind, name in (
-                ("mutatingwebhookconfigurations", settings.mutating_configuration),
-                ("validatingwebhookconfigurations", settings.validating_configuration),
-            ):
+            for kind, name in targets:
                 try:
-                    if webhookconfigs.set_ca_bundle(api, kind, name, bundle):  # type: ignore[arg-type]
+                    if webhookconfigs.set_ca_bundle(api, kind, name, bundle):
                         log.info("caBundle patched", extra={"configuration": name})
                 except ApiError as error:
                     complete = False
