@@ -145,6 +145,12 @@ def render_command(
             "--data", "-d", help="JSON data of the event (datacontenttype application/json)."
         ),
     ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", "-n", help="Namespace of the JobSink (default: its metadata.namespace)."
+        ),
+    ] = None,
 ) -> None:
     """Print, as YAML, the Secret and the Job the receiver would create for one event.
 
@@ -160,6 +166,8 @@ def render_command(
         for error in errors:
             print(f"{doc.name}: {error.path}: {error.message}", file=sys.stderr)
         raise typer.Exit(int(ExitCode.REFUSED))
+    if namespace:
+        defaulted.setdefault("metadata", {})["namespace"] = namespace
     try:
         event = _event(source, id, type_, data)
     except EventError as error:

@@ -228,3 +228,9 @@ def test_console_script_validate_and_render() -> None:
     )
     assert rendered.returncode == 0, rendered.stderr
     assert [d["kind"] for d in yaml.safe_load_all(rendered.stdout)] == ["Secret", "Job"]
+
+
+def test_render_namespace_option(runner: CliRunner) -> None:
+    code, out, _ = run(runner, *render_args("--namespace", "team-a"))
+    assert code == 0
+    assert [d["metadata"]["namespace"] for d in yaml.safe_load_all(out)] == ["team-a", "team-a"]
