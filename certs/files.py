@@ -29,6 +29,8 @@ class FileSource:
         self.live = live
         self.cert_path = cert_path
         self.key_path = key_path
+        #: The last problem logged, so a broken pair is reported once, not every poll.
+        self.problem: str | None = None
 
     def read(self) -> KeyPair:
         return KeyPair(self.cert_path.read_bytes(), self.key_path.read_bytes())
@@ -40,13 +42,21 @@ class FileSource:
     def poll(self) -> bool:
         """Like ``load`` but logs and keeps the current pair when the files are not usable."""
         try:
-            return self.load()
+            loaded = self.load()
         except (OSError, InvalidKeyPair) as error:
-            log.warning(
-                "certificate files not loaded; still serving the previous pair",
-                extra={"cert": str(self.cert_path), "key": str(self.key_path), "error": str(error)},
-            )
+            if str(error) != self.problem:
+                self.problem = str(error)
+                log.warning(
+                    "certificate files not loaded; still serving the previous pair",
+                    extra={
+                        "cert": str(self.cert_path),
+                        "key": str(self.key_path),
+                        "error": str(error),
+                    },
+                )
             return False
+        self.problem = None
+        return loaded
 
     async def watch(self, interval: float = POLL_INTERVAL) -> None:
         """Poll forever; run as a task on the server's event loop (see ``certs.live``)."""

@@ -61,3 +61,15 @@ def test_deleted_files_keep_serving(source: FileSource) -> None:
     source.cert_path.unlink()
     assert source.poll() is False
     assert source.live.pair == pair
+
+
+def test_a_broken_pair_is_logged_once(source: FileSource, caplog: pytest.LogCaptureFixture) -> None:
+    ca = CertificateAuthority.create()
+    pair = ca.issue_server(ips=["127.0.0.1"])
+    _write(source, pair.cert_pem, pair.key_pem)
+    source.load()
+    source.cert_path.write_bytes(b"garbage")
+    with caplog.at_level("WARNING", logger="certs.files"):
+        for _ in range(3):
+            source.poll()
+    assert len(caplog.records) == 1
