@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from controlplane import ControlPlane
+from controlplane.ports import LOOPBACK, free_ports
 from controlplane.readiness import wait_for
 from jobsink.event import CloudEvent, text_data
 from jobsink.names import LABEL_SINK_ID, LABEL_SINK_NAME, job_name
@@ -381,3 +383,62 @@ def test_get_on_location_follows_the_job_to_its_end(
     answer = httpx.get(location)
     assert answer.headers["reason"] == reason
     assert answer.json()["state"] == reason
+
+
+def test_the_sweeper_deletes_a_job_whose_secret_never_came(
+    control_plane: ControlPlane, jobsink_crd: list[str], namespace: str
+) -> None:
+    sink = apply_example(control_plane, namespace, "job-sink-logger.yaml")
+    template = yaml.safe_load((EXAMPLES / "job-sink-logger.yaml").read_text())
+    name = job_name("job-sink-logger", "swept/source", "1")
+    owner = {
+        "apiVersion": "sinks.knative.dev/v1alpha1",
+        "kind": "JobSink",
+        "name": "job-sink-logger",
+        "uid": sink["metadata"]["uid"],
+    }
+    # What a delivery that failed between its two writes leaves: the Job, no Secret.
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {LABEL_SINK_NAME: "job-sink-logger", LABEL_SINK_ID: name},
+            "ownerReferences": [owner],
+        },
+        "spec": template["spec"]["job"]["spec"],
+    }
+    control_plane.kubectl("create", "-f", "-", input=json.dumps(job))
+    port = free_ports(1)[0]
+    argv = [
+        str(Path(sys.executable).parent / "jobsink"),
+        "receiver",
+        f"--host={LOOPBACK}",
+        f"--port={port}",
+        f"--kubeconfig={control_plane.kubeconfig}",
+        f"--namespace={namespace}",
+        "--no-status",
+    ]
+    sweep_fast = {
+        "JOBSINK_RECEIVER_SWEEP_INTERVAL_SECONDS": "1",
+        "JOBSINK_RECEIVER_SWEEP_GRACE_SECONDS": "2",
+    }
+    sweeping = control_plane.spawn("receiver-sweeping", argv, env=sweep_fast)
+    try:
+        eventually(
+            lambda: (
+                control_plane.kubectl("get", "job", name, "-n", namespace, check=False).returncode
+                != 0
+            ),
+            "the sweeper to delete the Secret-less Job",
+        )
+        # A complete pair next to it is left alone, however old it gets.
+        kept = post(RunningReceiver(sweeping, port), namespace, "job-sink-logger", ce_id="kept")
+        assert kept.status_code == 202, kept.text
+        time.sleep(4)  # two sweeps past the grace period
+        assert (
+            control_plane.kubectl("get", "job", kept.json()["job"], "-n", namespace).returncode == 0
+        )
+    finally:
+        sweeping.stop()
