@@ -1,7 +1,9 @@
 """``python -m controlplane``: run a local control plane in the foreground until Ctrl-C.
 
-Prints ``export KUBECONFIG=...`` on stdout once the apiserver is ready (progress goes to
-stderr), so ``eval "$(python -m controlplane &)"``-style scripting and humans both work.
+The only line on stdout is ``export KUBECONFIG=...``, printed once Pods can be created;
+progress goes to stderr, so a script can wait for that first line and a human can paste it.
+Exit codes: 0 after Ctrl-C or SIGTERM (everything stopped), 1 if start-up fails or a component
+dies (the message carries its log tail).
 """
 
 from __future__ import annotations

@@ -35,15 +35,6 @@ class Binaries:
     kube_controller_manager: Path
     kubectl: Path
 
-    @classmethod
-    def in_directory(cls, directory: Path, kubectl: Path) -> Binaries:
-        return cls(
-            etcd=directory / "etcd",
-            kube_apiserver=directory / "kube-apiserver",
-            kube_controller_manager=directory / "kube-controller-manager",
-            kubectl=kubectl,
-        )
-
 
 def cache_root() -> Path:
     """``$JOBSINK_CACHE_DIR``, else ``$XDG_CACHE_HOME/jobsink``, else ``~/.cache/jobsink``.
