@@ -300,3 +300,19 @@ def test_python_m_controlplane_stops_cleanly_on_sigterm(control_plane: ControlPl
     assert not workdir.exists()
     leftovers = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, check=False)
     assert leftovers.stdout == b""
+
+
+def test_python_m_controlplane_reports_a_failed_start_in_one_message(taken_port: int) -> None:
+    runner = subprocess.run(
+        [sys.executable, "-m", "controlplane", "--port", str(taken_port)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert runner.returncode == 1
+    assert runner.stdout == ""
+    assert "error: kube-apiserver exited" in runner.stderr
+    assert "address already in use" in runner.stderr
+    assert "Traceback" not in runner.stderr
