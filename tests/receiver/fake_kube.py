@@ -44,6 +44,8 @@ class Fault:
     """Sleep this long before answering (a client with a shorter timeout gives up)."""
     apply_then_drop: bool = False
     """Perform the request, then close the connection without an answer."""
+    hold: threading.Event | None = None
+    """Wait until this is set, then answer normally (a request the test keeps in flight)."""
 
 
 @dataclass
@@ -155,6 +157,9 @@ class FakeKubeApi:
                 plural = match["plural"] if match else ""
                 fake.calls.append((self.command, plural, urlsplit(self.path).query))
                 fault = fake._fault(self.command, plural)
+                if fault is not None and fault.hold is not None:
+                    fault.hold.wait(30)
+                    fault = None
                 if fault is not None and fault.stall:
                     time.sleep(fault.stall)
                 if fault is not None and fault.apply_then_drop:

@@ -89,10 +89,16 @@ def serve(receiver: Receiver, cert: str | None = None, key: str | None = None) -
         thread.join(10)
 
 
-def make_receiver(fake_url: str, sinks: StaticSinks, **settings: Any) -> Receiver:
+def make_receiver(
+    fake_url: str, sinks: StaticSinks, attempt_timeout: float = 0.5, **settings: Any
+) -> Receiver:
     api = FakeKubeApi.api_client(fake_url)
     caller = Caller(
-        api, observe=observe_kube_call, attempt_timeout=0.5, base_backoff=0.01, max_backoff=0.05
+        api,
+        observe=observe_kube_call,
+        attempt_timeout=attempt_timeout,
+        base_backoff=0.01,
+        max_backoff=0.05,
     )
     jobs = events.jobs(caller)
     protocol = WriteProtocol(jobs, events.secrets(caller))
@@ -293,20 +299,23 @@ def test_inflight_limit_answers_429_at_once(
     fake: FakeKubeApi, fake_url: str, sink: dict[str, Any]
 ) -> None:
     sinks = StaticSinks({("default", "job-sink-logger"): sink})
-    receiver = make_receiver(fake_url, sinks, max_inflight=1, retry_after_seconds=2)
-    fake.fail("GET", "jobs", stall=0.4)  # within the 0.5 s attempt timeout: slow, not failed
+    receiver = make_receiver(fake_url, sinks, 30.0, max_inflight=1, retry_after_seconds=2)
+    hold = threading.Event()
+    fake.fail("GET", "jobs", hold=hold)  # the first request stays in flight until released
     with serve(receiver) as url:
         served = Served(url, fake, sinks, receiver)
         slow = threading.Thread(target=post, args=(served,))
         slow.start()
-        time.sleep(0.15)
-        started = time.monotonic()
+        while not fake.calls:
+            time.sleep(0.01)
         refused = post(served, ce_id="other")
-        elapsed = time.monotonic() - started
+        still_in_flight = slow.is_alive()
+        hold.set()
         slow.join()
     assert refused.status_code == 429
     assert refused.headers["retry-after"] == "2"
-    assert elapsed < 0.2  # not queued behind the slow request
+    assert still_in_flight  # answered while the slot was taken: not queued behind it
+    assert len(fake.of("jobs")) == 1  # the refused event created nothing
 
 
 def test_apiserver_unavailable_is_503_with_retry_after(served: Served) -> None:

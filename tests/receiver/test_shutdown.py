@@ -45,7 +45,8 @@ def test_sigterm_drains_then_finishes_in_flight_requests(fake: FakeKubeApi, fake
     )
     try:
         wait_ready(url + "/readyz")
-        fake.fail("POST", "secrets", stall=1.5)  # the second write is slow: SIGTERM lands between
+        hold = threading.Event()
+        fake.fail("POST", "secrets", hold=hold)  # SIGTERM lands between the two writes
         answers: list[httpx.Response] = []
         sender = threading.Thread(
             target=lambda: answers.append(
@@ -58,12 +59,15 @@ def test_sigterm_drains_then_finishes_in_flight_requests(fake: FakeKubeApi, fake
             )
         )
         sender.start()
-        time.sleep(0.5)
+        while ("POST", "secrets", "") not in fake.calls:
+            time.sleep(0.01)
         assert len(fake.of("jobs")) == 1
         assert fake.of("secrets") == []
         process.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
+        while httpx.get(url + "/readyz").status_code == 200:
+            time.sleep(0.01)
         assert httpx.get(url + "/readyz").json() == {"status": "not ready", "reason": "draining"}
+        hold.set()
         sender.join(30)
         assert process.wait(30) == 0
     finally:
