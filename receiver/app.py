@@ -25,6 +25,8 @@ from receiver.limits import TokenBucket
 from receiver.metrics import observe_kube_call
 from receiver.protocol import WriteProtocol
 from receiver.settings import Settings
+from receiver.sinks import SinkCache
+from receiver.status import StatusReconciler
 from receiver.sweeper import Sweeper
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -96,13 +98,9 @@ def build(
     protocol = WriteProtocol(jobs, secrets, index)
     background: list[Background] = [index]
     if sinks is None:
-        from receiver.sinks import SinkCache
-
         cache = SinkCache(api_client, namespace=settings.namespace)
         background.append(cache)
         if settings.status_reconciler:
-            from receiver.status import StatusReconciler
-
             background.append(StatusReconciler(api_client, cache, settings))
         sinks = cache
     background.append(
