@@ -87,9 +87,10 @@ class WriteProtocol:
         name = self.name_of(sink, event)
         index = self._index if self._index is not None and self._index.synced else None
         if index is not None:
-            if index.completed(namespace, name):
-                return Accepted(namespace, name, Outcome.DUPLICATE)
             job = index.job(namespace, name)
+            # Still checked: the Job may since be going away (deletion, or its JobSink replaced).
+            if job and index.completed(namespace, name) and self._belongs(job, sink, event):
+                return Accepted(namespace, name, Outcome.DUPLICATE)
         else:
             job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
         if job is not None and self._belongs(job, sink, event):

@@ -278,3 +278,14 @@ def test_completed_events_are_bounded(index: JobIndex) -> None:
     for i in range(10):
         small.mark_completed("ns", str(i), str(i))
     assert [small.completed("ns", str(i)) for i in range(10)] == [False] * 7 + [True] * 3
+
+
+def test_with_the_index_a_completed_job_being_deleted_is_not_a_duplicate(
+    fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any]
+) -> None:
+    indexed.deliver(sink, EVENT, deadline=deadline())
+    (job,) = fake.of("jobs")
+    job["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    watch_sees(fake, index)
+    with pytest.raises(Busy):
+        indexed.deliver(sink, EVENT, deadline=deadline())
