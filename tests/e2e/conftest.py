@@ -45,6 +45,7 @@ from tests.e2e.services import (
 from tests.e2e.support import unique_name
 
 CONTROL_PLANE = pytest.StashKey[ControlPlane]()
+E2E_FAILED = pytest.StashKey[bool]()
 _HERE = Path(__file__).parent
 
 
@@ -63,6 +64,7 @@ def pytest_runtest_makereport(
     plane = item.config.stash.get(CONTROL_PLANE, None)
     if report.failed and plane is not None and item.get_closest_marker("e2e"):
         report.sections.append(("control-plane logs (last lines)", plane.log_tails(40)))
+        item.config.stash[E2E_FAILED] = True
     return report
 
 
@@ -92,11 +94,11 @@ def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
         yield plane
     finally:
         del config.stash[CONTROL_PLANE]
-        if request.session.testsfailed:
+        if config.stash.get(E2E_FAILED, False):
             # The work directory goes with the control plane; the full logs outlive it.
             kept = Path(tempfile.mkdtemp(prefix="jobsink-e2e-logs-"))
             shutil.copytree(plane.layout.logs, kept, dirs_exist_ok=True)
-            say(f"tests failed: full component logs kept in {kept}")
+            say(f"end-to-end tests failed: full component logs kept in {kept}")
         plane.stop()
 
 

@@ -34,7 +34,7 @@ def test_a_failure_shows_the_log_tails_and_keeps_the_logs(tmp_path: Path) -> Non
     assert "control-plane logs (last lines)" in report
     for component in ("etcd", "kube-apiserver", "kube-controller-manager"):
         assert f"---- {component} (pid " in report
-    kept = re.search(r"full component logs kept in (\S+)", report)
+    kept = re.search(r"failed: full component logs kept in (\S+)", report)
     assert kept, report
     try:
         assert (Path(kept.group(1)) / "kube-apiserver.log").stat().st_size > 0
