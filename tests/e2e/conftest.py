@@ -17,7 +17,8 @@ Fixtures:
 - ``receiver`` (session): ``jobsink receiver`` on a free loopback port (plain HTTP), its
   ``--public-url`` set to that address, waited until /readyz. More receivers:
   ``tests.e2e.services.start_receiver(control_plane, name="receiver-2")``.
-When a test fails, the tails of every component's log are appended to its report.
+When a test fails, the tails of every component's log are appended to its report, and at the
+end of the session the full logs are copied to a printed ``/tmp/jobsink-e2e-logs-*`` directory.
 """
 
 from __future__ import annotations
