@@ -13,7 +13,6 @@ from controlplane import K8S_VERSION, ControlPlane
 from controlplane.readiness import wait_for
 
 TIMEOUT = 60.0
-CORE_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager")
 
 
 def _get_json(plane: ControlPlane, *args: str) -> Any:
