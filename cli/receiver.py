@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import uvloop
 from pydantic import ValidationError
 
 from cli.exits import ExitCode, fail
@@ -113,7 +114,9 @@ def receiver(
     except Exception as error:  # kubeconfig problems come as many exception types
         fail(f"cannot start: {type(error).__name__}: {error}", ExitCode.USAGE)
     try:
-        asyncio.run(server.serve(app.create_app(instance, background), settings))
+        # uvloop: the event loop parses and answers every request; it is the receiver's hot thread.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(server.serve(app.create_app(instance, background), settings))
     except KeyboardInterrupt:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 

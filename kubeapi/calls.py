@@ -79,8 +79,10 @@ class Caller:
         body: Any = None,
         query: Sequence[tuple[str, str]] = (),
         accept: str = JSON,
+        answer: bool = True,
     ) -> dict[str, Any]:
-        """The decoded JSON answer; ``KubeError`` when not 2xx after the retries that fit in time.
+        """The decoded JSON answer (``{}`` when ``answer`` is False: not even parsed);
+        ``KubeError`` when not 2xx after the retries that fit in time.
 
         ``deadline`` is a ``time.monotonic()`` instant. Non-retryable errors (404, 409, 422...)
         are raised at once.
@@ -94,7 +96,7 @@ class Caller:
             if self._throttle is not None:
                 self._throttle(deadline)
             try:
-                return self._once(operation, method, path, body, query, accept, deadline)
+                return self._once(operation, method, path, body, query, accept, deadline, answer)
             except KubeError as error:
                 if not error.retryable:
                     raise
@@ -119,6 +121,7 @@ class Caller:
         query: Sequence[tuple[str, str]],
         accept: str,
         deadline: float,
+        answer: bool = True,
     ) -> dict[str, Any]:
         headers = {"Accept": accept}
         if body is not None:
@@ -143,6 +146,8 @@ class Caller:
             self._report(operation, "error", started)
             raise KubeError(0, type(error).__name__, f"{operation}: {error}") from None
         self._report(operation, str(response.status), started)
+        if not answer and 200 <= response.status < 300:
+            return {}
         try:
             decoded: Any = json.loads(data)
         except ValueError:

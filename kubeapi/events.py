@@ -30,10 +30,18 @@ class Resource:
     def _item(self, namespace: str, name: str) -> str:
         return f"{self._collection(namespace)}/{quote(name, safe='')}"
 
-    def create(self, namespace: str, body: dict[str, Any], *, deadline: float) -> dict[str, Any]:
-        """The created object; ``KubeError`` 409 when the name is taken."""
+    def create(
+        self, namespace: str, body: dict[str, Any], *, deadline: float, answer: bool = True
+    ) -> dict[str, Any]:
+        """The created object (``{}`` with ``answer=False``: a Secret's echo carries the whole
+        event, not worth parsing); ``KubeError`` 409 when the name is taken."""
         return self._caller.call(
-            f"create_{self.kind}", "POST", self._collection(namespace), body=body, deadline=deadline
+            f"create_{self.kind}",
+            "POST",
+            self._collection(namespace),
+            body=body,
+            deadline=deadline,
+            answer=answer,
         )
 
     def get(

@@ -141,7 +141,7 @@ class WriteProtocol:
         job_uid = body["metadata"]["ownerReferences"][0]["uid"]
         for _ in range(MAX_ATTEMPTS):
             try:
-                self._secrets.create(namespace, body, deadline=deadline)
+                self._secrets.create(namespace, body, deadline=deadline, answer=False)
                 return True
             except KubeError as error:
                 if error.status != 409:
