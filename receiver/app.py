@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from kubernetes import client
 from kubernetes.client import rest
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kubeapi import events
 from kubeapi.calls import Caller
@@ -29,7 +30,7 @@ from receiver.sinks import SinkCache
 from receiver.status import StatusReconciler
 from receiver.sweeper import Sweeper
 
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class Background(Protocol):
@@ -77,11 +78,28 @@ def create_app(receiver: Receiver, background: Sequence[Background] = ()) -> Fas
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
-    async def events_endpoint(request: Request) -> Response:
-        return await receiver.handle(request)
-
+    app.add_middleware(EventsFirst, receiver=receiver)
     return app
+
+
+class EventsFirst:
+    """Sends every request but the three probes straight to the receiver.
+
+    The hot path skips FastAPI's routing, dependency and exception layers: in a profile under load
+    they were about a fifth of the receiver's CPU, taken from the apiserver on a small node.
+    ``Receiver.handle`` answers every failure itself, a JSON 500 included.
+    """
+
+    def __init__(self, app: ASGIApp, receiver: Receiver) -> None:
+        self.app = app
+        self.receiver = receiver
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PROBES:
+            await self.app(scope, receive, send)
+            return
+        response = await self.receiver.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 def build(
