@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 
 from jobsink.event import CloudEvent
 from jobsink.names import job_name
+from jobsink.validation.meta import annotation_overflow
 from kubeapi.calls import KubeError
 from kubeapi.events import Resource
 from receiver import metrics, responses, routes, wire
@@ -108,7 +109,7 @@ class Receiver:
             return await self._batch(sink, route, decoded)
         event = decoded[0].event
         assert event is not None  # binary/structured raise instead of returning a rejection
-        _check_size(event)
+        _check_size(sink, event)
         deadline = time.monotonic() + self.settings.request_timeout
         accepted = await self._run(lambda: self.protocol.deliver(sink, event, deadline=deadline))
         self._count(accepted)
@@ -146,7 +147,7 @@ class Receiver:
             if decoded.rejection is not None:
                 raise decoded.rejection
             assert decoded.event is not None
-            _check_size(decoded.event)
+            _check_size(sink, decoded.event)
             accepted = self.protocol.deliver(sink, decoded.event, deadline=deadline)
         except (Rejection, KubeError, EventConflict, Busy) as failure:
             metrics.EVENTS_REJECTED.labels(responses.reason_of(failure)).inc()
@@ -224,11 +225,15 @@ def _check_content_length(request: Request) -> None:
                         f"which holds at most {MAX_EVENT_BYTES} bytes")  # fmt: skip
 
 
-def _check_size(event: CloudEvent) -> None:
+def _check_size(sink: dict[str, Any], event: CloudEvent) -> None:
     size = len(event.to_json())
     if size > MAX_EVENT_BYTES:
         raise Rejection(413, f"the event is {size} bytes as stored JSON; a Secret holds at most "
                         f"{MAX_EVENT_BYTES}")  # fmt: skip
+    overflow = annotation_overflow(sink, event.source, event.id)
+    if overflow:
+        raise Rejection(413, f"source and id are {overflow} bytes too long: they are stored as "
+                        "Job annotations, which hold 256 KiB in all", "source")  # fmt: skip
 
 
 async def _read_body(request: Request, limit: int, seconds: float) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobsink.names import MAX_SINK_NAME
+from jobsink.names import ANNOTATION_EVENT_ID, ANNOTATION_EVENT_SOURCE, MAX_SINK_NAME
 from jobsink.validation.errors import (
     FieldError,
     child,
@@ -62,3 +62,16 @@ def validate_annotations(annotations: dict[str, Any] | None, path: str) -> list[
     if size > TOTAL_ANNOTATION_SIZE:
         errors.append(too_long(path, TOTAL_ANNOTATION_SIZE))
     return errors
+
+
+def annotation_overflow(sink: dict[str, Any], source: str, event_id: str) -> int:
+    """Bytes by which a rendered Job's annotations would pass the 256 KiB total (0: they fit).
+
+    The event's source and id are stored as annotations next to the user's own, so an absurdly
+    long source or id is refused as too large up front rather than failing at create time.
+    """
+    template = (sink.get("spec") or {}).get("job") or {}
+    user = (template.get("metadata") or {}).get("annotations") or {}
+    ours = {ANNOTATION_EVENT_SOURCE: source, ANNOTATION_EVENT_ID: event_id}
+    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in {**user, **ours}.items())
+    return max(0, size - TOTAL_ANNOTATION_SIZE)

@@ -262,6 +262,19 @@ def test_size_boundary_is_the_stored_event(served: Served, stored: int, status: 
     assert len(served.fake.of("jobs")) == (1 if status == 202 else 0)
 
 
+def test_source_too_long_for_the_job_annotations_is_413_before_any_write(served: Served) -> None:
+    # The body fits a Secret, but source + id are stored as Job annotations (256 KiB in all).
+    structured = {"specversion": "1.0", "id": "1", "source": "s" * (300 * 1024), "type": "t"}
+    response = httpx.post(
+        served.url + "/default/job-sink-logger",
+        content=json.dumps(structured),
+        headers={"content-type": "application/cloudevents+json"},
+    )
+    assert response.status_code == 413, response.text
+    assert "source" in response.text
+    assert served.fake.writes() == []
+
+
 def test_body_over_the_limit_is_refused_from_content_length(served: Served) -> None:
     response = post(served, body=b"x" * (MAX_EVENT_BYTES + 1), content_type="text/plain")
     assert response.status_code == 413
