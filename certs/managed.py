@@ -25,7 +25,7 @@ from kubernetes import client
 from certs.live import LiveContext
 from certs.rotation import Lifetimes, Material, next_check, renewed
 from kubeapi import webhookconfigs
-from kubeapi.raw import ApiError
+from kubeapi.raw import KubeError
 from kubeapi.secrets import AlreadyExists, Conflict, SecretStore, Stored
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class SelfManaged:
                 try:
                     if webhookconfigs.set_ca_bundle(api, kind, name, bundle):
                         log.info("caBundle patched", extra={"configuration": name})
-                except ApiError as error:
+                except KubeError as error:
                     complete = False
                     log.warning(
                         "caBundle not patched", extra={"configuration": name, "error": str(error)}

@@ -1,8 +1,7 @@
 """Plain-JSON Kubernetes calls with retries that honour ``Retry-After`` inside a deadline.
 
-Bodies go through ``ApiClient.param_serialize`` + ``call_api`` as dicts: the 37.x client's own
-models reject valid Jobs (numeric quantities, fields newer than the client), and a dict is what
-rendering produces anyway.
+Each attempt is one ``kubeapi.raw.send``: bodies go as plain JSON dicts, since the 37.x client's
+own models reject valid Jobs (numeric quantities, fields newer than the client).
 
 Every call is retried on 429, 5xx and connection failures, POSTs included: the receiver's objects
 have deterministic names, so a POST that reached the apiserver before the connection broke comes
@@ -12,41 +11,22 @@ Retrying stops at the caller's deadline: a retry that cannot finish in time is n
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import urllib3
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
+
+from kubeapi import raw
+from kubeapi.raw import JSON, RETRY_STATUSES, KubeError
+
+__all__ = ["JSON", "RETRY_STATUSES", "Caller", "KubeError", "Observer", "Throttle"]
 
 Observer = Callable[[str, str, float], None]
 """Called after every attempt with (operation, outcome code such as "201" or "error", seconds)."""
 Throttle = Callable[[float], None]
 """Blocks until a call may start (client-side QPS), or raises ``KubeError`` past the deadline."""
-
-JSON = "application/json"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass
-class KubeError(Exception):
-    """A failed call. ``status`` 0 means no HTTP answer (connection refused, reset, timeout)."""
-
-    status: int
-    reason: str
-    message: str
-    retry_after: float | None = None
-
-    def __str__(self) -> str:
-        return f"{self.status or 'no answer'} {self.reason}: {self.message}"
-
-    @property
-    def retryable(self) -> bool:
-        return self.status == 0 or self.status in RETRY_STATUSES
 
 
 class Caller:
@@ -123,77 +103,36 @@ class Caller:
         deadline: float,
         answer: bool = True,
     ) -> dict[str, Any]:
-        headers = {"Accept": accept}
-        if body is not None:
-            headers["Content-Type"] = JSON
-        method, url, headers, serialized, post = self._api.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=list(query),
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-        )
         timeout = max(0.05, min(self._attempt_timeout, deadline - time.monotonic()))
         started = time.monotonic()
         try:
-            response = self._api.call_api(
-                method, url, headers, serialized, post, _request_timeout=timeout
+            reply: raw.Answer = raw.send(
+                self._api, method, path, body=body, query=query, accept=accept, timeout=timeout
             )
-            # ``.data`` is what ``RESTResponse.read()`` returns (that method is untyped).
-            data: bytes = response.response.data or b"{}"
-        except (urllib3.exceptions.HTTPError, OSError, ApiException) as error:
+        except KubeError as error:
             self._report(operation, "error", started)
-            raise KubeError(0, type(error).__name__, f"{operation}: {error}") from None
-        self._report(operation, str(response.status), started)
-        if not answer and 200 <= response.status < 300:
-            return {}
-        try:
-            decoded: Any = json.loads(data)
-        except ValueError:
-            decoded = {"message": data.decode(errors="replace")}
-        if not isinstance(decoded, dict):
-            decoded = {"items": decoded}
-        if 200 <= response.status < 300:
-            return cast(dict[str, Any], decoded)
-        raise KubeError(
-            status=response.status,
-            reason=str(decoded.get("reason") or response.reason or ""),
-            message=str(decoded.get("message") or "")[:1000],
-            retry_after=_seconds(response.headers.get("Retry-After")),
-        )
+            raise KubeError(0, error.reason, f"{operation}: {error.message}") from None
+        self._report(operation, str(reply.status), started)
+        if not reply.ok:
+            raise reply.error()
+        # A caller that only needs success skips parsing (the Secret create echoes 1 MiB).
+        return reply.json() if answer else {}
 
     def stream(
         self, path: str, *, query: Sequence[tuple[str, str]], accept: str, read_timeout: float
     ) -> Any:
         """Open a long-lived GET (a watch) and return the unread urllib3 response; no retries:
         a watcher re-lists and re-watches on failure anyway."""
-        method, url, headers, _, _ = self._api.param_serialize(
-            method="GET",
-            resource_path=path,
-            query_params=list(query),
-            header_params={"Accept": accept},
-            auth_settings=["BearerToken"],
+        timeout = (self._attempt_timeout, read_timeout)
+        response = raw.send(
+            self._api, "GET", path, query=query, accept=accept, timeout=timeout, stream=True
         )
-        try:
-            response = self._api.call_api(
-                method, url, headers, _request_timeout=(self._attempt_timeout, read_timeout)
-            )
-        except (urllib3.exceptions.HTTPError, OSError, ApiException) as error:
-            raise KubeError(0, type(error).__name__, f"watch {path}: {error}") from None
         if response.status != 200:
-            data = response.response.data or b""
-            response.response.release_conn()
+            data = response.data or b""
+            response.release_conn()
             raise KubeError(response.status, "WatchFailed", data.decode(errors="replace")[:500])
-        return response.response
+        return response
 
     def _report(self, operation: str, outcome: str, started: float) -> None:
         if self._observe is not None:
             self._observe(operation, outcome, time.monotonic() - started)
-
-
-def _seconds(header: str | None) -> float | None:
-    try:
-        return max(0.0, float(header)) if header else None
-    except ValueError:
-        return None

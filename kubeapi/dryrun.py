@@ -11,15 +11,15 @@ from typing import Any
 
 from kubernetes import client
 
-from kubeapi.raw import ApiError, request
+from kubeapi.raw import KubeError, request
 
-__all__ = ["ApiError", "create_job"]
+__all__ = ["KubeError", "create_job"]
 
 
 def create_job(
     api: client.ApiClient, namespace: str, job: dict[str, Any], *, timeout: float
 ) -> dict[str, Any]:
-    """The Job as the apiserver would store it. Raises ``ApiError`` if it would be refused."""
+    """The Job as the apiserver would store it. Raises ``KubeError`` if it would be refused."""
     return request(
         api,
         "POST",

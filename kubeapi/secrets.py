@@ -11,7 +11,7 @@ from typing import Any
 
 from kubernetes import client
 
-from kubeapi.raw import ApiError, request
+from kubeapi.raw import KubeError, request
 
 
 class AlreadyExists(Exception):
@@ -42,7 +42,7 @@ class SecretStore:
     def get(self) -> Stored | None:
         try:
             secret = request(self.api, "GET", f"{self._path}/{self.name}")
-        except ApiError as error:
+        except KubeError as error:
             if error.status == 404:
                 return None
             raise
@@ -59,7 +59,7 @@ class SecretStore:
     def create(self, data: dict[str, str]) -> Stored:
         try:
             secret = request(self.api, "POST", self._path, body=self._body(data))
-        except ApiError as error:
+        except KubeError as error:
             if error.status == 409:
                 raise AlreadyExists(error.message) from error
             raise
@@ -73,7 +73,7 @@ class SecretStore:
                 f"{self._path}/{self.name}",
                 body=self._body(data, resource_version),
             )
-        except ApiError as error:
+        except KubeError as error:
             if error.status == 409:
                 raise Conflict(error.message) from error
             raise

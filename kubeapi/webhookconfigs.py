@@ -7,7 +7,7 @@ from typing import Literal
 
 from kubernetes import client
 
-from kubeapi.raw import ApiError, request
+from kubeapi.raw import KubeError, request
 
 Kind = Literal["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]
 ATTEMPTS = 5
@@ -17,7 +17,7 @@ def set_ca_bundle(api: client.ApiClient, kind: Kind, name: str, bundle: bytes) -
     """Put ``bundle`` into every webhook of the configuration. False if it was already there.
 
     Read-modify-write with the resourceVersion as precondition, retried on conflict, so a
-    concurrent edit (another replica, kubectl) is never overwritten. Raises ``ApiError`` (404 when
+    concurrent edit (another replica, kubectl) is never overwritten. Raises ``KubeError`` (404 when
     the configuration is not installed).
     """
     path = f"/apis/admissionregistration.k8s.io/v1/{kind}/{name}"
@@ -31,7 +31,7 @@ def set_ca_bundle(api: client.ApiClient, kind: Kind, name: str, bundle: bytes) -
             webhook.setdefault("clientConfig", {})["caBundle"] = encoded
         try:
             request(api, "PUT", path, body=configuration)
-        except ApiError as error:
+        except KubeError as error:
             if error.status == 409 and attempt + 1 < ATTEMPTS:
                 continue
             raise

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client
-from urllib3.exceptions import HTTPError
 
 from jobsink.defaults import default
 from jobsink.render import dry_run_job
 from jobsink.validation import FieldError
 from kubeapi import dryrun
-from kubeapi.raw import ApiError
+from kubeapi.raw import KubeError
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +53,10 @@ class DryRun:
                 ),
                 self.timeout + 0.25,
             )
-        except ApiError as error:
+        except KubeError as error:
             if error.status == 409:  # the placeholder name exists; the Job itself was accepted
                 return Verdict()
-            if error.status >= 500 or error.status in UNAVAILABLE:
+            if error.retryable or error.status >= 500 or error.status in UNAVAILABLE:
                 return self._skipped(str(error))
             return Verdict(
                 errors=[
@@ -67,7 +66,7 @@ class DryRun:
                     )
                 ]
             )
-        except (TimeoutError, HTTPError, OSError) as error:
+        except TimeoutError as error:
             return self._skipped(f"{type(error).__name__}: {error}".rstrip(": "))
         return Verdict()
 
