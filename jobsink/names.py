@@ -27,6 +27,8 @@ LABEL_SINK_NAME: Final = "sinks.knative.dev/job-sink-name"
 LABEL_SINK_ID: Final = "sinks.knative.dev/job-sink-id"
 ANNOTATION_EVENT_SOURCE: Final = "sinks.knative.dev/event-source"
 ANNOTATION_EVENT_ID: Final = "sinks.knative.dev/event-id"
+ANNOTATION_EVENT_STORED: Final = "sinks.knative.dev/event-stored"
+"""Set on a Job by the delivery that completed it with its Secret after an earlier one failed."""
 
 EVENT_VOLUME: Final = "jobsink-event"
 """Name of the Secret volume (and of the user's volumeMount that relocates it)."""

@@ -59,6 +59,7 @@ class Caller:
         body: Any = None,
         query: Sequence[tuple[str, str]] = (),
         accept: str = JSON,
+        content_type: str = JSON,
         answer: bool = True,
     ) -> dict[str, Any]:
         """The decoded JSON answer (``{}`` when ``answer`` is False: not even parsed);
@@ -76,7 +77,9 @@ class Caller:
             if self._throttle is not None:
                 self._throttle(deadline)
             try:
-                return self._once(operation, method, path, body, query, accept, deadline, answer)
+                return self._once(
+                    operation, method, path, body, query, accept, content_type, deadline, answer
+                )
             except KubeError as error:
                 if not error.retryable:
                     raise
@@ -100,6 +103,7 @@ class Caller:
         body: Any,
         query: Sequence[tuple[str, str]],
         accept: str,
+        content_type: str,
         deadline: float,
         answer: bool = True,
     ) -> dict[str, Any]:
@@ -107,7 +111,14 @@ class Caller:
         started = time.monotonic()
         try:
             reply: raw.Answer = raw.send(
-                self._api, method, path, body=body, query=query, accept=accept, timeout=timeout
+                self._api,
+                method,
+                path,
+                body=body,
+                query=query,
+                accept=accept,
+                content_type=content_type,
+                timeout=timeout,
             )
         except KubeError as error:
             self._report(operation, "error", started)

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kubeapi.calls import JSON, Caller, KubeError
+from kubeapi.raw import MERGE_PATCH
 
 
 class Resource:
@@ -62,14 +63,47 @@ class Resource:
                 return None
             raise
 
-    def delete(self, namespace: str, name: str, *, uid: str, deadline: float) -> bool:
-        """Delete exactly the object with ``uid`` (background cascade). False if already gone
-        or replaced by another object of the same name."""
+    def annotate(
+        self, namespace: str, name: str, uid: str, annotations: dict[str, str], *, deadline: float
+    ) -> dict[str, Any] | None:
+        """Merge ``annotations`` into the object with ``uid``; the object as stored, or None when
+        it is gone or was replaced (the uid in the patch is a precondition). Any write changes
+        the object's resourceVersion, which a ``delete`` precondition then sees."""
+        patch = {"metadata": {"uid": uid, "annotations": annotations}}
+        try:
+            return self._caller.call(
+                f"patch_{self.kind}",
+                "PATCH",
+                self._item(namespace, name),
+                body=patch,
+                content_type=MERGE_PATCH,
+                deadline=deadline,
+            )
+        except KubeError as error:
+            if error.status in (404, 409):
+                return None
+            raise
+
+    def delete(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        uid: str,
+        deadline: float,
+        resource_version: str | None = None,
+    ) -> bool:
+        """Delete exactly the object with ``uid`` (background cascade), and, given
+        ``resource_version``, only if nothing wrote to it since. False if already gone, replaced
+        or changed."""
+        preconditions = {"uid": uid}
+        if resource_version is not None:
+            preconditions["resourceVersion"] = resource_version
         body = {
             "apiVersion": "v1",
             "kind": "DeleteOptions",
             "propagationPolicy": "Background",
-            "preconditions": {"uid": uid},
+            "preconditions": preconditions,
         }
         try:
             self._caller.call(

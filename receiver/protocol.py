@@ -16,6 +16,12 @@ Order and why (the README's "write protocol" table lists every crash point):
    Job uid is left over from an earlier Job for this very event (the name hashes sink, source and
    id) and would be garbage-collected under the new Job: it is deleted (uid precondition) and
    written again, never adopted.
+4. **Confirm a completed Job.** When this delivery wrote the Secret of a Job that an earlier one
+   created, it then annotates the Job (``event-stored``, uid precondition). The write changes the
+   Job's resourceVersion, and the sweeper deletes only with the resourceVersion it saw before it
+   found the Secret missing, so one of the two loses cleanly: either the sweeper's delete fails,
+   or the annotation finds the Job gone and the sender is told to retry (503), which creates a
+   new Job. A 202 therefore never stands for a Job the sweeper is removing.
 
 409 AlreadyExists is success once the existing object is shown to belong to this event.
 """
@@ -27,7 +33,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobsink.event import CloudEvent
-from jobsink.names import ANNOTATION_EVENT_ID, ANNOTATION_EVENT_SOURCE, LABEL_SINK_NAME, job_name
+from jobsink.names import (
+    ANNOTATION_EVENT_ID,
+    ANNOTATION_EVENT_SOURCE,
+    ANNOTATION_EVENT_STORED,
+    LABEL_SINK_NAME,
+    job_name,
+)
 from jobsink.render import render, secret_owned_by
 from kubeapi.calls import KubeError
 from kubeapi.events import Resource
@@ -102,10 +114,20 @@ class WriteProtocol:
         job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
         body = secret_owned_by(rendered.secret, name, _uid(job))
         completed = self._ensure_secret(namespace, body, deadline)
+        if completed and not created:
+            self._confirm(namespace, name, _uid(job), deadline)
         self._completed(namespace, name, _uid(job))
         if created:
             return Accepted(namespace, name, Outcome.CREATED)
         return Accepted(namespace, name, Outcome.COMPLETED if completed else Outcome.DUPLICATE)
+
+    def _confirm(self, namespace: str, name: str, job_uid: str, deadline: float) -> None:
+        """Step 4: prove the Job this delivery completed still stands (see the module doc)."""
+        stored = self._jobs.annotate(
+            namespace, name, job_uid, {ANNOTATION_EVENT_STORED: "true"}, deadline=deadline
+        )
+        if stored is None or (stored.get("metadata") or {}).get("deletionTimestamp"):
+            raise Busy(f"job {name} was deleted while its event was being stored; retry")
 
     def _completed(self, namespace: str, name: str, job_uid: str) -> None:
         if self._index is not None:

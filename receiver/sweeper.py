@@ -3,7 +3,9 @@
 Such a Job is what a delivery leaves when it fails between its two writes (crash, timeout, API
 error). Its sender got a 5xx and normally redelivers, which completes the Job. If it never does,
 the Job's Pod waits forever for its Secret volume; after ``grace`` seconds the sweeper deletes the
-Job (uid precondition, so a newer Job of the same name is never touched). ``grace`` is far longer
+Job (uid precondition, so a newer Job of the same name is never touched; resourceVersion
+precondition from before the Secret check, so a redelivery that completed the Job in between,
+which annotates it, wins: see ``receiver.protocol``, step 4). ``grace`` is far longer
 than any request deadline, so a delivery still in progress is never swept from under itself.
 
 Secrets stranded without their Job need no sweeper: each is owned by its Job, so the garbage
@@ -93,7 +95,11 @@ class Sweeper:
             if not self._orphan(meta, deadline):
                 continue
             if self._jobs.delete(
-                meta["namespace"], meta["name"], uid=meta["uid"], deadline=deadline
+                meta["namespace"],
+                meta["name"],
+                uid=meta["uid"],
+                resource_version=meta["resourceVersion"],
+                deadline=deadline,
             ):
                 JOBS_SWEPT.inc()
                 swept.append((meta["namespace"], meta["name"]))

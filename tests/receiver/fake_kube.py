@@ -1,8 +1,9 @@
 """FakeKubeApi: a FAKE Kubernetes apiserver over real HTTP (Jobs, Secrets) with injected faults.
 
-Only what the receiver uses: create (409 AlreadyExists), get, delete with a uid precondition, and
-list by label selector, for ``batch/v1`` Jobs and ``v1`` Secrets. Deleting a Job deletes the Secrets
-it owns, as the garbage collector would (``gc=False`` turns that off to strand Secrets).
+Only what the receiver uses: create (409 AlreadyExists), get, a merge patch of annotations (uid
+precondition), delete with uid and resourceVersion preconditions, and list by label selector, for
+``batch/v1`` Jobs and ``v1`` Secrets. Deleting a Job deletes the Secrets it owns, as the garbage
+collector would (``gc=False`` turns that off to strand Secrets).
 
 Faults are rules matched in order against (method, resource): answer a status (with Retry-After),
 stall longer than the client's timeout, or apply the request and then drop the connection so the
@@ -56,6 +57,8 @@ class FakeKubeApi:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     """(method, plural, query) of every request that reached the fake."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    version: int = 0
+    """The last resourceVersion handed out (every write gets the next one)."""
 
     def fail(self, method: str, plural: str, **fault: Any) -> None:
         with self.lock:
@@ -96,6 +99,8 @@ class FakeKubeApi:
                 return (200, obj) if obj else (404, _status(404, "NotFound", f"{name} not found"))
             if method == "DELETE" and name is not None:
                 return self._delete(plural, ns, name, body or {})
+            if method == "PATCH" and name is not None:
+                return self._annotate(plural, ns, name, body or {})
         return 405, _status(405, "MethodNotAllowed", method)
 
     def _create(self, plural: str, ns: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -106,11 +111,29 @@ class FakeKubeApi:
         meta.update(
             namespace=ns,
             uid=str(uuid.uuid4()),
-            resourceVersion=str(len(self.calls)),
+            resourceVersion=self._next_version(),
             creationTimestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         self.objects[key] = body
         return 201, body
+
+    def _next_version(self) -> str:
+        self.version += 1
+        return str(self.version)
+
+    def _annotate(
+        self, plural: str, ns: str, name: str, patch: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        obj = self.objects.get((plural, ns, name))
+        if obj is None:
+            return 404, _status(404, "NotFound", f"{name} not found")
+        meta = patch.get("metadata") or {}
+        if meta.get("uid") not in (None, obj["metadata"]["uid"]):
+            return 409, _status(409, "Conflict", "Precondition failed: UID in precondition")
+        annotations = obj["metadata"].setdefault("annotations", {})
+        annotations.update(meta.get("annotations") or {})
+        obj["metadata"]["resourceVersion"] = self._next_version()
+        return 200, obj
 
     def _delete(
         self, plural: str, ns: str, name: str, body: dict[str, Any]
@@ -118,9 +141,11 @@ class FakeKubeApi:
         obj = self.objects.get((plural, ns, name))
         if obj is None:
             return 404, _status(404, "NotFound", f"{name} not found")
-        wanted = (body.get("preconditions") or {}).get("uid")
-        if wanted and wanted != obj["metadata"]["uid"]:
-            return 409, _status(409, "Conflict", "precondition failed: uid")
+        preconditions = body.get("preconditions") or {}
+        for field_name in ("uid", "resourceVersion"):
+            wanted = preconditions.get(field_name)
+            if wanted and wanted != obj["metadata"][field_name]:
+                return 409, _status(409, "Conflict", f"precondition failed: {field_name}")
         del self.objects[(plural, ns, name)]
         if plural == "jobs" and self.gc:
             uid = obj["metadata"]["uid"]
@@ -182,7 +207,7 @@ class FakeKubeApi:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_DELETE = _serve
+            do_GET = do_POST = do_DELETE = do_PATCH = _serve
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,12 +11,16 @@ import pytest
 
 from kubeapi import events
 from kubeapi.calls import Caller
-from receiver.protocol import WriteProtocol
+from receiver.protocol import Busy, Outcome, WriteProtocol
 from receiver.sweeper import Sweeper
 from tests.receiver.fake_kube import FakeKubeApi
-from tests.receiver.test_protocol import EVENT
+from tests.receiver.test_protocol import EVENT, assert_one_job_one_secret
 
-LATER = datetime.now(UTC) + timedelta(minutes=10)
+
+def later() -> datetime:
+    """Well past the sweeper's grace period. Computed per call: a module-level constant would
+    age while the rest of a long test session runs, until it no longer is "later"."""
+    return datetime.now(UTC) + timedelta(minutes=10)
 
 
 @pytest.fixture
@@ -37,7 +42,7 @@ def test_a_job_without_secret_is_swept_after_the_grace_period(
 ) -> None:
     name = secretless_job(fake, protocol, sink)
     assert sweeper.sweep() == []  # still within the grace period: a redelivery may complete it
-    assert sweeper.sweep(now=LATER) == [("default", name)]
+    assert sweeper.sweep(now=later()) == [("default", name)]
     assert fake.of("jobs") == []
 
 
@@ -45,7 +50,7 @@ def test_complete_pairs_are_never_swept(
     fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], sweeper: Sweeper
 ) -> None:
     protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3)
-    assert sweeper.sweep(now=LATER) == []
+    assert sweeper.sweep(now=later()) == []
     assert len(fake.of("jobs")) == 1
 
 
@@ -54,7 +59,7 @@ def test_a_redelivery_before_the_sweep_saves_the_job(
 ) -> None:
     secretless_job(fake, protocol, sink)
     protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3)
-    assert sweeper.sweep(now=LATER) == []
+    assert sweeper.sweep(now=later()) == []
     assert len(fake.of("secrets")) == 1
 
 
@@ -65,4 +70,64 @@ def test_a_job_whose_secret_belongs_to_an_older_job_is_swept(
     (secret,) = fake.of("secrets")
     secret["metadata"]["ownerReferences"][0]["uid"] = "an-older-job"
     (job,) = fake.of("jobs")
-    assert sweeper.sweep(now=LATER) == [("default", job["metadata"]["name"])]
+    assert sweeper.sweep(now=later()) == [("default", job["metadata"]["name"])]
+
+
+def test_a_redelivery_between_the_sweepers_check_and_its_delete_keeps_the_job(
+    fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], sweeper: Sweeper
+) -> None:
+    """The sweeper found no Secret; before its DELETE lands, a redelivery stores the event and
+    annotates the Job. The DELETE's resourceVersion precondition then fails: the Job stays."""
+    secretless_job(fake, protocol, sink)
+    held = threading.Event()
+    fake.fail("DELETE", "jobs", hold=held)
+    swept: list[list[tuple[str, str]]] = []
+    sweeping = threading.Thread(target=lambda: swept.append(sweeper.sweep(now=later())))
+    sweeping.start()
+    while not any(call[0] == "DELETE" for call in fake.calls):
+        time.sleep(0.01)  # the sweeper has judged the Job orphaned and sent its DELETE
+    accepted = protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3)
+    held.set()
+    sweeping.join(5)
+    assert accepted.outcome is Outcome.COMPLETED
+    assert swept == [[]]
+    assert_one_job_one_secret(fake)
+
+
+def test_when_the_sweeper_wins_the_redelivery_is_told_to_retry_and_then_succeeds(
+    fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], caller: Caller
+) -> None:
+    """The sweeper's DELETE lands after the redelivery stored the Secret but before it confirmed
+    the Job: the confirmation finds the Job gone, so the sender gets 503 (never a 202 for a Job
+    that is going away), and its retry creates a new Job with its Secret."""
+    secretless_job(fake, protocol, sink)
+    (job,) = fake.of("jobs")
+    meta = job["metadata"]
+    held = threading.Event()
+    fake.fail("PATCH", "jobs", hold=held)
+    result: list[object] = []
+
+    def redeliver() -> None:
+        try:
+            result.append(protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3))
+        except Busy as busy:
+            result.append(busy)
+
+    delivering = threading.Thread(target=redeliver)
+    delivering.start()
+    while not any(call[0] == "PATCH" for call in fake.calls):
+        time.sleep(0.01)  # Secret written, confirmation in flight
+    version = meta["resourceVersion"]
+    assert events.jobs(caller).delete(  # what the sweeper sends, with the version it saw
+        "default",
+        meta["name"],
+        uid=meta["uid"],
+        resource_version=version,
+        deadline=time.monotonic() + 10,
+    )
+    held.set()
+    delivering.join(5)
+    assert len(result) == 1
+    assert isinstance(result[0], Busy)
+    assert protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3).outcome is Outcome.CREATED
+    assert_one_job_one_secret(fake)
