@@ -22,8 +22,9 @@ import yaml
 from controlplane import ControlPlane
 from controlplane.ports import LOOPBACK, free_ports
 from controlplane.readiness import wait_for
-from jobsink.event import CloudEvent, text_data
-from jobsink.names import LABEL_SINK_ID, LABEL_SINK_NAME, job_name
+from jobsink.event import CloudEvent, json_data, text_data
+from jobsink.names import ANNOTATION_EVENT_STORED, LABEL_SINK_ID, LABEL_SINK_NAME, job_name
+from jobsink.render import render
 from receiver.settings import MAX_EVENT_BYTES
 from tests.e2e.services import RunningReceiver, start_receiver
 from tests.e2e.support import EXAMPLES
@@ -442,3 +443,30 @@ def test_the_sweeper_deletes_a_job_whose_secret_never_came(
         )
     finally:
         sweeping.stop()
+
+
+def test_a_redelivery_completes_a_job_left_without_its_secret(
+    control_plane: ControlPlane, jobsink_crd: list[str], namespace: str, receiver: RunningReceiver
+) -> None:
+    """A delivery that failed between its two writes left the Job alone. The redelivery stores
+    the event, owned by that very Job, and marks the Job (the write a racing sweeper sees)."""
+    sink = apply_example(control_plane, namespace, "job-sink-logger.yaml")
+    rendered = render(sink, CloudEvent.from_attributes(
+        {k[3:]: v for k, v in SEED_HEADERS.items() if k.startswith("ce-")}
+        | {"datacontenttype": "application/json"},
+        json_data({"details": "JobSinkDemo"}),
+    ))  # fmt: skip
+    control_plane.kubectl("create", "-f", "-", input=json.dumps(rendered.job))
+    before = get_json(control_plane, "job", rendered.name, "-n", namespace)["metadata"]
+
+    answer = post(receiver, namespace, "job-sink-logger")
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["outcome"] == "completed"
+    job = get_json(control_plane, "job", rendered.name, "-n", namespace)["metadata"]
+    assert job["uid"] == before["uid"]
+    assert job["annotations"][ANNOTATION_EVENT_STORED] == "true"
+    assert job["resourceVersion"] != before["resourceVersion"]
+    secret = get_json(control_plane, "secret", rendered.name, "-n", namespace)
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == before["uid"]
+    assert stored_event(control_plane, namespace, rendered.name) == SEED_EVENT
