@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvloop
-from pydantic import ValidationError
 
 from cli.exits import ExitCode, fail
-
-
-def _settings(overrides: dict[str, Any]) -> Any:
-    from receiver.settings import Settings
-
-    try:
-        return Settings(**{key: value for key, value in overrides.items() if value is not None})
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "settings"
-        fail(f"{field}: {first['msg']}", ExitCode.USAGE)
+from cli.settings import load
 
 
 def receiver(
@@ -88,8 +77,10 @@ def receiver(
     """
     from kubeapi.config import load_api_client
     from receiver import app, logs, server
+    from receiver.settings import Settings
 
-    settings = _settings(
+    settings = load(
+        Settings,
         {
             "port": port,
             "host": host,
@@ -103,7 +94,7 @@ def receiver(
             "public_url": public_url,
             "status_reconciler": status_reconciler,
             "log_level": log_level,
-        }
+        },
     )
     logs.configure(settings.log_level)
     try:

@@ -7,24 +7,13 @@ a flag on the command line wins. The Deployment uses the variables only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from certs.live import InvalidKeyPair
 from cli.exits import ExitCode, fail
-
-
-def _settings(overrides: dict[str, Any]) -> Any:
-    from webhook.settings import Settings
-
-    try:
-        return Settings(**{key: value for key, value in overrides.items() if value is not None})
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "settings"
-        fail(f"{field}: {first['msg']}", ExitCode.USAGE)
+from cli.settings import load
 
 
 def webhook(
@@ -99,8 +88,10 @@ def webhook(
       jobsink webhook --no-dry-run --tls-cert tls.crt --tls-key tls.key   # no cluster needed
     """
     from webhook import logs, server
+    from webhook.settings import Settings
 
-    settings = _settings(
+    settings = load(
+        Settings,
         {
             "port": port,
             "host": host,
@@ -111,7 +102,7 @@ def webhook(
             "self_managed": self_managed,
             "log_level": log_level,
             "max_body_bytes": max_body_bytes,
-        }
+        },
     )
     logs.configure(settings.log_level)
     try:
