@@ -88,7 +88,15 @@ def sink_name(sink: dict[str, Any]) -> str:
 
 def render(sink: dict[str, Any], event: Event) -> Rendered:
     """The Job and event Secret for ``event`` sent to ``sink`` (a JobSink as a plain dict)."""
-    sink = default(sink)
+    return render_defaulted(default(sink), event)
+
+
+def render_defaulted(sink: dict[str, Any], event: Event) -> Rendered:
+    """:func:`render` for a caller that already holds ``default(sink)``; the Job reuses its parts.
+
+    ``sink`` must be that private copy: its ``spec.job.spec`` becomes the Job's spec and gets the
+    event volume, mounts and variables, so the caller must not read the pod spec afterwards.
+    """
     meta = sink.get("metadata") or {}
     owner = sink_name(sink)
     name = job_name(owner, event.source, event.id)
@@ -105,7 +113,7 @@ def render(sink: dict[str, Any], event: Event) -> Rendered:
         ANNOTATION_EVENT_ID: event.id,
     }
     namespace = meta.get("namespace") or "default"
-    job_spec = template.get("spec") or {}  # default() returned a private copy: safe to modify
+    job_spec = template.get("spec") or {}  # the caller's private copy: safe to modify
     _inject_event(job_spec, secret_name=name)
     job = {
         "apiVersion": "batch/v1",

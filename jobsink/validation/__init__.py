@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobsink.defaults import default
-from jobsink.render import PlaceholderEvent, render
+from jobsink.render import PlaceholderEvent, render_defaulted
 from jobsink.validation.advice import warnings
 from jobsink.validation.errors import FieldError, required
 from jobsink.validation.injection import injected_paths, is_under, validate_injection
@@ -34,7 +34,8 @@ def validate(obj: dict[str, Any]) -> list[FieldError]:
     """All the reasons ``obj`` (a JobSink as a plain dict) would be refused; [] if none.
 
     ``obj`` is defaulted first (a no-op when the webhook already did), so the answer is the same
-    for a raw and a defaulted object, and paths match what :func:`render` produces.
+    for a raw and a defaulted object, and paths match what :func:`render` produces. The Job is
+    rendered from that same copy (defaulting once is a good part of the admission time).
     """
     errors = validate_structure(obj)
     if errors:
@@ -49,8 +50,8 @@ def validate(obj: dict[str, Any]) -> list[FieldError]:
     errors += validate_annotations(meta.get("annotations"), "spec.job.metadata.annotations")
     pod = job["spec"].get("template", {}).get("spec") or {}
     errors += validate_injection(pod, POD_SPEC_PATH)
-    rendered = render(obj, PlaceholderEvent()).job
-    skipped = injected_paths(pod, POD_SPEC_PATH)
+    skipped = injected_paths(pod, POD_SPEC_PATH)  # before rendering adds those elements to pod
+    rendered = render_defaulted(obj, PlaceholderEvent()).job
     errors += [
         error
         for error in validate_job_spec(rendered["spec"], JOB_SPEC_PATH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -101,6 +102,16 @@ def test_generate_name_is_checked_with_room_for_the_suffix() -> None:
 def test_validate_on_raw_object_matches_defaulted() -> None:
     obj = sink(pod=pod(container(env=[{"name": "X", "value": "1"}])))
     assert validate(obj) == validate(default(obj)) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_validate_leaves_its_input_alone(case: Case) -> None:
+    """``validate`` renders the Job from its own defaulted copy, never from the caller's object."""
+    raw, defaulted = copy.deepcopy(case.obj), default(case.obj)
+    kept = copy.deepcopy(defaulted)
+    assert validate(raw) == validate(defaulted)
+    assert raw == case.obj
+    assert defaulted == kept
 
 
 @pytest.mark.parametrize(
