@@ -262,7 +262,7 @@ def test_spec_problems_make_it_not_ready(problems: list[str], message: str) -> N
 
 
 def seed_sink() -> dict[str, Any]:
-    obj = yaml.safe_load((EXAMPLES / "job-sink-logger.yaml").read_text())
+    obj: dict[str, Any] = yaml.safe_load((EXAMPLES / "job-sink-logger.yaml").read_text())
     obj["metadata"].update(namespace="default", generation=1, resourceVersion="7")
     return obj
 
