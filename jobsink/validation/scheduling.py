@@ -13,6 +13,7 @@ from jobsink.validation.errors import (
     not_supported,
     required,
 )
+from jobsink.validation.selector import validate_requirement
 from jobsink.validation.syntax import is_dns1123_subdomain, is_qualified_name
 
 TOLERATION_OPERATORS: Final = ("Equal", "Exists")
@@ -149,36 +150,7 @@ def _node_term(term: dict[str, Any], path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     for i, requirement in enumerate(term.get("matchExpressions") or []):
         at = index(child(path, "matchExpressions"), i)
-        name = requirement.get("key") or ""
-        errors += [invalid(child(at, "key"), name, p) for p in is_qualified_name(name)]
-        operator = requirement.get("operator")
-        values = requirement.get("values") or []
-        if operator in ("In", "NotIn") and not values:
-            errors.append(
-                required(
-                    child(at, "values"), "must be specified when `operator` is 'In' or 'NotIn'"
-                )
-            )
-        elif operator in ("Exists", "DoesNotExist") and values:
-            errors.append(
-                FieldError(
-                    child(at, "values"),
-                    "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                )
-            )
-        elif operator in ("Gt", "Lt") and (
-            len(values) != 1 or not str(values[0]).lstrip("-").isdigit()
-        ):
-            errors.append(
-                required(
-                    child(at, "values"),
-                    "must be specified single value when `operator` is 'Lt' or 'Gt'",
-                )
-            )
-        elif operator not in NODE_OPERATORS:
-            errors.append(
-                invalid(child(at, "operator"), operator or "", "not a valid selector operator")
-            )
+        errors += validate_requirement(requirement, at, NODE_OPERATORS)
     return errors
 
 

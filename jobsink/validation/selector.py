@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from jobsink.validation.errors import FieldError, child, index, invalid, key, required
+from jobsink.validation.errors import FieldError, child, forbidden, index, invalid, key, required
 from jobsink.validation.meta import validate_labels
 from jobsink.validation.syntax import is_label_value, is_qualified_name
 
@@ -88,27 +88,41 @@ def _syntax(selector: dict[str, Any], path: str) -> list[FieldError]:
     errors = validate_labels(selector.get("matchLabels"), child(path, "matchLabels"))
     for i, expression in enumerate(selector.get("matchExpressions") or []):
         at = index(child(path, "matchExpressions"), i)
-        name = expression.get("key") or ""
-        errors += [invalid(child(at, "key"), name, p) for p in is_qualified_name(name)]
-        operator = expression.get("operator")
-        values = expression.get("values") or []
-        if operator in ("In", "NotIn") and not values:
-            errors.append(
-                required(
-                    child(at, "values"), "must be specified when `operator` is 'In' or 'NotIn'"
-                )
-            )
-        elif operator in ("Exists", "DoesNotExist") and values:
-            errors.append(
-                FieldError(
-                    child(at, "values"),
-                    "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                )
-            )
-        elif operator not in OPERATORS:
-            errors.append(invalid(child(at, "operator"), operator, "not a valid selector operator"))
-        for j, value in enumerate(values):
+        errors += validate_requirement(expression, at, OPERATORS)
+        for j, value in enumerate(expression.get("values") or []):
             errors += [
                 invalid(index(child(at, "values"), j), value, p) for p in is_label_value(value)
             ]
+    return errors
+
+
+def validate_requirement(
+    requirement: dict[str, Any], path: str, operators: tuple[str, ...]
+) -> list[FieldError]:
+    """One ``matchExpressions`` entry of a label or node selector: its key, operator and values.
+
+    ``operators`` are those the selector kind accepts; node selectors add ``Gt``/``Lt``, which
+    take a single integer. Label selectors check each value's syntax on top of this.
+    """
+    name = requirement.get("key") or ""
+    errors = [invalid(child(path, "key"), name, p) for p in is_qualified_name(name)]
+    operator = requirement.get("operator")
+    values = requirement.get("values") or []
+    values_path = child(path, "values")
+    if operator not in operators:
+        errors.append(invalid(child(path, "operator"), operator, "not a valid selector operator"))
+    elif operator in ("In", "NotIn") and not values:
+        errors.append(required(values_path, "must be specified when `operator` is 'In' or 'NotIn'"))
+    elif operator in ("Exists", "DoesNotExist") and values:
+        errors.append(
+            forbidden(
+                values_path, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
+            )
+        )
+    elif operator in ("Gt", "Lt") and (
+        len(values) != 1 or not str(values[0]).lstrip("-").isdigit()
+    ):
+        errors.append(
+            required(values_path, "must be specified single value when `operator` is 'Lt' or 'Gt'")
+        )
     return errors
