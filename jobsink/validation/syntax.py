@@ -27,28 +27,34 @@ _CONFIG_MAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _DOMAIN_PATH = re.compile(r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+")
 
 
-def is_dns1123_label(value: str) -> list[str]:
+def _shaped(value: str, limit: int, pattern: re.Pattern[str], wording: str) -> list[str]:
+    """The two checks most formats share: at most ``limit`` characters, and ``pattern``."""
     problems = []
-    if len(value) > DNS1123_LABEL_MAX:
-        problems.append(f"must be no more than {DNS1123_LABEL_MAX} characters")
-    if not _DNS1123_LABEL.fullmatch(value):
-        problems.append(
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-            "'-', and must start and end with an alphanumeric character"
-        )
+    if len(value) > limit:
+        problems.append(f"must be no more than {limit} characters")
+    if not pattern.fullmatch(value):
+        problems.append(wording)
     return problems
+
+
+def is_dns1123_label(value: str) -> list[str]:
+    return _shaped(
+        value,
+        DNS1123_LABEL_MAX,
+        _DNS1123_LABEL,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+        "'-', and must start and end with an alphanumeric character",
+    )
 
 
 def is_dns1123_subdomain(value: str) -> list[str]:
-    problems = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        problems.append(f"must be no more than {DNS1123_SUBDOMAIN_MAX} characters")
-    if not _DNS1123_SUBDOMAIN.fullmatch(value):
-        problems.append(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-            "'-' or '.', and must start and end with an alphanumeric character"
-        )
-    return problems
+    return _shaped(
+        value,
+        DNS1123_SUBDOMAIN_MAX,
+        _DNS1123_SUBDOMAIN,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+        "'-' or '.', and must start and end with an alphanumeric character",
+    )
 
 
 def is_qualified_name(value: str) -> list[str]:
@@ -69,35 +75,33 @@ def is_qualified_name(value: str) -> list[str]:
             "start and end with an alphanumeric character, with an optional DNS subdomain prefix "
             "and '/' (e.g. 'example.com/MyName')"
         ]
-    if len(name) > QUALIFIED_NAME_MAX:
-        problems.append(f"name part must be no more than {QUALIFIED_NAME_MAX} characters")
-    if not _QUALIFIED_NAME.fullmatch(name):
-        problems.append(
-            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
-            "and end with an alphanumeric character"
-        )
-    return problems
+    wording = (
+        "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "
+        "an alphanumeric character"
+    )
+    return problems + [
+        f"name part {p}" for p in _shaped(name, QUALIFIED_NAME_MAX, _QUALIFIED_NAME, wording)
+    ]
 
 
 def is_label_value(value: str) -> list[str]:
-    problems = []
-    if len(value) > LABEL_VALUE_MAX:
-        problems.append(f"must be no more than {LABEL_VALUE_MAX} characters")
-    if not _LABEL_VALUE.fullmatch(value):
-        problems.append(
-            "a valid label must be an empty string or consist of alphanumeric characters, '-', "
-            "'_' or '.', and must start and end with an alphanumeric character"
-        )
-    return problems
+    return _shaped(
+        value,
+        LABEL_VALUE_MAX,
+        _LABEL_VALUE,
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', "
+        "'_' or '.', and must start and end with an alphanumeric character",
+    )
 
 
 def is_iana_svc_name(value: str) -> list[str]:
     """A port name: at most 15 characters, lowercase alphanumerics and single inner dashes."""
-    problems = []
-    if len(value) > IANA_SVC_NAME_MAX:
-        problems.append(f"must be no more than {IANA_SVC_NAME_MAX} characters")
-    if not _IANA_SVC_NAME.fullmatch(value):
-        problems.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    problems = _shaped(
+        value,
+        IANA_SVC_NAME_MAX,
+        _IANA_SVC_NAME,
+        "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+    )
     if "--" in value:
         problems.append("must not contain consecutive hyphens")
     if not re.search("[a-z]", value):
@@ -118,13 +122,12 @@ def is_env_var_name(value: str) -> list[str]:
 
 
 def is_config_map_key(value: str) -> list[str]:
-    problems = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        problems.append(f"must be no more than {DNS1123_SUBDOMAIN_MAX} characters")
-    if not _CONFIG_MAP_KEY.fullmatch(value):
-        problems.append(
-            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
-        )
+    problems = _shaped(
+        value,
+        DNS1123_SUBDOMAIN_MAX,
+        _CONFIG_MAP_KEY,
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+    )
     if value in (".", ".."):
         problems.append(f"must not be '{value}'")
     elif value.startswith(".."):
