@@ -71,6 +71,10 @@ class Sweeper:
                 self.sweep()
             except KubeError as error:
                 log.warning("sweep failed", extra={"error": str(error)})
+            except Exception:
+                # Anything else (an object shaped unlike we expect, a bug) must not end the thread:
+                # no sweep would ever run again, and nothing would say so.
+                log.exception("sweep failed")
 
     def sweep(self, now: datetime | None = None) -> list[tuple[str, str]]:
         """One pass; returns the (namespace, name) of the Jobs it deleted."""

@@ -131,3 +131,25 @@ def test_when_the_sweeper_wins_the_redelivery_is_told_to_retry_and_then_succeeds
     assert isinstance(result[0], Busy)
     assert protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3).outcome is Outcome.CREATED
     assert_one_job_one_secret(fake)
+
+
+def test_an_unexpected_error_does_not_end_the_sweeper(
+    sweeper: Sweeper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[int] = []
+    second = threading.Event()
+
+    def sweep(now: datetime | None = None) -> list[tuple[str, str]]:
+        passes.append(1)
+        if len(passes) == 1:
+            raise KeyError("creationTimestamp")
+        second.set()
+        return []
+
+    monkeypatch.setattr(sweeper, "sweep", sweep)
+    monkeypatch.setattr(sweeper, "_interval", 0.01)
+    sweeper.start()
+    try:
+        assert second.wait(10), "the sweeper thread died with the first pass's error"
+    finally:
+        sweeper.stop()
