@@ -8,13 +8,13 @@ if any step fails.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -27,8 +27,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CRD = REPO_ROOT / "crds" / "jobsink.yaml"
 SYSTEM_NAMESPACE = "knative-eventing"
 SERVICE_TIMEOUT = 90.0
-#: A JobSink used to see that the apiserver calls the webhooks: dry-run created, never stored.
-ADMISSION_PROBE = REPO_ROOT / "examples" / "job-sink-logger.yaml"
 
 Say = Callable[[str], None]
 
@@ -105,17 +103,50 @@ def _install_crd(plane: ControlPlane) -> None:
     wait_for(lambda: _established(plane), what="the JobSink CRD", timeout=SERVICE_TIMEOUT)
 
 
-def _admission_active(plane: ControlPlane) -> bool:
-    """True once a dry-run create comes back defaulted, i.e. the apiserver calls our webhooks."""
-    result = plane.kubectl(
-        "create", "--dry-run=server", "-o", "json", "-f", str(ADMISSION_PROBE), check=False
+#: A JobSink every version of the validation accepts: dry-run created (never stored) to see that
+#: the apiserver calls both webhooks.
+ADMISSION_PROBE: dict[str, Any] = {
+    "apiVersion": "sinks.knative.dev/v1alpha1",
+    "kind": "JobSink",
+    "metadata": {"name": "admission-probe", "namespace": "default"},
+    "spec": {
+        "job": {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "main", "image": "docker.io/library/bash:5"}],
+                    }
+                }
+            }
+        }
+    },
+}
+
+
+def _webhook_calls(plane: ControlPlane, webhook_name: str) -> int:
+    """How often the apiserver called ``webhook_name`` (from its own /metrics)."""
+    metrics = plane.kubectl("get", "--raw", "/metrics").stdout
+    total = 0
+    for line in metrics.splitlines():
+        if line.startswith("apiserver_admission_webhook_request_total{") and (
+            f'name="{webhook_name}"' in line
+        ):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def _admission_active(plane: ControlPlane, webhook_names: list[str]) -> bool:
+    """Dry-run create a JobSink; true once the apiserver has called every webhook."""
+    plane.kubectl(
+        "create", "--dry-run=server", "-f", "-", input=yaml.safe_dump(ADMISSION_PROBE), check=False
     )
-    if result.returncode != 0:
-        return False
-    return "K_EXECUTION_MODE" in json.dumps(json.loads(result.stdout))
+    return all(_webhook_calls(plane, name) > 0 for name in webhook_names)
 
 
-def _start_webhook(plane: ControlPlane, certs: Path, port: int) -> ManagedProcess:
+def start_webhook(plane: ControlPlane, port: int, tls: Path, ca_file: Path) -> ManagedProcess:
+    """``jobsink webhook`` on 127.0.0.1:``port`` serving ``tls``/tls.crt + tls.key (signed by
+    ``ca_file``), waited until /readyz."""
     process = plane.spawn(
         "webhook",
         [
@@ -123,12 +154,12 @@ def _start_webhook(plane: ControlPlane, certs: Path, port: int) -> ManagedProces
             "webhook",
             f"--host={LOOPBACK}",
             f"--port={port}",
-            f"--tls-cert={certs / 'tls.crt'}",
-            f"--tls-key={certs / 'tls.key'}",
+            f"--tls-cert={tls / 'tls.crt'}",
+            f"--tls-key={tls / 'tls.key'}",
             f"--kubeconfig={plane.kubeconfig}",
         ],
     )
-    probe = HttpsProbe(certs / "ca.crt")
+    probe = HttpsProbe(ca_file)
     try:
         wait_for(
             lambda: probe.ok(f"https://{LOOPBACK}:{port}/readyz"),
@@ -138,22 +169,40 @@ def _start_webhook(plane: ControlPlane, certs: Path, port: int) -> ManagedProces
         )
     finally:
         probe.close()
-    documents = configurations.local(port, (certs / "ca.crt").read_bytes(), host=LOOPBACK)
-    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(documents))
-    # The apiserver picks new configurations up through an informer: wait until it uses them.
-    wait_for(
-        lambda: _admission_active(plane),
-        what="the apiserver to call the JobSink webhooks",
-        timeout=SERVICE_TIMEOUT,
-        watched=[process],
-    )
     return process
 
 
-def _start_receiver(plane: ControlPlane, port: int) -> ManagedProcess:
+def register_webhook(
+    plane: ControlPlane, process: ManagedProcess, port: int, ca_pem: bytes
+) -> list[dict[str, Any]]:
+    """Apply both webhook configurations for 127.0.0.1:``port`` and wait until the apiserver
+    calls each of them; returns the configurations."""
+    documents = configurations.local(port, ca_pem, host=LOOPBACK)
+    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(documents))
+    names = [doc["metadata"]["name"] for doc in documents]
+    # The apiserver picks new configurations up through informers: wait until it uses both.
+    wait_for(
+        lambda: _admission_active(plane, names),
+        what="the apiserver to call both JobSink webhooks",
+        timeout=SERVICE_TIMEOUT,
+        watched=[process],
+    )
+    return documents
+
+
+def start_receiver(
+    plane: ControlPlane,
+    port: int,
+    *,
+    name: str = "receiver",
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> ManagedProcess:
+    """``jobsink receiver`` on http://127.0.0.1:``port``, waited until /readyz (its JobSink cache
+    synced). ``name`` names its log (``logs/<name>.log``); ``args`` are extra flags."""
     url = f"http://{LOOPBACK}:{port}"
     process = plane.spawn(
-        "receiver",
+        name,
         [
             jobsink_executable(),
             "receiver",
@@ -163,12 +212,13 @@ def _start_receiver(plane: ControlPlane, port: int) -> ManagedProcess:
             # status.address.url points where this receiver really listens, so the URL that
             # `kubectl get jobsinks` shows works from this machine.
             f"--public-url={url}",
+            *args,
         ],
-        env={"JOBSINK_RECEIVER_SYSTEM_NAMESPACE": SYSTEM_NAMESPACE},
+        env=env,
     )
     wait_for(
         lambda: http_ok(f"{url}/readyz"),
-        what="jobsink receiver /readyz",
+        what=f"jobsink receiver ({name}) /readyz",
         timeout=SERVICE_TIMEOUT,
         watched=[process],
     )
@@ -196,10 +246,13 @@ def start(
         plane.kubectl("create", "namespace", SYSTEM_NAMESPACE)
         step("jobsink webhook, registered with the apiserver")
         webhook_port = pick_port(webhook_port)
-        webhook = _start_webhook(plane, certs, webhook_port)
+        webhook = start_webhook(plane, webhook_port, certs, certs / "ca.crt")
+        register_webhook(plane, webhook, webhook_port, (certs / "ca.crt").read_bytes())
         step("jobsink receiver")
         receiver_port = pick_port(receiver_port)
-        receiver = _start_receiver(plane, receiver_port)
+        receiver = start_receiver(
+            plane, receiver_port, env={"JOBSINK_RECEIVER_SYSTEM_NAMESPACE": SYSTEM_NAMESPACE}
+        )
     except BaseException:
         plane.stop()
         raise
