@@ -59,16 +59,19 @@ def create(
 ) -> None:
     """Write a CA and a serving certificate signed by it (EC P-256).
 
-    Without --dns and --ip the certificate is for localhost and 127.0.0.1. The CA lives five
-    years, the serving certificate 90 days; renew it after about two thirds of that.
+    Without --dns and --ip the certificate is for localhost and 127.0.0.1.
+    The CA lives five years, the serving certificate 90 days (--days);
+    renew it after about two thirds of that.
 
     Examples:
 
       jobsink certs create --out /tmp/jobsink-certs
 
-      jobsink certs create --out certs/ --dns jobsink-webhook.knative-eventing.svc --ip 10.0.0.7
+      jobsink certs create --out certs/ \\
+          --dns jobsink-webhook.knative-eventing.svc --ip 10.0.0.7
 
-      jobsink certs create --out certs/ --ca-dir certs/    # new serving cert, same CA
+      # a new serving certificate from the same CA:
+      jobsink certs create --out certs/ --ca-dir certs/
     """
     dns_names = dns or []
     ips = ip or []

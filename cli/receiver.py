@@ -21,59 +21,97 @@ from cli.settings import load
 def receiver(
     port: Annotated[
         int | None,
-        typer.Option(help="Main port: HTTPS with --tls-cert, else HTTP. [default: 8080]"),
+        typer.Option(
+            help="Main port: HTTPS with --tls-cert, else HTTP "
+            "(default 8080; JOBSINK_RECEIVER_PORT)."
+        ),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="Bind address. [default: 0.0.0.0]")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default 0.0.0.0; JOBSINK_RECEIVER_HOST).")
+    ] = None,
     http_port: Annotated[
-        int | None, typer.Option(help="With TLS, also serve plain HTTP on this port.")
+        int | None,
+        typer.Option(
+            help="With TLS, also serve plain HTTP on this port (JOBSINK_RECEIVER_HTTP_PORT)."
+        ),
     ] = None,
     tls_cert: Annotated[
-        Path | None, typer.Option(help="Serving certificate (PEM).", dir_okay=False, exists=True)
+        Path | None,
+        typer.Option(
+            help="Serving certificate (PEM) (JOBSINK_RECEIVER_TLS_CERT).",
+            dir_okay=False,
+            exists=True,
+        ),
     ] = None,
     tls_key: Annotated[
         Path | None,
-        typer.Option(help="Private key of --tls-cert (PEM).", dir_okay=False, exists=True),
+        typer.Option(
+            help="Private key of --tls-cert (PEM) (JOBSINK_RECEIVER_TLS_KEY).",
+            dir_okay=False,
+            exists=True,
+        ),
     ] = None,
     kubeconfig: Annotated[
         Path | None,
         typer.Option(
-            help="Kubeconfig; default $KUBECONFIG, ~/.kube/config or in-cluster.", dir_okay=False
+            help="Kubeconfig (default $KUBECONFIG, ~/.kube/config or in-cluster; "
+            "JOBSINK_RECEIVER_KUBECONFIG).",
+            dir_okay=False,
         ),
     ] = None,
     namespace: Annotated[
-        str | None, typer.Option(help="Serve only this namespace's JobSinks. [default: all]")
+        str | None,
+        typer.Option(
+            help="Serve only this namespace's JobSinks (default all; JOBSINK_RECEIVER_NAMESPACE)."
+        ),
     ] = None,
     max_inflight: Annotated[
-        int | None, typer.Option(help="Requests handled at once; more get 429. [default: 64]")
+        int | None,
+        typer.Option(
+            help="Requests handled at once; more get 429 "
+            "(default 64; JOBSINK_RECEIVER_MAX_INFLIGHT)."
+        ),
     ] = None,
     kube_qps: Annotated[
         float | None,
-        typer.Option(help="Client-side limit on Kubernetes calls/s; 0: none. [default: 0]"),
+        typer.Option(
+            help="Client-side limit on Kubernetes calls/s, 0 for none "
+            "(default 0; JOBSINK_RECEIVER_KUBE_QPS)."
+        ),
     ] = None,
     public_url: Annotated[
         str | None,
         typer.Option(
-            help="Base of status.address.url. [default: http://job-sink.<ns>.svc.cluster.local]"
+            help="Base of status.address.url (default "
+            "http://job-sink.<ns>.svc.cluster.local; JOBSINK_RECEIVER_PUBLIC_URL)."
         ),
     ] = None,
     status_reconciler: Annotated[
         bool | None,
         typer.Option(
-            "--status/--no-status", help="Write JobSink status (Lease-elected). [default: on]"
+            "--status/--no-status",
+            help="Write JobSink status, Lease-elected "
+            "(default on; JOBSINK_RECEIVER_STATUS_RECONCILER).",
         ),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error. [default: info]")
+        str | None,
+        typer.Option(
+            help="debug, info, warning or error (default info; JOBSINK_RECEIVER_LOG_LEVEL)."
+        ),
     ] = None,
 ) -> None:
-    """Serve POST /<namespace>/<jobsink> (CloudEvents -> Jobs), GET on the Location of an event,
-    /healthz, /readyz and /metrics.
+    """Serve events as Jobs: POST /<namespace>/<jobsink> with a CloudEvent.
+
+    Also GET on the Location of an event (the state of its Job), /healthz,
+    /readyz and /metrics.
 
     Examples:
 
       jobsink receiver --port 8080 --kubeconfig ~/.kube/config
 
-      jobsink receiver --port 8443 --tls-cert tls.crt --tls-key tls.key --http-port 8080
+      jobsink receiver --port 8443 --tls-cert tls.crt --tls-key tls.key \\
+          --http-port 8080
     """
     from kubeapi.config import load_api_client
     from receiver import app, logs, server

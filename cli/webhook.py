@@ -82,10 +82,11 @@ def webhook(
     Examples:
 
       jobsink certs create --out /tmp/certs
-      jobsink webhook --port 8443 --tls-cert /tmp/certs/tls.crt --tls-key /tmp/certs/tls.key \\
-          --kubeconfig ~/.kube/config
+      jobsink webhook --port 8443 --kubeconfig ~/.kube/config \\
+          --tls-cert /tmp/certs/tls.crt --tls-key /tmp/certs/tls.key
 
-      jobsink webhook --no-dry-run --tls-cert tls.crt --tls-key tls.key   # no cluster needed
+      # no cluster needed:
+      jobsink webhook --no-dry-run --tls-cert tls.crt --tls-key tls.key
     """
     from webhook import logs, server
     from webhook.settings import Settings
