@@ -39,7 +39,7 @@ def main(
         typer.Option(help="Keep PKI, etcd data, logs and kubeconfig here (kept after exit)."),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="kube-apiserver port on 127.0.0.1. [default: a free one]")
+        int | None, typer.Option(help="kube-apiserver port on 127.0.0.1 (default: a free one).")
     ] = None,
 ) -> None:
     """Start etcd, kube-apiserver and kube-controller-manager (Kubernetes v1.36.3) on 127.0.0.1.
