@@ -135,14 +135,7 @@ class Caller:
         """Open a long-lived GET (a watch) and return the unread urllib3 response; no retries:
         a watcher re-lists and re-watches on failure anyway."""
         timeout = (self._attempt_timeout, read_timeout)
-        response = raw.send(
-            self._api, "GET", path, query=query, accept=accept, timeout=timeout, stream=True
-        )
-        if response.status != 200:
-            data = response.data or b""
-            response.release_conn()
-            raise KubeError(response.status, "WatchFailed", data.decode(errors="replace")[:500])
-        return response
+        return raw.watch(self._api, path, query, timeout=timeout, accept=accept)
 
     def _report(self, operation: str, outcome: str, started: float) -> None:
         if self._observe is not None:

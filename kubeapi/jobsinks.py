@@ -1,7 +1,9 @@
 """JobSinks over the wire: list, watch, get, and merge-patch of the status subresource.
 
 Objects travel as plain dicts, exactly as the apiserver sends them: the official client has no model
-for a custom resource, and a dict is what the cache and the pure status code want anyway.
+for a custom resource, and a dict is what the cache and the pure status code want anyway. Every call
+goes through ``kubeapi.raw`` like the rest of the gateway, so failures are ``KubeError``s (which the
+receiver maps to 503 or 500) rather than the client's own exception types.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import json
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
+from urllib.parse import quote
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException, ConflictException, NotFoundException
 
 from jobsink.types import GROUP, PLURAL, VERSION
+from kubeapi import raw
+from kubeapi.raw import MERGE_PATCH, KubeError
 
 FIELD_MANAGER = "jobsink-receiver"
 PAGE_SIZE = 500
@@ -85,16 +89,25 @@ def _watch_error(status: dict[str, Any]) -> Exception:
     message = f"watch failed: {status.get('reason')}: {status.get('message')}"
     if code == 410:
         return Gone(message)
-    return ApiException(status=code, reason=message)
+    return KubeError(code if isinstance(code, int) else 0, str(status.get("reason") or ""), message)
 
 
 class JobSinks:
     """The JobSink calls the receiver makes, over one shared ``ApiClient``."""
 
     def __init__(self, api_client: client.ApiClient, *, request_timeout: float = 10.0) -> None:
-        self._api = client.CustomObjectsApi(api_client)
+        self._api = api_client
         self._timeout = request_timeout
         self.page_size = PAGE_SIZE
+
+    @staticmethod
+    def _collection(namespace: str | None) -> str:
+        if not namespace:
+            return f"/apis/{GROUP}/{VERSION}/{PLURAL}"
+        return f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{PLURAL}"
+
+    def _item(self, namespace: str, name: str) -> str:
+        return f"{self._collection(namespace)}/{quote(name, safe='')}"
 
     def list(self, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
         """Every JobSink (in ``namespace``, or all), and the resourceVersion to watch from."""
@@ -108,62 +121,47 @@ class JobSinks:
                 return items, str(page["metadata"]["resourceVersion"])
 
     def _list_page(self, namespace: str | None, token: str | None) -> dict[str, Any]:
-        common: dict[str, Any] = {"limit": self.page_size, "_request_timeout": self._timeout}
+        query = [("limit", str(self.page_size))]
         if token:
-            common["_continue"] = token
+            query.append(("continue", token))
         try:
-            if namespace:
-                page = self._api.list_namespaced_custom_object(
-                    GROUP, VERSION, namespace, PLURAL, **common
-                )
-            else:
-                page = self._api.list_custom_object_for_all_namespaces(
-                    GROUP, VERSION, PLURAL, **common
-                )
-        except ApiException as error:
+            return raw.request(
+                self._api, "GET", self._collection(namespace), query=query, timeout=self._timeout
+            )
+        except KubeError as error:
             if error.status == 410:
-                raise Gone(str(error.reason)) from error
+                raise Gone(error.message) from error
             raise
-        return cast("dict[str, Any]", page)
 
     def watch(
         self, resource_version: str, namespace: str | None = None, *, timeout_seconds: int = 300
     ) -> WatchStream:
         """Open a watch from ``resource_version``, with bookmarks, ended by the server after
         ``timeout_seconds`` so that a silently dead connection cannot hang the watcher forever."""
-        common: dict[str, Any] = {
-            "watch": True,
-            "allow_watch_bookmarks": True,
-            "resource_version": resource_version,
-            "timeout_seconds": timeout_seconds,
-            "_preload_content": False,
-            # (connect, read): a read gap longer than the server-side timeout means a dead peer.
-            "_request_timeout": (self._timeout, timeout_seconds + 30),
-        }
+        query = [
+            ("watch", "true"),
+            ("allowWatchBookmarks", "true"),
+            ("resourceVersion", resource_version),
+            ("timeoutSeconds", str(timeout_seconds)),
+        ]
+        # (connect, read): a read gap longer than the server-side timeout means a dead peer.
+        timeout = (self._timeout, timeout_seconds + 30)
         try:
-            if namespace:
-                response = self._api.list_namespaced_custom_object(
-                    GROUP, VERSION, namespace, PLURAL, **common
-                )
-            else:
-                response = self._api.list_custom_object_for_all_namespaces(
-                    GROUP, VERSION, PLURAL, **common
-                )
-        except ApiException as error:
+            response = raw.watch(self._api, self._collection(namespace), query, timeout=timeout)
+        except KubeError as error:
             if error.status == 410:
-                raise Gone(str(error.reason)) from error
+                raise Gone(error.message) from error
             raise
         return WatchStream(response)
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The JobSink, or ``None`` when it does not exist."""
         try:
-            found = self._api.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, name, _request_timeout=self._timeout
-            )
-        except NotFoundException:
-            return None
-        return cast("dict[str, Any]", found)
+            return raw.request(self._api, "GET", self._item(namespace, name), timeout=self._timeout)
+        except KubeError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def patch_status(
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str
@@ -172,20 +170,20 @@ class JobSinks:
         the JobSink no longer exists."""
         body = {"metadata": {"resourceVersion": resource_version}, "status": status}
         try:
-            patched = self._api.patch_namespaced_custom_object_status(
-                GROUP,
-                VERSION,
-                namespace,
-                PLURAL,
-                name,
-                body,
-                field_manager=FIELD_MANAGER,
-                _request_timeout=self._timeout,
+            return raw.request(
+                self._api,
+                "PATCH",
+                f"{self._item(namespace, name)}/status",
+                body=body,
+                query=[("fieldManager", FIELD_MANAGER)],
+                content_type=MERGE_PATCH,
+                timeout=self._timeout,
             )
-        except NotFoundException:
-            return None
-        except ConflictException as error:
-            raise Conflict(
-                f"{namespace}/{name} changed since resourceVersion {resource_version}"
-            ) from error
-        return cast("dict[str, Any]", patched)
+        except KubeError as error:
+            if error.status == 404:
+                return None
+            if error.status == 409:
+                raise Conflict(
+                    f"{namespace}/{name} changed since resourceVersion {resource_version}"
+                ) from error
+            raise

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 
+from kubeapi.raw import KubeError
+
 
 def one_line(error: BaseException) -> str:
     """The apiserver's own message (which namespace is missing, which RBAC rule) when the error
     carries a Status body; otherwise the exception's type and text."""
+    if isinstance(error, KubeError):  # the Status body is decoded already
+        if not error.status:
+            return str(error)
+        return f"HTTP {error.status}: {error.message or error.reason}"
     status = getattr(error, "status", None)
     if status is None:
         return f"{type(error).__name__}: {error}"

@@ -130,6 +130,24 @@ def request(
     return answer.json()
 
 
+def watch(
+    api: client.ApiClient,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    *,
+    timeout: tuple[float, float],
+    accept: str = JSON,
+) -> Any:
+    """Open a watch (a long-lived GET) and return the unread urllib3 response; ``KubeError``
+    when the apiserver refuses it (410 when ``resourceVersion`` is too old)."""
+    response = send(api, "GET", path, query=query, accept=accept, timeout=timeout, stream=True)
+    if response.status != 200:
+        answer = Answer(response.status, str(response.reason or ""), response.data or b"", None)
+        response.release_conn()
+        raise answer.error()
+    return response
+
+
 def _seconds(header: str | None) -> float | None:
     try:
         return max(0.0, float(header)) if header else None

@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes.client.exceptions import ApiException
 
 from kubeapi.jobsinks import Gone, WatchEvent, WatchStream
+from kubeapi.raw import KubeError
 
-ADDED = {"type": "ADDED", "object": {"metadata": {"name": "a", "resourceVersion": "5"}}}
-BOOKMARK = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "9"}}}
+ADDED: dict[str, Any] = {
+    "type": "ADDED",
+    "object": {"metadata": {"name": "a", "resourceVersion": "5"}},
+}
+BOOKMARK: dict[str, Any] = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "9"}}}
 
 
 class FakeResponse:
@@ -64,9 +67,7 @@ def test_events_parsed(chunks: list[bytes]) -> None:
     ("status", "error"),
     [
         pytest.param({"code": 410, "reason": "Expired", "message": "too old"}, Gone, id="gone"),
-        pytest.param(
-            {"code": 500, "reason": "InternalError", "message": "x"}, ApiException, id="500"
-        ),
+        pytest.param({"code": 500, "reason": "InternalError", "message": "x"}, KubeError, id="500"),
     ],
 )
 def test_error_events_raise(status: dict[str, Any], error: type[Exception]) -> None:

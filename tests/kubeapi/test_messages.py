@@ -8,6 +8,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from kubeapi.messages import one_line
+from kubeapi.raw import KubeError
 
 
 def with_body(status: int, reason: str, body: str | None) -> ApiException:
@@ -27,6 +28,17 @@ def with_body(status: int, reason: str, body: str | None) -> ApiException:
         pytest.param(with_body(503, "Unavailable", None), "HTTP 503: Unavailable", id="no-body"),
         pytest.param(with_body(500, "Oops", "<html>"), "HTTP 500: Oops", id="not-json"),
         pytest.param(with_body(500, "Oops", "[1]"), "HTTP 500: Oops", id="json-not-object"),
+        pytest.param(
+            KubeError(404, "NotFound", 'namespaces "x" not found'),
+            'HTTP 404: namespaces "x" not found',
+            id="kube-error",
+        ),
+        pytest.param(KubeError(503, "Unavailable", ""), "HTTP 503: Unavailable", id="kube-no-msg"),
+        pytest.param(
+            KubeError(0, "MaxRetryError", "GET /x: refused"),
+            "no answer MaxRetryError: GET /x: refused",
+            id="kube-no-answer",
+        ),
         pytest.param(
             ConnectionRefusedError("refused"), "ConnectionRefusedError: refused", id="network"
         ),

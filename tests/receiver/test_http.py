@@ -30,6 +30,7 @@ from receiver.handlers import Receiver
 from receiver.metrics import observe_kube_call
 from receiver.protocol import WriteProtocol
 from receiver.settings import MAX_EVENT_BYTES, Settings
+from receiver.sinks import SinkCache
 from tests.receiver.fake_kube import FakeKubeApi
 
 SEED_HEADERS = {
@@ -456,3 +457,23 @@ def test_a_jobsink_that_cannot_be_rendered_is_a_json_500(served: Served) -> None
     assert response.status_code == 500
     assert "internal error" in response.json()["error"]
     assert served.fake.writes() == []
+
+
+def test_apiserver_unavailable_for_the_jobsink_lookup_is_503_with_retry_after(
+    fake: FakeKubeApi, fake_url: str
+) -> None:
+    """A JobSink the watch has not seen is read live; that read failing is the apiserver's
+    trouble, not a bug: 503 + Retry-After like any other call, not an "internal error" 500."""
+    fake.fail("GET", "", status=503, times=1000)  # "": the fake routes no JobSink paths
+    api = FakeKubeApi.api_client(fake_url)
+    receiver = make_receiver(fake_url, StaticSinks(), request_timeout=1.0)
+    receiver.sinks = SinkCache(api)  # never started: every lookup is a live GET
+    try:
+        with serve(receiver) as url:
+            response = post(Served(url, fake, StaticSinks(), receiver))
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert "kubernetes API" in response.json()["error"]
+    assert fake.writes() == []
