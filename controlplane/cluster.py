@@ -103,9 +103,7 @@ class ControlPlane:
     def stop(self) -> None:
         """End every process we started (newest first), then remove temporary files."""
         atexit.unregister(self.stop)
-        for process in reversed(self._processes):
-            process.stop()
-        self._processes.clear()
+        self._stop_processes()
         self._registry.remove(self._run_id)
         if self._layout is not None and not self._keep_workdir:
             shutil.rmtree(self._layout.workdir, ignore_errors=True)
@@ -219,16 +217,15 @@ class ControlPlane:
         It inherits ``environment()`` plus ``env``, logs to ``logs/<name>.log``, is stopped
         before the control plane, and a later run reclaims it if this one is killed.
         """
-        process = ManagedProcess.spawn(
-            name,
-            argv,
-            self.layout.log(name),
-            env={**self.environment(), **(env or {})},
-            cwd=cwd,
+        return self._track(
+            ManagedProcess.spawn(
+                name,
+                argv,
+                self.layout.log(name),
+                env={**self.environment(), **(env or {})},
+                cwd=cwd,
+            )
         )
-        self._processes.append(process)
-        self._save_record()
-        return process
 
     def log_tails(self, lines: int = 40) -> str:
         """The end of every component's log, for failure reports."""
@@ -282,13 +279,20 @@ class ControlPlane:
                 if not retry:
                     raise
                 say(f"{exited.process.name}: port taken by another process, retrying")
-                for process in reversed(self._processes):
-                    process.stop()
-                self._processes.clear()
+                self._stop_processes()
                 shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
 
     def _start(self, name: str, argv: list[str]) -> ManagedProcess:
-        process = ManagedProcess.spawn(name, argv, self.layout.log(name))
+        return self._track(ManagedProcess.spawn(name, argv, self.layout.log(name)))
+
+    def _stop_processes(self) -> None:
+        """Newest first: the helpers, then the controller manager, the apiserver, etcd."""
+        for process in reversed(self._processes):
+            process.stop()
+        self._processes.clear()
+
+    def _track(self, process: ManagedProcess) -> ManagedProcess:
+        """Stopped with this plane, and recorded so that a later run reclaims it."""
         self._processes.append(process)
         self._save_record()
         return process
