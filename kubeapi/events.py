@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kubeapi.calls import JSON, Caller, KubeError
+from kubeapi.jobsinks import Gone
 from kubeapi.raw import MERGE_PATCH
 
 
@@ -138,19 +139,25 @@ class Resource:
         self, namespace: str | None, selector: str, resource_version: str, *, timeout_seconds: int
     ) -> Any:
         """An open metadata-only watch: the raw streaming response (``kubeapi.jobsinks.WatchStream``
-        reads it). The server ends it after ``timeout_seconds``."""
-        return self._caller.stream(
-            self._collection(namespace),
-            query=[
-                ("labelSelector", selector),
-                ("watch", "true"),
-                ("allowWatchBookmarks", "true"),
-                ("resourceVersion", resource_version),
-                ("timeoutSeconds", str(timeout_seconds)),
-            ],
-            accept=f"{JSON};as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
-            read_timeout=timeout_seconds + 30,
-        )
+        reads it). The server ends it after ``timeout_seconds``. ``Gone`` when
+        ``resource_version`` is too old (list again), as from ``JobSinks.watch``."""
+        try:
+            return self._caller.stream(
+                self._collection(namespace),
+                query=[
+                    ("labelSelector", selector),
+                    ("watch", "true"),
+                    ("allowWatchBookmarks", "true"),
+                    ("resourceVersion", resource_version),
+                    ("timeoutSeconds", str(timeout_seconds)),
+                ],
+                accept=f"{JSON};as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+                read_timeout=timeout_seconds + 30,
+            )
+        except KubeError as error:
+            if error.status == 410:
+                raise Gone(error.message) from error
+            raise
 
 
 def jobs(caller: Caller) -> Resource:
