@@ -21,6 +21,7 @@ import yaml
 from controlplane import ControlPlane, ControlPlaneError, ManagedProcess
 from controlplane.ports import LOOPBACK, free_ports, is_listening
 from controlplane.readiness import HttpsProbe, http_ok, wait_for
+from jobsink.types import CRD_NAME
 from webhook import configurations
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -89,18 +90,21 @@ def _write_certs(directory: Path, say: Say) -> None:
     say(result.stdout.strip())
 
 
-def _established(plane: ControlPlane) -> bool:
+def crd_established(plane: ControlPlane, name: str) -> bool:
+    """True once CustomResourceDefinition ``name`` is Established (its API is served)."""
     # Not `kubectl wait`: it errors out instead of waiting while status.conditions is still unset.
     jsonpath = '{.status.conditions[?(@.type=="Established")].status}'
-    result = plane.kubectl(
-        "get", "crd", "jobsinks.sinks.knative.dev", "-o", f"jsonpath={jsonpath}", check=False
-    )
+    result = plane.kubectl("get", "crd", name, "-o", f"jsonpath={jsonpath}", check=False)
     return result.stdout.strip() == "True"
 
 
 def _install_crd(plane: ControlPlane) -> None:
     plane.kubectl("apply", "-f", str(CRD))
-    wait_for(lambda: _established(plane), what="the JobSink CRD", timeout=SERVICE_TIMEOUT)
+    wait_for(
+        lambda: crd_established(plane, CRD_NAME),
+        what="the JobSink CRD",
+        timeout=SERVICE_TIMEOUT,
+    )
 
 
 #: A JobSink every version of the validation accepts: dry-run created (never stored) to see that

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,19 +64,12 @@ def apply_crds(plane: ControlPlane) -> list[str]:
     if names:
         plane.kubectl("apply", "-f", str(CRDS))
         for name in names:
-            # Not `kubectl wait`: it errors out while .status.conditions does not exist yet.
             wait_for(
-                functools.partial(_crd_established, plane, name),
+                functools.partial(stack.crd_established, plane, name),
                 what=f"CRD {name} to be Established",
                 timeout=SERVICE_TIMEOUT,
             )
     return names
-
-
-def _crd_established(plane: ControlPlane, name: str) -> bool:
-    crd = json.loads(plane.kubectl("get", "crd", name, "-o", "json").stdout)
-    conditions = crd.get("status", {}).get("conditions") or []
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 @dataclass
