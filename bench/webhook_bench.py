@@ -4,7 +4,8 @@
     .venv/bin/python bench/webhook_bench.py --quick    # shorter phases
 
 What it does, in one run:
-1. builds ``bench/loadgen`` (Go, standard library only) into ~/.cache/jobsink/bench/ if needed;
+1. builds ``bench/loadgen`` (Go, standard library only) into ~/.cache/jobsink/bench/
+   ($JOBSINK_CACHE_DIR/bench/) if needed;
 2. writes a CA and a serving certificate for 127.0.0.1;
 3. starts ONE webhook process (``bench/webhook_server.py``: the real app, uvicorn + uvloop +
    httptools over TLS, dry-run OFF, plus ``POST /echo`` on the same stack as the floor);
@@ -38,10 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reviews  # a sibling helper, not a package
 
 from certs.authority import CertificateAuthority
+from controlplane.binaries import cache_root
 
 HERE = Path(__file__).resolve().parent
 LOADGEN_SRC = HERE / "loadgen"
-LOADGEN = Path.home() / ".cache" / "jobsink" / "bench" / "loadgen"
+#: Beside the control-plane binaries ($JOBSINK_CACHE_DIR, else ~/.cache/jobsink).
+LOADGEN = cache_root() / "bench" / "loadgen"
 ENDPOINTS = ("echo", "validation", "defaulting")
 
 #: Targets on a 2-core machine, one webhook process.
