@@ -1,16 +1,18 @@
 """coordination.k8s.io/v1 Leases as plain dicts: get, create, and replace with a resourceVersion.
 
-The generic custom-object endpoints serve any group, built-in ones included, and return the JSON the
-apiserver sent; that keeps MicroTime strings exactly as written instead of round-tripping through
-client-side models.
+Through ``kubeapi.raw`` like every other call: the JSON goes and comes back exactly as the apiserver
+sent it, which keeps MicroTime strings as written instead of round-tripping through client-side
+models, and failures are ``KubeError``s.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
+from urllib.parse import quote
 
 from kubernetes import client
-from kubernetes.client.exceptions import ConflictException, NotFoundException
+
+from kubeapi.raw import KubeError, request
 
 GROUP = "coordination.k8s.io"
 VERSION = "v1"
@@ -27,57 +29,59 @@ class Leases:
     def __init__(
         self, api_client: client.ApiClient, namespace: str, *, request_timeout: float = 5.0
     ) -> None:
-        self._api = client.CustomObjectsApi(api_client)
+        self._api = api_client
         self.namespace = namespace
         self._timeout = request_timeout
+        self._path = f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{PLURAL}"
+
+    def _body(self, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "Lease",
+            "metadata": metadata,
+            "spec": spec,
+        }
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
-            found = self._api.get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, name, _request_timeout=self._timeout
+            return request(
+                self._api, "GET", f"{self._path}/{quote(name, safe='')}", timeout=self._timeout
             )
-        except NotFoundException:
-            return None
-        return cast("dict[str, Any]", found)
+        except KubeError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def create(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        body = {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "Lease",
-            "metadata": {"name": name, "namespace": self.namespace},
-            "spec": spec,
-        }
+        body = self._body({"name": name, "namespace": self.namespace}, spec)
         try:
-            created = self._api.create_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, body, _request_timeout=self._timeout
-            )
-        except ConflictException as error:
-            raise LeaseTaken(f"Lease {self.namespace}/{name} already exists") from error
-        return cast("dict[str, Any]", created)
+            return request(self._api, "POST", self._path, body=body, timeout=self._timeout)
+        except KubeError as error:
+            if error.status == 409:
+                raise LeaseTaken(f"Lease {self.namespace}/{name} already exists") from error
+            raise
 
     def replace(self, lease: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         """Write ``spec`` over ``lease``; ``LeaseTaken`` if it changed since it was read."""
         metadata = lease["metadata"]
-        body = {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "Lease",
-            "metadata": {
-                "name": metadata["name"],
+        name = metadata["name"]
+        body = self._body(
+            {
+                "name": name,
                 "namespace": self.namespace,
                 "resourceVersion": metadata["resourceVersion"],
             },
-            "spec": spec,
-        }
+            spec,
+        )
         try:
-            replaced = self._api.replace_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                metadata["name"],
-                body,
-                _request_timeout=self._timeout,
+            return request(
+                self._api,
+                "PUT",
+                f"{self._path}/{quote(name, safe='')}",
+                body=body,
+                timeout=self._timeout,
             )
-        except ConflictException as error:
-            raise LeaseTaken(f"Lease {self.namespace}/{metadata['name']} changed") from error
-        return cast("dict[str, Any]", replaced)
+        except KubeError as error:
+            if error.status == 409:
+                raise LeaseTaken(f"Lease {self.namespace}/{name} changed") from error
+            raise
