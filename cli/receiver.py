@@ -57,6 +57,7 @@ def receiver(
             help="Kubeconfig (default $KUBECONFIG, ~/.kube/config or in-cluster; "
             "JOBSINK_RECEIVER_KUBECONFIG).",
             dir_okay=False,
+            exists=True,
         ),
     ] = None,
     namespace: Annotated[

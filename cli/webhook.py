@@ -45,6 +45,7 @@ def webhook(
             help="Kubeconfig for the dry-run and self-managed certificates (default "
             "$KUBECONFIG, ~/.kube/config or in-cluster; JOBSINK_WEBHOOK_KUBECONFIG).",
             dir_okay=False,
+            exists=True,
         ),
     ] = None,
     dry_run: Annotated[
