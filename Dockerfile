@@ -38,6 +38,8 @@ COPY --from=build /opt/jobsink /opt/jobsink
 # 65532 is the conventional "nonroot" uid; the Deployments set the same runAsUser, and the root
 # filesystem is read-only there (only /tmp is writable, an emptyDir).
 USER 65532:65532
-EXPOSE 8080 8443 9092
+# 8080: receiver HTTP; 8443: webhook HTTPS (and receiver HTTPS with a certificate). /metrics is
+# served on those same ports.
+EXPOSE 8080 8443
 ENTRYPOINT ["jobsink"]
 CMD ["--help"]
