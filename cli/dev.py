@@ -97,7 +97,7 @@ JobSink for Python is running. Ctrl-C stops everything.
   kube-apiserver  {running.plane.server}
   webhook         {running.webhook_url}  (/defaulting, /validation)
   receiver        {running.receiver_url}  (POST /<namespace>/<jobsink>)
-  logs            {running.plane.layout.workdir / "logs"}
+  logs            {running.plane.layout.logs}
   kubeconfig      {kubeconfig}
 
 Try:
