@@ -59,17 +59,27 @@ JOB: dict[str, Any] = {
 }
 
 
+#: The Pods of ``JOB``, whichever variant of it a test applied.
+JOB_PODS = "batch.kubernetes.io/job-name=hello"
+
+
+def _apply_job_and_wait_for_its_pod(
+    plane: ControlPlane, namespace: str, job: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply ``job``; returns the one Pod the job controller creates for it."""
+    plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(job))
+
+    def pods() -> list[dict[str, Any]]:
+        listed = _get_json(plane, "pods", "-n", namespace, "-l", JOB_PODS)
+        items: list[dict[str, Any]] = listed["items"]
+        return items
+
+    wait_for(lambda: len(pods()) == 1, what="the job controller's Pod", timeout=TIMEOUT)
+    return pods()[0]
+
+
 def test_job_controller_creates_a_pending_pod(control_plane: ControlPlane, namespace: str) -> None:
-    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(JOB))
-    selector = "batch.kubernetes.io/job-name=hello"
-    wait_for(
-        lambda: (
-            len(_get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"]) == 1
-        ),
-        what="the job controller's Pod",
-        timeout=TIMEOUT,
-    )
-    pod = _get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"][0]
+    pod = _apply_job_and_wait_for_its_pod(control_plane, namespace, JOB)
     # No scheduler, no kubelet: the Pod exists and stays Pending on no node.
     assert pod["status"]["phase"] == "Pending"
     assert "nodeName" not in pod["spec"]
@@ -80,16 +90,10 @@ def test_job_controller_creates_a_pending_pod(control_plane: ControlPlane, names
 
 
 def test_deleting_a_job_collects_its_pods(control_plane: ControlPlane, namespace: str) -> None:
-    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(JOB))
-    selector = "batch.kubernetes.io/job-name=hello"
-    wait_for(
-        lambda: bool(_get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"]),
-        what="the job controller's Pod",
-        timeout=TIMEOUT,
-    )
+    _apply_job_and_wait_for_its_pod(control_plane, namespace, JOB)
     control_plane.kubectl("delete", "job", "hello", "-n", namespace, "--wait=false")
     wait_for(
-        _gone(control_plane, "pods", "-n", namespace, "-l", selector),
+        _gone(control_plane, "pods", "-n", namespace, "-l", JOB_PODS),
         what="the garbage collector to delete the Pod",
         timeout=TIMEOUT,
     )
@@ -100,14 +104,7 @@ def test_a_job_finishes_when_its_pod_is_marked_succeeded_and_ttl_deletes_it(
 ) -> None:
     """Without a kubelet, a test plays its part by writing the Pod's status itself."""
     job = {**JOB, "spec": {**JOB["spec"], "ttlSecondsAfterFinished": 0}}
-    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(job))
-    selector = "batch.kubernetes.io/job-name=hello"
-    wait_for(
-        lambda: bool(_get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"]),
-        what="the job controller's Pod",
-        timeout=TIMEOUT,
-    )
-    pod = _get_json(control_plane, "pods", "-n", namespace, "-l", selector)["items"][0]
+    pod = _apply_job_and_wait_for_its_pod(control_plane, namespace, job)
     succeeded = json.dumps({"status": {"phase": "Succeeded"}})
     control_plane.kubectl(
         "patch", "pod", pod["metadata"]["name"], "-n", namespace,
