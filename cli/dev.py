@@ -10,7 +10,6 @@ import fcntl
 import shutil
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -110,16 +109,12 @@ Try:
 
 def _watch(running: Stack) -> None:
     """Block until interrupted; a component that dies ends the run with its log tail."""
-    while True:
-        for process in running.plane.processes:
-            if not process.running:
-                print(running.plane.log_tails(20), file=sys.stderr)
-                fail(
-                    f"{process.name} exited with status {process.returncode}; "
-                    f"its log is {process.log_path}",
-                    ExitCode.REFUSED,
-                )
-        time.sleep(1.0)
+    ended = running.plane.first_exit()
+    print(running.plane.log_tails(20), file=sys.stderr)
+    fail(
+        f"{ended.name} exited with status {ended.returncode}; its log is {ended.log_path}",
+        ExitCode.REFUSED,
+    )
 
 
 def dev(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -55,14 +54,10 @@ def main(
         plane.start(progress=_progress)
         print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
         _progress(f"logs in {plane.layout.logs}; Ctrl-C to stop")
-        while True:
-            time.sleep(1.0)
-            for process in plane.processes:
-                if not process.running:
-                    raise ControlPlaneError(
-                        f"{process.name} exited with code {process.returncode}:\n"
-                        f"{process.log_tail(20)}"
-                    )
+        ended = plane.first_exit()
+        raise ControlPlaneError(
+            f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail(20)}"
+        )
     except KeyboardInterrupt:
         pass
     except ControlPlaneError as error:

@@ -227,6 +227,14 @@ class ControlPlane:
             )
         )
 
+    def first_exit(self, poll: float = 1.0) -> ManagedProcess:
+        """Block until one of our processes (a component or a helper) ends; returns it."""
+        while True:
+            for process in self._processes:
+                if not process.running:
+                    return process
+            time.sleep(poll)
+
     def log_tails(self, lines: int = 40) -> str:
         """The end of every component's log, for failure reports."""
         sections = []
