@@ -21,7 +21,9 @@ Order and why (the README's "write protocol" table lists every crash point):
    Job's resourceVersion, and the sweeper deletes only with the resourceVersion it saw before it
    found the Secret missing, so one of the two loses cleanly: either the sweeper's delete fails,
    or the annotation finds the Job gone and the sender is told to retry (503), which creates a
-   new Job. A 202 therefore never stands for a Job the sweeper is removing.
+   new Job. Either way the event ends in a Job with its Secret. (A concurrent duplicate that saw
+   Job and Secret just before the sweeper's delete still answers 202: its twin's 503 redelivery
+   is what recreates the Job.)
 
 409 AlreadyExists is success once the existing object is shown to belong to this event.
 """
