@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 from kubernetes import client, config
@@ -14,6 +15,11 @@ def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     mounted, which is how a Pod sees the apiserver.
     """
     path = kubeconfig or os.environ.get("KUBECONFIG")
+    if path is not None and not any(
+        os.path.exists(os.path.expanduser(p)) for p in path.split(os.pathsep) if p
+    ):
+        # The client would say "Invalid kube-config file. No configuration found." here.
+        raise FileNotFoundError(errno.ENOENT, "no such kubeconfig file", path)
     configuration = client.Configuration()
     if path is None and os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount/token"):
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
