@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import jsonpatch
-
 from jobsink.models.quantity import quantity_text
 from jobsink.names import ENV_EXECUTION_MODE, EXECUTION_MODE_BATCH
 
 JSONPatch = list[dict[str, Any]]
+Pointer = str | None
+"""The JSON Pointer of the node a defaulting step works on; None when nobody wants the patch."""
 
 DEFAULT_RESTART_POLICY = "Never"
 POD_SPEC_KEYS = ("spec", "job", "spec", "template", "spec")
@@ -42,38 +42,24 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
     """Return a defaulted deep copy of a JobSink; ``obj`` is not modified."""
     result: dict[str, Any] = copy_json(obj)
     pod = _pod_spec(result)
-    if pod is None:
-        return result
-    if not pod.get("restartPolicy"):
-        pod["restartPolicy"] = DEFAULT_RESTART_POLICY
-    _stringify_fractions(pod)
-    for kind in ("initContainers", "containers"):
-        containers = pod.get(kind)
-        if isinstance(containers, list):
-            for container in containers:
-                if isinstance(container, dict):
-                    _default_execution_mode(container)
+    if pod is not None:
+        _default_pod(pod, None, [])
     return result
 
 
 def default_patch(obj: dict[str, Any]) -> JSONPatch:
-    """RFC 6902 operations turning the raw ``obj`` into ``default(obj)``; empty if already done."""
-    before = _pod_spec(obj)
-    if before is None:
-        return []
-    after = _pod_spec(default(obj))
-    if after == before:  # every UPDATE of a stored JobSink: skip the diff
-        return []
-    # Defaults only touch the pod spec, so diffing that subtree gives the same patch, faster.
-    ops: JSONPatch = jsonpatch.make_patch(before, after).patch
-    return [_under(POD_SPEC_POINTER, op) for op in ops]
+    """RFC 6902 operations turning the raw ``obj`` into ``default(obj)``; empty if already done.
 
-
-def _under(prefix: str, op: dict[str, Any]) -> dict[str, Any]:
-    moved = {"path": prefix + op["path"]}
-    if "from" in op:
-        moved["from"] = prefix + op["from"]
-    return {**op, **moved}
+    The defaulting walk records each change where it makes it, in the order a diff of the two
+    objects lists them (per object: added members first, then changed ones in document order),
+    so there is no diff to compute. Only the pod spec is copied: nothing else changes.
+    """
+    pod = _pod_spec(obj)
+    if pod is None:
+        return []
+    ops: JSONPatch = []
+    _default_pod(copy_json(pod), POD_SPEC_POINTER, ops)
+    return ops
 
 
 def copy_json(value: Any) -> Any:
@@ -94,33 +80,85 @@ def _pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     return node if isinstance(node, dict) else None
 
 
-def _default_execution_mode(container: dict[str, Any]) -> None:
-    env = container.get("env")
-    if env is None:
-        env = container["env"] = []
-    if not isinstance(env, list):
-        return
-    if any(isinstance(var, dict) and var.get("name") == ENV_EXECUTION_MODE for var in env):
-        return
-    env.append({"name": ENV_EXECUTION_MODE, "value": EXECUTION_MODE_BATCH})
-
-
-def _stringify_fractions(node: Any) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _stringify_fractions(item)
-        return
-    if not isinstance(node, dict):
-        return
-    for name, value in node.items():
-        if name in QUANTITY_FIELDS and _is_fraction(value):
-            node[name] = quantity_text(value)
-        elif name in QUANTITY_MAPS and isinstance(value, dict):
-            for resource, quantity in value.items():
-                if _is_fraction(quantity):
-                    value[resource] = quantity_text(quantity)
+def _default_pod(pod: dict[str, Any], at: Pointer, ops: JSONPatch) -> None:
+    """Apply every rule to ``pod`` (a private copy) in place; with ``at``, record in ``ops``."""
+    if "restartPolicy" not in pod:
+        pod["restartPolicy"] = _changed(ops, "add", at, "restartPolicy", DEFAULT_RESTART_POLICY)
+    for name, value in pod.items():
+        if name == "restartPolicy":
+            if not value:
+                pod[name] = _changed(ops, "replace", at, name, DEFAULT_RESTART_POLICY)
+        elif name in ("initContainers", "containers") and isinstance(value, list):
+            path = _pointer(at, name)
+            for i, container in enumerate(value):
+                if isinstance(container, dict):
+                    _default_container(container, _pointer(path, str(i)), ops)
+                else:
+                    _stringify_fractions(container, _pointer(path, str(i)), ops)
         else:
-            _stringify_fractions(value)
+            _stringify_member(pod, name, value, at, ops)
+
+
+def _default_container(container: dict[str, Any], at: Pointer, ops: JSONPatch) -> None:
+    if "env" not in container:
+        container["env"] = _changed(ops, "add", at, "env", [_execution_mode()])
+    for name, value in container.items():
+        if name != "env":
+            _stringify_member(container, name, value, at, ops)
+        elif value is None:
+            container[name] = _changed(ops, "replace", at, name, [_execution_mode()])
+        elif isinstance(value, list):
+            path = _pointer(at, name)
+            _stringify_fractions(value, path, ops)
+            if not any(isinstance(v, dict) and v.get("name") == ENV_EXECUTION_MODE for v in value):
+                value.append(_changed(ops, "add", path, str(len(value)), _execution_mode()))
+        else:  # malformed: left for validation to report
+            _stringify_member(container, name, value, at, ops)
+
+
+def _execution_mode() -> dict[str, str]:
+    return {"name": ENV_EXECUTION_MODE, "value": EXECUTION_MODE_BATCH}
+
+
+def _stringify_fractions(node: Any, at: Pointer, ops: JSONPatch) -> None:
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            if isinstance(item, (dict, list)):
+                _stringify_fractions(item, _pointer(at, str(i)), ops)
+    elif isinstance(node, dict):
+        for name, value in node.items():
+            if name in QUANTITY_FIELDS or isinstance(value, (dict, list)):  # other leaves stay
+                _stringify_member(node, name, value, at, ops)
+
+
+def _stringify_member(
+    node: dict[str, Any], name: str, value: Any, at: Pointer, ops: JSONPatch
+) -> None:
+    """Rule 3 for ``node[name]`` (``at`` points to ``node``) and everything below it."""
+    if name in QUANTITY_FIELDS and _is_fraction(value):
+        node[name] = _changed(ops, "replace", at, name, quantity_text(value))
+    elif name in QUANTITY_MAPS and isinstance(value, dict):
+        path = _pointer(at, name)
+        for resource, quantity in value.items():
+            if _is_fraction(quantity):
+                text = quantity_text(quantity)
+                value[resource] = _changed(ops, "replace", path, resource, text)
+    elif isinstance(value, (dict, list)):
+        _stringify_fractions(value, _pointer(at, name), ops)
+
+
+def _changed(ops: JSONPatch, op: str, at: Pointer, name: str, value: Any) -> Any:
+    """Record ``op`` of ``value`` at member ``name`` of the node at ``at``; return ``value``."""
+    if at is not None:
+        ops.append({"op": op, "path": _pointer(at, name), "value": value})
+    return value
+
+
+def _pointer(at: Pointer, name: str) -> Pointer:
+    """The JSON Pointer (RFC 6901) of member ``name`` (or an index) of the node at ``at``."""
+    if at is None:
+        return None
+    return f"{at}/{name.replace('~', '~0').replace('/', '~1')}"
 
 
 def _is_fraction(value: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonpatch
@@ -139,6 +140,79 @@ def test_patch_is_minimal_and_against_the_raw_object() -> None:
     ]
 
 
+AT = "/spec/job/spec/template/spec"
+DIVISOR = {"name": "CPU", "valueFrom": {"resourceFieldRef": {"divisor": 0.5}}}
+
+
+@pytest.mark.parametrize(
+    ("pod", "expected"),
+    [
+        pytest.param(
+            {"containers": [{"name": "a", "env": None}], "restartPolicy": ""},
+            [
+                {"op": "replace", "path": f"{AT}/containers/0/env", "value": [BATCH]},
+                {"op": "replace", "path": f"{AT}/restartPolicy", "value": "Never"},
+            ],
+            id="null-env-and-empty-policy-replaced-in-document-order",
+        ),
+        pytest.param(
+            {
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "env": [{"name": "A", "value": "1"}],
+                        "resources": {"limits": {"nvidia.com/gpu": 0.5, "a~b": 1.5, "cpu": 1}},
+                    }
+                ],
+            },
+            [
+                {"op": "add", "path": f"{AT}/containers/0/env/1", "value": BATCH},
+                {
+                    "op": "replace",
+                    "path": f"{AT}/containers/0/resources/limits/nvidia.com~1gpu",
+                    "value": "0.5",
+                },
+                {
+                    "op": "replace",
+                    "path": f"{AT}/containers/0/resources/limits/a~0b",
+                    "value": "1.5",
+                },
+            ],
+            id="append-and-escaped-resource-names",
+        ),
+        pytest.param(
+            {
+                "overhead": {"cpu": 0.25},
+                "initContainers": [{"env": [DIVISOR]}],
+                "containers": [{"env": [BATCH]}],
+                "volumes": [{"name": "v", "emptyDir": {"sizeLimit": 0.5}}],
+            },
+            [
+                {"op": "add", "path": f"{AT}/restartPolicy", "value": "Never"},
+                {"op": "replace", "path": f"{AT}/overhead/cpu", "value": "0.25"},
+                {
+                    "op": "replace",
+                    "path": f"{AT}/initContainers/0/env/0/valueFrom/resourceFieldRef/divisor",
+                    "value": "0.5",
+                },
+                {"op": "add", "path": f"{AT}/initContainers/0/env/1", "value": BATCH},
+                {"op": "replace", "path": f"{AT}/volumes/0/emptyDir/sizeLimit", "value": "0.5"},
+            ],
+            id="added-members-first-then-changes-in-document-order",
+        ),
+        pytest.param(
+            {"restartPolicy": "Never", "containers": "x", "initContainers": [{"env": "x"}]},
+            [],
+            id="malformed-left-alone",
+        ),
+    ],
+)
+def test_patch_operations(pod: dict[str, Any], expected: list[dict[str, Any]]) -> None:
+    raw = sink(pod=pod)
+    assert default_patch(raw) == expected
+    assert raw == sink(pod=pod), "default_patch() must not modify its argument"
+
+
 ENV = st.lists(
     st.fixed_dictionaries(
         {"name": st.sampled_from(["K_EXECUTION_MODE", "A", "B"]), "value": st.text(max_size=3)}
@@ -190,7 +264,17 @@ def test_update_of_defaulted_object_yields_no_patch(
 
 
 @given(POD)
-def test_patch_equals_a_whole_object_diff(pod: dict[str, Any]) -> None:
-    """Diffing only the pod spec is an optimisation: the patch is the whole-object diff."""
+def test_patch_is_never_longer_than_a_whole_object_diff(pod: dict[str, Any]) -> None:
+    """One add or replace per default applied: no more operations, nor bytes, than a diff.
+
+    Both are the same list, order included, unless the diff's list matching pairs containers up
+    differently: then it removes, moves or re-adds whole containers.
+    """
     raw = sink(pod=pod)
-    assert default_patch(raw) == jsonpatch.make_patch(raw, default(raw)).patch
+    ours, diffed = default_patch(raw), jsonpatch.make_patch(raw, default(raw)).patch
+    assert {op["op"] for op in ours} <= {"add", "replace"}
+    assert len({op["path"] for op in ours}) == len(ours)
+    assert len(ours) <= len(diffed)
+    assert len(json.dumps(ours)) <= len(json.dumps(diffed))
+    if {op["op"] for op in diffed} <= {"add", "replace"}:
+        assert ours == diffed
