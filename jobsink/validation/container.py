@@ -20,6 +20,7 @@ from jobsink.validation.errors import (
     not_found,
     not_supported,
     required,
+    unsupported,
 )
 from jobsink.validation.probes import LIFECYCLE_HANDLERS, validate_handler, validate_probe
 from jobsink.validation.resources import validate_resources
@@ -66,13 +67,8 @@ def validate_container(
     """Every per-container rule (``init`` for initContainers)."""
     volumes, grace = pod.volumes, pod.grace
     errors = _name_and_image(container, path)
-    for field, allowed in (
-        ("imagePullPolicy", PULL_POLICIES),
-        ("terminationMessagePolicy", TERMINATION_MESSAGE_POLICIES),
-    ):
-        value = container.get(field)
-        if value is not None and value not in allowed:
-            errors.append(not_supported(child(path, field), value, allowed))
+    errors += unsupported(container, "imagePullPolicy", path, PULL_POLICIES)
+    errors += unsupported(container, "terminationMessagePolicy", path, TERMINATION_MESSAGE_POLICIES)
     errors += _ports(container.get("ports") or [], child(path, "ports"), pod.host_network)
     errors += _resize_policy(container.get("resizePolicy") or [], child(path, "resizePolicy"), pod)
     errors += validate_env(container.get("env") or [], child(path, "env"))
@@ -151,9 +147,7 @@ def _ports(ports: list[dict[str, Any]], path: str, host_network: bool) -> list[F
                     "must match `containerPort` when `hostNetwork` is true",
                 )
             )
-        protocol = port.get("protocol")
-        if protocol is not None and protocol not in PROTOCOLS:
-            errors.append(not_supported(child(at, "protocol"), protocol, PROTOCOLS))
+        errors += unsupported(port, "protocol", at, PROTOCOLS)
     return errors
 
 
@@ -263,11 +257,7 @@ def _mounts(mounts: list[dict[str, Any]], path: str, volumes: dict[str, str]) ->
                     "subPathExpr and subPath are mutually exclusive",
                 )
             )
-        propagation = mount.get("mountPropagation")
-        if propagation is not None and propagation not in MOUNT_PROPAGATIONS:
-            errors.append(
-                not_supported(child(at, "mountPropagation"), propagation, MOUNT_PROPAGATIONS)
-            )
+        errors += unsupported(mount, "mountPropagation", at, MOUNT_PROPAGATIONS)
         recursive = mount.get("recursiveReadOnly")
         if recursive is not None:
             if recursive not in RECURSIVE_READ_ONLY:

@@ -8,8 +8,9 @@ path such as ``spec.job.spec.template.spec.containers[0].image``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,19 @@ def invalid(path: str, value: object, detail: str) -> FieldError:
 def not_supported(path: str, value: object, supported: Iterable[str]) -> FieldError:
     listed = ", ".join(json.dumps(s) for s in supported)
     return FieldError(path, f"Unsupported value: {show(value)}: supported values: {listed}")
+
+
+def unsupported(
+    obj: Mapping[str, Any], field: str, path: str, supported: Sequence[str]
+) -> list[FieldError]:
+    """An enum field: ``Unsupported value`` when ``obj[field]`` is set to none of ``supported``.
+
+    ``path`` is that of ``obj``; an absent or null field is fine (the apiserver defaults it).
+    """
+    value = obj.get(field)
+    if value is None or value in supported:
+        return []
+    return [not_supported(child(path, field), value, supported)]
 
 
 def duplicate(path: str, value: object) -> FieldError:

@@ -12,6 +12,7 @@ from jobsink.validation.errors import (
     not_supported,
     required,
     too_long,
+    unsupported,
 )
 from jobsink.validation.pod import validate_pod_template
 from jobsink.validation.policies import validate_pod_failure_policy, validate_success_policy
@@ -91,8 +92,7 @@ def _indexing(spec: dict[str, Any], path: str) -> list[FieldError]:
         errors.append(
             required(child(path, "backoffLimitPerIndex"), "when maxFailedIndexes is specified")
         )
-    if mode is not None and mode not in COMPLETION_MODES:
-        errors.append(not_supported(child(path, "completionMode"), mode, COMPLETION_MODES))
+    errors += unsupported(spec, "completionMode", path, COMPLETION_MODES)
     if mode == "Indexed":
         if completions is None:
             errors.append(required(child(path, "completions"), "when completion mode is Indexed"))

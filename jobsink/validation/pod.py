@@ -15,8 +15,8 @@ from jobsink.validation.errors import (
     forbidden,
     index,
     invalid,
-    not_supported,
     required,
+    unsupported,
 )
 from jobsink.validation.meta import validate_annotations, validate_labels
 from jobsink.validation.resources import validate_resources
@@ -188,8 +188,7 @@ def _scalars(pod: dict[str, Any], path: str) -> list[FieldError]:
                 invalid(child(path, field), pod[field], p) for p in is_dns1123_subdomain(pod[field])
             ]
     policy = pod.get("dnsPolicy")
-    if policy is not None and policy not in DNS_POLICIES:
-        errors.append(not_supported(child(path, "dnsPolicy"), policy, DNS_POLICIES))
+    errors += unsupported(pod, "dnsPolicy", path, DNS_POLICIES)
     if policy == "None" and pod.get("dnsConfig") is None:
         errors.append(
             required(child(path, "dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None")

@@ -11,8 +11,8 @@ from jobsink.validation.errors import (
     forbidden,
     invalid,
     nonnegative,
-    not_supported,
     required,
+    unsupported,
 )
 from jobsink.validation.syntax import (
     PORT_RANGE,
@@ -42,10 +42,8 @@ def validate_handler(
         if action is not None:
             errors += _port_number_or_name(action.get("port"), child(child(path, kind), "port"))
     http = handler.get("httpGet")
-    if http is not None and http.get("scheme") is not None and http["scheme"] not in HTTP_SCHEMES:
-        errors.append(
-            not_supported(child(child(path, "httpGet"), "scheme"), http["scheme"], HTTP_SCHEMES)
-        )
+    if http is not None:
+        errors += unsupported(http, "scheme", child(path, "httpGet"), HTTP_SCHEMES)
     for header in (http or {}).get("httpHeaders") or []:
         name = header.get("name") or ""
         if not _HEADER_NAME.fullmatch(name):

@@ -12,6 +12,7 @@ from jobsink.validation.errors import (
     invalid,
     not_supported,
     required,
+    unsupported,
 )
 from jobsink.validation.selector import validate_requirement
 from jobsink.validation.syntax import is_dns1123_subdomain, is_qualified_name
@@ -35,9 +36,7 @@ def validate_scheduling(pod: dict[str, Any], path: str) -> list[FieldError]:
     errors += _spread(
         pod.get("topologySpreadConstraints") or [], child(path, "topologySpreadConstraints")
     )
-    policy = pod.get("preemptionPolicy")
-    if policy is not None and policy not in PREEMPTION_POLICIES:
-        errors.append(not_supported(child(path, "preemptionPolicy"), policy, PREEMPTION_POLICIES))
+    errors += unsupported(pod, "preemptionPolicy", path, PREEMPTION_POLICIES)
     system = (pod.get("os") or {}).get("name")
     if pod.get("os") is not None and system not in OPERATING_SYSTEMS:
         errors.append(not_supported(child(path, "os"), system or "", OPERATING_SYSTEMS))
@@ -195,8 +194,6 @@ def _spread(constraints: list[dict[str, Any]], path: str) -> list[FieldError]:
                         "can only use minDomains if whenUnsatisfiable=DoNotSchedule",
                     )
                 )
-        for field in ("nodeAffinityPolicy", "nodeTaintsPolicy"):
-            value = constraint.get(field)
-            if value is not None and value not in INCLUSION_POLICIES:
-                errors.append(not_supported(child(at, field), value, INCLUSION_POLICIES))
+        errors += unsupported(constraint, "nodeAffinityPolicy", at, INCLUSION_POLICIES)
+        errors += unsupported(constraint, "nodeTaintsPolicy", at, INCLUSION_POLICIES)
     return errors

@@ -13,6 +13,7 @@ from jobsink.validation.errors import (
     invalid,
     not_supported,
     required,
+    unsupported,
 )
 
 ID_MAX: Final = 2**31 - 1
@@ -57,13 +58,8 @@ def validate_pod_security(
     for i, group in enumerate(context.get("supplementalGroups") or []):
         if not 0 <= group <= ID_MAX:
             errors.append(invalid(index(child(path, "supplementalGroups"), i), group, _ID_RANGE))
-    for field, allowed in (
-        ("fsGroupChangePolicy", FS_GROUP_CHANGE_POLICIES),
-        ("supplementalGroupsPolicy", SUPPLEMENTAL_GROUPS_POLICIES),
-    ):
-        value = context.get(field)
-        if value is not None and value not in allowed:
-            errors.append(not_supported(child(path, field), value, allowed))
+    errors += unsupported(context, "fsGroupChangePolicy", path, FS_GROUP_CHANGE_POLICIES)
+    errors += unsupported(context, "supplementalGroupsPolicy", path, SUPPLEMENTAL_GROUPS_POLICIES)
     for i, sysctl in enumerate(context.get("sysctls") or []):
         name = sysctl.get("name") or ""
         at = child(index(child(path, "sysctls"), i), "name")
@@ -85,9 +81,7 @@ def validate_container_security(
 ) -> list[FieldError]:
     errors = validate_os_fields(context, path, os_name, LINUX_ONLY_CONTAINER)
     errors += _ids(context, path, ("runAsUser", "runAsGroup"))
-    proc_mount = context.get("procMount")
-    if proc_mount is not None and proc_mount not in PROC_MOUNTS:
-        errors.append(not_supported(child(path, "procMount"), proc_mount, PROC_MOUNTS))
+    errors += unsupported(context, "procMount", path, PROC_MOUNTS)
     if context.get("allowPrivilegeEscalation") is False:
         if context.get("privileged"):
             errors.append(
