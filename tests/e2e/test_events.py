@@ -28,19 +28,8 @@ from jobsink.render import render
 from receiver.settings import MAX_EVENT_BYTES
 from tests.e2e.services import RunningReceiver, start_receiver
 from tests.e2e.support import EXAMPLES
+from tests.seed import SEED_BODY, SEED_EVENT, SEED_HEADERS
 
-SEED_HEADERS = {
-    "content-type": "application/json",
-    "ce-specversion": "1.0",
-    "ce-source": "my/curl/command",
-    "ce-type": "my.demo.event",
-    "ce-id": "123",
-}
-SEED_BODY = b'{"details":"JobSinkDemo"}'
-SEED_EVENT = (
-    b'{"specversion":"1.0","id":"123","source":"my/curl/command","type":"my.demo.event",'
-    b'"datacontenttype":"application/json","data":{"details":"JobSinkDemo"}}'
-)
 WAIT = 60.0
 
 

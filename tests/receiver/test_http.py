@@ -32,16 +32,7 @@ from receiver.protocol import WriteProtocol
 from receiver.settings import MAX_EVENT_BYTES, Settings
 from receiver.sinks import SinkCache
 from tests.receiver.fake_kube import FakeKubeApi
-
-SEED_HEADERS = {
-    "content-type": "application/json",
-    "ce-specversion": "1.0",
-    "ce-source": "my/curl/command",
-    "ce-type": "my.demo.event",
-    "ce-id": "123",
-}
-SEED_BODY = b'{"details":"JobSinkDemo"}'
-SEED_LOCATION = "/namespaces/default/name/job-sink-logger/sources/my%2Fcurl%2Fcommand/ids/123"
+from tests.seed import SEED_BODY, SEED_HEADERS, SEED_LOCATION
 
 
 @dataclass

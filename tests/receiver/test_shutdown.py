@@ -15,7 +15,7 @@ import httpx
 
 from certs.authority import CertificateAuthority
 from tests.receiver.fake_kube import FakeKubeApi
-from tests.receiver.test_http import SEED_BODY, SEED_HEADERS
+from tests.seed import SEED_BODY, SEED_HEADERS
 
 
 def free_port() -> int:
