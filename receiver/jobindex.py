@@ -30,6 +30,7 @@ from jobsink.names import (
 )
 from kubeapi.events import Resource
 from kubeapi.jobsinks import Gone, WatchStream
+from receiver.daemon import Daemon
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,9 @@ class JobIndex:
         self._completed_size = completed_size
         self._lock = threading.Lock()
         self._synced = threading.Event()
-        self._stopping = threading.Event()
         self._stream: WatchStream | None = None
-        self._thread: threading.Thread | None = None
+        self._daemon = Daemon("jobsink-job-index", self._run, interrupt=self._close_stream)
+        self._stopping = self._daemon.stopping
 
     # -- what the write protocol asks ---------------------------------------------------------
 
@@ -114,19 +115,16 @@ class JobIndex:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jobsink-job-index", daemon=True)
-        self._thread.start()
+        self._daemon.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
+        self._daemon.stop(timeout)
+
+    def _close_stream(self) -> None:
         with self._lock:
             stream = self._stream
         if stream is not None:
             stream.close()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         backoff = 0.0

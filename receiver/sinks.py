@@ -25,6 +25,7 @@ from prometheus_client import Counter, Gauge
 
 from kubeapi.jobsinks import Gone, JobSinks, WatchEvent
 from kubeapi.messages import one_line
+from receiver.daemon import Daemon
 
 log = logging.getLogger(__name__)
 
@@ -92,29 +93,26 @@ class SinkCache:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._synced = threading.Event()
-        self._stopping = threading.Event()
         self._changes = 0
         """Count of store changes; lets a live GET tell whether the watch spoke meanwhile."""
         self._stream: Any = None
-        self._thread: threading.Thread | None = None
+        self._daemon = Daemon("jobsink-cache", self._run, interrupt=self._close_stream)
+        self._stopping = self._daemon.stopping
         self.resource_version = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jobsink-cache", daemon=True)
-        self._thread.start()
+        self._daemon.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
+        self._daemon.stop(timeout)
+
+    def _close_stream(self) -> None:
         with self._lock:
             stream = self._stream
         if stream is not None:
             stream.close()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     @property
     def synced(self) -> bool:

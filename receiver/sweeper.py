@@ -19,7 +19,6 @@ live read first, so doing it twice is harmless.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 from jobsink.names import LABEL_SINK_ID
 from kubeapi.calls import KubeError
 from kubeapi.events import Resource
+from receiver.daemon import Daemon
 from receiver.metrics import JOBS_SWEPT
 
 log = logging.getLogger(__name__)
@@ -49,21 +49,15 @@ class Sweeper:
         self._interval = interval
         self._grace = grace
         self._namespace = namespace
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._daemon = Daemon("jobsink-sweeper", self._run)
+        self._stopping = self._daemon.stopping
 
     def start(self) -> None:
-        if self._interval <= 0:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jobsink-sweeper", daemon=True)
-        self._thread.start()
+        if self._interval > 0:
+            self._daemon.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._daemon.stop(timeout)
 
     def _run(self) -> None:
         while not self._stopping.wait(self._interval):
