@@ -158,7 +158,8 @@ def _pointer(at: Pointer, name: str) -> Pointer:
     """The JSON Pointer (RFC 6901) of member ``name`` (or an index) of the node at ``at``."""
     if at is None:
         return None
-    return f"{at}/{name.replace('~', '~0').replace('/', '~1')}"
+    # str(): a hand-built object (not decoded JSON) may carry non-string keys; never crash on it.
+    return f"{at}/{str(name).replace('~', '~0').replace('/', '~1')}"
 
 
 def _is_fraction(value: Any) -> bool:
