@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e generate controlplane run manifests bench-webhook bench-receiver clean
+.PHONY: help venv lint typecheck test test-fast test-e2e generate docs docs-build docs-generate controlplane run manifests bench-webhook bench-receiver clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ lint: $(STAMP)  ## ruff, mypy --strict and the import contracts
 controlplane:  ## build (or reuse) etcd, kube-apiserver, kube-controller-manager v1.36.3
 	@bash tools/build-controlplane.sh >/dev/null
 
-test: lint controlplane  ## everything: lint, unit, HTTP and end-to-end tests
+test: lint controlplane  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests
 	$(BIN)/pytest
 
 test-fast: lint  ## lint and the tests that need no control plane
@@ -40,6 +40,15 @@ generate: $(STAMP)  ## refresh the vendored schema, the generated models and the
 	$(BIN)/python tools/modelgen/vendor_schema.py
 	$(BIN)/python tools/modelgen/generate.py
 	$(BIN)/python tools/modelgen/crd.py
+
+docs: $(STAMP)  ## serve the documentation site on http://127.0.0.1:8000, rebuilt on change
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+docs-build: $(STAMP)  ## build the documentation site into site/ (strict: broken links fail)
+	$(BIN)/mkdocs build --strict
+
+docs-generate: $(STAMP)  ## refresh the generated reference pages (CLI, settings, JobSink fields)
+	PYTHONPATH=tools $(BIN)/python -m docgen
 
 run: $(STAMP)  ## local control plane (built on first use, with progress) + webhook + receiver, and the story
 	$(BIN)/jobsink dev
@@ -54,4 +63,4 @@ bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the 
 	$(BIN)/python bench/receiver_bench.py
 
 clean:  ## remove the venv and build outputs (the control-plane cache stays)
-	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) dist site .mypy_cache .ruff_cache .pytest_cache
