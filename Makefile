@@ -42,10 +42,10 @@ generate: $(STAMP)  ## refresh the vendored schema, the generated models and the
 	$(BIN)/python tools/modelgen/crd.py
 
 docs: $(STAMP)  ## serve the documentation site on http://127.0.0.1:8000, rebuilt on change
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 docs-build: $(STAMP)  ## build the documentation site into site/ (strict: broken links fail)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 docs-generate: $(STAMP)  ## refresh the generated reference pages (CLI, settings, JobSink fields)
 	PYTHONPATH=tools $(BIN)/python -m docgen
