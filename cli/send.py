@@ -90,10 +90,15 @@ def header_value(value: str) -> str:
 def binary_request(outgoing: Outgoing) -> Request:
     """Binary content mode: attributes as ``ce-`` headers, the data as the body, untouched."""
     event = to_event(outgoing)
-    headers = {f"ce-{name}": header_value(str(value)) for name, value in event.attributes.items()}
-    content_type = headers.pop("ce-datacontenttype", None)
-    if content_type is not None:
-        headers["content-type"] = content_type
+    headers = {
+        f"ce-{name}": header_value(str(value))
+        for name, value in event.attributes.items()
+        if name != "datacontenttype"
+    }
+    # Content-Type is a plain HTTP header, not a ce- header: it is sent as is, never
+    # percent-encoded (a receiver reads "text/plain;%20charset=utf-8" literally).
+    if event.datacontenttype is not None:
+        headers["content-type"] = event.datacontenttype
     return Request(headers, outgoing.data or b"")
 
 

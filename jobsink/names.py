@@ -72,8 +72,3 @@ def job_name(sink: str, source: str, id: str) -> str:
 def selector(sink: str) -> str:
     """Label selector of every Job and Secret created for ``sink``; also ``status.job.selector``."""
     return f"{LABEL_SINK_NAME}={sink}"
-
-
-def event_selector(sink: str, name: str) -> str:
-    """Label selector of the one Job (and Secret) created for an event."""
-    return f"{LABEL_SINK_NAME}={sink},{LABEL_SINK_ID}={name}"

@@ -10,7 +10,8 @@ Fixtures:
   raises ``controlplane.KubectlError`` (with ``.stderr``) on failure when ``check``.
 - ``api_client`` (session): an official-client ``ApiClient`` with admin credentials.
 - ``namespace`` (function): a fresh namespace whose ``default`` ServiceAccount exists.
-- ``jobsink_crd`` (session): ``kubectl apply -f crds/``, waited until Established.
+- ``jobsink_crd`` (session): ``kubectl apply -f crds/``, waited until Established; fails the
+  tests that need it when ``crds/`` has no JobSink CRD.
 - ``webhook`` (session): ``jobsink webhook`` as a subprocess plus both webhook
   configurations (``url`` on 127.0.0.1, ``caBundle`` from the control plane's CA), waited
   until the apiserver actually calls them.
@@ -34,6 +35,7 @@ import pytest
 from kubernetes import client
 
 from controlplane import ControlPlane
+from jobsink.types import CRD_NAME
 from tests.e2e.services import (
     RunningReceiver,
     RunningWebhook,
@@ -128,10 +130,18 @@ def namespace(api_client: client.ApiClient, request: pytest.FixtureRequest) -> I
 
 @pytest.fixture(scope="session")
 def jobsink_crd(control_plane: ControlPlane) -> list[str]:
-    """Names of the CRDs installed from ``crds/``."""
+    """Names of the CRDs installed from ``crds/``, which must include the JobSink CRD.
+
+    A missing CRD is a broken checkout, not a reason to skip: a skip would turn every test that
+    needs the webhook or the receiver into a silent pass.
+    """
     names = apply_crds(control_plane)
-    if not names:
-        pytest.skip("crds/ holds no CustomResourceDefinition yet")
+    if CRD_NAME not in names:
+        pytest.fail(
+            f"crds/ holds no CustomResourceDefinition named {CRD_NAME} (found: {names or 'none'});"
+            " regenerate it with `make generate`",
+            pytrace=False,
+        )
     return names
 
 

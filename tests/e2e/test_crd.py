@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jobsink.types import CRD_NAME
-from tests.models.test_generated import REPO, load_tool
+from tests.jobsink.models.test_generated import REPO, load_tool
 
 Kubectl = Callable[..., CompletedProcess[str]]
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

@@ -1,7 +1,7 @@
 """The generated models' verdict on Jobs equals the 1.36 kube-apiserver's.
 
-Each Job of the model corpus (tests/models/test_differential.py) is POSTed as raw JSON, exactly
-as written, to ``/apis/batch/v1/namespaces/<ns>/jobs?dryRun=All&fieldValidation=Strict``: no
+Each Job of the model corpus (tests/jobsink/models/test_differential.py) is POSTed as raw JSON,
+exactly as written, to ``/apis/batch/v1/namespaces/<ns>/jobs?dryRun=All&fieldValidation=Strict``: no
 client-side decoding stands between the corpus and the apiserver. Valid Jobs must be accepted;
 Jobs with type errors, unknown fields and missing required fields must be refused; so must the
 cases JSON Schema cannot judge but the models reject (quantity and timestamp syntax, int32).
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.models.test_differential import (
+from tests.jobsink.models.test_differential import (
     BEYOND_JSON_SCHEMA,
     CORPUS,
     STRICTER_THAN_APISERVER,

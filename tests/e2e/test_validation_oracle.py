@@ -1,6 +1,6 @@
 """Our validation verdict equals the real kube-apiserver's on the rendered Job.
 
-For every JobSink of the corpus (``tests/api/corpus.py``) the Job the receiver would create is sent
+For every JobSink of the corpus (tests/jobsink/corpus.py) the Job the receiver would create is sent
 to the pinned 1.36 apiserver as a server-side dry-run create with strict field validation. A valid
 case must be accepted, an invalid one refused, and the apiserver must name the field we name.
 Cases refused for JobSink-only reasons (``admission_only``) have no Job to compare and are skipped.
@@ -22,8 +22,8 @@ from controlplane import ControlPlane
 from jobsink.defaults import default
 from jobsink.render import dry_run_job
 from jobsink.validation import validate
-from tests.api.corpus import CASES, Case
 from tests.e2e.support import unique_name
+from tests.jobsink.corpus import CASES, Case
 
 UNDECODABLE = "cannot be handled as a Job"
 COMPARABLE = [case for case in CASES if not case.admission_only]

@@ -213,12 +213,56 @@ def test_defaulted_object_gets_no_patch(operation: str) -> None:
     assert answer["response"] == {"uid": answer["response"]["uid"], "allowed": True}
 
 
-def test_defaulting_leaves_malformed_parts_to_validation() -> None:
+POD_SPEC = "/spec/job/spec/template/spec"
+
+
+def _env_op(container: str) -> dict[str, Any]:
+    return {"op": "add", "path": f"{POD_SPEC}/{container}/env", "value": [EXECUTION_MODE]}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected_ops"),
+    [
+        pytest.param(
+            lambda s: pod_spec(s).update(containers="main"),
+            [],
+            id="containers-string-nothing-else-to-do",
+        ),
+        pytest.param(
+            lambda s: (pod_spec(s).update(containers="main"), pod_spec(s).pop("restartPolicy")),
+            [{"op": "add", "path": f"{POD_SPEC}/restartPolicy", "value": "Never"}],
+            id="containers-string-restart-policy-still-defaulted",
+        ),
+        pytest.param(
+            lambda s: pod_spec(s).update(containers=["main", {"name": "b", "image": "x"}]),
+            [_env_op("containers/1")],
+            id="string-item-skipped-next-container-defaulted",
+        ),
+        pytest.param(
+            lambda s: pod_spec(s)["containers"][0].update(env="K_EXECUTION_MODE=batch"),
+            [],
+            id="env-string",
+        ),
+        pytest.param(
+            lambda s: pod_spec(s)["containers"][0].update(resources={"limits": "cpu=1"}),
+            [_env_op("containers/0")],
+            id="limits-string-env-still-defaulted",
+        ),
+    ],
+)
+def test_defaulting_leaves_malformed_parts_to_validation(
+    mutate: Mutation, expected_ops: list[dict[str, Any]]
+) -> None:
+    """A malformed part is neither repaired nor refused here; the well-formed rest is defaulted."""
     sink = example()
-    pod_spec(sink)["containers"] = "main"
+    mutate(sink)
     answer = admission.defaulting_review(admission.parse_review(review(sink)))
     assert answer["response"]["allowed"] is True
-    assert "patch" not in answer["response"] or _defaulted_via_review(sink) == default(sink)
+    # No patch at all when there is nothing to add: an empty JSONPatch is not sent either.
+    assert ("patch" in answer["response"]) == bool(expected_ops)
+    assert _patch(answer) == expected_ops
+    # The exact operations above touch no malformed part; applied, they give the pure defaulting.
+    assert _defaulted_via_review(sink) == default(sink)
 
 
 # --- validation --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from types import ModuleType
 import kubernetes_validate
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MODELGEN = REPO / "tools" / "modelgen"
 
 GENERATED = {

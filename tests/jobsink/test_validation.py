@@ -11,8 +11,8 @@ from jobsink.defaults import default
 from jobsink.validation import FieldError, validate, warnings
 from jobsink.validation.policies import count_indexes
 from jobsink.validation.structure import path_of
-from tests.api.corpus import CASES, Case, container, pod, with_job_metadata
-from tests.api.sinks import sink
+from tests.jobsink.corpus import CASES, Case, container, pod, with_job_metadata
+from tests.jobsink.sinks import sink
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

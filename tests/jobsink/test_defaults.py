@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jobsink.defaults import default, default_patch
-from tests.api.sinks import pod_of, sink
+from tests.jobsink.sinks import pod_of, sink
 
 BATCH = {"name": "K_EXECUTION_MODE", "value": "batch"}
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobsink.names import MAX_JOB_NAME, event_hash, event_selector, job_name, selector
+from jobsink.names import MAX_JOB_NAME, event_hash, job_name, selector
 
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # Legal JobSink names: DNS-1123 subdomains, up to 253 characters.
@@ -81,8 +81,5 @@ def test_hash_keeps_130_bits_in_base32() -> None:
     assert re.fullmatch(r"[a-z2-7]{26}", digest)
 
 
-def test_selectors() -> None:
+def test_selector() -> None:
     assert selector("logger") == "sinks.knative.dev/job-sink-name=logger"
-    assert event_selector("logger", "n") == (
-        "sinks.knative.dev/job-sink-name=logger,sinks.knative.dev/job-sink-id=n"
-    )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from jobsink.models.batch_v1 import Job
-from tests.models.corpus import JOBS
+from tests.jobsink.models.corpus import JOBS
 
 
 @pytest.mark.parametrize("job", JOBS.values(), ids=JOBS.keys())

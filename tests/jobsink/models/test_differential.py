@@ -4,7 +4,7 @@ kubernetes_validate checks the same upstream OpenAPI schema with JSON Schema, so
 independent judge of types, unknown fields and required fields. It cannot judge what the
 apiserver checks beyond the schema: quantity syntax, timestamp syntax, int32 ranges (see
 BEYOND_JSON_SCHEMA, where the apiserver sides with us) and every semantic rule (restartPolicy
-values, DNS-1123 names, unique volumes, ...), which are jobsink.validation's job (tests/api).
+values, DNS-1123 names, unique volumes, ...), which are jobsink.validation's job (tests/jobsink).
 tests/e2e/test_models_oracle.py replays all of these tables against the real 1.36 apiserver.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from jobsink.models.batch_v1 import Job
-from tests.models.corpus import JOBS
+from tests.jobsink.models.corpus import JOBS
 
 DELETE = object()
 Edit = tuple[str, tuple[str | int, ...], object]

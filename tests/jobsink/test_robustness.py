@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from jobsink.defaults import default, default_patch
 from jobsink.render import PlaceholderEvent, render
 from jobsink.validation import validate, warnings
-from tests.api.sinks import sink
+from tests.jobsink.sinks import sink
 
 RICH = sink(
     completions=3,

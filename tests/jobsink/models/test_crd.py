@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.models.test_generated import load_tool
+from tests.jobsink.models.test_generated import load_tool
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CRD_FILE = REPO / "crds" / "jobsink.yaml"
 LAST_APPLIED_LIMIT = 256 * 1024
 

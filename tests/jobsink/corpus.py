@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.api.sinks import sink
+from tests.jobsink.sinks import sink
 
 POD = "spec.job.spec.template.spec"
 C0 = f"{POD}.containers[0]"

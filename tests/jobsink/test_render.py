@@ -14,7 +14,7 @@ import yaml
 from jobsink.event import CloudEvent, json_data
 from jobsink.names import job_name
 from jobsink.render import PLACEHOLDER_UID, dry_run_job, render, secret_owned_by
-from tests.api.sinks import pod_of, sink
+from tests.jobsink.sinks import pod_of, sink
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SEED_FILE = (
