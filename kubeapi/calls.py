@@ -73,10 +73,13 @@ class Caller:
         retry policy, or one that must answer within one round trip).
         """
         attempt = 0
+        last: KubeError | None = None
         while True:
             attempt += 1
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline - time.monotonic() <= 0:
+                # Woken a little late from a retry pause: the last answer says more than "timeout".
+                if last is not None:
+                    raise last
                 raise no_answer("Timeout", f"{operation}: deadline reached before attempt")
             if self._throttle is not None:
                 self._throttle(deadline)
@@ -90,6 +93,7 @@ class Caller:
                 pause = self._pause(error, attempt)
                 if time.monotonic() + pause >= deadline:
                     raise
+                last = error
                 time.sleep(pause)
 
     def _pause(self, error: KubeError, attempt: int) -> float:
