@@ -42,9 +42,9 @@ from bench import receiver_load as loadgen  # noqa: E402
 from controlplane import ControlPlane  # noqa: E402
 from controlplane.ports import free_ports  # noqa: E402
 from jobsink.names import LABEL_SINK_NAME  # noqa: E402
-from kubeapi import events  # noqa: E402
+from kubeapi import object_client  # noqa: E402
 from kubeapi.calls import Caller  # noqa: E402
-from kubeapi.config import load_api_client  # noqa: E402
+from kubeapi.config import load_api_client, size_connection_pool  # noqa: E402
 
 SINK = "bench-sink"
 
@@ -92,13 +92,10 @@ class Direct:
 
     def __init__(self, kubeconfig: str, namespace: str, concurrency: int) -> None:
         api = load_api_client(kubeconfig)
-        api.configuration.connection_pool_maxsize = concurrency + 8
-        from kubernetes.client import rest
-
-        api.rest_client = rest.RESTClientObject(api.configuration)
+        size_connection_pool(api, concurrency + 8)
         self.latencies: dict[str, list[float]] = {}
         caller = Caller(api, observe=self._observe)
-        self.jobs, self.secrets = events.jobs(caller), events.secrets(caller)
+        self.jobs, self.secrets = object_client.jobs(caller), object_client.secrets(caller)
         self.namespace = namespace
         self.pool = ThreadPoolExecutor(concurrency)
         template = yaml.safe_load((REPO / "examples" / "job-sink-logger.yaml").read_text())

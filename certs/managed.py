@@ -25,8 +25,8 @@ from kubernetes import client
 from certs.live import LiveContext
 from certs.rotation import Lifetimes, Material, next_check, renewed
 from kubeapi import webhookconfigs
-from kubeapi.raw import KubeError
-from kubeapi.secrets import AlreadyExists, Conflict, SecretStore, Stored
+from kubeapi.errors import Conflict, KubeError
+from kubeapi.secrets import SecretStore, Stored
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class SelfManaged:
                     self.store.create(wanted.to_data())
                 else:
                     self.store.replace(wanted.to_data(), stored.resource_version)
-            except (AlreadyExists, Conflict):
+            except Conflict:  # a create or a replace lost to another replica
                 log.info("certificate Secret written by another replica; reading it again")
                 continue
             log.info(

@@ -19,9 +19,8 @@ from typing import Any
 from kubernetes import client
 
 from kubeapi import raw
-from kubeapi.raw import JSON, RETRY_STATUSES, KubeError
-
-__all__ = ["JSON", "RETRY_STATUSES", "Caller", "KubeError", "Observer", "Throttle"]
+from kubeapi.errors import KubeError, NoAnswer, no_answer
+from kubeapi.raw import JSON
 
 Observer = Callable[[str, str, float], None]
 """Called after every attempt with (operation, outcome code such as "201" or "error", seconds)."""
@@ -30,7 +29,10 @@ Throttle = Callable[[float], None]
 
 
 class Caller:
-    """Sends requests through one ``ApiClient`` (thread-safe: urllib3's pool is)."""
+    """Sends requests through one ``ApiClient`` (thread-safe: urllib3's pool is).
+
+    ``api`` is public for ``kubeapi.watch``, which opens its long-lived GETs on the same client.
+    """
 
     def __init__(
         self,
@@ -42,7 +44,7 @@ class Caller:
         base_backoff: float = 0.05,
         max_backoff: float = 2.0,
     ) -> None:
-        self._api = api
+        self.api = api
         self._observe = observe
         self._throttle = throttle
         self._attempt_timeout = attempt_timeout
@@ -61,19 +63,24 @@ class Caller:
         accept: str = JSON,
         content_type: str = JSON,
         answer: bool = True,
+        retry: bool = True,
     ) -> dict[str, Any]:
         """The decoded JSON answer (``{}`` when ``answer`` is False: not even parsed);
-        ``KubeError`` when not 2xx after the retries that fit in time.
+        a ``KubeError`` subclass when not 2xx after the retries that fit in time.
 
         ``deadline`` is a ``time.monotonic()`` instant. Non-retryable errors (404, 409, 422...)
-        are raised at once.
+        are raised at once; ``retry=False`` makes a single attempt (for a caller with its own
+        retry policy, or one that must answer within one round trip).
         """
         attempt = 0
+        last: KubeError | None = None
         while True:
             attempt += 1
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise KubeError(0, "Timeout", f"{operation}: deadline reached before attempt")
+            if deadline - time.monotonic() <= 0:
+                # Woken a little late from a retry pause: the last answer says more than "timeout".
+                if last is not None:
+                    raise last
+                raise no_answer("Timeout", f"{operation}: deadline reached before attempt")
             if self._throttle is not None:
                 self._throttle(deadline)
             try:
@@ -81,11 +88,12 @@ class Caller:
                     operation, method, path, body, query, accept, content_type, deadline, answer
                 )
             except KubeError as error:
-                if not error.retryable:
+                if not (retry and error.retryable):
                     raise
                 pause = self._pause(error, attempt)
                 if time.monotonic() + pause >= deadline:
                     raise
+                last = error
                 time.sleep(pause)
 
     def _pause(self, error: KubeError, attempt: int) -> float:
@@ -111,7 +119,7 @@ class Caller:
         started = time.monotonic()
         try:
             reply: raw.Answer = raw.send(
-                self._api,
+                self.api,
                 method,
                 path,
                 body=body,
@@ -120,22 +128,14 @@ class Caller:
                 content_type=content_type,
                 timeout=timeout,
             )
-        except KubeError as error:
+        except NoAnswer as error:
             self._report(operation, "error", started)
-            raise KubeError(0, error.reason, f"{operation}: {error.message}") from None
+            raise no_answer(error.reason, f"{operation}: {error.message}") from None
         self._report(operation, str(reply.status), started)
         if not reply.ok:
             raise reply.error()
         # A caller that only needs success skips parsing (the Secret create echoes 1 MiB).
         return reply.json() if answer else {}
-
-    def stream(
-        self, path: str, *, query: Sequence[tuple[str, str]], accept: str, read_timeout: float
-    ) -> Any:
-        """Open a long-lived GET (a watch) and return the unread urllib3 response; no retries:
-        a watcher re-lists and re-watches on failure anyway."""
-        timeout = (self._attempt_timeout, read_timeout)
-        return raw.watch(self._api, path, query, timeout=timeout, accept=accept)
 
     def _report(self, operation: str, outcome: str, started: float) -> None:
         if self._observe is not None:

@@ -1,4 +1,5 @@
-"""Building an ``ApiClient`` from a kubeconfig file or the in-cluster service account."""
+"""Building an ``ApiClient`` from a kubeconfig file or the in-cluster service account, and sizing
+its connection pool."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import errno
 import os
 
 from kubernetes import client, config
+from kubernetes.client import rest
 
 
 def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
@@ -26,3 +28,16 @@ def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     else:
         config.load_kube_config(config_file=path, client_configuration=configuration)  # type: ignore[no-untyped-call]
     return client.ApiClient(configuration)
+
+
+def size_connection_pool(api_client: client.ApiClient, size: int) -> None:
+    """Keep up to ``size`` pooled connections to the apiserver (never fewer than configured).
+
+    urllib3's default is 5 x CPUs; a process with more threads calling at once than that opens
+    and throws away a connection per call under load. The pool is built when the client is, so
+    a larger one means a new ``RESTClientObject``: call this before sending anything.
+    """
+    configuration = api_client.configuration
+    if (configuration.connection_pool_maxsize or 0) < size:
+        configuration.connection_pool_maxsize = size
+        api_client.rest_client = rest.RESTClientObject(configuration)

@@ -7,24 +7,29 @@ makes unknown and duplicate fields errors, as Knative's strict decode does.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kubernetes import client
 
-from kubeapi.raw import KubeError, request
-
-__all__ = ["KubeError", "create_job"]
+from kubeapi.calls import Caller
+from kubeapi.resources import JOBS, path
 
 
 def create_job(
     api: client.ApiClient, namespace: str, job: dict[str, Any], *, timeout: float
 ) -> dict[str, Any]:
-    """The Job as the apiserver would store it. Raises ``KubeError`` if it would be refused."""
-    return request(
-        api,
+    """The Job as the apiserver would store it. Raises a ``kubeapi.errors.KubeError`` if it would
+    be refused, with the apiserver's causes (``Invalid.causes``) naming each refused field.
+
+    One attempt: an admission request cannot wait for retries, and an unavailable apiserver
+    only means the check is skipped."""
+    return Caller(api, attempt_timeout=timeout).call(
+        "dry_run_create_job",
         "POST",
-        f"/apis/batch/v1/namespaces/{namespace}/jobs",
+        path(JOBS, namespace),
         body=job,
         query=[("dryRun", "All"), ("fieldValidation", "Strict")],
-        timeout=timeout,
+        deadline=time.monotonic() + timeout,
+        retry=False,
     )

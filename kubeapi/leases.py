@@ -1,68 +1,58 @@
 """coordination.k8s.io/v1 Leases as plain dicts: get, create, and replace with a resourceVersion.
 
-Through ``kubeapi.raw`` like every other call: the JSON goes and comes back exactly as the apiserver
-sent it, which keeps MicroTime strings as written instead of round-tripping through client-side
-models, and failures are ``KubeError``s.
+The JSON goes and comes back exactly as the apiserver sent it, which keeps MicroTime strings as
+written instead of round-tripping through client-side models. One attempt per call: the election
+loop tries again on its own schedule, and a retried write that had in fact landed would only come
+back as a conflict with itself.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
-from urllib.parse import quote
 
 from kubernetes import client
 
-from kubeapi.raw import KubeError, request
-
-GROUP = "coordination.k8s.io"
-VERSION = "v1"
-PLURAL = "leases"
-
-
-class LeaseTaken(Exception):
-    """Someone else created or updated the Lease first (HTTP 409)."""
+from kubeapi.calls import Caller
+from kubeapi.errors import NotFound
+from kubeapi.resources import LEASES, path
 
 
 class Leases:
-    """Lease calls in one namespace."""
+    """Lease calls in one namespace. A lost race (``create`` of an existing Lease, ``replace``
+    of a changed one) raises ``kubeapi.errors.Conflict`` (``AlreadyExists`` is one)."""
 
     def __init__(
         self, api_client: client.ApiClient, namespace: str, *, request_timeout: float = 5.0
     ) -> None:
-        self._api = api_client
+        self._caller = Caller(api_client, attempt_timeout=request_timeout)
         self.namespace = namespace
         self._timeout = request_timeout
-        self._path = f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace, safe='')}/{PLURAL}"
 
     def _body(self, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         return {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "Lease",
+            "apiVersion": LEASES.api_version,
+            "kind": LEASES.kind,
             "metadata": metadata,
             "spec": spec,
         }
 
+    def _call(self, operation: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        deadline = time.monotonic() + self._timeout
+        return self._caller.call(operation, method, path, body=body, deadline=deadline, retry=False)
+
     def get(self, name: str) -> dict[str, Any] | None:
         try:
-            return request(
-                self._api, "GET", f"{self._path}/{quote(name, safe='')}", timeout=self._timeout
-            )
-        except KubeError as error:
-            if error.status == 404:
-                return None
-            raise
+            return self._call("get_lease", "GET", path(LEASES, self.namespace, name))
+        except NotFound:
+            return None
 
     def create(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         body = self._body({"name": name, "namespace": self.namespace}, spec)
-        try:
-            return request(self._api, "POST", self._path, body=body, timeout=self._timeout)
-        except KubeError as error:
-            if error.status == 409:
-                raise LeaseTaken(f"Lease {self.namespace}/{name} already exists") from error
-            raise
+        return self._call("create_lease", "POST", path(LEASES, self.namespace), body)
 
     def replace(self, lease: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-        """Write ``spec`` over ``lease``; ``LeaseTaken`` if it changed since it was read."""
+        """Write ``spec`` over ``lease``; ``Conflict`` if it changed since it was read."""
         metadata = lease["metadata"]
         name = metadata["name"]
         body = self._body(
@@ -73,15 +63,4 @@ class Leases:
             },
             spec,
         )
-        try:
-            return request(
-                self._api,
-                "PUT",
-                f"{self._path}/{quote(name, safe='')}",
-                body=body,
-                timeout=self._timeout,
-            )
-        except KubeError as error:
-            if error.status == 409:
-                raise LeaseTaken(f"Lease {self.namespace}/{name} changed") from error
-            raise
+        return self._call("replace_lease", "PUT", path(LEASES, self.namespace, name), body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from kubeapi.raw import KubeError
+from kubeapi.errors import KubeError
 
 
 def one_line(error: BaseException) -> str:

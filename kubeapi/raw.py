@@ -3,7 +3,8 @@
 The 37.x client validates bodies against its own Pydantic models before sending, and those reject
 input the apiserver accepts (``cpu: 0.25``, fields newer than the client). Going through
 ``param_serialize`` + ``call_api`` keeps the client's configuration, authentication and TLS while
-sending the dict exactly as given. Retries live one layer up, in ``kubeapi.calls.Caller``.
+sending the dict exactly as given. Retries live one layer up, in ``kubeapi.calls.Caller``; watches
+in ``kubeapi.watch``.
 """
 
 from __future__ import annotations
@@ -17,28 +18,11 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from kubeapi.errors import KubeError, from_status, no_answer
+
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass
-class KubeError(Exception):
-    """A failed call. ``status`` 0 means no HTTP answer (connection refused, reset, timeout);
-    otherwise ``reason`` and ``message`` come from the apiserver's ``Status``."""
-
-    status: int
-    reason: str
-    message: str
-    retry_after: float | None = None
-
-    def __str__(self) -> str:
-        return f"{self.status or 'no answer'} {self.reason}: {self.message}"
-
-    @property
-    def retryable(self) -> bool:
-        return self.status == 0 or self.status in RETRY_STATUSES
 
 
 @dataclass(frozen=True)
@@ -62,12 +46,9 @@ class Answer:
         return cast(dict[str, Any], decoded) if isinstance(decoded, dict) else {"items": decoded}
 
     def error(self) -> KubeError:
-        decoded = self.json()
-        return KubeError(
-            status=self.status,
-            reason=str(decoded.get("reason") or self.reason or ""),
-            message=str(decoded.get("message") or "")[:1000],
-            retry_after=self.retry_after,
+        """The failure this (non-2xx) answer means, with the apiserver's ``Status`` kept."""
+        return from_status(
+            self.status, self.json(), http_reason=self.reason, retry_after=self.retry_after
         )
 
 
@@ -84,7 +65,7 @@ def send(
     stream: bool = False,
 ) -> Any:
     """Send one request. Returns an ``Answer``, or with ``stream`` the unread urllib3 response
-    (for watches). A connection failure raises ``KubeError`` with status 0."""
+    (for watches). A connection failure raises ``NoAnswer``."""
     headers = {"Accept": accept}
     if body is not None:
         headers["Content-Type"] = content_type
@@ -99,7 +80,7 @@ def send(
     try:
         response = api.call_api(method, url, headers, serialized, post, _request_timeout=timeout)
     except (urllib3.exceptions.HTTPError, OSError, ApiException) as error:
-        raise KubeError(0, type(error).__name__, f"{method} {path}: {error}") from None
+        raise no_answer(type(error).__name__, f"{method} {path}: {error}") from None
     if stream:
         return response.response
     # ``.data`` is what ``RESTResponse.read()`` returns (that method is untyped).
@@ -107,48 +88,12 @@ def send(
         status=response.status,
         reason=str(response.reason or ""),
         data=response.response.data or b"",
-        retry_after=_seconds(response.headers.get("Retry-After")),
+        retry_after=seconds(response.headers.get("Retry-After")),
     )
 
 
-def request(
-    api: client.ApiClient,
-    method: str,
-    path: str,
-    *,
-    body: Any = None,
-    query: Sequence[tuple[str, str]] = (),
-    content_type: str = JSON,
-    timeout: float | None = None,
-) -> dict[str, Any]:
-    """Send one request and return the decoded JSON answer; raise ``KubeError`` otherwise."""
-    answer: Answer = send(
-        api, method, path, body=body, query=query, content_type=content_type, timeout=timeout
-    )
-    if not answer.ok:
-        raise answer.error()
-    return answer.json()
-
-
-def watch(
-    api: client.ApiClient,
-    path: str,
-    query: Sequence[tuple[str, str]],
-    *,
-    timeout: tuple[float, float],
-    accept: str = JSON,
-) -> Any:
-    """Open a watch (a long-lived GET) and return the unread urllib3 response; ``KubeError``
-    when the apiserver refuses it (410 when ``resourceVersion`` is too old)."""
-    response = send(api, "GET", path, query=query, accept=accept, timeout=timeout, stream=True)
-    if response.status != 200:
-        answer = Answer(response.status, str(response.reason or ""), response.data or b"", None)
-        response.release_conn()
-        raise answer.error()
-    return response
-
-
-def _seconds(header: str | None) -> float | None:
+def seconds(header: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (the apiserver never sends the HTTP-date form)."""
     try:
         return max(0.0, float(header)) if header else None
     except ValueError:

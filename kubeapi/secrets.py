@@ -1,25 +1,23 @@
 """One Secret as a small read/create/replace store, with optimistic concurrency.
 
-Callers race safely: ``create`` fails with ``AlreadyExists`` if another writer got there first and
-``replace`` fails with ``Conflict`` if the Secret changed since it was read; both mean "read again".
+Callers race safely: ``create`` fails with ``kubeapi.errors.AlreadyExists`` if another writer got
+there first and ``replace`` with ``kubeapi.errors.Conflict`` if the Secret changed since it was
+read; both (``AlreadyExists`` is a ``Conflict``) mean "read again".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client
 
-from kubeapi.raw import KubeError, request
+from kubeapi.calls import Caller
+from kubeapi.errors import NotFound
+from kubeapi.resources import SECRETS, path
 
-
-class AlreadyExists(Exception):
-    """Another writer created the Secret first."""
-
-
-class Conflict(Exception):
-    """The Secret changed since it was read."""
+REQUEST_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -34,19 +32,28 @@ class SecretStore:
     namespace: str
     name: str
     labels: dict[str, str] | None = None
+    _caller: Caller = field(init=False, repr=False)
 
-    @property
-    def _path(self) -> str:
-        return f"/api/v1/namespaces/{self.namespace}/secrets"
+    def __post_init__(self) -> None:
+        self._caller = Caller(self.api, attempt_timeout=REQUEST_TIMEOUT)
+
+    def _call(self, operation: str, method: str, path: str, body: Any = None) -> Stored:
+        # One attempt: the caller's reconcile loop retries, and re-reads after a lost race.
+        secret = self._caller.call(
+            operation,
+            method,
+            path,
+            body=body,
+            deadline=time.monotonic() + REQUEST_TIMEOUT,
+            retry=False,
+        )
+        return Stored(secret.get("data") or {}, secret["metadata"]["resourceVersion"])
 
     def get(self) -> Stored | None:
         try:
-            secret = request(self.api, "GET", f"{self._path}/{self.name}")
-        except KubeError as error:
-            if error.status == 404:
-                return None
-            raise
-        return Stored(secret.get("data") or {}, secret["metadata"]["resourceVersion"])
+            return self._call("get_secret", "GET", path(SECRETS, self.namespace, self.name))
+        except NotFound:
+            return None
 
     def _body(self, data: dict[str, str], resource_version: str | None = None) -> dict[str, Any]:
         metadata: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
@@ -57,24 +64,12 @@ class SecretStore:
         return {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "data": data}
 
     def create(self, data: dict[str, str]) -> Stored:
-        try:
-            secret = request(self.api, "POST", self._path, body=self._body(data))
-        except KubeError as error:
-            if error.status == 409:
-                raise AlreadyExists(error.message) from error
-            raise
-        return Stored(secret.get("data") or {}, secret["metadata"]["resourceVersion"])
+        return self._call("create_secret", "POST", path(SECRETS, self.namespace), self._body(data))
 
     def replace(self, data: dict[str, str], resource_version: str) -> Stored:
-        try:
-            secret = request(
-                self.api,
-                "PUT",
-                f"{self._path}/{self.name}",
-                body=self._body(data, resource_version),
-            )
-        except KubeError as error:
-            if error.status == 409:
-                raise Conflict(error.message) from error
-            raise
-        return Stored(secret.get("data") or {}, secret["metadata"]["resourceVersion"])
+        return self._call(
+            "replace_secret",
+            "PUT",
+            path(SECRETS, self.namespace, self.name),
+            self._body(data, resource_version),
+        )

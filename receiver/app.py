@@ -14,12 +14,12 @@ from typing import Protocol
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from kubernetes import client
-from kubernetes.client import rest
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kubeapi import events
+from kubeapi import object_client
 from kubeapi.calls import Caller
+from kubeapi.config import size_connection_pool
 from receiver.handlers import Receiver, SinkLookup
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
@@ -106,12 +106,13 @@ def build(
     settings: Settings, api_client: client.ApiClient, sinks: SinkLookup | None = None
 ) -> tuple[Receiver, list[Background]]:
     """The real receiver over ``api_client``: H7's JobSink cache and status reconciler included."""
-    _size_connection_pool(api_client, settings.max_inflight + 8)
+    # One pooled connection per worker thread, plus the watches.
+    size_connection_pool(api_client, settings.max_inflight + 8)
     throttle = (
         TokenBucket(settings.kube_qps, settings.kube_burst).wait if settings.kube_qps else None
     )
     caller = Caller(api_client, observe=observe_kube_call, throttle=throttle)
-    jobs, secrets = events.jobs(caller), events.secrets(caller)
+    jobs, secrets = object_client.jobs(caller), object_client.secrets(caller)
     index = JobIndex(jobs, namespace=settings.namespace)
     protocol = WriteProtocol(jobs, secrets, index)
     background: list[Background] = [index]
@@ -131,12 +132,3 @@ def build(
         )
     )
     return Receiver(settings, sinks, protocol, jobs), background
-
-
-def _size_connection_pool(api_client: client.ApiClient, size: int) -> None:
-    """One pooled connection per worker thread (plus watches), instead of urllib3's 5 x CPUs,
-    which under load would open and throw away a connection per call."""
-    configuration = api_client.configuration
-    if (configuration.connection_pool_maxsize or 0) < size:
-        configuration.connection_pool_maxsize = size
-        api_client.rest_client = rest.RESTClientObject(configuration)

@@ -24,8 +24,8 @@ from fastapi.responses import JSONResponse
 from jobsink.event import CloudEvent
 from jobsink.names import job_name
 from jobsink.validation.meta import annotation_overflow
-from kubeapi.calls import KubeError
-from kubeapi.events import Resource
+from kubeapi.errors import KubeError
+from kubeapi.object_client import ObjectClient
 from receiver import metrics, responses, routes, wire
 from receiver.limits import InflightLimit
 from receiver.protocol import Accepted, Busy, EventConflict, Outcome, WriteProtocol
@@ -54,7 +54,7 @@ class Receiver:
         settings: Settings,
         sinks: SinkLookup,
         protocol: WriteProtocol,
-        jobs: Resource,
+        jobs: ObjectClient,
     ) -> None:
         self.settings = settings
         self.sinks = sinks

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,7 +20,9 @@ from typing import Any
 
 from prometheus_client import Gauge
 
-from kubeapi.leases import Leases, LeaseTaken
+from kubeapi.daemon import Daemon
+from kubeapi.errors import Conflict
+from kubeapi.leases import Leases
 from kubeapi.messages import one_line
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,8 @@ class LeaderElector:
         # Between the last renewal attempt and expiry, keeping a margin for one more attempt.
         self._renew_deadline = duration - renew_every / 2
         self._listeners: list[Callable[[bool], None]] = []
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._daemon = Daemon("jobsink-lease", self._run)
+        self._stopping = self._daemon.stopping
         self._lease: dict[str, Any] | None = None
         self._renewed_at = float("-inf")
         self._leading = False
@@ -80,17 +81,12 @@ class LeaderElector:
         return self._leading and self._clock() < self._renewed_at + self._renew_deadline
 
     def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jobsink-lease", daemon=True)
-        self._thread.start()
+        self._daemon.start()
 
     def stop(self, timeout: float = 5.0, *, release: bool = True) -> None:
         """Stop campaigning and, if leading, release the Lease for an immediate successor
         (``release=False`` leaves it to expire, as a crash would)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._daemon.stop(timeout)
         if self._leading:
             if release:
                 self._release()
@@ -156,7 +152,7 @@ class LeaderElector:
                 self._lease = self._leases.create(self.name, spec)
             else:
                 self._lease = self._leases.replace(lease, spec)
-        except LeaseTaken:
+        except Conflict:  # another candidate wrote first (AlreadyExists is a Conflict too)
             return False
         self._renewed_at = started
         return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
-from kubeapi.calls import KubeError
+from kubeapi.errors import KubeError
 
 
 class InflightLimit:

@@ -1,6 +1,6 @@
 """The write protocol: one CloudEvent becomes exactly one Job and one event Secret.
 
-Order and why (the README's "write protocol" table lists every crash point):
+Order and why (the write protocol in docs/design.md lists every crash point):
 
 1. **Read-only duplicate check.** The Job comes from the receiver's Job index (a metadata watch;
    ``receiver.jobindex``) or, while that is not synced, from the apiserver's watch cache; the Secret
@@ -25,7 +25,7 @@ Order and why (the README's "write protocol" table lists every crash point):
    Job and Secret just before the sweeper's delete still answers 202: its twin's 503 redelivery
    is what recreates the Job.)
 
-409 AlreadyExists is success once the existing object is shown to belong to this event.
+``AlreadyExists`` is success once the existing object is shown to belong to this event.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from jobsink.names import (
     job_name,
 )
 from jobsink.render import render, secret_owned_by
-from kubeapi.calls import KubeError
-from kubeapi.events import Resource
+from kubeapi.errors import AlreadyExists, ServerError
+from kubeapi.object_client import ObjectClient
 from receiver.jobindex import JobIndex
 
 MAX_ATTEMPTS = 3
@@ -83,7 +83,9 @@ class Busy(Exception):
 class WriteProtocol:
     """Delivers events through a Job and a Secret resource (real or fake apiserver alike)."""
 
-    def __init__(self, jobs: Resource, secrets: Resource, index: JobIndex | None = None):
+    def __init__(
+        self, jobs: ObjectClient, secrets: ObjectClient, index: JobIndex | None = None
+    ) -> None:
         self._jobs = jobs
         self._secrets = secrets
         self._index = index
@@ -94,8 +96,9 @@ class WriteProtocol:
     def deliver(self, sink: dict[str, Any], event: CloudEvent, *, deadline: float) -> Accepted:
         """Make sure the Job and Secret of ``event`` exist. Blocking: run it in a worker thread.
 
-        Raises ``KubeError`` (retryable or not), ``EventConflict`` or ``Busy``; after any of them
-        a redelivery of the same event converges on the same single Job and Secret.
+        Raises a ``kubeapi.errors.KubeError`` (retryable or not), ``EventConflict`` or ``Busy``;
+        after any of them a redelivery of the same event converges on the same single Job and
+        Secret.
         """
         namespace = sink["metadata"]["namespace"]
         name = self.name_of(sink, event)
@@ -147,9 +150,8 @@ class WriteProtocol:
         for _ in range(MAX_ATTEMPTS):
             try:
                 return self._jobs.create(namespace, body, deadline=deadline), True
-            except KubeError as error:
-                if error.status != 409:
-                    raise
+            except AlreadyExists:
+                pass
             # Taken: by an earlier delivery of this event, or a concurrent one. A live read (not the
             # cache) so that the Secret gets the uid of the Job that exists now.
             existing = self._jobs.get(namespace, name, deadline=deadline)
@@ -157,7 +159,7 @@ class WriteProtocol:
                 continue  # deleted between our create and our read: create again
             self._check_belongs(existing, sink, event)
             return existing, False
-        raise KubeError(503, "Conflict", f"job {name} keeps changing; retry", retry_after=1)
+        raise ServerError(503, "Conflict", f"job {name} keeps changing; retry", retry_after=1)
 
     def _ensure_secret(self, namespace: str, body: dict[str, Any], deadline: float) -> bool:
         """True when this call wrote the Secret, False when the Job's own Secret was there."""
@@ -167,9 +169,8 @@ class WriteProtocol:
             try:
                 self._secrets.create(namespace, body, deadline=deadline, answer=False)
                 return True
-            except KubeError as error:
-                if error.status != 409:
-                    raise
+            except AlreadyExists:
+                pass
             existing = self._secrets.get(namespace, name, deadline=deadline)
             if existing is None:
                 continue
@@ -178,7 +179,7 @@ class WriteProtocol:
             # Left over from an earlier Job for this same event; the garbage collector would take
             # it away from the new Job. Replace it, never adopt it.
             self._secrets.delete(namespace, name, uid=_uid(existing), deadline=deadline)
-        raise KubeError(503, "Conflict", f"secret {name} keeps changing; retry", retry_after=1)
+        raise ServerError(503, "Conflict", f"secret {name} keeps changing; retry", retry_after=1)
 
     def _belongs(self, job: dict[str, Any], sink: dict[str, Any], event: CloudEvent) -> bool:
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from kubeapi.calls import KubeError
+from kubeapi.errors import KubeError
 from receiver.protocol import Accepted, Busy, EventConflict
 from receiver.wire import Rejection
 

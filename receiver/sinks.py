@@ -1,9 +1,8 @@
 """A watch-backed cache of JobSinks, with a live GET when an event names one the watch has not seen.
 
-The store is filled by list-then-watch on a daemon thread: a 410 Gone (or a failed list) starts over
-with a fresh list, any other watch failure resumes from the last resourceVersion seen (bookmarks
-included) after a capped exponential backoff. Reads on the hot path are one dict lookup, no lock:
-the watch thread is the only writer, and single dict operations are atomic in CPython.
+The store is a :class:`kubeapi.informer.Informer` of JobSinks (without their ``managedFields``):
+list, then watch; 410 Gone lists again, any other failure backs off and resumes the watch from the
+last resourceVersion. Reads on the hot path are one dict lookup, no lock.
 
 A miss falls back to a live GET so that a JobSink created a moment ago works at once. Its answer
 is kept briefly (found: ``found_ttl``, not found: ``missing_ttl``) and dropped as soon as the watch
@@ -23,9 +22,10 @@ from typing import Any
 from kubernetes import client
 from prometheus_client import Counter, Gauge
 
-from kubeapi.jobsinks import Gone, JobSinks, WatchEvent
-from kubeapi.messages import one_line
-from receiver.daemon import Daemon
+from kubeapi.calls import Caller
+from kubeapi.informer import Handlers, Informer, Source, key_of
+from kubeapi.jobsinks import JOBSINKS, JobSinks
+from kubeapi.listwatch import ListWatch
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,6 @@ def slim(sink: dict[str, Any]) -> dict[str, Any]:
     return {**sink, "metadata": kept}
 
 
-def key_of(sink: dict[str, Any]) -> Key:
-    metadata = sink["metadata"]
-    return metadata["namespace"], metadata["name"]
-
-
 class SinkCache:
     """JobSinks of one namespace (or all), kept current by a watch. Returned dicts are shared:
     callers must not mutate them."""
@@ -80,48 +75,57 @@ class SinkCache:
         max_backoff: float = 30.0,
         watch_timeout: int = 300,
         jobsinks: JobSinks | None = None,
+        source: Source | None = None,
     ) -> None:
+        """``jobsinks`` (live GETs) and ``source`` (list and watch) default to the apiserver
+        behind ``api_client``; tests pass fakes."""
         self._jobsinks = jobsinks or JobSinks(api_client)
-        self._namespace = namespace
+        self.informer = Informer(
+            source or ListWatch(Caller(api_client), JOBSINKS, namespace or None),
+            name="jobsink-cache",
+            transform=slim,
+            watch_timeout=watch_timeout,
+            max_backoff=max_backoff,
+            on_restart=lambda reason: WATCH_RESTARTS.labels(reason).inc(),
+        )
+        self.informer.add_handlers(
+            Handlers(
+                on_added=self._changed,
+                on_modified=lambda _old, new: self._changed(new),
+                on_deleted=self._changed,
+                on_listed=self._forget_answers,
+            )
+        )
         self._found_ttl = found_ttl
         self._missing_ttl = missing_ttl
-        self._max_backoff = max_backoff
-        self._watch_timeout = watch_timeout
-        self._store: dict[Key, dict[str, Any]] = {}
         self._remembered: dict[Key, tuple[float, dict[str, Any] | None]] = {}
         self._inflight: dict[Key, Future[dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self._synced = threading.Event()
         self._changes = 0
         """Count of store changes; lets a live GET tell whether the watch spoke meanwhile."""
-        self._stream: Any = None
-        self._daemon = Daemon("jobsink-cache", self._run, interrupt=self._close_stream)
-        self._stopping = self._daemon.stopping
-        self.resource_version = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._daemon.start()
+        self.informer.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._daemon.stop(timeout)
-
-    def _close_stream(self) -> None:
-        with self._lock:
-            stream = self._stream
-        if stream is not None:
-            stream.close()
+        self.informer.stop(timeout)
 
     @property
     def synced(self) -> bool:
         """True once the first list has landed. It stays true while the watch reconnects: the
         store is still the best answer there is, and readiness must not flap with the apiserver."""
-        return self._synced.is_set()
+        return self.informer.synced
 
     def wait_synced(self, timeout: float | None = None) -> bool:
-        return self._synced.wait(timeout)
+        return self.informer.wait_synced(timeout)
+
+    @property
+    def resource_version(self) -> str:
+        """Where the watch stands: of the last list, event or bookmark."""
+        return self.informer.resource_version
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(key)`` on the watch thread for every JobSink that changes or goes away,
@@ -131,22 +135,22 @@ class SinkCache:
     # -- reads -------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._store)
+        return len(self.informer)
 
     def sink_keys(self) -> list[Key]:
         """(namespace, name) of every watched JobSink, as a snapshot."""
-        return list(self._store)
+        return self.informer.stored_keys()
 
     def cached(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The watched JobSink, or None. No I/O: safe to call on the event loop."""
-        found = self._store.get((namespace, name))
+        found = self.informer.get(namespace, name)
         if found is not None:
             HIT.inc()
         return found
 
     def watched(self, namespace: str, name: str) -> dict[str, Any] | None:
         """Like ``cached`` but not counted as an event lookup (the status reconciler reads here)."""
-        return self._store.get((namespace, name))
+        return self.informer.get(namespace, name)
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The JobSink, from the watch or else from a live GET; None when it does not exist.
@@ -155,7 +159,7 @@ class SinkCache:
         propagate, so that the caller can answer 5xx rather than a wrong 404.
         """
         key = (namespace, name)
-        found = self._store.get(key)
+        found = self.informer.get(namespace, name)
         if found is not None:
             HIT.inc()
             return found
@@ -186,10 +190,12 @@ class SinkCache:
         with self._lock:
             # Whatever the watch delivered while the GET was in flight may be newer than the GET's
             # answer (a delete, say), so the answer is remembered only if the watch stayed quiet.
+            # The informer stores before it calls ``_changed``, which drops a remembered answer
+            # under this lock, so a change to this key is never missed either way round.
             if self._changes == changes_before:
                 ttl = self._found_ttl if found is not None else self._missing_ttl
                 self._remember(key, time.monotonic() + ttl, found)
-            watched = self._store.get(key)
+            watched = self.informer.get(*key)
             del self._inflight[key]
         answer = watched if watched is not None else found
         pending.set_result(answer)
@@ -203,89 +209,20 @@ class SinkCache:
                 self._remembered = {}
         self._remembered[key] = (expires, found)
 
-    # -- the watch thread --------------------------------------------------------------------
+    # -- the informer's handlers (on its thread) ---------------------------------------------
 
-    def _run(self) -> None:
-        backoff = 0.0
-        while not self._stopping.is_set():
-            try:
-                self._list()
-                backoff = 0.0
-                self._watch_until_gone()
-            except Gone:
-                WATCH_RESTARTS.labels("gone").inc()
-                log.info("JobSink watch expired; listing again")
-            except Exception as error:
-                WATCH_RESTARTS.labels("list_error").inc()
-                backoff = min(max(backoff * 2, 0.5), self._max_backoff)
-                log.warning(
-                    "listing JobSinks failed (%s); retrying in %.1fs", one_line(error), backoff
-                )
-                self._stopping.wait(backoff)
-
-    def _list(self) -> None:
-        items, resource_version = self._jobsinks.list(self._namespace)
-        fresh = {key_of(item): slim(item) for item in items}
+    def _forget_answers(self) -> None:
         with self._lock:
-            gone = [key for key in self._store if key not in fresh]
-            self._store = fresh
             self._remembered = {}
             self._changes += 1
-            self.resource_version = resource_version
-        CACHED.set(len(fresh))
-        self._synced.set()
-        log.info("listed %d JobSinks at resourceVersion %s", len(fresh), resource_version)
-        for key in [*fresh, *gone]:
-            self._notify(key)
+        CACHED.set(len(self.informer))
 
-    def _watch_until_gone(self) -> None:
-        """Watch from the listed resourceVersion until stopped; raises Gone to ask for a re-list."""
-        backoff = 0.0
-        while not self._stopping.is_set():
-            try:
-                stream = self._jobsinks.watch(
-                    self.resource_version, self._namespace, timeout_seconds=self._watch_timeout
-                )
-                with self._lock:
-                    # stop() may have run while the watch was opening, and found nothing to close.
-                    if self._stopping.is_set():
-                        stream.close()
-                        break
-                    self._stream = stream
-                for event in stream:
-                    self._apply(event)
-                    backoff = 0.0
-                    if self._stopping.is_set():
-                        break
-            except Gone:
-                raise
-            except Exception as error:
-                if self._stopping.is_set():
-                    break
-                WATCH_RESTARTS.labels("watch_error").inc()
-                backoff = min(max(backoff * 2, 0.2), self._max_backoff)
-                log.warning("JobSink watch broke (%s); resuming in %.1fs", one_line(error), backoff)
-                self._stopping.wait(backoff)
-            finally:
-                self._stream = None
-
-    def _apply(self, event: WatchEvent) -> None:
-        if event.resource_version:
-            self.resource_version = event.resource_version
-        if event.type == "BOOKMARK":
-            return
-        key = key_of(event.object)
+    def _changed(self, sink: dict[str, Any]) -> None:
+        key = key_of(sink)
         with self._lock:
-            if event.type == "DELETED":
-                self._store.pop(key, None)
-            else:
-                self._store[key] = slim(event.object)
             self._remembered.pop(key, None)
             self._changes += 1
-        CACHED.set(len(self._store))
-        self._notify(key)
-
-    def _notify(self, key: Key) -> None:
+        CACHED.set(len(self.informer))
         for listener in self._listeners:
             try:
                 listener(key)

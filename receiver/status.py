@@ -21,7 +21,8 @@ from kubernetes import client
 from prometheus_client import Counter
 
 from jobsink.lifecycle import spec_problems, status_patch
-from kubeapi.jobsinks import Conflict, JobSinks
+from kubeapi.errors import Conflict
+from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
 from receiver.lease import LeaderElector
@@ -241,4 +242,6 @@ class StatusReconciler:
             RECONCILES.labels("updated").inc()
             log.info("status of JobSink %s/%s updated", *key)
             return "updated"
-        raise Conflict(f"{key[0]}/{key[1]} kept changing over {CONFLICT_RETRIES} attempts")
+        raise Conflict(
+            409, "Conflict", f"{key[0]}/{key[1]} kept changing over {CONFLICT_RETRIES} attempts"
+        )

@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobsink.names import LABEL_SINK_ID
-from kubeapi.calls import KubeError
-from kubeapi.events import Resource
-from receiver.daemon import Daemon
+from kubeapi.daemon import Daemon
+from kubeapi.errors import KubeError
+from kubeapi.object_client import ObjectClient
 from receiver.metrics import JOBS_SWEPT
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ CALL_TIMEOUT = 30.0
 class Sweeper:
     def __init__(
         self,
-        jobs: Resource,
-        secrets: Resource,
+        jobs: ObjectClient,
+        secrets: ObjectClient,
         *,
         interval: float,
         grace: float,
@@ -75,7 +75,7 @@ class Sweeper:
         now = now or datetime.now(UTC)
         deadline = time.monotonic() + CALL_TIMEOUT
         # Metadata only: a full Secret list would carry every stored event (up to 1 MiB each).
-        secrets, _ = self._secrets.list_metadata(self._namespace, LABEL_SINK_ID, deadline=deadline)
+        secrets = self._secrets.list_metadata(self._namespace, LABEL_SINK_ID, deadline=deadline)
         owned = {
             (meta["namespace"], meta["name"], ref.get("uid"))
             for secret in secrets
@@ -83,7 +83,7 @@ class Sweeper:
             for ref in meta.get("ownerReferences") or []
             if ref.get("kind") == "Job"
         }
-        jobs, _ = self._jobs.list_metadata(self._namespace, LABEL_SINK_ID, deadline=deadline)
+        jobs = self._jobs.list_metadata(self._namespace, LABEL_SINK_ID, deadline=deadline)
         swept = []
         for job in jobs:
             meta = job["metadata"]

@@ -1,8 +1,11 @@
 """The optional server-side dry-run step of validation, with a deadline.
 
 Outcomes, and why:
-- the apiserver refuses the Job (4xx): deny, naming ``spec.job`` and quoting the apiserver, because
-  every event would otherwise produce a Job the cluster refuses;
+- the apiserver refuses the Job (4xx): deny, because every event would otherwise produce a Job the
+  cluster refuses. Each of the apiserver's causes that names a field of the Job is reported at
+  that field inside the JobSink (``spec.template...`` of the Job is ``spec.job.spec.template...``
+  of the JobSink), one error per cause, in the apiserver's words; a refusal that names no field
+  (a quota, a policy) is reported on ``spec.job``;
 - the dry-run cannot be completed (timeout, 5xx, 429, connection error): allow with a warning.
   Local validation already passed; denying would make every JobSink write depend on a second
   round trip, and the warning says the check was skipped, so this is never a silent fail-open;
@@ -22,12 +25,16 @@ from jobsink.defaults import default
 from jobsink.render import dry_run_job
 from jobsink.validation import FieldError
 from kubeapi import dryrun
-from kubeapi.raw import KubeError
+from kubeapi.errors import Conflict, KubeError
 
 log = logging.getLogger(__name__)
 
 #: Answers that say "try later" rather than "this Job is wrong".
 UNAVAILABLE = frozenset({408, 429})
+
+#: Where the rendered Job sits in its JobSink: the Job's ``spec`` and ``metadata`` come from there.
+JOB_PATH = "spec.job"
+REFUSED = "the apiserver refused a dry-run create of the Job"
 
 
 @dataclass(frozen=True)
@@ -53,19 +60,12 @@ class DryRun:
                 ),
                 self.timeout + 0.25,
             )
+        except Conflict:  # the placeholder name exists; the Job itself was accepted
+            return Verdict()
         except KubeError as error:
-            if error.status == 409:  # the placeholder name exists; the Job itself was accepted
-                return Verdict()
             if error.retryable or error.status >= 500 or error.status in UNAVAILABLE:
                 return self._skipped(str(error))
-            return Verdict(
-                errors=[
-                    FieldError(
-                        "spec.job",
-                        f"the apiserver refused a dry-run create of the Job: {error.message}",
-                    )
-                ]
-            )
+            return Verdict(errors=refusal_errors(error))
         except TimeoutError as error:
             return self._skipped(f"{type(error).__name__}: {error}".rstrip(": "))
         return Verdict()
@@ -75,3 +75,19 @@ class DryRun:
         return Verdict(
             warnings=[f"server-side dry-run of the Job skipped ({why}); local checks passed"]
         )
+
+
+def refusal_errors(error: KubeError) -> list[FieldError]:
+    """The JobSink's field errors for the apiserver's refusal of its Job: one per cause that
+    names a field, at that field under ``spec.job``; the causes that name none on ``spec.job``;
+    and when no cause names a field, the whole message on ``spec.job``."""
+    fielded = [c for c in error.causes if c.field]
+    if not fielded:
+        return [FieldError(JOB_PATH, f"{REFUSED}: {error.message}")]
+    errors = [FieldError(f"{JOB_PATH}.{c.field}", f"{REFUSED}: {c.message}") for c in fielded]
+    errors += [
+        FieldError(JOB_PATH, f"{REFUSED}: {c.message}")
+        for c in error.causes
+        if not c.field and c.message
+    ]
+    return errors

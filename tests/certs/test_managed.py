@@ -19,7 +19,8 @@ import pytest
 from certs.live import LiveContext
 from certs.managed import SelfManaged
 from certs.rotation import Lifetimes, Material, fresh, renewed
-from kubeapi.secrets import AlreadyExists, Conflict, Stored
+from kubeapi.errors import AlreadyExists, Conflict
+from kubeapi.secrets import Stored
 
 NAMES = ["jobsink-webhook.knative-eventing.svc"]
 
@@ -46,14 +47,14 @@ class RacingSecretStore:
         self._rival()
         with self.lock:
             if self.stored is not None:
-                raise AlreadyExists("secrets already exists")
+                raise AlreadyExists(409, "AlreadyExists", "secrets already exists")
             return self._put(data)
 
     def replace(self, data: dict[str, str], resource_version: str) -> Stored:
         self._rival()
         with self.lock:
             if self.stored is None or self.stored.resource_version != resource_version:
-                raise Conflict("the object has been modified")
+                raise Conflict(409, "Conflict", "the object has been modified")
             return self._put(data)
 
     def _put(self, data: dict[str, str]) -> Stored:
@@ -135,7 +136,7 @@ def test_unusable_secret_is_replaced() -> None:
 def test_contention_that_never_ends_is_an_error() -> None:
     class AlwaysConflicting(RacingSecretStore):
         def create(self, data: dict[str, str]) -> Stored:
-            raise AlreadyExists("always")
+            raise AlreadyExists(409, "AlreadyExists", "always")
 
     with pytest.raises(RuntimeError, match="still contended"):
         _manager(AlwaysConflicting()).reconcile()

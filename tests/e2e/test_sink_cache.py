@@ -1,5 +1,6 @@
-"""The JobSink cache and the Lease election against the real apiserver: live GET, watch events,
-410 Gone and a re-list, a cut watch connection, and a contended Lease."""
+"""The JobSink cache, the informer under it and the Lease election against the real apiserver:
+live GET, watch events, 410 Gone and a re-list, a cut watch connection, paged lists, a
+metadata-only watch, and a contended Lease."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from kubernetes import client
 
 from controlplane.readiness import wait_for
 from jobsink.types import API_VERSION, GROUP, KIND, PLURAL, VERSION
-from kubeapi.jobsinks import Gone, JobSinks
+from kubeapi.calls import Caller
+from kubeapi.errors import Gone
+from kubeapi.informer import Informer
+from kubeapi.jobsinks import JOBSINKS
 from kubeapi.leases import Leases
+from kubeapi.listwatch import ListWatch
+from kubeapi.resources import JOBS
 from receiver.lease import LeaderElector
 from receiver.sinks import WATCH_RESTARTS, SinkCache
 
@@ -59,8 +65,10 @@ def cache(api_client: client.ApiClient, namespace: str) -> Iterator[SinkCache]:
 
 def cut_watch(cache: SinkCache) -> None:
     """Break the cache's open watch connection from outside, as a network failure would."""
-    wait_for(lambda: cache._stream is not None, what="watch open", timeout=TIMEOUT)
-    cache._stream.close()
+    wait_for(lambda: cache.informer._stream is not None, what="watch open", timeout=TIMEOUT)
+    stream = cache.informer._stream
+    assert stream is not None
+    stream.close()
 
 
 def create(objects: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
@@ -110,7 +118,7 @@ def test_watch_follows_create_update_delete(
 
 def test_too_old_resource_version_is_gone(api_client: client.ApiClient, namespace: str) -> None:
     with pytest.raises(Gone):
-        for _ in JobSinks(api_client).watch("1", namespace, timeout_seconds=5):
+        for _ in ListWatch(Caller(api_client), JOBSINKS, namespace).watch("1", timeout_seconds=5):
             pass
 
 
@@ -119,8 +127,8 @@ def test_gone_relists_and_keeps_following(
 ) -> None:
     gone_before = WATCH_RESTARTS.labels("gone")._value.get()
     # Make the next watch start from a resourceVersion the apiserver no longer has.
-    wait_for(lambda: cache._stream is not None, what="watch open", timeout=TIMEOUT)
-    cache.resource_version = "1"
+    wait_for(lambda: cache.informer._stream is not None, what="watch open", timeout=TIMEOUT)
+    cache.informer.resource_version = "1"
     cut_watch(cache)
     wait_for(
         lambda: WATCH_RESTARTS.labels("gone")._value.get() > gone_before,
@@ -182,11 +190,51 @@ def test_list_pages_through_every_jobsink(
 ) -> None:
     for i in range(7):
         create(objects, namespace, f"paged-{i}")
-    gateway = JobSinks(api_client)
-    gateway.page_size = 3
-    items, resource_version = gateway.list(namespace)
-    assert sorted(i["metadata"]["name"] for i in items) == [f"paged-{i}" for i in range(7)]
-    assert resource_version
+    pages: list[str] = []
+    caller = Caller(api_client, observe=lambda operation, outcome, _: pages.append(operation))
+    informer = Informer(ListWatch(caller, JOBSINKS, namespace), name="paged", page_size=3)
+    informer.start()
+    try:
+        assert informer.wait_synced(TIMEOUT)
+        assert sorted(name for _, name in informer.stored_keys()) == [
+            f"paged-{i}" for i in range(7)
+        ]
+        assert pages == ["list_jobsink"] * 3
+        assert informer.resource_version
+    finally:
+        informer.stop()
+
+
+def test_metadata_only_informer_follows_labelled_jobs(
+    api_client: client.ApiClient, namespace: str, kubectl: Any
+) -> None:
+    """What the receiver's Job index runs on: only labelled Jobs, only their metadata."""
+    source = ListWatch(
+        Caller(api_client), JOBS, namespace, label_selector="picked", metadata_only=True
+    )
+    informer = Informer(source, name="jobs-metadata")
+    informer.start()
+    try:
+        assert informer.wait_synced(TIMEOUT)
+        for name, labels in (("picked", "picked=yes"), ("ignored", "other=yes")):
+            job = kubectl(
+                "create", "job", name, "-n", namespace, "--image=busybox", "--dry-run=client",
+                "-o", "json",
+            ).stdout  # fmt: skip
+            labelled = json.loads(job)
+            key, _, value = labels.partition("=")
+            labelled["metadata"]["labels"] = {key: value}
+            kubectl("create", "-n", namespace, "-f", "-", input=json.dumps(labelled))
+        wait_for(lambda: informer.get(namespace, "picked"), what="ADDED", timeout=TIMEOUT)
+        seen = informer.get(namespace, "picked")
+        assert seen is not None
+        assert seen["kind"] == "PartialObjectMetadata"
+        assert "spec" not in seen
+        assert informer.get(namespace, "ignored") is None
+        kubectl("delete", "job", "picked", "-n", namespace, "--cascade=background")
+        wait_for(lambda: informer.get(namespace, "picked") is None, what="DELETED", timeout=TIMEOUT)
+    finally:
+        informer.stop()
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ from kubernetes import client
 from controlplane import ControlPlane
 from controlplane.readiness import wait_for
 from jobsink.types import GROUP, PLURAL, VERSION
-from kubeapi.jobsinks import Conflict, JobSinks
+from kubeapi.errors import Conflict
+from kubeapi.jobsinks import JobSinks
 from receiver.sinks import SinkCache
 from receiver.status import StatusConfig, StatusReconciler
 from tests.e2e import services

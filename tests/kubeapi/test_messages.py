@@ -7,8 +7,8 @@ import json
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from kubeapi.errors import KubeError
 from kubeapi.messages import one_line
-from kubeapi.raw import KubeError
 
 
 def with_body(status: int, reason: str, body: str | None) -> ApiException:

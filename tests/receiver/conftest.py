@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from kubeapi import events
+from kubeapi import object_client
 from kubeapi.calls import Caller
 from receiver.protocol import WriteProtocol
 from tests.receiver.fake_kube import FakeKubeApi
@@ -73,4 +73,4 @@ def caller(fake_client: client.ApiClient) -> Caller:
 
 @pytest.fixture
 def protocol(caller: Caller) -> WriteProtocol:
-    return WriteProtocol(events.jobs(caller), events.secrets(caller))
+    return WriteProtocol(object_client.jobs(caller), object_client.secrets(caller))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from kubeapi import events
+from kubeapi import object_client
 from kubeapi.calls import Caller
 from receiver.app import create_app
 from receiver.handlers import Receiver
@@ -28,9 +28,9 @@ def main() -> None:
         **dict(zip(("tls_cert", "tls_key", "http_port"), tls, strict=False)),  # type: ignore[arg-type]
     )
     caller = Caller(FakeKubeApi.api_client(fake_url))
-    jobs = events.jobs(caller)
+    jobs = object_client.jobs(caller)
     sinks = StaticSinks({("default", "job-sink-logger"): SINK})
-    receiver = Receiver(settings, sinks, WriteProtocol(jobs, events.secrets(caller)), jobs)
+    receiver = Receiver(settings, sinks, WriteProtocol(jobs, object_client.secrets(caller)), jobs)
     asyncio.run(serve(create_app(receiver), settings))
 
 

@@ -23,7 +23,7 @@ import uvicorn
 
 from certs.authority import CertificateAuthority
 from jobsink.event import CloudEvent, text_data
-from kubeapi import events
+from kubeapi import object_client
 from kubeapi.calls import Caller
 from receiver.app import create_app
 from receiver.handlers import Receiver
@@ -92,8 +92,8 @@ def make_receiver(
         base_backoff=0.01,
         max_backoff=0.05,
     )
-    jobs = events.jobs(caller)
-    protocol = WriteProtocol(jobs, events.secrets(caller))
+    jobs = object_client.jobs(caller)
+    protocol = WriteProtocol(jobs, object_client.secrets(caller))
     return Receiver(Settings(**settings), sinks, protocol, jobs)
 
 

@@ -9,7 +9,8 @@ from typing import Any, cast
 
 import pytest
 
-from kubeapi.leases import Leases, LeaseTaken
+from kubeapi.errors import AlreadyExists, Conflict
+from kubeapi.leases import Leases
 from receiver.lease import LeaderElector, micro_time
 
 
@@ -32,7 +33,7 @@ class FakeLeases:
     def create(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             if name in self.stored:
-                raise LeaseTaken(name)
+                raise AlreadyExists(409, "AlreadyExists", f'leases "{name}" already exists')
             return self._store(name, spec)
 
     def replace(self, lease: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +43,7 @@ class FakeLeases:
                 self.stored[name]["metadata"]["resourceVersion"]
                 != lease["metadata"]["resourceVersion"]
             ):
-                raise LeaseTaken(name)
+                raise Conflict(409, "Conflict", f'leases "{name}": the object has been modified')
             return self._store(name, spec)
 
     def _store(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:

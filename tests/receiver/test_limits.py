@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from kubeapi.calls import KubeError
+from kubeapi.errors import KubeError
 from receiver.limits import InflightLimit, TokenBucket
 
 

@@ -7,15 +7,19 @@ owned by that Job, holding this event. No loss, no duplicate.
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from typing import Any
 
 import pytest
 
 from jobsink.event import CloudEvent, json_data
-from kubeapi.calls import KubeError
+from kubeapi import object_client
+from kubeapi.errors import KubeError
+from kubeapi.watch import WatchEvent
 from receiver.jobindex import JobIndex
 from receiver.protocol import Busy, EventConflict, Outcome, WriteProtocol
+from tests.kubeapi.fake_source import FakeListWatch, wait_for
 from tests.receiver.fake_kube import FakeKubeApi
 
 EVENT = CloudEvent.from_attributes(
@@ -136,23 +140,19 @@ def test_duplicate_makes_no_write_call(
 
 @pytest.fixture
 def index(caller: Any) -> JobIndex:
-    from kubeapi import events
-
-    built = JobIndex(events.jobs(caller))
-    built.replace([])  # synced, empty: what a fresh cluster lists
+    built = JobIndex(object_client.jobs(caller))
+    built.informer.replace([], "1")  # synced, empty: what a fresh cluster lists
     return built
 
 
 @pytest.fixture
 def indexed(caller: Any, index: JobIndex) -> WriteProtocol:
-    from kubeapi import events
-
-    return WriteProtocol(events.jobs(caller), events.secrets(caller), index)
+    return WriteProtocol(object_client.jobs(caller), object_client.secrets(caller), index)
 
 
 def watch_sees(fake: FakeKubeApi, index: JobIndex) -> None:
-    """What the metadata watch would deliver: the fake's Jobs as they are now."""
-    index.replace(job["metadata"] for job in fake.of("jobs"))
+    """What the metadata list would deliver: the fake's Jobs as they are now."""
+    index.informer.replace(({"metadata": job["metadata"]} for job in fake.of("jobs")), "1")
 
 
 def test_with_the_index_a_new_event_costs_two_writes_and_nothing_else(
@@ -193,7 +193,7 @@ def test_with_the_index_a_deleted_job_is_created_again(
     watch_sees(fake, index)
     (job,) = fake.of("jobs")
     fake.handle("DELETE", f"/apis/batch/v1/namespaces/default/jobs/{job['metadata']['name']}", {})
-    index.apply("DELETED", job["metadata"])
+    index.informer.apply(WatchEvent("DELETED", {"metadata": job["metadata"]}))
     assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
     assert_one_job_one_secret(fake)
 
@@ -210,9 +210,7 @@ def test_stranded_secret_is_replaced_never_adopted(
     caller: Any, sink: dict[str, Any], fake: FakeKubeApi
 ) -> None:
     fake.gc = False  # the garbage collector has not removed the old Job's Secret yet
-    from kubeapi import events
-
-    protocol = WriteProtocol(events.jobs(caller), events.secrets(caller))
+    protocol = WriteProtocol(object_client.jobs(caller), object_client.secrets(caller))
     protocol.deliver(sink, EVENT, deadline=deadline())
     (old_job,) = fake.of("jobs")
     fake.handle(
@@ -272,9 +270,10 @@ def test_deadline_stops_retrying(
     assert [c for c in fake.calls if c[:2] == ("POST", "jobs")] == [("POST", "jobs", "")]
 
 
-def test_completed_events_are_bounded(index: JobIndex) -> None:
-    small = JobIndex(index._jobs, completed_size=3)
-    small.replace({"namespace": "ns", "name": str(i), "uid": str(i)} for i in range(10))
+def test_completed_events_are_bounded(caller: Any) -> None:
+    small = JobIndex(object_client.jobs(caller), completed_size=3)
+    jobs = ({"metadata": {"namespace": "ns", "name": str(i), "uid": str(i)}} for i in range(10))
+    small.informer.replace(jobs, "1")
     for i in range(10):
         small.mark_completed("ns", str(i), str(i))
     assert [small.completed("ns", str(i)) for i in range(10)] == [False] * 7 + [True] * 3
@@ -289,3 +288,35 @@ def test_with_the_index_a_completed_job_being_deleted_is_not_a_duplicate(
     watch_sees(fake, index)
     with pytest.raises(Busy):
         indexed.deliver(sink, EVENT, deadline=deadline())
+
+
+def test_an_index_that_may_have_missed_a_deletion_is_not_trusted(
+    fake: FakeKubeApi, caller: Any, sink: dict[str, Any]
+) -> None:
+    """After a watch failure the index may still show a Job deleted meanwhile; answering
+    "duplicate" from it would lose the event, so the protocol reads the apiserver until the
+    watch is open again."""
+    jobs = object_client.jobs(caller)
+    source = FakeListWatch()
+    index = JobIndex(jobs, source=source, max_backoff=0.05)
+    protocol = WriteProtocol(jobs, object_client.secrets(caller), index)
+    protocol.deliver(sink, EVENT, deadline=deadline())
+    (job,) = fake.of("jobs")
+    source.objects[("default", job["metadata"]["name"])] = {"metadata": job["metadata"]}
+    index.start()
+    try:
+        wait_for(lambda: index.synced and source.watches, "index listed and watching")
+        assert protocol.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+        source.watch_gate = threading.Event()
+        source.feed.put(ConnectionResetError("cut"))
+        wait_for(lambda: len(source.watches) == 2, "watch reopening")
+        assert not index.synced
+        fake.handle(
+            "DELETE", f"/apis/batch/v1/namespaces/default/jobs/{job['metadata']['name']}", {}
+        )
+        assert protocol.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
+        assert_one_job_one_secret(fake)
+        source.watch_gate.set()
+        wait_for(lambda: index.synced, "trusted again once the watch is open")
+    finally:
+        index.stop()

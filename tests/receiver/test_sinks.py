@@ -1,71 +1,35 @@
-"""The JobSink cache against a fault-injecting fake of the JobSink API (real one: tests/e2e)."""
+"""The JobSink cache against a fault-injecting FAKE of the JobSink API (real one: tests/e2e).
+
+The list/watch loop itself is the informer's (tests/kubeapi/test_informer.py); these tests are
+about what the cache adds: live GETs on a miss, remembered answers, listeners, slimmed objects.
+"""
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from kubeapi.jobsinks import Gone, JobSinks, WatchEvent
+from kubeapi.errors import Gone
+from kubeapi.jobsinks import JobSinks
+from kubeapi.watch import WatchEvent
 from receiver.sinks import Key, SinkCache
-
-END = object()
-
-
-def sink(name: str, rv: int, namespace: str = "default") -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": str(rv)}}
+from tests.kubeapi.fake_source import END, FakeListWatch, wait_for
+from tests.kubeapi.fake_source import obj as sink
 
 
-class FakeStream:
-    def __init__(self, feed: queue.Queue[object]) -> None:
-        self._feed = feed
-
-    def __iter__(self) -> Iterator[WatchEvent]:
-        while True:
-            item = self._feed.get()
-            if item is END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield cast(WatchEvent, item)
-
-    def close(self) -> None:
-        self._feed.put(END)
-
-
-class FakeJobSinks:
-    """A stand-in for ``kubeapi.jobsinks.JobSinks`` that scripts lists, watch lines and faults."""
+class FakeJobSinks(FakeListWatch):
+    """The FAKE list/watch source plus the live GET of ``kubeapi.jobsinks.JobSinks``."""
 
     def __init__(self, *objects: dict[str, Any]) -> None:
-        self.objects = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objects}
-        self.list_rv = "100"
-        self.list_failures: list[BaseException] = []
-        self.lists = 0
-        self.watches: list[str] = []
-        self.feed: queue.Queue[object] = queue.Queue()
+        super().__init__(*objects)
         self.gets = 0
         self.get_gate: threading.Event | None = None
-        self.watch_gate: threading.Event | None = None
         self.get_error: BaseException | None = None
-
-    def list(self, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
-        self.lists += 1
-        if self.list_failures:
-            raise self.list_failures.pop(0)
-        return list(self.objects.values()), self.list_rv
-
-    def watch(
-        self, resource_version: str, namespace: str | None = None, *, timeout_seconds: int = 300
-    ) -> FakeStream:
-        self.watches.append(resource_version)
-        if self.watch_gate is not None:
-            self.watch_gate.wait(5)
-        return FakeStream(self.feed)
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         self.gets += 1
@@ -75,17 +39,9 @@ class FakeJobSinks:
             raise self.get_error
         return self.objects.get((namespace, name))
 
-    def send(self, kind: str, obj: dict[str, Any]) -> None:
-        self.feed.put(WatchEvent(kind, obj))
 
-
-def wait_for(predicate: Callable[[], object], what: str) -> None:
-    """Synchronise with the watch thread (a generous bound, not a speed assertion)."""
-    deadline = time.monotonic() + 10
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"never happened: {what}")
-        time.sleep(0.005)
+def cache_over(api: FakeJobSinks, **options: Any) -> SinkCache:
+    return SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api), source=api, **options)
 
 
 @pytest.fixture
@@ -95,9 +51,7 @@ def api() -> FakeJobSinks:
 
 @pytest.fixture
 def cache(api: FakeJobSinks) -> Iterator[SinkCache]:
-    started = SinkCache(
-        cast(Any, None), jobsinks=cast(JobSinks, api), missing_ttl=60.0, found_ttl=60.0
-    )
+    started = cache_over(api, missing_ttl=60.0, found_ttl=60.0)
     started.start()
     assert started.wait_synced(10)
     yield started
@@ -167,7 +121,7 @@ def test_gone_relists_and_drops_what_vanished(cache: SinkCache, api: FakeJobSink
     del api.objects[("default", "a")]
     api.objects[("default", "d")] = sink("d", 190)
     api.list_rv = "200"
-    api.feed.put(Gone("too old"))
+    api.feed.put(Gone(410, "Expired", "too old"))
     wait_for(lambda: api.lists == 2 and cache.resource_version == "200", "re-listed")
     assert {name for _, name in cache.sink_keys()} == {"b", "d"}
     wait_for(lambda: api.watches[-1] == "200", "watch from the new list")
@@ -176,7 +130,7 @@ def test_gone_relists_and_drops_what_vanished(cache: SinkCache, api: FakeJobSink
 def test_list_failure_retries_before_sync() -> None:
     api = FakeJobSinks(sink("a", 1))
     api.list_failures = [ApiException(status=503, reason="unavailable")]
-    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    cache = cache_over(api)
     cache.start()
     try:
         assert cache.wait_synced(10)
@@ -187,7 +141,7 @@ def test_list_failure_retries_before_sync() -> None:
 
 
 def test_not_synced_before_first_list() -> None:
-    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, FakeJobSinks()))
+    cache = cache_over(FakeJobSinks())
     assert not cache.synced
     assert not cache.wait_synced(0)
 
@@ -224,7 +178,7 @@ def test_deleted_sink_is_forgotten_by_the_watch(cache: SinkCache, api: FakeJobSi
 
 def test_answers_expire() -> None:
     api = FakeJobSinks()
-    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api), missing_ttl=0.0)
+    cache = cache_over(api, missing_ttl=0.0)
     assert cache.get("default", "x") is None
     assert cache.get("default", "x") is None
     assert api.gets == 2
@@ -287,7 +241,7 @@ def test_get_errors_propagate_and_are_not_remembered(
 
 def test_listeners_hear_lists_and_changes(api: FakeJobSinks) -> None:
     heard: list[Key] = []
-    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    cache = cache_over(api)
 
     def flaky(key: Key) -> None:
         raise RuntimeError("listener bug")
@@ -307,7 +261,7 @@ def test_listeners_hear_lists_and_changes(api: FakeJobSinks) -> None:
 
 
 def test_stop_ends_the_watch_thread(api: FakeJobSinks) -> None:
-    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    cache = cache_over(api)
     cache.start()
     assert cache.wait_synced(10)
     wait_for(lambda: api.watches, "watching")
@@ -319,7 +273,7 @@ def test_managed_fields_are_not_kept(api: FakeJobSinks) -> None:
     bulky = sink("bulky", 5)
     bulky["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
     api.objects[("default", "bulky")] = bulky
-    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    cache = cache_over(api)
     assert cache.get("default", "bulky") == sink("bulky", 5), "live GET"
     cache.start()
     try:
@@ -334,12 +288,12 @@ def test_managed_fields_are_not_kept(api: FakeJobSinks) -> None:
 
 def test_stop_while_the_watch_is_opening(api: FakeJobSinks) -> None:
     api.watch_gate = threading.Event()
-    cache = SinkCache(cast(Any, None), jobsinks=cast(JobSinks, api))
+    cache = cache_over(api)
     cache.start()
     wait_for(lambda: api.watches, "watch opening")
     stopper = threading.Thread(target=cache.stop, kwargs={"timeout": 10})
     stopper.start()
-    wait_for(lambda: cache._stopping.is_set(), "stop asked")
+    wait_for(lambda: cache.informer.stopping.is_set(), "stop asked")
     api.watch_gate.set()  # the watch opens only now, after stop() found nothing to close
     stopper.join(10)
     assert not stopper.is_alive()

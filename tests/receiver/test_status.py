@@ -13,7 +13,8 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from jobsink.lifecycle import Addressing
-from kubeapi.jobsinks import Conflict, JobSinks
+from kubeapi.errors import Conflict
+from kubeapi.jobsinks import JobSinks
 from receiver.lease import LeaderElector
 from receiver.sinks import Key, SinkCache
 from receiver.status import StatusConfig, StatusReconciler, addressing_from
@@ -82,7 +83,7 @@ class FakeApiServer:
         if stored is None:
             return None
         if stored["metadata"]["resourceVersion"] != resource_version:
-            raise Conflict(name)
+            raise Conflict(409, "Conflict", name)
         self.patches.append(((namespace, name), status))
         self.touch((namespace, name), lambda o: o.update(status=merge(o.get("status"), status)))
         return copy.deepcopy(stored)
@@ -185,7 +186,7 @@ def test_conflict_rereads_and_retries() -> None:
 
 def test_endless_conflicts_give_up() -> None:
     server = FakeApiServer(jobsink())
-    server.faults = [Conflict("x")] * 10
+    server.faults = [Conflict(409, "Conflict", "x")] * 10
     with pytest.raises(Conflict, match="kept changing"):
         reconciler(server).reconcile(KEY)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kubeapi import events
+from kubeapi import object_client
 from kubeapi.calls import Caller
 from receiver.protocol import Busy, Outcome, WriteProtocol
 from receiver.sweeper import Sweeper
@@ -25,7 +25,9 @@ def later() -> datetime:
 
 @pytest.fixture
 def sweeper(caller: Caller) -> Sweeper:
-    return Sweeper(events.jobs(caller), events.secrets(caller), interval=60, grace=300)
+    return Sweeper(
+        object_client.jobs(caller), object_client.secrets(caller), interval=60, grace=300
+    )
 
 
 def secretless_job(fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any]) -> str:
@@ -118,7 +120,7 @@ def test_when_the_sweeper_wins_the_redelivery_is_told_to_retry_and_then_succeeds
     while not any(call[0] == "PATCH" for call in fake.calls):
         time.sleep(0.01)  # Secret written, confirmation in flight
     version = meta["resourceVersion"]
-    assert events.jobs(caller).delete(  # what the sweeper sends, with the version it saw
+    assert object_client.jobs(caller).delete(  # what the sweeper sends, with the version it saw
         "default",
         meta["name"],
         uid=meta["uid"],

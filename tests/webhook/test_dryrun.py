@@ -1,4 +1,5 @@
-"""The dry-run step's outcomes: refused -> field error on spec.job; unavailable -> warning.
+"""The dry-run step's outcomes: refused -> field errors, at each cause's field under spec.job
+(on spec.job itself when no cause names a field); unavailable -> warning.
 
 The apiserver side is ``StubApiserver``: a plain HTTP server on loopback that answers the Job
 create with a chosen status and ``Status`` body, or never answers. The real apiserver path
@@ -101,6 +102,59 @@ def test_refused_job_is_a_field_error_on_spec_job(
     )
     assert [e.path for e in verdict.errors] == ["spec.job"]
     assert "exceeded quota" in verdict.errors[0].message
+
+
+CAUSE_INVALID = {
+    "reason": "FieldValueInvalid",
+    "message": "Invalid value: 40: must have at most 32 items",
+    "field": "spec.template.spec.dnsConfig.searches",
+}
+CAUSE_LABEL = {
+    "reason": "FieldValueInvalid",
+    "message": 'Invalid value: "x y": a valid label must be...',
+    "field": "metadata.labels",
+}
+CAUSE_POLICY = {"message": "ValidatingAdmissionPolicy 'p' denied request: no"}
+REFUSED = "the apiserver refused a dry-run create of the Job"
+
+
+@pytest.mark.parametrize(
+    ("causes", "expected"),
+    [
+        pytest.param(
+            [CAUSE_INVALID, CAUSE_LABEL],
+            [
+                ("spec.job.spec.template.spec.dnsConfig.searches", CAUSE_INVALID["message"]),
+                ("spec.job.metadata.labels", CAUSE_LABEL["message"]),
+            ],
+            id="one-error-per-field",
+        ),
+        pytest.param(
+            [CAUSE_INVALID, CAUSE_POLICY],
+            [
+                ("spec.job.spec.template.spec.dnsConfig.searches", CAUSE_INVALID["message"]),
+                ("spec.job", CAUSE_POLICY["message"]),
+            ],
+            id="fieldless-cause-on-spec-job",
+        ),
+        pytest.param([CAUSE_POLICY], [("spec.job", "the whole message")], id="no-field-at-all"),
+        pytest.param([], [("spec.job", "the whole message")], id="no-causes"),
+    ],
+)
+def test_causes_are_reported_at_their_fields(
+    apiserver: StubApiserver, causes: list[dict[str, str]], expected: list[tuple[str, str]]
+) -> None:
+    apiserver.status = 422
+    apiserver.body = {
+        **_status(422, "Invalid", "the whole message"),
+        "details": {"kind": "Job", "causes": causes},
+    }
+    verdict = asyncio.run(
+        DryRun(_api(apiserver.server_address[1]), timeout=2).check(example(), "ns")
+    )
+    assert [(e.path, e.message) for e in verdict.errors] == [
+        (path, f"{REFUSED}: {message}") for path, message in expected
+    ]
 
 
 def test_name_clash_of_the_placeholder_job_is_not_an_error(apiserver: StubApiserver) -> None:

@@ -1,4 +1,5 @@
-"""Parsing of JobSink watch streams, however the apiserver's chunks split the lines."""
+"""Parsing of watch streams, however the apiserver's chunks split the lines, and what an ERROR
+event turns into."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kubeapi.jobsinks import Gone, WatchEvent, WatchStream
-from kubeapi.raw import KubeError
+from kubeapi.errors import Forbidden, Gone, KubeError, ServerError
+from kubeapi.watch import WatchEvent, WatchStream, parse_event
 
 ADDED: dict[str, Any] = {
     "type": "ADDED",
@@ -67,7 +68,11 @@ def test_events_parsed(chunks: list[bytes]) -> None:
     ("status", "error"),
     [
         pytest.param({"code": 410, "reason": "Expired", "message": "too old"}, Gone, id="gone"),
-        pytest.param({"code": 500, "reason": "InternalError", "message": "x"}, KubeError, id="500"),
+        pytest.param(
+            {"code": 500, "reason": "InternalError", "message": "x"}, ServerError, id="500"
+        ),
+        pytest.param({"code": 403, "reason": "Forbidden", "message": "rbac"}, Forbidden, id="403"),
+        pytest.param({"reason": "Unknown", "message": "no code"}, ServerError, id="no-code"),
     ],
 )
 def test_error_events_raise(status: dict[str, Any], error: type[Exception]) -> None:
@@ -77,3 +82,25 @@ def test_error_events_raise(status: dict[str, Any], error: type[Exception]) -> N
     with pytest.raises(error, match=status["message"]):
         next(stream)
     assert response.closed
+
+
+def test_error_event_keeps_the_status() -> None:
+    status = {"code": 410, "reason": "Expired", "message": "too old: (1)"}
+    with pytest.raises(Gone) as caught:
+        parse_event(json.dumps({"type": "ERROR", "object": status}).encode())
+    assert (caught.value.status, caught.value.reason) == (410, "Expired")
+    assert isinstance(caught.value, KubeError)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(b'{"type": "SYNC", "object": {}}', id="unknown-type"),
+        pytest.param(b'{"type": "ADDED"}', id="no-object"),
+        pytest.param(b'{"type": "ADDED", "object": [1]}', id="object-not-a-dict"),
+        pytest.param(b"[1, 2]", id="not-an-object"),
+    ],
+)
+def test_malformed_lines_are_errors(line: bytes) -> None:
+    with pytest.raises(ValueError, match="not a watch event"):
+        parse_event(line)

@@ -1,6 +1,6 @@
 """One named daemon thread that runs a loop until asked to stop.
 
-The JobSink cache, the Job index and the sweeper each keep one. ``stop`` sets the event the loop
+Informers, the sweeper and the Lease election each keep one. ``stop`` sets the event the loop
 watches, then calls ``interrupt`` (to cut a blocking watch read, so the loop sees the event at
 once rather than at the watch's next timeout), then waits for the thread.
 """
