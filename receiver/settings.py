@@ -156,6 +156,8 @@ class StatusSettings(BaseSettings):
 
 
 class Settings(BaseSettings):
+    """Everything ``jobsink receiver`` reads when it starts."""
+
     model_config = _config()
 
     namespace: str | None = Field(None, description="serve only this namespace's JobSinks")

@@ -52,12 +52,12 @@ def location(route: routes.SinkPath, delivered: Delivered) -> str:
     return routes.location(route.namespace, route.name, delivered.event.source, delivered.event.id)
 
 
-def accepted_body(delivered: Delivered, location: str) -> dict[str, Any]:
+def accepted_body(delivered: Delivered, where: str) -> dict[str, Any]:
     accepted = delivered.accepted
     return {
         "namespace": accepted.namespace,
         "job": accepted.name,
-        "location": location,
+        "location": where,
         "outcome": accepted.outcome.value,
     }
 
