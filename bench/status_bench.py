@@ -34,8 +34,9 @@ from kubernetes import client  # noqa: E402
 from controlplane import ControlPlane  # noqa: E402
 from jobsink.types import API_VERSION, GROUP, KIND, PLURAL, VERSION  # noqa: E402
 from kubeapi.config import load_api_client  # noqa: E402
+from receiver.settings import LeaseSettings, StatusSettings  # noqa: E402
 from receiver.sinks import Key, SinkCache  # noqa: E402
-from receiver.status import RECONCILES, StatusConfig, StatusReconciler  # noqa: E402
+from receiver.status import RECONCILES, StatusReconciler  # noqa: E402
 
 NAMESPACE = "status-bench"
 
@@ -86,7 +87,7 @@ def main() -> None:
         client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
         objects = client.CustomObjectsApi(api)
         cache = SinkCache(api, namespace=NAMESPACE)
-        config = StatusConfig(lease_namespace=NAMESPACE)
+        config = StatusSettings(lease=LeaseSettings(namespace=NAMESPACE))
         reconciler = StatusReconciler(api, cache, config)
         created: dict[Key, float] = {}
         ready: dict[Key, float] = {}

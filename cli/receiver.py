@@ -1,8 +1,8 @@
 """``jobsink receiver``: the event receiver (CloudEvents in, Jobs out) and JobSink status writer.
 
-Every flag has an environment variable ``JOBSINK_RECEIVER_<FLAG>`` (e.g. ``JOBSINK_RECEIVER_PORT``);
-a flag on the command line wins. Settings without a flag (timeouts, sweeper, status addressing) are
-environment-only; the README's ``receiver`` section lists them all.
+Every setting has an environment variable ``JOBSINK_RECEIVER_*`` (``receiver.settings`` names
+them); the flags below cover the common ones and win over their variables. Each flag's help reads
+its default and variable from the settings model.
 """
 
 from __future__ import annotations
@@ -15,30 +15,36 @@ import typer
 import uvloop
 
 from cli.exits import ExitCode, fail
-from cli.settings import load
+from cli.settings import load, option_help
+from receiver.settings import (
+    KubeSettings,
+    LimitSettings,
+    ServerSettings,
+    Settings,
+    StatusSettings,
+)
 
 
 def receiver(
     port: Annotated[
         int | None,
         typer.Option(
-            help="Main port: HTTPS with --tls-cert, else HTTP "
-            "(default 8080; JOBSINK_RECEIVER_PORT)."
+            help=option_help(ServerSettings, "port", "Main port: HTTPS with --tls-cert, else HTTP")
         ),
     ] = None,
     host: Annotated[
-        str | None, typer.Option(help="Bind address (default 0.0.0.0; JOBSINK_RECEIVER_HOST).")
+        str | None, typer.Option(help=option_help(ServerSettings, "host", "Bind address"))
     ] = None,
     http_port: Annotated[
         int | None,
         typer.Option(
-            help="With TLS, also serve plain HTTP on this port (JOBSINK_RECEIVER_HTTP_PORT)."
+            help=option_help(ServerSettings, "http_port", "With TLS, also serve plain HTTP here")
         ),
     ] = None,
     tls_cert: Annotated[
         Path | None,
         typer.Option(
-            help="Serving certificate (PEM) (JOBSINK_RECEIVER_TLS_CERT).",
+            help=option_help(ServerSettings, "tls_cert", "Serving certificate (PEM)"),
             dir_okay=False,
             exists=True,
         ),
@@ -46,7 +52,7 @@ def receiver(
     tls_key: Annotated[
         Path | None,
         typer.Option(
-            help="Private key of --tls-cert (PEM) (JOBSINK_RECEIVER_TLS_KEY).",
+            help=option_help(ServerSettings, "tls_key", "Private key of --tls-cert (PEM)"),
             dir_okay=False,
             exists=True,
         ),
@@ -54,8 +60,11 @@ def receiver(
     kubeconfig: Annotated[
         Path | None,
         typer.Option(
-            help="Kubeconfig (default $KUBECONFIG, ~/.kube/config or in-cluster; "
-            "JOBSINK_RECEIVER_KUBECONFIG).",
+            help=option_help(
+                KubeSettings,
+                "kubeconfig",
+                "Kubeconfig; without it $KUBECONFIG, ~/.kube/config or in-cluster",
+            ),
             dir_okay=False,
             exists=True,
         ),
@@ -63,43 +72,47 @@ def receiver(
     namespace: Annotated[
         str | None,
         typer.Option(
-            help="Serve only this namespace's JobSinks (default all; JOBSINK_RECEIVER_NAMESPACE)."
+            help=option_help(
+                Settings, "namespace", "Serve only this namespace's JobSinks; all without it"
+            ),
         ),
     ] = None,
     max_inflight: Annotated[
         int | None,
         typer.Option(
-            help="Requests handled at once; more get 429 "
-            "(default 64; JOBSINK_RECEIVER_MAX_INFLIGHT)."
+            help=option_help(
+                LimitSettings, "max_inflight", "Requests handled at once; more get 429"
+            ),
         ),
     ] = None,
     kube_qps: Annotated[
         float | None,
         typer.Option(
-            help="Client-side limit on Kubernetes calls/s, 0 for none "
-            "(default 0; JOBSINK_RECEIVER_KUBE_QPS)."
+            help=option_help(
+                KubeSettings, "qps", "Client-side limit on Kubernetes calls/s, 0 for none"
+            ),
         ),
     ] = None,
     public_url: Annotated[
         str | None,
         typer.Option(
-            help="Base of status.address.url (default "
-            "http://job-sink.<ns>.svc.cluster.local; JOBSINK_RECEIVER_PUBLIC_URL)."
+            help=option_help(
+                StatusSettings,
+                "public_url",
+                "Base of status.address.url; without it http://job-sink.<ns>.svc.cluster.local",
+            ),
         ),
     ] = None,
     status_reconciler: Annotated[
         bool | None,
         typer.Option(
             "--status/--no-status",
-            help="Write JobSink status, Lease-elected "
-            "(default on; JOBSINK_RECEIVER_STATUS_RECONCILER).",
+            help=option_help(StatusSettings, "enabled", "Write JobSink status, Lease-elected"),
         ),
     ] = None,
     log_level: Annotated[
         str | None,
-        typer.Option(
-            help="debug, info, warning or error (default info; JOBSINK_RECEIVER_LOG_LEVEL)."
-        ),
+        typer.Option(help=option_help(Settings, "log_level", "debug, info, warning or error")),
     ] = None,
 ) -> None:
     """Serve events as Jobs: POST /<namespace>/<jobsink> with a CloudEvent.
@@ -116,29 +129,29 @@ def receiver(
     """
     from kubeapi.config import load_api_client
     from receiver import app, logs, server
-    from receiver.settings import Settings
 
     settings = load(
         Settings,
         {
-            "port": port,
-            "host": host,
-            "http_port": http_port,
-            "tls_cert": str(tls_cert) if tls_cert else None,
-            "tls_key": str(tls_key) if tls_key else None,
-            "kubeconfig": str(kubeconfig) if kubeconfig else None,
             "namespace": namespace,
-            "max_inflight": max_inflight,
-            "kube_qps": kube_qps,
-            "public_url": public_url,
-            "status_reconciler": status_reconciler,
             "log_level": log_level,
+            "server": {
+                "port": port,
+                "host": host,
+                "http_port": http_port,
+                "tls_cert": tls_cert,
+                "tls_key": tls_key,
+            },
+            "limits": {"max_inflight": max_inflight},
+            "kube": {"kubeconfig": kubeconfig, "qps": kube_qps},
+            "status": {"public_url": public_url, "enabled": status_reconciler},
         },
     )
     logs.configure(settings.log_level)
     try:
-        api_client = load_api_client(settings.kubeconfig)
-        instance, background = app.build(settings, api_client)
+        kubeconfig_file = str(settings.kube.kubeconfig) if settings.kube.kubeconfig else None
+        api_client = load_api_client(kubeconfig_file)
+        plane, background = app.build(settings, api_client)
     except OSError as error:
         fail(f"cannot read {error.filename}: {error.strerror}", ExitCode.USAGE)
     except Exception as error:  # kubeconfig problems come as many exception types
@@ -146,7 +159,7 @@ def receiver(
     try:
         # uvloop: the event loop parses and answers every request; it is the receiver's hot thread.
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(server.serve(app.create_app(instance, background), settings))
+            runner.run(server.serve(app.create_app(plane, background), settings.server))
     except KeyboardInterrupt:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 

@@ -16,18 +16,10 @@ import typer
 
 from cli import endpoint
 from cli.exits import ExitCode, fail
-from jobsink.event import (
-    BinaryData,
-    CloudEvent,
-    Data,
-    EventError,
-    is_json_media_type,
-    json_data,
-    parse_json,
-    text_data,
-)
+from jobsink import media
+from jobsink.event import CloudEvent, EventError, body_data
 
-STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+STRUCTURED_CONTENT_TYPE = f"{media.CLOUDEVENTS_JSON}; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -50,19 +42,9 @@ class Outgoing:
     extensions: dict[str, str] = field(default_factory=dict)
 
 
-def _data(raw: bytes, content_type: str | None) -> Data:
-    if is_json_media_type(content_type):
-        return json_data(parse_json(raw, "--data"))
-    if content_type is not None and content_type.split(";")[0].strip().startswith("text/"):
-        try:
-            return text_data(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise EventError("--data", "text data is not valid UTF-8") from None
-    return BinaryData(raw)
-
-
 def to_event(outgoing: Outgoing) -> CloudEvent:
-    """Validate as the receiver will; raises :class:`EventError` naming the attribute."""
+    """The event the receiver stores for ``outgoing`` (its data classified by the same rules);
+    raises :class:`EventError` naming the attribute, or ``--data`` for JSON data that is not."""
     attributes: dict[str, object] = {
         "specversion": "1.0",
         "id": outgoing.id,
@@ -72,7 +54,7 @@ def to_event(outgoing: Outgoing) -> CloudEvent:
     }
     if outgoing.data is not None:
         attributes["datacontenttype"] = outgoing.content_type
-    data = None if outgoing.data is None else _data(outgoing.data, outgoing.content_type)
+    data = body_data(outgoing.data or b"", outgoing.content_type, "--data")
     return CloudEvent.from_attributes(attributes, data)
 
 

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from jobsink import media
+
 AttributeValue = str | int | bool
 """CloudEvents attribute types in JSON: String (also URI, Timestamp...), Integer, Boolean."""
 
@@ -37,9 +39,6 @@ _INT32 = range(-(2**31), 2**31)
 # RFC 3339 date-time, as CloudEvents' Timestamp type requires.
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})",
-)
-_MEDIA_TYPE = re.compile(
-    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*;.*)?", re.S
 )
 
 
@@ -159,12 +158,29 @@ def parse_json(raw: bytes | str, what: str = "data") -> Any:
         raise EventError(what, f"not valid JSON: {message}") from None
 
 
-def is_json_media_type(content_type: str | None) -> bool:
-    """``application/json``, ``text/json`` and any ``+json`` structured syntax suffix."""
-    if content_type is None:
-        return False
-    essence = content_type.split(";", 1)[0].strip().lower()
-    return essence in ("application/json", "text/json") or essence.endswith("+json")
+def body_data(body: bytes, content_type: str | None, what: str = "data") -> Data | None:
+    """A body labelled ``content_type`` as event data; None when it is empty.
+
+    JSON types are embedded (a body that is not JSON is an :class:`EventError` on ``what``); text is
+    kept as a string, or as bytes when it is not UTF-8; other types are bytes. Without a declared
+    type the body is JSON if it parses as JSON, otherwise bytes.
+    """
+    if not body:
+        return None
+    kind = media.kind_of(content_type)
+    if kind == "json":
+        return json_data(parse_json(body, what))
+    if kind is None:
+        try:
+            return json_data(parse_json(body, what))
+        except EventError:
+            return BinaryData(body)
+    if kind == "text":
+        try:
+            return text_data(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return BinaryData(body)
+    return BinaryData(body)
 
 
 def _dump(value: Any) -> str:
@@ -209,7 +225,7 @@ def _optional_string(name: str, value: object) -> str:
     _check_text(name, value)
     if name == "time" and not _RFC3339.fullmatch(value):
         raise EventError(name, f"{value!r} is not an RFC 3339 timestamp")
-    if name == "datacontenttype" and not _MEDIA_TYPE.fullmatch(value):
+    if name == "datacontenttype" and not media.is_media_type(value):
         raise EventError(name, f"{value!r} is not a media type (type/subtype)")
     return value
 

@@ -17,8 +17,8 @@ from collections.abc import Generator
 import uvicorn
 from fastapi import FastAPI
 
-from receiver.handlers import Receiver
-from receiver.settings import Settings
+from receiver.dataplane.handler import DataPlane
+from receiver.settings import ServerSettings
 
 log = logging.getLogger("jobsink.receiver")
 
@@ -31,7 +31,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def configs(app: FastAPI, settings: Settings) -> list[uvicorn.Config]:
+def configs(app: FastAPI, settings: ServerSettings) -> list[uvicorn.Config]:
     """The listeners: the main one runs the lifespan, an extra HTTP one shares the app."""
     common = {
         "host": settings.host,
@@ -55,8 +55,8 @@ def configs(app: FastAPI, settings: Settings) -> list[uvicorn.Config]:
     return listeners
 
 
-async def serve(app: FastAPI, settings: Settings) -> None:
-    receiver: Receiver = app.state.receiver
+async def serve(app: FastAPI, settings: ServerSettings) -> None:
+    plane: DataPlane = app.state.plane
     servers = [_Server(config) for config in configs(app, settings)]
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -71,7 +71,7 @@ async def serve(app: FastAPI, settings: Settings) -> None:
         log.info(
             "stopping: not ready any more, draining", extra={"seconds": settings.drain_seconds}
         )
-        receiver.draining = True
+        plane.draining = True
         await asyncio.sleep(settings.drain_seconds)
         # The extra listener finishes its requests first; the main one's lifespan shutdown,
         # which stops the worker pool and the background parts, runs last.

@@ -1,26 +1,45 @@
-"""Receiver settings: command-line flags override ``JOBSINK_RECEIVER_*`` environment variables.
+"""Receiver settings, in groups; every setting reads a ``JOBSINK_RECEIVER_*`` environment variable,
+and a command-line flag, where there is one, wins over it.
 
-``SYSTEM_NAMESPACE`` (the Deployment's downward-API namespace) is read without the prefix too.
-The status-reconciler fields satisfy ``receiver.status.StatusSettings``.
+A setting's variable is its group's prefix plus its name in capitals: ``server.port`` is
+``JOBSINK_RECEIVER_PORT``, ``sweeper.interval_seconds`` is
+``JOBSINK_RECEIVER_SWEEP_INTERVAL_SECONDS``. The few whose variable reads otherwise name it with
+``validation_alias``; the Deployment's downward-API ``SYSTEM_NAMESPACE`` is read unprefixed too.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Final, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobsink.lifecycle import TransportEncryption
+
+PREFIX: Final = "JOBSINK_RECEIVER_"
 
 MAX_EVENT_BYTES = 1024 * 1024
 """The apiserver refuses a Secret whose data values add up to more than 1 MiB (``MaxSecretSize``);
 the event JSON is the Secret's only value, so this is the largest event that can be stored."""
 
+LogLevel = Literal["debug", "info", "warning", "error"]
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JOBSINK_RECEIVER_", extra="ignore", frozen=True)
 
-    # Serving.
-    host: str = "0.0.0.0"
+def _config(prefix: str = "") -> SettingsConfigDict:
+    # validate_by_name: fields that name their variable with an alias still take their own name
+    # as a keyword (flags, tests).
+    return SettingsConfigDict(
+        env_prefix=PREFIX + prefix, extra="forbid", frozen=True, validate_by_name=True
+    )
+
+
+class ServerSettings(BaseSettings):
+    """The listeners and how they stop."""
+
+    model_config = _config()
+
+    host: str = Field("0.0.0.0", description="bind address")
     port: int = Field(8080, ge=0, le=65535, description="main port; HTTPS when tls_cert is set")
     http_port: int | None = Field(
         None,
@@ -28,50 +47,123 @@ class Settings(BaseSettings):
         le=65535,
         description="an extra plain-HTTP port next to HTTPS (probes, http URL)",
     )
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    kubeconfig: str | None = None
-    namespace: str | None = Field(None, description="serve only this namespace's JobSinks")
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-
-    # Load and backpressure.
-    max_inflight: int = Field(64, ge=1, description="requests handled at once; beyond: 429")
-    kube_qps: float = Field(0.0, ge=0, description="client-side limit on API calls/s; 0 = none")
-    kube_burst: int = Field(100, ge=1)
-    request_timeout: float = Field(20.0, gt=0, description="deadline for one event, retries incl.")
-    body_timeout: float = Field(10.0, gt=0, description="time allowed to receive a request body")
-    retry_after_seconds: int = Field(1, ge=0, description="Retry-After sent with 429 and 503")
-    max_batch_events: int = Field(100, ge=1)
+    tls_cert: Path | None = Field(None, description="serving certificate (PEM)")
+    tls_key: Path | None = Field(None, description="private key of tls_cert (PEM)")
     drain_seconds: float = Field(
         3.0, ge=0, description="on SIGTERM, answer not-ready this long before closing listeners"
     )
-    shutdown_timeout: float = Field(30.0, gt=0)
-
-    # Sweeper of Jobs whose Secret never arrived.
-    sweep_interval_seconds: float = Field(60.0, ge=0, description="0 disables the sweeper")
-    sweep_grace_seconds: float = Field(300.0, gt=0)
-
-    # JobSink status (see receiver.status.StatusSettings).
-    status_reconciler: bool = True
-    system_namespace: str = Field(
-        "knative-eventing",
-        validation_alias=AliasChoices(
-            "system_namespace", "JOBSINK_RECEIVER_SYSTEM_NAMESPACE", "SYSTEM_NAMESPACE"
-        ),
+    shutdown_timeout: float = Field(
+        30.0, gt=0, description="how long in-flight requests may take to finish on shutdown"
     )
-    service_name: str = "job-sink"
-    cluster_domain: str = "cluster.local"
-    public_url: str | None = None
-    public_https_url: str | None = None
-    transport_encryption: Literal["disabled", "permissive", "strict"] | None = None
-    ca_file: str | None = None
-    lease_name: str = "jobsink-status-reconciler"  # config/200-roles-receiver.yaml names it
-    lease_namespace: str | None = None
-    lease_duration_seconds: float = 15.0
-    lease_renew_seconds: float = 5.0
 
     @model_validator(mode="after")
-    def _tls_pair(self) -> Settings:
+    def _tls_pair(self) -> ServerSettings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: give both or neither")
         return self
+
+
+class LimitSettings(BaseSettings):
+    """Load and backpressure of the data plane."""
+
+    model_config = _config()
+
+    max_inflight: int = Field(64, ge=1, description="requests handled at once; beyond: 429")
+    request_timeout: float = Field(
+        20.0, gt=0, description="deadline for one event's Kubernetes calls, retries included"
+    )
+    body_timeout: float = Field(10.0, gt=0, description="time allowed to receive a request body")
+    retry_after_seconds: int = Field(1, ge=0, description="Retry-After sent with 429 and 503")
+    max_batch_events: int = Field(100, ge=1, description="events in one batch-mode request")
+
+
+class KubeSettings(BaseSettings):
+    """The Kubernetes client."""
+
+    model_config = _config("KUBE_")
+
+    kubeconfig: Path | None = Field(
+        None,
+        validation_alias=PREFIX + "KUBECONFIG",
+        description="kubeconfig file; default $KUBECONFIG, ~/.kube/config or in-cluster",
+    )
+    qps: float = Field(0.0, ge=0, description="client-side limit on API calls/s; 0 = none")
+    burst: int = Field(100, ge=1, description="API calls allowed at once above qps")
+
+
+class SweeperSettings(BaseSettings):
+    """The sweeper of Jobs whose event Secret never arrived."""
+
+    model_config = _config("SWEEP_")
+
+    interval_seconds: float = Field(60.0, ge=0, description="time between sweeps; 0 disables")
+    grace_seconds: float = Field(
+        300.0, gt=0, description="age after which a Job without its Secret is deleted"
+    )
+
+
+class LeaseSettings(BaseSettings):
+    """The Lease that elects the one receiver process writing JobSink status."""
+
+    model_config = _config("LEASE_")
+
+    name: str = Field(
+        "jobsink-status-reconciler",
+        description="the Lease's name (config/200-roles-receiver.yaml grants access to it)",
+    )
+    namespace: str | None = Field(None, description="the Lease's namespace; default: system")
+    duration_seconds: float = Field(15.0, gt=0, description="how long a holder's claim lasts")
+    renew_seconds: float = Field(5.0, gt=0, description="how often the holder renews its claim")
+
+    @model_validator(mode="after")
+    def _renew_within_duration(self) -> LeaseSettings:
+        if self.renew_seconds >= self.duration_seconds:
+            raise ValueError(
+                f"renew_seconds ({self.renew_seconds:g}) must be shorter than "
+                f"duration_seconds ({self.duration_seconds:g})"
+            )
+        return self
+
+
+class StatusSettings(BaseSettings):
+    """The JobSink status reconciler and the addresses it publishes (``receiver.addressing``)."""
+
+    model_config = _config()
+
+    enabled: bool = Field(
+        True,
+        validation_alias=PREFIX + "STATUS_RECONCILER",
+        description="write JobSink status (one writer at a time, elected by the Lease)",
+    )
+    system_namespace: str = Field(
+        "knative-eventing",
+        validation_alias=AliasChoices(PREFIX + "SYSTEM_NAMESPACE", "SYSTEM_NAMESPACE"),
+        description="namespace of the receiver's Service and, by default, of the Lease",
+    )
+    service_name: str = Field("job-sink", description="the receiver's Service")
+    cluster_domain: str = Field("cluster.local", description="the cluster's DNS domain")
+    public_url: str | None = Field(
+        None, description="base of the published http address instead of the Service's"
+    )
+    public_https_url: str | None = Field(
+        None, description="base of the published https address instead of the Service's"
+    )
+    transport_encryption: TransportEncryption | None = Field(
+        None, description="addresses to publish; default: follow the listeners"
+    )
+    ca_file: Path | None = Field(None, description="CA certificates published with https addresses")
+    lease: LeaseSettings = Field(default_factory=LeaseSettings)
+
+
+class Settings(BaseSettings):
+    """Everything ``jobsink receiver`` reads when it starts."""
+
+    model_config = _config()
+
+    namespace: str | None = Field(None, description="serve only this namespace's JobSinks")
+    log_level: LogLevel = Field("info", description="debug, info, warning or error")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    kube: KubeSettings = Field(default_factory=KubeSettings)
+    sweeper: SweeperSettings = Field(default_factory=SweeperSettings)
+    status: StatusSettings = Field(default_factory=StatusSettings)

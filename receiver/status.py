@@ -25,18 +25,11 @@ from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
+from receiver.addressing import addressing_from
 from receiver.lease import LeaderElector
+from receiver.settings import ServerSettings, StatusSettings
 from receiver.sinks import Key, SinkCache
-from receiver.status_settings import StatusConfig, StatusSettings, addressing_from
 from receiver.storms import StormGuard
-
-__all__ = [
-    "RECONCILES",
-    "StatusConfig",
-    "StatusReconciler",
-    "StatusSettings",
-    "addressing_from",
-]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +57,11 @@ def _problems(sink: dict[str, Any]) -> list[str]:
 
 
 class StatusReconciler:
-    """Keeps ``.status`` of every cached JobSink right, while this process leads."""
+    """Keeps ``.status`` of every cached JobSink right, while this process leads.
+
+    ``server`` is the listeners, whose TLS decides the published addresses unless
+    ``settings.transport_encryption`` does (None: plain HTTP).
+    """
 
     def __init__(
         self,
@@ -73,6 +70,7 @@ class StatusReconciler:
         settings: StatusSettings,
         identity: str | None = None,
         *,
+        server: ServerSettings | None = None,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
         workers: int = 4,
@@ -80,21 +78,16 @@ class StatusReconciler:
         elector: LeaderElector | None = None,
         storms: StormGuard | None = None,
     ) -> None:
-        duration, renew = settings.lease_duration_seconds, settings.lease_renew_seconds
-        if not 0 < renew < duration:
-            raise ValueError(
-                f"lease_renew_seconds ({renew:g}) must be positive and shorter than "
-                f"lease_duration_seconds ({duration:g})"
-            )
+        lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
-        self.addressing = addressing_from(settings)
+        self.addressing = addressing_from(settings, server)
         self.elector = elector or LeaderElector(
-            Leases(api_client, settings.lease_namespace or settings.system_namespace),
-            settings.lease_name,
+            Leases(api_client, lease.namespace or settings.system_namespace),
+            lease.name,
             identity,
-            duration=duration,
-            renew_every=renew,
+            duration=lease.duration_seconds,
+            renew_every=lease.renew_seconds,
         )
         self._resync_every = resync_every
         self._max_backoff = max_backoff

@@ -76,10 +76,14 @@ def test_create_errors_are_one_line(tmp_path: Path, args: list[str], message: st
     [
         pytest.param(["--tls-cert", "/nonexistent.crt", "--tls-key", "/nonexistent.key"],
                      "error: cannot read /nonexistent.crt", id="missing-cert"),
-        pytest.param(["--port", "70000"], "error: port: Input should be less than or equal",
+        pytest.param(["--port", "70000"],
+                     "error: port (JOBSINK_WEBHOOK_PORT): Input should be less than or equal",
                      id="port"),
-        pytest.param(["--log-level", "loud"], "error: log_level: Input should be", id="log-level"),
-        pytest.param(["--max-body-bytes", "0"], "error: max_body_bytes:", id="body-limit"),
+        pytest.param(["--log-level", "loud"],
+                     "error: log_level (JOBSINK_WEBHOOK_LOG_LEVEL): Input should be",
+                     id="log-level"),
+        pytest.param(["--max-body-bytes", "0"],
+                     "error: max_body_bytes (JOBSINK_WEBHOOK_MAX_BODY_BYTES):", id="body-limit"),
     ],
 )  # fmt: skip
 def test_webhook_errors_are_one_line(args: list[str], message: str) -> None:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from cli import send
 from cli.exits import ExitCode
 from jobsink.event import EventError
+from receiver.dataplane import wire
 from tests.cli.conftest import Answer, Loopback, single_command_app
 
 APP = single_command_app(send.register)
@@ -71,6 +72,33 @@ def test_structured_data_keeps_its_kind(
         assert "datacontenttype" not in body
     else:
         assert body[body_member[0]] == body_member[1]
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        pytest.param(b'{"a": [1, 2]}', "application/json", id="json"),
+        pytest.param(b"[1]", "application/vnd.x+json; charset=utf-8", id="json-suffix"),
+        pytest.param("héllo".encode(), "text/plain; charset=utf-8", id="text"),
+        pytest.param(b"\xff\xfe", "text/plain", id="text-not-utf8"),
+        pytest.param(b"<a>b</a>", "application/xml", id="xml"),
+        pytest.param(b"k=v&x=y", "application/x-www-form-urlencoded", id="form"),
+        pytest.param(b"\x00\x01", "application/octet-stream", id="bytes"),
+        pytest.param(b"", "application/json", id="empty"),
+    ],
+)
+def test_structured_mode_sends_what_the_receiver_stores_from_binary_mode(
+    data: bytes, content_type: str
+) -> None:
+    """Both encodings of one event end as the same stored event: the CLI classifies data by the
+    receiver's rules."""
+    outgoing = send.Outgoing("s", "t", "1", data, content_type)
+    binary = send.binary_request(outgoing)
+    decoded = wire.decode(
+        [(k.encode(), v.encode()) for k, v in binary.headers.items()], binary.body
+    )
+    assert isinstance(decoded, wire.Single)
+    assert send.structured_request(outgoing).body == decoded.event.to_json()
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,9 @@ from controlplane.readiness import wait_for
 from jobsink.types import GROUP, PLURAL, VERSION
 from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
+from receiver.settings import LeaseSettings, StatusSettings
 from receiver.sinks import SinkCache
-from receiver.status import StatusConfig, StatusReconciler
+from receiver.status import StatusReconciler
 from tests.e2e import services
 from tests.e2e.support import EXAMPLES
 
@@ -101,8 +102,8 @@ def start_replica(
 ) -> Iterator[Callable[[str], Replica]]:
     started: list[Replica] = []
     # Short Lease timings keep the takeover scenarios quick; the Lease lives in the test namespace.
-    config = StatusConfig(
-        lease_namespace=namespace, lease_duration_seconds=4.0, lease_renew_seconds=1.0
+    config = StatusSettings(
+        lease=LeaseSettings(namespace=namespace, duration_seconds=4.0, renew_seconds=1.0)
     )
 
     def start(identity: str) -> Replica:

@@ -10,7 +10,6 @@ from jobsink.event import (
     BinaryData,
     CloudEvent,
     EventError,
-    is_json_media_type,
     json_data,
     parse_json,
     text_data,
@@ -118,18 +117,3 @@ def test_invalid_attributes_name_the_attribute(
 def test_parse_json_rejects_what_json_cannot_carry(raw: bytes) -> None:
     with pytest.raises(EventError, match="data: not valid JSON"):
         parse_json(raw)
-
-
-@pytest.mark.parametrize(
-    ("content_type", "expected"),
-    [
-        ("application/json", True),
-        ("application/json; charset=utf-8", True),
-        ("application/cloudevents+json", True),
-        ("text/json", True),
-        ("text/plain", False),
-        (None, False),
-    ],
-)
-def test_is_json_media_type(content_type: str | None, expected: bool) -> None:
-    assert is_json_media_type(content_type) is expected

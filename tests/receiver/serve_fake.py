@@ -9,10 +9,10 @@ import sys
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from receiver.app import create_app
-from receiver.handlers import Receiver
+from receiver.dataplane.handler import DataPlane
 from receiver.protocol import WriteProtocol
 from receiver.server import serve
-from receiver.settings import Settings
+from receiver.settings import LimitSettings, ServerSettings
 from tests.receiver.conftest import SINK
 from tests.receiver.fake_kube import FakeKubeApi
 from tests.receiver.test_http import StaticSinks
@@ -20,7 +20,7 @@ from tests.receiver.test_http import StaticSinks
 
 def main() -> None:
     fake_url, port, *tls = sys.argv[1:]
-    settings = Settings(
+    settings = ServerSettings(
         host="127.0.0.1",
         port=int(port),
         drain_seconds=1.0,
@@ -30,8 +30,10 @@ def main() -> None:
     caller = Caller(FakeKubeApi.api_client(fake_url))
     jobs = object_client.jobs(caller)
     sinks = StaticSinks({("default", "job-sink-logger"): SINK})
-    receiver = Receiver(settings, sinks, WriteProtocol(jobs, object_client.secrets(caller)), jobs)
-    asyncio.run(serve(create_app(receiver), settings))
+    plane = DataPlane(
+        LimitSettings(), sinks, WriteProtocol(jobs, object_client.secrets(caller)), jobs
+    )
+    asyncio.run(serve(create_app(plane), settings))
 
 
 if __name__ == "__main__":

@@ -26,10 +26,11 @@ from jobsink.event import CloudEvent, text_data
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from receiver.app import create_app
-from receiver.handlers import Receiver
-from receiver.metrics import observe_kube_call
+from receiver.dataplane.handler import DataPlane
+from receiver.dataplane.refusals import Rejection
+from receiver.metrics import Metrics
 from receiver.protocol import WriteProtocol
-from receiver.settings import MAX_EVENT_BYTES, Settings
+from receiver.settings import MAX_EVENT_BYTES, LimitSettings
 from receiver.sinks import SinkCache
 from tests.receiver.fake_kube import FakeKubeApi
 from tests.seed import SEED_BODY, SEED_HEADERS, SEED_LOCATION
@@ -54,13 +55,13 @@ class Served:
     url: str
     fake: FakeKubeApi
     sinks: StaticSinks
-    receiver: Receiver
+    plane: DataPlane
 
 
 @contextmanager
-def serve(receiver: Receiver, cert: str | None = None, key: str | None = None) -> Iterator[str]:
+def serve(plane: DataPlane, cert: str | None = None, key: str | None = None) -> Iterator[str]:
     config = uvicorn.Config(
-        create_app(receiver),
+        create_app(plane),
         host="127.0.0.1",
         port=0,
         log_config=None,
@@ -81,28 +82,29 @@ def serve(receiver: Receiver, cert: str | None = None, key: str | None = None) -
         thread.join(10)
 
 
-def make_receiver(
-    fake_url: str, sinks: StaticSinks, attempt_timeout: float = 0.5, **settings: Any
-) -> Receiver:
+def make_plane(
+    fake_url: str, sinks: StaticSinks, attempt_timeout: float = 0.5, **limits: Any
+) -> DataPlane:
+    metrics = Metrics()
     api = FakeKubeApi.api_client(fake_url)
     caller = Caller(
         api,
-        observe=observe_kube_call,
+        observe=metrics.observe_kube_call,
         attempt_timeout=attempt_timeout,
         base_backoff=0.01,
         max_backoff=0.05,
     )
     jobs = object_client.jobs(caller)
     protocol = WriteProtocol(jobs, object_client.secrets(caller))
-    return Receiver(Settings(**settings), sinks, protocol, jobs)
+    return DataPlane(LimitSettings(**limits), sinks, protocol, jobs, metrics=metrics)
 
 
 @pytest.fixture
 def served(fake: FakeKubeApi, fake_url: str, sink: dict[str, Any]) -> Iterator[Served]:
     sinks = StaticSinks({("default", "job-sink-logger"): sink})
-    receiver = make_receiver(fake_url, sinks, request_timeout=1.0, body_timeout=0.5)
-    with serve(receiver) as url:
-        yield Served(url, fake, sinks, receiver)
+    plane = make_plane(fake_url, sinks, request_timeout=1.0, body_timeout=0.5)
+    with serve(plane) as url:
+        yield Served(url, fake, sinks, plane)
 
 
 def post(served: Served, body: bytes = SEED_BODY, path: str = "/default/job-sink-logger",
@@ -304,11 +306,11 @@ def test_inflight_limit_answers_429_at_once(
     fake: FakeKubeApi, fake_url: str, sink: dict[str, Any]
 ) -> None:
     sinks = StaticSinks({("default", "job-sink-logger"): sink})
-    receiver = make_receiver(fake_url, sinks, 30.0, max_inflight=1, retry_after_seconds=2)
+    plane = make_plane(fake_url, sinks, 30.0, max_inflight=1, retry_after_seconds=2)
     hold = threading.Event()
     fake.fail("GET", "jobs", hold=hold)  # the first request stays in flight until released
-    with serve(receiver) as url:
-        served = Served(url, fake, sinks, receiver)
+    with serve(plane) as url:
+        served = Served(url, fake, sinks, plane)
         slow = threading.Thread(target=post, args=(served,))
         slow.start()
         while not fake.calls:
@@ -396,9 +398,9 @@ def test_health_readiness_and_metrics(served: Served) -> None:
     served.sinks.synced = False
     assert httpx.get(served.url + "/readyz").status_code == 503
     served.sinks.synced = True
-    served.receiver.draining = True
+    served.plane.draining = True
     assert httpx.get(served.url + "/readyz").json()["reason"] == "draining"
-    served.receiver.draining = False
+    served.plane.draining = False
     post(served)
     post(served)
     post(served, ce_id="")
@@ -419,8 +421,8 @@ def test_https(fake_url: str, sink: dict[str, Any], tmp_path: Path, fake: FakeKu
     (tmp_path / "tls.crt").write_bytes(pair.cert_pem)
     (tmp_path / "tls.key").write_bytes(pair.key_pem)
     sinks = StaticSinks({("default", "job-sink-logger"): sink})
-    receiver = make_receiver(fake_url, sinks)
-    with serve(receiver, str(tmp_path / "tls.crt"), str(tmp_path / "tls.key")) as url:
+    plane = make_plane(fake_url, sinks)
+    with serve(plane, str(tmp_path / "tls.crt"), str(tmp_path / "tls.key")) as url:
         context = ssl.create_default_context(cadata=authority.cert_pem.decode())
         response = httpx.post(
             url + "/default/job-sink-logger",
@@ -457,14 +459,79 @@ def test_apiserver_unavailable_for_the_jobsink_lookup_is_503_with_retry_after(
     trouble, not a bug: 503 + Retry-After like any other call, not an "internal error" 500."""
     fake.fail("GET", "", status=503, times=1000)  # "": the fake routes no JobSink paths
     api = FakeKubeApi.api_client(fake_url)
-    receiver = make_receiver(fake_url, StaticSinks(), request_timeout=1.0)
-    receiver.sinks = SinkCache(api)  # never started: every lookup is a live GET
+    plane = make_plane(fake_url, StaticSinks(), request_timeout=1.0)
+    plane.sinks = SinkCache(api)  # never started: every lookup is a live GET
     try:
-        with serve(receiver) as url:
-            response = post(Served(url, fake, StaticSinks(), receiver))
+        with serve(plane) as url:
+            response = post(Served(url, fake, StaticSinks(), plane))
     finally:
         api.close()  # type: ignore[no-untyped-call]
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert "kubernetes API" in response.json()["error"]
     assert fake.writes() == []
+
+
+def test_batch_with_a_retryable_failure_is_503_with_retry_after(served: Served) -> None:
+    served.fake.fail("POST", "jobs", status=500, times=1000)
+    base = {"specversion": "1.0", "source": "batch", "type": "t"}
+    response = httpx.post(
+        served.url + "/default/job-sink-logger",
+        content=json.dumps([{**base, "id": "1"}, {**base, "id": ""}]),
+        headers={"content-type": "application/cloudevents-batch+json"},
+    )
+    assert response.status_code == 503  # retrying the whole batch is safe and will help
+    assert response.headers["retry-after"] == "1"
+    assert [r["status"] for r in response.json()["results"]] == [503, 400]
+
+
+def test_batch_over_the_event_limit_is_413_before_any_write(
+    fake: FakeKubeApi, fake_url: str, sink: dict[str, Any]
+) -> None:
+    sinks = StaticSinks({("default", "job-sink-logger"): sink})
+    plane = make_plane(fake_url, sinks, max_batch_events=2)
+    base = {"specversion": "1.0", "source": "batch", "type": "t"}
+    with serve(plane) as url:
+        response = httpx.post(
+            url + "/default/job-sink-logger",
+            content=json.dumps([{**base, "id": str(i)} for i in range(3)]),
+            headers={"content-type": "application/cloudevents-batch+json"},
+        )
+    assert response.status_code == 413
+    assert "at most 2" in response.json()["error"]
+    assert fake.writes() == []
+
+
+def test_method_refusal_names_the_allowed_methods_in_its_header_only(served: Served) -> None:
+    response = httpx.get(served.url + "/default/job-sink-logger")
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
+    assert response.json() == {"error": "method GET not allowed here"}
+
+
+class RefuseEveryone:
+    """A test authorizer: shows where the authorization step sits, not how to authenticate."""
+
+    async def authorize(self, headers: Any, sink: dict[str, Any], decoded: Any) -> None:
+        raise Rejection(403, f"not allowed to send to {sink['metadata']['name']}")
+
+
+def test_authorization_refuses_after_decoding_and_before_any_write(served: Served) -> None:
+    served.plane.authorizer = RefuseEveryone()
+    assert post(served, ce_id="").status_code == 400  # a bad event is refused by decoding first
+    response = post(served)
+    assert response.status_code == 403
+    assert response.json() == {"error": "not allowed to send to job-sink-logger"}
+    assert served.fake.calls == []
+
+
+def test_each_data_plane_counts_on_its_own_registry(
+    served: Served, fake_url: str, sink: dict[str, Any]
+) -> None:
+    other = make_plane(fake_url, StaticSinks({("default", "job-sink-logger"): sink}))
+    post(served)
+    with serve(other) as url:
+        text = httpx.get(url + "/metrics").text
+    assert 'jobsink_events_accepted_total{outcome="created"}' not in text  # nothing sent to it
+    assert "jobsink_jobs_swept_total" in text  # the controller parts' process-wide metrics too
+    registry = served.plane.metrics.registry
+    assert registry.get_sample_value("jobsink_events_accepted_total", {"outcome": "created"}) == 1

@@ -6,18 +6,17 @@ import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from jobsink.lifecycle import Addressing
 from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from receiver.lease import LeaderElector
+from receiver.settings import StatusSettings
 from receiver.sinks import Key, SinkCache
-from receiver.status import StatusConfig, StatusReconciler, addressing_from
+from receiver.status import StatusReconciler
 from receiver.storms import StormGuard
 
 KEY = ("default", "job-sink-logger")
@@ -132,7 +131,7 @@ def reconciler(
     return StatusReconciler(
         cast(Any, None),
         cast(SinkCache, server),
-        StatusConfig(),
+        StatusSettings(),
         jobsinks=cast(JobSinks, server),
         elector=cast(LeaderElector, elector or FakeElector()),
         **kwargs,
@@ -276,62 +275,6 @@ def test_stop_ends_the_worker(running: Callable[..., StatusReconciler]) -> None:
     assert not any(t.name.startswith("jobsink-status-") for t in threading.enumerate())
 
 
-@pytest.mark.parametrize(
-    ("config", "mode", "primary_url"),
-    [
-        pytest.param(StatusConfig(), "disabled", URL, id="defaults"),
-        pytest.param(
-            StatusConfig(tls_cert="/tls.crt"),
-            "strict",
-            URL.replace("http:", "https:"),
-            id="tls-only-strict",
-        ),
-        pytest.param(
-            StatusConfig(tls_cert="/tls.crt", http_port=8080),
-            "permissive",
-            URL,
-            id="tls-and-http-permissive",
-        ),
-        pytest.param(
-            StatusConfig(tls_cert="/tls.crt", transport_encryption="strict"),
-            "strict",
-            URL.replace("http:", "https:"),
-            id="explicit-strict",
-        ),
-        pytest.param(
-            StatusConfig(tls_cert="/tls.crt", transport_encryption="disabled"),
-            "disabled",
-            URL,
-            id="explicit-disabled",
-        ),
-        pytest.param(
-            StatusConfig(public_url="http://127.0.0.1:8080"),
-            "disabled",
-            "http://127.0.0.1:8080/default/job-sink-logger",
-            id="public-url",
-        ),
-        pytest.param(
-            StatusConfig(system_namespace="eventing", service_name="rx"),
-            "disabled",
-            "http://rx.eventing.svc.cluster.local/default/job-sink-logger",
-            id="service-and-namespace",
-        ),
-    ],
-)
-def test_addressing_from_settings(config: StatusConfig, mode: str, primary_url: str) -> None:
-    addressing = addressing_from(config)
-    assert addressing.mode == mode
-    assert addressing.primary(*KEY)["url"] == primary_url
-
-
-def test_ca_file_becomes_cacerts(tmp_path: Path) -> None:
-    ca = tmp_path / "ca.crt"
-    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-    addressing = addressing_from(StatusConfig(tls_cert="/t.crt", http_port=80, ca_file=str(ca)))
-    assert addressing == Addressing.for_service(mode="permissive", ca_certs=ca.read_text())
-    assert addressing.addresses(*KEY)[0]["CACerts"] == ca.read_text()
-
-
 def test_a_rival_writer_is_held_back(running: Callable[..., StatusReconciler]) -> None:
     """Another writer with another address changes the status back after every write."""
     server = FakeApiServer(jobsink())
@@ -400,24 +343,3 @@ def test_invalid_spec_is_not_ready() -> None:
     assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
     assert ready["message"].startswith("spec.job.spec.template.spec.restartPolicy: ")
     assert server.objects[KEY]["status"]["address"] == {"name": "http", "url": URL}
-
-
-@pytest.mark.parametrize(
-    ("duration", "renew"),
-    [
-        pytest.param(15.0, 15.0, id="equal"),
-        pytest.param(5.0, 10.0, id="longer"),
-        pytest.param(15.0, 0.0, id="zero"),
-    ],
-)
-def test_lease_timings_are_checked(duration: float, renew: float) -> None:
-    config = StatusConfig(lease_duration_seconds=duration, lease_renew_seconds=renew)
-    with pytest.raises(ValueError, match=r"lease_renew_seconds .* lease_duration_seconds"):
-        StatusReconciler(cast(Any, None), cast(SinkCache, FakeApiServer()), config)
-
-
-def test_unreadable_ca_file_names_the_file(tmp_path: Path) -> None:
-    missing = tmp_path / "missing-ca.crt"
-    with pytest.raises(OSError, match=r"missing-ca\.crt") as raised:
-        addressing_from(StatusConfig(ca_file=str(missing)))
-    assert raised.value.filename == str(missing)

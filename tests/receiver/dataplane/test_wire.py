@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from receiver.wire import Rejection, decode
+from jobsink.event import CloudEvent
+from receiver.dataplane.refusals import Rejection
+from receiver.dataplane.wire import Batch, Single, decode
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -27,16 +29,18 @@ def with_header(name: bytes, value: bytes | None, headers: Headers = REQUIRED) -
     return kept + ([(name, value)] if value is not None else [])
 
 
+def single(headers: Headers, body: bytes) -> CloudEvent:
+    decoded = decode(headers, body)
+    assert isinstance(decoded, Single)
+    return decoded.event
+
+
 def stored(headers: Headers, body: bytes) -> dict[str, object]:
-    (decoded,) = decode(headers, body)
-    assert decoded.event is not None
-    return dict(json.loads(decoded.event.to_json()))
+    return dict(json.loads(single(headers, body).to_json()))
 
 
 def test_seed_curl_binary_mode() -> None:
-    (decoded,) = decode(SEED_HEADERS, b'{"details":"JobSinkDemo"}')
-    assert decoded.event is not None
-    assert decoded.event.to_json() == (
+    assert single(SEED_HEADERS, b'{"details":"JobSinkDemo"}').to_json() == (
         b'{"specversion":"1.0","id":"123","source":"my/curl/command","type":"my.demo.event",'
         b'"datacontenttype":"application/json","data":{"details":"JobSinkDemo"}}'
     )
@@ -178,16 +182,65 @@ def test_structured_mode_refusals(body: str, attribute: str) -> None:
     assert (caught.value.status, caught.value.attribute) == (400, attribute)
 
 
+BATCH = [(b"content-type", b"application/cloudevents-batch+json")]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        pytest.param(SEED_HEADERS, b"{}", id="binary"),
+        pytest.param(STRUCTURED, json.dumps(BASE).encode(), id="structured"),
+        pytest.param(
+            [(b"content-type", b"Application/CloudEvents+JSON; charset=utf-8")],
+            json.dumps(BASE).encode(),
+            id="structured-with-parameters",
+        ),
+    ],
+)
+def test_binary_and_structured_modes_give_a_single_event(headers: Headers, body: bytes) -> None:
+    assert isinstance(decode(headers, body), Single)
+
+
+@pytest.mark.parametrize(
+    ("body", "ids"),
+    [
+        pytest.param(b"[]", [], id="empty"),
+        pytest.param(json.dumps([BASE]).encode(), ["1"], id="one"),
+        pytest.param(json.dumps([BASE, {**BASE, "id": "2"}]).encode(), ["1", "2"], id="two"),
+    ],
+)
+def test_batch_mode_gives_a_batch_even_of_one(body: bytes, ids: list[str]) -> None:
+    decoded = decode(BATCH, body)
+    assert isinstance(decoded, Batch)
+    assert [item.id for item in decoded.items if isinstance(item, CloudEvent)] == ids
+
+
 def test_batch_decodes_each_event_on_its_own() -> None:
     batch = [BASE, {**BASE, "id": ""}, {**BASE, "id": "2"}]
-    decoded = decode(
-        [(b"content-type", b"application/cloudevents-batch+json")], json.dumps(batch).encode()
-    )
-    assert [d.event.id if d.event else None for d in decoded] == ["1", None, "2"]
-    assert decoded[1].rejection is not None
-    assert decoded[1].rejection.attribute == "id"
+    decoded = decode(BATCH, json.dumps(batch).encode())
+    assert isinstance(decoded, Batch)
+    first, refused, last = decoded.items
+    assert isinstance(first, CloudEvent)
+    assert isinstance(last, CloudEvent)
+    assert (first.id, last.id) == ("1", "2")
+    assert isinstance(refused, Rejection)
+    assert (refused.status, refused.attribute) == (400, "id")
 
 
 def test_batch_must_be_an_array() -> None:
     with pytest.raises(Rejection, match="JSON array"):
-        decode([(b"content-type", b"application/cloudevents-batch+json")], b"{}")
+        decode(BATCH, b"{}")
+
+
+@pytest.mark.parametrize(("events", "refused"), [(3, False), (4, True)], ids=["at-limit", "over"])
+def test_batch_size_limit_is_checked_before_decoding(events: int, refused: bool) -> None:
+    # Elements that would each be refused: an over-long batch is refused whole, first.
+    body = json.dumps([{}] * events).encode()
+    if refused:
+        with pytest.raises(Rejection) as caught:
+            decode(BATCH, body, max_batch_events=3)
+        assert caught.value.status == 413
+    else:
+        decoded = decode(BATCH, body, max_batch_events=3)
+        assert isinstance(decoded, Batch)
+        assert all(isinstance(item, Rejection) for item in decoded.items)

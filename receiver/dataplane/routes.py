@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import quote, unquote_to_bytes
+
+from receiver.dataplane.refusals import Rejection
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -21,16 +24,35 @@ _LOCATION_WORDS = ("namespaces", "name", "sources", "ids")
 
 @dataclass(frozen=True)
 class SinkPath:
+    """Where events are POSTed."""
+
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
+
     namespace: str
     name: str
 
 
 @dataclass(frozen=True)
 class EventPath:
+    """An event's Location: the state of its Job."""
+
+    methods: ClassVar[tuple[str, ...]] = ("GET", "HEAD")
+
     namespace: str
     name: str
     source: str
     id: str
+
+
+def route(raw_path: bytes, method: str) -> SinkPath | EventPath:
+    """The route of a request: ``Rejection`` 404 when the path has neither shape, 405 (with
+    ``Allow``) when the route does not take ``method``."""
+    parsed = parse(raw_path)
+    if parsed is None:
+        raise Rejection(404, "no such path: POST events to /<namespace>/<jobsink>", "path")
+    if method not in parsed.methods:
+        raise Rejection.method_not_allowed(method, parsed.methods)
+    return parsed
 
 
 def parse(raw_path: bytes) -> SinkPath | EventPath | None:

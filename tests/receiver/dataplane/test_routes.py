@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from receiver.routes import EventPath, SinkPath, location, parse
+from receiver.dataplane.refusals import Rejection
+from receiver.dataplane.routes import EventPath, SinkPath, location, parse, route
 
 
 @pytest.mark.parametrize(
@@ -54,3 +55,42 @@ def test_location_round_trips(source: str, id: str) -> None:
     path = location("default", "job-sink-logger", source, id)
     assert path.isascii()
     assert parse(path.encode()) == EventPath("default", "job-sink-logger", source, id)
+
+
+LOCATION = b"/namespaces/ns/name/s/sources/a/ids/1"
+
+
+@pytest.mark.parametrize(
+    ("raw", "method", "expected"),
+    [
+        pytest.param(b"/default/s", "POST", SinkPath("default", "s"), id="post-to-sink"),
+        pytest.param(LOCATION, "GET", EventPath("ns", "s", "a", "1"), id="get-location"),
+        pytest.param(LOCATION, "HEAD", EventPath("ns", "s", "a", "1"), id="head-location"),
+    ],
+)
+def test_route_of_an_accepted_method(raw: bytes, method: str, expected: object) -> None:
+    assert route(raw, method) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "method", "status", "headers", "attribute"),
+    [
+        pytest.param(b"/default", "POST", 404, (), "path", id="no-such-path"),
+        pytest.param(b"/default/s", "GET", 405, (("Allow", "POST"),), None, id="get-on-sink"),
+        pytest.param(LOCATION, "POST", 405, (("Allow", "GET, HEAD"),), None, id="post-on-location"),
+    ],
+)
+def test_route_refusals_carry_their_headers(
+    raw: bytes,
+    method: str,
+    status: int,
+    headers: tuple[tuple[str, str], ...],
+    attribute: str | None,
+) -> None:
+    with pytest.raises(Rejection) as caught:
+        route(raw, method)
+    assert (caught.value.status, caught.value.headers, caught.value.attribute) == (
+        status,
+        headers,
+        attribute,
+    )

@@ -2,13 +2,15 @@
 
 Pure functions, no I/O. The cloudevents SDK is not used for decoding because its 2.x parser invents
 a missing ``id``/``time``/``specversion``; a JobSink keys its idempotency on ``source`` + ``id``, so
-every attribute must be exactly what was sent. Modes:
+every attribute must be exactly what was sent. Content modes:
 
 * **binary**: attributes in ``ce-*`` headers (percent-decoded, then strict UTF-8), ``Content-Type``
-  is ``datacontenttype``, the body is the data;
-* **structured**: ``application/cloudevents+json``, the whole event is one JSON object;
-* **batch**: ``application/cloudevents-batch+json``, a JSON array of structured events; every
-  event is decoded on its own so one bad event does not sink the others;
+  is ``datacontenttype``, the body is the data; gives a :class:`Single`;
+* **structured**: ``application/cloudevents+json``, the whole event is one JSON object; gives a
+  :class:`Single`;
+* **batch**: ``application/cloudevents-batch+json``, a JSON array of structured events; gives a
+  :class:`Batch` in which every element is decoded on its own, so one bad event does not sink the
+  others;
 * any other ``application/cloudevents+<format>`` (or batch) → 415.
 """
 
@@ -19,90 +21,81 @@ import binascii
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Literal
 
+from jobsink import media
 from jobsink.event import (
     DATA_MEMBERS,
     BinaryData,
     CloudEvent,
     Data,
     EventError,
-    is_json_media_type,
+    body_data,
     json_data,
     parse_json,
-    text_data,
 )
+from receiver.dataplane.refusals import Rejection
 
-STRUCTURED: Final = "application/cloudevents+json"
-BATCH: Final = "application/cloudevents-batch+json"
+ContentMode = Literal["binary", "structured", "batch"]
+
 _BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
-_TEXTUAL = ("application/xml", "application/x-www-form-urlencoded", "application/yaml")
 
 
 @dataclass(frozen=True)
-class Rejection(Exception):
-    """The request cannot carry an event: answer ``status`` with this message (never retried)."""
+class Single:
+    """A binary- or structured-mode request: exactly one event."""
 
-    status: int
-    message: str
-    attribute: str | None = None
-
-    def __str__(self) -> str:
-        return self.message
-
-    @classmethod
-    def from_event_error(cls, error: EventError) -> Rejection:
-        return cls(400, str(error), error.attribute)
+    event: CloudEvent
 
 
 @dataclass(frozen=True)
-class Decoded:
-    """One event of a request, or why that event was refused (batch mode keeps going)."""
+class Batch:
+    """A batch-mode request: each element's event, or why that element was refused."""
 
-    event: CloudEvent | None
-    rejection: Rejection | None = None
-
-
-def media_type(content_type: str | None) -> str | None:
-    """The lowercase ``type/subtype`` of a Content-Type header, without parameters."""
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
+    items: tuple[CloudEvent | Rejection, ...]
 
 
-def mode_of(content_type: str | None) -> str:
-    """``binary``, ``structured`` or ``batch``; ``Rejection`` 415 for other CloudEvents formats."""
-    essence = media_type(content_type) or ""
-    if essence == STRUCTURED:
-        return "structured"
-    if essence == BATCH:
-        return "batch"
-    if essence.startswith(("application/cloudevents+", "application/cloudevents-batch+")):
-        raise Rejection(
-            415,
-            f"Content-Type {essence} is not supported: send {STRUCTURED}, {BATCH}, "
-            "or binary mode (ce-* headers)",
-        )
-    return "binary"
+Decoded = Single | Batch
 
 
-def decode(headers: Iterable[tuple[bytes, bytes]], body: bytes) -> list[Decoded]:
-    """The events of one request. Binary and structured give one, batch gives one per element.
+def decode(
+    headers: Iterable[tuple[bytes, bytes]], body: bytes, *, max_batch_events: int | None = None
+) -> Decoded:
+    """The events of one request.
 
-    A request-level problem (bad header, body not JSON, not an array...) raises ``Rejection``.
+    A request-level problem (bad header, body not JSON, not an array, a batch of more than
+    ``max_batch_events``...) raises ``Rejection``; in a batch, a bad element is refused on its own.
     """
     raw_headers = list(headers)
     content_type = _content_type(raw_headers)
     mode = mode_of(content_type)
     if mode == "binary":
-        return [Decoded(binary_event(raw_headers, content_type, body))]
+        return Single(binary_event(raw_headers, content_type, body))
     document = _parse_body(body)
     if mode == "structured":
-        return [Decoded(structured_event(document))]
+        return Single(structured_event(document))
     if not isinstance(document, list):
         raise Rejection(400, "body: a batch must be a JSON array of events", "body")
-    return [_decode_one(element) for element in document]
+    if max_batch_events is not None and len(document) > max_batch_events:
+        raise Rejection(413, f"batch of {len(document)} events; at most {max_batch_events}")
+    return Batch(tuple(_batch_element(element) for element in document))
+
+
+def mode_of(content_type: str | None) -> ContentMode:
+    """The content mode a Content-Type selects; ``Rejection`` 415 for other CloudEvents formats."""
+    essence = media.essence(content_type) or ""
+    if essence == media.CLOUDEVENTS_JSON:
+        return "structured"
+    if essence == media.CLOUDEVENTS_BATCH_JSON:
+        return "batch"
+    if essence.startswith(("application/cloudevents+", "application/cloudevents-batch+")):
+        raise Rejection(
+            415,
+            f"Content-Type {essence} is not supported: send {media.CLOUDEVENTS_JSON}, "
+            f"{media.CLOUDEVENTS_BATCH_JSON}, or binary mode (ce-* headers)",
+        )
+    return "binary"
 
 
 def binary_event(
@@ -129,13 +122,13 @@ def binary_event(
         raise Rejection(
             400,
             "specversion: required attribute is missing (binary mode needs a ce-specversion "
-            f"header; structured mode needs Content-Type {STRUCTURED})",
+            f"header; structured mode needs Content-Type {media.CLOUDEVENTS_JSON})",
             "specversion",
         )
     try:
-        return CloudEvent.from_attributes(attributes, binary_data(content_type, body))
+        return CloudEvent.from_attributes(attributes, body_data(body, content_type))
     except EventError as error:
-        raise Rejection.from_event_error(error) from None
+        raise _rejection(error) from None
 
 
 def header_value(name: str, raw: bytes) -> str:
@@ -149,26 +142,6 @@ def header_value(name: str, raw: bytes) -> str:
         raise Rejection(400, f"{name}: not valid UTF-8 after percent-decoding", name[3:]) from None
 
 
-def binary_data(content_type: str | None, body: bytes) -> Data | None:
-    """The body as data: JSON embedded, text as a string, anything else as bytes (base64)."""
-    if not body:
-        return None
-    if is_json_media_type(content_type):
-        return json_data(parse_json(body))
-    if content_type is None:
-        # No declared type: JSON if it is JSON, otherwise opaque bytes.
-        try:
-            return json_data(parse_json(body))
-        except EventError:
-            return BinaryData(body)
-    if _is_textual(content_type):
-        try:
-            return text_data(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            return BinaryData(body)
-    return BinaryData(body)
-
-
 def structured_event(document: Any) -> CloudEvent:
     if not isinstance(document, dict):
         raise Rejection(400, "body: a structured-mode event must be a JSON object", "body")
@@ -176,7 +149,7 @@ def structured_event(document: Any) -> CloudEvent:
     try:
         return CloudEvent.from_attributes(attributes, _structured_data(document))
     except EventError as error:
-        raise Rejection.from_event_error(error) from None
+        raise _rejection(error) from None
 
 
 def _structured_data(document: Mapping[str, Any]) -> Data | None:
@@ -197,18 +170,22 @@ def _structured_data(document: Mapping[str, Any]) -> Data | None:
     return None
 
 
-def _decode_one(element: Any) -> Decoded:
+def _batch_element(element: Any) -> CloudEvent | Rejection:
     try:
-        return Decoded(structured_event(element))
+        return structured_event(element)
     except Rejection as rejection:
-        return Decoded(None, rejection)
+        return rejection
 
 
 def _parse_body(body: bytes) -> Any:
     try:
         return parse_json(body, "body")
     except EventError as error:
-        raise Rejection.from_event_error(error) from None
+        raise _rejection(error) from None
+
+
+def _rejection(error: EventError) -> Rejection:
+    return Rejection(400, str(error), error.attribute)
 
 
 def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -220,13 +197,3 @@ def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
                 raise Rejection(400, "content-type: not valid UTF-8", "datacontenttype") from None
             return text or None
     return None
-
-
-def _is_textual(content_type: str) -> bool:
-    essence = media_type(content_type) or ""
-    return (
-        essence.startswith("text/")
-        or essence in _TEXTUAL
-        or essence.endswith("+xml")
-        or "charset=" in content_type.lower()
-    )

@@ -1,0 +1,123 @@
+"""The answers: 202 and the event's Location, a batch's results, a refusal, the state of a Job.
+
+Every answer is JSON. A refusal's body names the culprit (``attribute``) when there is one; its
+status and headers come from ``refusals``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from kubeapi.errors import KubeError
+from receiver.dataplane import refusals, routes
+from receiver.dataplane.deliver import Delivered
+from receiver.dataplane.refusals import Failure, Rejection
+
+JOB_STATES = (
+    # (condition type, HTTP status, Reason header): first True condition wins, failure first.
+    ("Failed", 400, "Failed"),
+    ("FailureTarget", 400, "Failed"),
+    ("Complete", 200, "Complete"),
+    ("SuccessCriteriaMet", 200, "Complete"),
+)
+
+
+def error_body(message: str, attribute: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message}
+    if attribute is not None:
+        body["attribute"] = attribute
+    return body
+
+
+def failure_body(failure: Failure) -> dict[str, Any]:
+    if isinstance(failure, Rejection):
+        return error_body(failure.message, failure.attribute)
+    if isinstance(failure, KubeError):
+        return error_body(f"kubernetes API: {failure}")
+    return error_body(str(failure))
+
+
+def refused(failure: Failure, retry_after: int) -> JSONResponse:
+    return JSONResponse(
+        failure_body(failure),
+        status_code=refusals.status_of(failure),
+        headers=refusals.headers_of(failure, retry_after),
+    )
+
+
+def location(route: routes.SinkPath, delivered: Delivered) -> str:
+    return routes.location(route.namespace, route.name, delivered.event.source, delivered.event.id)
+
+
+def accepted_body(delivered: Delivered, where: str) -> dict[str, Any]:
+    accepted = delivered.accepted
+    return {
+        "namespace": accepted.namespace,
+        "job": accepted.name,
+        "location": where,
+        "outcome": accepted.outcome.value,
+    }
+
+
+def accepted(route: routes.SinkPath, delivered: Delivered) -> JSONResponse:
+    """202: the Job and Secret of the event exist; its Location reports the Job's state."""
+    where = location(route, delivered)
+    return JSONResponse(
+        accepted_body(delivered, where), status_code=202, headers={"Location": where}
+    )
+
+
+def batch(
+    route: routes.SinkPath, outcomes: Sequence[Delivered | Failure], retry_after: int
+) -> JSONResponse:
+    """Every event's own status and body, in order. The whole answer has the most severe status
+    of them: a retryable failure first (the sender retries the whole, idempotent batch), then a
+    client error, then success."""
+    results: list[dict[str, Any]] = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, Delivered):
+            status, body = 202, accepted_body(outcome, location(route, outcome))
+        else:
+            status, body = refusals.status_of(outcome), failure_body(outcome)
+        results.append({**body, "index": index, "status": status})
+    worst = max((result["status"] for result in results), key=_severity, default=202)
+    headers = {"Retry-After": str(retry_after)} if worst >= 500 else {}
+    return JSONResponse({"results": results}, status_code=worst, headers=headers)
+
+
+def job_state(job: dict[str, Any]) -> tuple[int, str]:
+    """(HTTP status, state) of a Job: 200 Complete, 400 Failed or 202 Running.
+
+    ``FailureTarget`` and ``SuccessCriteriaMet`` (Kubernetes 1.31+) are set before the terminal
+    ``Failed``/``Complete`` while the Job's pods are being terminated; the outcome is decided then.
+    """
+    conditions = (job.get("status") or {}).get("conditions") or []
+    true_types = {c.get("type") for c in conditions if c.get("status") == "True"}
+    for condition, status, state in JOB_STATES:
+        if condition in true_types:
+            return status, state
+    return 202, "Running"
+
+
+def job(route: routes.EventPath, name: str, found: dict[str, Any]) -> JSONResponse:
+    """The state of an event's Job: its status code, a ``Reason`` header once it has ended, and
+    the ``Location`` to poll again while it runs."""
+    status, state = job_state(found)
+    if status == 202:
+        headers = {"Location": routes.location(route.namespace, route.name, route.source, route.id)}
+    else:
+        headers = {"Reason": state}
+    body = {
+        "namespace": route.namespace,
+        "job": name,
+        "state": state,
+        "conditions": (found.get("status") or {}).get("conditions") or [],
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _severity(status: int) -> int:
+    return 3 if status >= 500 or status == 429 else 2 if status >= 400 else 1

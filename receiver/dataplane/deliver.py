@@ -1,0 +1,64 @@
+"""Delivery: an event that fits where it is stored goes through the write protocol.
+
+Blocking (Kubernetes calls): the handler runs these in its worker pool. A single event's failure
+is raised; a batch returns each event's own outcome, whatever the others do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jobsink.event import CloudEvent
+from jobsink.validation.meta import annotation_overflow
+from receiver.dataplane.refusals import FAILURES, Failure, Rejection
+from receiver.protocol import Accepted, WriteProtocol
+from receiver.settings import MAX_EVENT_BYTES
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """An event whose Job and Secret exist."""
+
+    event: CloudEvent
+    accepted: Accepted
+
+
+def one(
+    protocol: WriteProtocol, sink: dict[str, Any], event: CloudEvent, deadline: float
+) -> Delivered:
+    """Deliver ``event``; raises a ``Failure``."""
+    check_size(sink, event)
+    return Delivered(event, protocol.deliver(sink, event, deadline=deadline))
+
+
+def batch(
+    protocol: WriteProtocol,
+    sink: dict[str, Any],
+    items: tuple[CloudEvent | Rejection, ...],
+    deadline: float,
+) -> list[Delivered | Failure]:
+    """Deliver every decoded event of a batch, in order; a refused element stays refused."""
+    outcomes: list[Delivered | Failure] = []
+    for item in items:
+        if isinstance(item, Rejection):
+            outcomes.append(item)
+            continue
+        try:
+            outcomes.append(one(protocol, sink, item, deadline))
+        except FAILURES as failure:
+            outcomes.append(failure)
+    return outcomes
+
+
+def check_size(sink: dict[str, Any], event: CloudEvent) -> None:
+    """``Rejection`` 413 when the event cannot be stored: its JSON is larger than a Secret holds,
+    or its source and id overflow the Job's annotations."""
+    size = len(event.to_json())
+    if size > MAX_EVENT_BYTES:
+        raise Rejection(413, f"the event is {size} bytes as stored JSON; a Secret holds at most "
+                        f"{MAX_EVENT_BYTES}")  # fmt: skip
+    overflow = annotation_overflow(sink, event.source, event.id)
+    if overflow:
+        raise Rejection(413, f"source and id are {overflow} bytes too long: they are stored as "
+                        "Job annotations, which hold 256 KiB in all", "source")  # fmt: skip

@@ -1,0 +1,183 @@
+"""The receiver's data plane: one request, read top to bottom.
+
+A POST takes these steps, cheapest refusal first, nothing written before delivery:
+
+1. route: the path's shape (404) and the method it takes (405);
+2. admit: the declared Content-Length (413), then an in-flight slot (429);
+3. the JobSink named by the path (404);
+4. the body, streamed under the size limit and a timeout (413, 408);
+5. decode: one event or a batch (400, 415, 413 for too many);
+6. authorize: nobody is refused yet (``authorize``);
+7. deliver: each event through the write protocol (202, 409, 413, 5xx);
+8. answer.
+
+A GET (or HEAD) on an event's Location takes steps 1-3, then reads the event's Job and answers
+its state. Kubernetes I/O runs in a bounded thread pool, one worker per in-flight slot, so the
+event loop never blocks and nothing queues without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+from jobsink.names import job_name
+from kubeapi.object_client import ObjectClient
+from receiver.dataplane import answers, body, deliver, refusals, routes, wire
+from receiver.dataplane.authorize import Authorizer, EveryoneAllowed
+from receiver.dataplane.deliver import Delivered
+from receiver.dataplane.refusals import FAILURES, Failure, Rejection
+from receiver.limits import InflightLimit
+from receiver.metrics import Metrics
+from receiver.protocol import Outcome, WriteProtocol
+from receiver.settings import MAX_EVENT_BYTES, LimitSettings
+
+log = logging.getLogger("jobsink.receiver")
+
+T = TypeVar("T")
+
+
+class SinkLookup(Protocol):
+    """What the data plane needs of the JobSink cache (``receiver.sinks.SinkCache``)."""
+
+    @property
+    def synced(self) -> bool: ...
+
+    def cached(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+
+class DataPlane:
+    def __init__(
+        self,
+        limits: LimitSettings,
+        sinks: SinkLookup,
+        protocol: WriteProtocol,
+        jobs: ObjectClient,
+        *,
+        namespace: str | None = None,
+        metrics: Metrics | None = None,
+        authorizer: Authorizer | None = None,
+    ) -> None:
+        """``namespace``: serve only this namespace's JobSinks (None: all)."""
+        self.limits = limits
+        self.sinks = sinks
+        self.protocol = protocol
+        self.jobs = jobs
+        self.namespace = namespace
+        self.metrics = metrics or Metrics()
+        self.authorizer = authorizer or EveryoneAllowed()
+        self.slots = InflightLimit(limits.max_inflight)
+        self.pool = ThreadPoolExecutor(limits.max_inflight, thread_name_prefix="jobsink-kube")
+        self.draining = False
+
+    @property
+    def ready(self) -> bool:
+        return self.sinks.synced and not self.draining
+
+    async def handle(self, request: Request) -> Response:
+        """Every request that is not a probe; every failure is answered here, a 500 included."""
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        try:
+            route = routes.route(raw_path, request.method)  # 1
+            if isinstance(route, routes.SinkPath):
+                body.check_declared_length(request.headers, MAX_EVENT_BYTES)  # 2
+            if not self.slots.try_acquire():
+                raise Rejection.overloaded(self.limits.retry_after_seconds)
+        except Rejection as rejection:
+            return self._refuse(rejection)
+        self.metrics.inflight.inc()
+        try:
+            if isinstance(route, routes.SinkPath):
+                return await self._post(request, route)
+            return await self._job(route)
+        except FAILURES as failure:
+            return self._refuse(failure)
+        except Exception as error:
+            # A JobSink that cannot be rendered (stored while the webhook was down) or a bug: the
+            # sender keeps the event (5xx) and succeeds once the JobSink is fixed.
+            log.exception("event failed", extra={"path": request.url.path})
+            self.metrics.events_rejected.labels("internal").inc()
+            message = f"internal error: {type(error).__name__}: {error}"
+            return JSONResponse(answers.error_body(message), status_code=500)
+        finally:
+            self.slots.release()
+            self.metrics.inflight.dec()
+
+    async def _post(self, request: Request, route: routes.SinkPath) -> Response:
+        sink = await self._sink(route.namespace, route.name)  # 3
+        raw = await body.read(request, MAX_EVENT_BYTES, self.limits.body_timeout)  # 4
+        limit = self.limits.max_batch_events
+        decoded = wire.decode(request.headers.raw, raw, max_batch_events=limit)  # 5
+        await self.authorizer.authorize(request.headers, sink, decoded)  # 6
+        deadline = time.monotonic() + self.limits.request_timeout
+        protocol = self.protocol
+        match decoded:  # 7, 8
+            case wire.Single(event):
+                delivered = await self._run(lambda: deliver.one(protocol, sink, event, deadline))
+                self._count(delivered)
+                _log_accepted(route, delivered)
+                return answers.accepted(route, delivered)
+            case wire.Batch(items):
+                outcomes = await self._run(lambda: deliver.batch(protocol, sink, items, deadline))
+                for outcome in outcomes:
+                    self._count(outcome)
+                return answers.batch(route, outcomes, self.limits.retry_after_seconds)
+
+    async def _job(self, route: routes.EventPath) -> Response:
+        await self._sink(route.namespace, route.name)
+        name = job_name(route.name, route.source, route.id)
+        deadline = time.monotonic() + self.limits.request_timeout
+        job = await self._run(lambda: self.jobs.get(route.namespace, name, deadline=deadline))
+        if job is None:
+            raise Rejection(404, f"no Job {name} for this event (never received, or deleted)")
+        return answers.job(route, name, job)
+
+    async def _sink(self, namespace: str, name: str) -> dict[str, Any]:
+        if self.namespace and namespace != self.namespace:
+            raise Rejection(404, f"this receiver serves namespace {self.namespace} only")
+        sink = self.sinks.cached(namespace, name)
+        if sink is None:
+            sink = await self._run(lambda: self.sinks.get(namespace, name))
+        if sink is None:
+            raise Rejection(404, f"JobSink {namespace}/{name} not found", "jobsink")
+        return sink
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+
+    def _count(self, outcome: Delivered | Failure) -> None:
+        if not isinstance(outcome, Delivered):
+            self.metrics.events_rejected.labels(refusals.reason_of(outcome)).inc()
+            return
+        accepted = outcome.accepted
+        if accepted.outcome is Outcome.DUPLICATE:
+            self.metrics.events_duplicate.inc()
+            return
+        self.metrics.events_accepted.labels(accepted.outcome.value).inc()
+        if accepted.outcome is Outcome.CREATED:
+            self.metrics.jobs_created.inc()
+
+    def _refuse(self, failure: Failure) -> Response:
+        self.metrics.events_rejected.labels(refusals.reason_of(failure)).inc()
+        status = refusals.status_of(failure)
+        level = logging.WARNING if status >= 500 else logging.INFO
+        log.log(level, "request refused", extra={"status": status, "error": str(failure)})
+        return answers.refused(failure, self.limits.retry_after_seconds)
+
+
+def _log_accepted(route: routes.SinkPath, delivered: Delivered) -> None:
+    accepted, event = delivered.accepted, delivered.event
+    log.info(
+        "event accepted",
+        extra={"namespace": route.namespace, "jobsink": route.name, "job": accepted.name,
+               "outcome": accepted.outcome.value, "source": event.source, "id": event.id},
+    )  # fmt: skip

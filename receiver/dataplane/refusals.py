@@ -1,0 +1,96 @@
+"""Every way a request or one of its events fails, and what each failure promises the sender.
+
+Senders retry 5xx and 429 and give up on other 4xx, so every status here is a promise: 4xx only
+when the request itself is wrong, 503 + Retry-After when trying again will work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubeapi.errors import KubeError
+from receiver.protocol import Busy, EventConflict
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Rejection(Exception):
+    """The request (or one event of a batch) is refused before anything is written.
+
+    ``attribute`` names the culprit for the sender (a CloudEvents attribute, ``body``, ``path``...);
+    ``headers`` go out with the answer: ``Allow`` with a 405, ``Retry-After`` with a 429.
+    """
+
+    status: int
+    message: str
+    attribute: str | None = None
+    headers: Headers = ()
+
+    def __str__(self) -> str:
+        return self.message
+
+    @classmethod
+    def method_not_allowed(cls, method: str, allowed: tuple[str, ...]) -> Rejection:
+        allow = ", ".join(allowed)
+        return cls(405, f"method {method} not allowed here", headers=(("Allow", allow),))
+
+    @classmethod
+    def overloaded(cls, retry_after: int) -> Rejection:
+        return cls(
+            429,
+            "too many requests in flight; retry shortly",
+            headers=(("Retry-After", str(retry_after)),),
+        )
+
+
+Failure = Rejection | KubeError | EventConflict | Busy
+FAILURES = (Rejection, KubeError, EventConflict, Busy)
+"""The failures answered with their own status; anything else is a 500."""
+
+_REASONS = {
+    400: "invalid",
+    404: "not_found",
+    405: "method",
+    408: "body_timeout",
+    413: "too_large",
+    415: "unsupported_format",
+    429: "overloaded",
+}
+
+
+def status_of(failure: Failure) -> int:
+    if isinstance(failure, Rejection):
+        return failure.status
+    if isinstance(failure, EventConflict):
+        return 409
+    if isinstance(failure, Busy):
+        return 503
+    # The apiserver's own 4xx on our write (403 RBAC, 422 a JobSink the webhook never checked)
+    # is not the sender's fault and can be fixed: 500, so the sender keeps the event and retries.
+    return 503 if failure.retryable else 500
+
+
+def reason_of(failure: Failure) -> str:
+    """The ``reason`` label of the rejected-events counter."""
+    if isinstance(failure, Rejection):
+        return _REASONS.get(failure.status, "invalid")
+    if isinstance(failure, EventConflict):
+        return "conflict"
+    if isinstance(failure, Busy):
+        return "job_deleting"
+    return "kube_unavailable" if failure.retryable else "kube_error"
+
+
+def headers_of(failure: Failure, retry_after: int) -> dict[str, str]:
+    """The answer's headers: a refusal's own, or ``Retry-After`` when retrying will work
+    (the apiserver's or the protocol's hint when it has one, never less than ``retry_after``)."""
+    if isinstance(failure, Rejection):
+        return dict(failure.headers)
+    if isinstance(failure, Busy):
+        return {"Retry-After": str(failure.retry_after)}
+    if isinstance(failure, KubeError) and failure.retryable:
+        hint = failure.retry_after
+        seconds = retry_after if hint is None else max(retry_after, int(hint + 0.999))
+        return {"Retry-After": str(seconds)}
+    return {}

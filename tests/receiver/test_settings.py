@@ -1,0 +1,138 @@
+"""Receiver settings: every setting's environment variable, the groups' checks, and nothing read
+from variables that belong to someone else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from receiver.settings import LeaseSettings, ServerSettings, Settings
+
+# Every setting, by the variable that sets it (the names the Deployment and the docs use).
+VARIABLES: list[tuple[str, str, str, Any]] = [
+    ("JOBSINK_RECEIVER_NAMESPACE", "namespace", "team-a", "team-a"),
+    ("JOBSINK_RECEIVER_LOG_LEVEL", "log_level", "debug", "debug"),
+    ("JOBSINK_RECEIVER_HOST", "server.host", "127.0.0.1", "127.0.0.1"),
+    ("JOBSINK_RECEIVER_PORT", "server.port", "8443", 8443),
+    ("JOBSINK_RECEIVER_HTTP_PORT", "server.http_port", "8080", 8080),
+    ("JOBSINK_RECEIVER_DRAIN_SECONDS", "server.drain_seconds", "0.5", 0.5),
+    ("JOBSINK_RECEIVER_SHUTDOWN_TIMEOUT", "server.shutdown_timeout", "9", 9.0),
+    ("JOBSINK_RECEIVER_MAX_INFLIGHT", "limits.max_inflight", "8", 8),
+    ("JOBSINK_RECEIVER_REQUEST_TIMEOUT", "limits.request_timeout", "3", 3.0),
+    ("JOBSINK_RECEIVER_BODY_TIMEOUT", "limits.body_timeout", "2", 2.0),
+    ("JOBSINK_RECEIVER_RETRY_AFTER_SECONDS", "limits.retry_after_seconds", "4", 4),
+    ("JOBSINK_RECEIVER_MAX_BATCH_EVENTS", "limits.max_batch_events", "10", 10),
+    ("JOBSINK_RECEIVER_KUBECONFIG", "kube.kubeconfig", "/k/config", Path("/k/config")),
+    ("JOBSINK_RECEIVER_KUBE_QPS", "kube.qps", "50", 50.0),
+    ("JOBSINK_RECEIVER_KUBE_BURST", "kube.burst", "20", 20),
+    ("JOBSINK_RECEIVER_SWEEP_INTERVAL_SECONDS", "sweeper.interval_seconds", "0", 0.0),
+    ("JOBSINK_RECEIVER_SWEEP_GRACE_SECONDS", "sweeper.grace_seconds", "60", 60.0),
+    ("JOBSINK_RECEIVER_STATUS_RECONCILER", "status.enabled", "false", False),
+    ("JOBSINK_RECEIVER_SYSTEM_NAMESPACE", "status.system_namespace", "sys", "sys"),
+    ("JOBSINK_RECEIVER_SERVICE_NAME", "status.service_name", "rx", "rx"),
+    ("JOBSINK_RECEIVER_CLUSTER_DOMAIN", "status.cluster_domain", "c.example", "c.example"),
+    ("JOBSINK_RECEIVER_PUBLIC_URL", "status.public_url", "http://h", "http://h"),
+    ("JOBSINK_RECEIVER_PUBLIC_HTTPS_URL", "status.public_https_url", "https://h", "https://h"),
+    ("JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION", "status.transport_encryption", "strict", "strict"),
+    ("JOBSINK_RECEIVER_CA_FILE", "status.ca_file", "/ca.crt", Path("/ca.crt")),
+    ("JOBSINK_RECEIVER_LEASE_NAME", "status.lease.name", "l", "l"),
+    ("JOBSINK_RECEIVER_LEASE_NAMESPACE", "status.lease.namespace", "ns", "ns"),
+    ("JOBSINK_RECEIVER_LEASE_DURATION_SECONDS", "status.lease.duration_seconds", "30", 30.0),
+    ("JOBSINK_RECEIVER_LEASE_RENEW_SECONDS", "status.lease.renew_seconds", "1", 1.0),
+]
+# Only together: one without the other is refused.
+PAIRED = {
+    "JOBSINK_RECEIVER_TLS_CERT": "server.tls_cert",
+    "JOBSINK_RECEIVER_TLS_KEY": "server.tls_key",
+}
+
+
+def value_at(settings: BaseModel, path: str) -> Any:
+    value: Any = settings
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def leaf_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
+    paths = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths |= leaf_paths(annotation, f"{prefix}{name}.")
+        else:
+            paths.add(prefix + name)
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("variable", "path", "raw", "expected"), VARIABLES, ids=[v[0] for v in VARIABLES]
+)
+def test_each_setting_reads_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, path: str, raw: str, expected: Any
+) -> None:
+    monkeypatch.setenv(variable, raw)
+    assert value_at(Settings(), path) == expected
+
+
+def test_the_tls_pair_reads_its_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in PAIRED:
+        monkeypatch.setenv(variable, f"/tls/{variable.lower()}")
+    settings = Settings()
+    assert [value_at(settings, path) for path in PAIRED.values()] == [
+        Path(f"/tls/{variable.lower()}") for variable in PAIRED
+    ]
+
+
+def test_every_setting_has_a_variable_listed_here() -> None:
+    listed = {path for _, path, _, _ in VARIABLES} | set(PAIRED.values())
+    assert listed == leaf_paths(Settings)
+
+
+def test_the_downward_api_namespace_is_read_unprefixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYSTEM_NAMESPACE", "from-downward-api")
+    assert Settings().status.system_namespace == "from-downward-api"
+
+
+@pytest.mark.parametrize("variable", ["KUBECONFIG", "ENABLED", "PORT", "NAME", "QPS"])
+def test_unprefixed_variables_of_other_programs_are_not_read(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    defaults = Settings().model_dump()
+    monkeypatch.setenv(variable, "1")
+    assert Settings().model_dump() == defaults
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(
+            lambda: ServerSettings(tls_cert=Path("/c")),
+            "tls_cert and tls_key go together",
+            id="tls-cert-without-key",
+        ),
+        pytest.param(
+            lambda: LeaseSettings(duration_seconds=15, renew_seconds=15),
+            r"renew_seconds \(15\) must be shorter than duration_seconds \(15\)",
+            id="renew-equal-to-duration",
+        ),
+        pytest.param(
+            lambda: LeaseSettings(duration_seconds=5, renew_seconds=10),
+            "must be shorter",
+            id="renew-longer",
+        ),
+        pytest.param(lambda: LeaseSettings(renew_seconds=0), "greater than 0", id="renew-zero"),
+        pytest.param(
+            lambda: ServerSettings(prot=8080),  # type: ignore[call-arg]
+            "Extra inputs",
+            id="misspelt-setting",
+        ),
+        pytest.param(lambda: Settings(port=8080), "Extra inputs", id="setting-outside-group"),
+    ],
+)
+def test_bad_settings_are_refused(make: Any, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        make()
