@@ -34,9 +34,9 @@ from kubernetes import client  # noqa: E402
 from controlplane import ControlPlane  # noqa: E402
 from jobsink.types import API_VERSION, GROUP, KIND, PLURAL, VERSION  # noqa: E402
 from kubeapi.config import load_api_client  # noqa: E402
+from receiver.controller.sinks import Key, SinkCache  # noqa: E402
+from receiver.controller.status import RECONCILES, StatusReconciler  # noqa: E402
 from receiver.settings import LeaseSettings, StatusSettings  # noqa: E402
-from receiver.sinks import Key, SinkCache  # noqa: E402
-from receiver.status import RECONCILES, StatusReconciler  # noqa: E402
 
 NAMESPACE = "status-bench"
 

@@ -20,14 +20,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
+from receiver.controller.sinks import SinkCache
+from receiver.controller.status import StatusReconciler
 from receiver.dataplane.handler import DataPlane, SinkLookup
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics, exposition
 from receiver.protocol import WriteProtocol
 from receiver.settings import Settings
-from receiver.sinks import SinkCache
-from receiver.status import StatusReconciler
 from receiver.sweeper import Sweeper
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})

@@ -126,7 +126,8 @@ class LeaseSettings(BaseSettings):
 
 
 class StatusSettings(BaseSettings):
-    """The JobSink status reconciler and the addresses it publishes (``receiver.addressing``)."""
+    """The JobSink status reconciler and the addresses it publishes
+    (``receiver.controller.addressing``)."""
 
     model_config = _config()
 

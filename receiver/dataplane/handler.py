@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 
 class SinkLookup(Protocol):
-    """What the data plane needs of the JobSink cache (``receiver.sinks.SinkCache``)."""
+    """What the data plane needs of the JobSink cache (``receiver.controller.sinks.SinkCache``)."""
 
     @property
     def synced(self) -> bool: ...

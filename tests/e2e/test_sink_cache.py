@@ -20,8 +20,8 @@ from kubeapi.jobsinks import JOBSINKS
 from kubeapi.leases import Leases
 from kubeapi.listwatch import ListWatch
 from kubeapi.resources import JOBS
-from receiver.lease import LeaderElector
-from receiver.sinks import WATCH_RESTARTS, SinkCache
+from receiver.controller.lease import LeaderElector
+from receiver.controller.sinks import WATCH_RESTARTS, SinkCache
 
 pytestmark = pytest.mark.usefixtures("jobsink_crd")
 

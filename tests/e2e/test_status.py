@@ -21,9 +21,9 @@ from controlplane.readiness import wait_for
 from jobsink.types import GROUP, PLURAL, VERSION
 from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
+from receiver.controller.sinks import SinkCache
+from receiver.controller.status import StatusReconciler
 from receiver.settings import LeaseSettings, StatusSettings
-from receiver.sinks import SinkCache
-from receiver.status import StatusReconciler
 from tests.e2e import services
 from tests.e2e.support import EXAMPLES
 

@@ -26,12 +26,12 @@ from jobsink.event import CloudEvent, text_data
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from receiver.app import create_app
+from receiver.controller.sinks import SinkCache
 from receiver.dataplane.handler import DataPlane
 from receiver.dataplane.refusals import Rejection
 from receiver.metrics import Metrics
 from receiver.protocol import WriteProtocol
 from receiver.settings import MAX_EVENT_BYTES, LimitSettings
-from receiver.sinks import SinkCache
 from tests.receiver.fake_kube import FakeKubeApi
 from tests.seed import SEED_BODY, SEED_HEADERS, SEED_LOCATION
 

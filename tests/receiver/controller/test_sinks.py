@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from kubeapi.errors import Gone
 from kubeapi.jobsinks import JobSinks
 from kubeapi.watch import WatchEvent
-from receiver.sinks import Key, SinkCache
+from receiver.controller.sinks import Key, SinkCache
 from tests.kubeapi.fake_source import END, FakeListWatch, wait_for
 from tests.kubeapi.fake_source import obj as sink
 

@@ -6,7 +6,7 @@ the owned status keys, sent only when they differ from what is stored, with the 
 resourceVersion as precondition: a conflict means someone changed the JobSink, so it is read again
 and the patch recomputed. Its own write comes back through the watch, finds nothing to change and
 stops there, so there are no write loops; a second writer that keeps changing the status back is
-held off by ``receiver.storms``.
+held off by ``receiver.controller.storms``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
-from receiver.addressing import addressing_from
-from receiver.lease import LeaderElector
+from receiver.controller.addressing import addressing_from
+from receiver.controller.lease import LeaderElector
+from receiver.controller.sinks import Key, SinkCache
+from receiver.controller.storms import StormGuard
 from receiver.settings import ServerSettings, StatusSettings
-from receiver.sinks import Key, SinkCache
-from receiver.storms import StormGuard
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jobsink.lifecycle import Addressing
-from receiver.addressing import addressing_from
+from receiver.controller.addressing import addressing_from
 from receiver.settings import ServerSettings, StatusSettings
 
 KEY = ("default", "job-sink-logger")

@@ -11,7 +11,7 @@ import pytest
 
 from kubeapi.errors import AlreadyExists, Conflict
 from kubeapi.leases import Leases
-from receiver.lease import LeaderElector, micro_time
+from receiver.controller.lease import LeaderElector, micro_time
 
 
 class FakeLeases:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from receiver.storms import StormGuard
+from receiver.controller.storms import StormGuard
 
 KEY = ("default", "sink")
 

@@ -13,11 +13,11 @@ from kubernetes.client.exceptions import ApiException
 
 from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
-from receiver.lease import LeaderElector
+from receiver.controller.lease import LeaderElector
+from receiver.controller.sinks import Key, SinkCache
+from receiver.controller.status import StatusReconciler
+from receiver.controller.storms import StormGuard
 from receiver.settings import StatusSettings
-from receiver.sinks import Key, SinkCache
-from receiver.status import StatusReconciler
-from receiver.storms import StormGuard
 
 KEY = ("default", "job-sink-logger")
 URL = "http://job-sink.knative-eventing.svc.cluster.local/default/job-sink-logger"
