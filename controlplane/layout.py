@@ -31,6 +31,11 @@ class Layout:
         return self.workdir / "kube-controller-manager"
 
     @property
+    def node(self) -> Path:
+        """The local node's files (see ``controlplane.node.layout``)."""
+        return self.workdir / "node"
+
+    @property
     def logs(self) -> Path:
         return self.workdir / "logs"
 

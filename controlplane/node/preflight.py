@@ -1,0 +1,45 @@
+"""Can a node run here? One sentence naming what is missing, or None.
+
+These are the conditions under which ``jobsink dev`` quietly runs without a node (and says
+why in one line). Faults found later, once a node is wanted (a clashing network range, a port
+taken, a stale containerd), are errors instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from controlplane.node import host
+from controlplane.node.binaries import buildable
+
+NO_NODE_HINT = "pass --no-node to run the control plane alone"
+
+
+def missing_controllers(hierarchies: dict[str, Path]) -> list[str]:
+    return [name for name in host.REQUIRED_CONTROLLERS if name not in hierarchies]
+
+
+def node_unavailable_reason() -> str | None:
+    if sys.platform != "linux":
+        return f"a node needs Linux (this is {sys.platform})"
+    if os.geteuid() != 0:
+        return "a node needs root (containers need namespaces, cgroups and mounts); run as root"
+    hierarchies = host.host_hierarchies()
+    if not any(name != "unified" for name in hierarchies):
+        return "no cgroup v1 hierarchy is mounted (only cgroup v2); this node supports cgroup v1"
+    missing = missing_controllers(hierarchies)
+    if missing:
+        names = ", ".join(missing)
+        return (
+            f"cgroup v1 controller {names} is not mounted under /sys/fs/cgroup; "
+            f"mount it (mount -t cgroup -o {missing[0]} cgroup /sys/fs/cgroup/{missing[0]})"
+        )
+    if "overlay" not in Path("/proc/filesystems").read_text():
+        return "the kernel has no overlay filesystem (modprobe overlay)"
+    for tool in ("ip", "mount"):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is not installed (Debian: apt-get install iproute2 mount)"
+    return buildable()
