@@ -12,10 +12,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from controlplane.errors import ControlPlaneError
 from controlplane.node import host
 from controlplane.node.binaries import buildable
-
-NO_NODE_HINT = "pass --no-node to run the control plane alone"
 
 
 def missing_controllers(hierarchies: dict[str, Path]) -> list[str]:
@@ -43,3 +42,19 @@ def node_unavailable_reason() -> str | None:
         if shutil.which(tool) is None:
             return f"`{tool}` is not installed (Debian: apt-get install iproute2 mount)"
     return buildable()
+
+
+def node_wanted(requested: bool | None) -> tuple[bool, str | None]:
+    """Whether to start a node, and why not when not: ``requested`` is ``--node`` (True),
+    ``--no-node`` (False) or neither (None: a node whenever one can run here).
+
+    Raises ``ControlPlaneError`` when ``--node`` was asked for and cannot be honoured.
+    """
+    if requested is False:
+        return False, "--no-node was given"
+    reason = node_unavailable_reason()
+    if reason is None:
+        return True, None
+    if requested:
+        raise ControlPlaneError(f"cannot start a node: {reason}")
+    return False, reason
