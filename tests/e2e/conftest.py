@@ -40,8 +40,7 @@ import pytest
 from kubernetes import client
 
 from controlplane import ControlPlane
-from controlplane.node import node_unavailable_reason
-from tests.e2e.node.runs import NodeStack
+from tests.e2e.node.runs import NodeStack, require_node
 from tests.e2e.services import (
     RunningReceiver,
     RunningWebhook,
@@ -57,7 +56,6 @@ CONTROL_PLANE = pytest.StashKey[ControlPlane]()
 NODE_PLANE = pytest.StashKey[ControlPlane]()
 E2E_FAILED = pytest.StashKey[bool]()
 _HERE = Path(__file__).parent
-REQUIRE_NODE = "JOBSINK_REQUIRE_NODE"
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
@@ -120,16 +118,6 @@ def _session_plane(
 @pytest.fixture(scope="session")
 def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     yield from _session_plane(request, CONTROL_PLANE, node=False)
-
-
-def require_node() -> None:
-    """Skip (or, with JOBSINK_REQUIRE_NODE=1, fail) when no node can run on this machine."""
-    reason = node_unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get(REQUIRE_NODE) == "1":
-        pytest.fail(f"{REQUIRE_NODE}=1 but no node can run here: {reason}", pytrace=False)
-    pytest.skip(f"no node can run here: {reason}")
 
 
 @pytest.fixture(scope="session")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from controlplane import ControlPlane
+from controlplane.node import node_unavailable_reason
 from controlplane.readiness import wait_for
 from jobsink.names import LABEL_SINK_NAME
 from tests.e2e.services import RunningReceiver, RunningWebhook
@@ -19,6 +22,17 @@ from tests.e2e.support import EXAMPLES
 from tests.seed import SEED_BODY, SEED_HEADERS
 
 WAIT = 120.0
+REQUIRE_NODE = "JOBSINK_REQUIRE_NODE"
+
+
+def require_node() -> None:
+    """Skip (or, with JOBSINK_REQUIRE_NODE=1, fail) when no node can run on this machine."""
+    reason = node_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_NODE) == "1":
+        pytest.fail(f"{REQUIRE_NODE}=1 but no node can run here: {reason}", pytrace=False)
+    pytest.skip(f"no node can run here: {reason}")
 
 
 @dataclass
