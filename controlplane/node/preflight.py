@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from controlplane.errors import ControlPlaneError
@@ -44,7 +45,9 @@ def node_unavailable_reason() -> str | None:
     return buildable()
 
 
-def node_wanted(requested: bool | None) -> tuple[bool, str | None]:
+def node_wanted(
+    requested: bool | None, why_not: Callable[[], str | None] = node_unavailable_reason
+) -> tuple[bool, str | None]:
     """Whether to start a node, and why not when not: ``requested`` is ``--node`` (True),
     ``--no-node`` (False) or neither (None: a node whenever one can run here).
 
@@ -52,7 +55,7 @@ def node_wanted(requested: bool | None) -> tuple[bool, str | None]:
     """
     if requested is False:
         return False, "--no-node was given"
-    reason = node_unavailable_reason()
+    reason = why_not()
     if reason is None:
         return True, None
     if requested:
