@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate controlplane node run manifests bench-webhook bench-receiver clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate controlplane node run manifests bench-webhook bench-receiver bench-node clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ bench-webhook: $(STAMP)  ## admission webhook latency/throughput benchmark
 
 bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the local apiserver
 	$(BIN)/python bench/receiver_bench.py
+
+bench-node: $(STAMP) controlplane node  ## local node: warm start, 202 -> Pod Running/Succeeded, memory
+	$(BIN)/python tools/bench_node.py
 
 clean:  ## remove the venv and build outputs (the control-plane cache stays)
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache
