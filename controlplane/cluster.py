@@ -29,6 +29,7 @@ from controlplane.binaries import Binaries, ensure_binaries
 from controlplane.errors import ControlPlaneError, KubectlError
 from controlplane.layout import Layout
 from controlplane.node.binaries import ensure_node_binaries
+from controlplane.node.host import processes_mentioning
 from controlplane.node.node import LocalNode
 from controlplane.node.teardown import TeardownIncomplete, safe_to_remove, teardown_node
 from controlplane.pki import PkiFiles, write_pki
@@ -279,6 +280,13 @@ class ControlPlane:
         workdir = self._requested_workdir.resolve()
         # A kept directory from an earlier run: its etcd data belongs to other keys.
         layout = Layout(workdir)
+        users = processes_mentioning(layout.node)
+        if users:
+            raise ControlPlaneError(
+                f"processes of an earlier run still use {layout.node} (pids "
+                f"{', '.join(map(str, users))}): a containerd or kubelet that was not stopped; "
+                "stop them (kill <pid>) or pass another --workdir"
+            )
         if not safe_to_remove(layout.node):
             raise ControlPlaneError(
                 f"{layout.node} still has mounts of an earlier run that cannot be unmounted; "

@@ -21,7 +21,6 @@ import httpx
 import yaml
 
 from certs.authority import CertificateAuthority
-from controlplane.errors import ControlPlaneError
 from controlplane.kubeconfig import kubeconfig_document, write_kubeconfig
 from controlplane.node import host
 from controlplane.node.binaries import NodeBinaries
@@ -114,12 +113,6 @@ class LocalNode:
         def remaining() -> float:
             return max(1.0, deadline - time.monotonic())
 
-        stale = host.processes_mentioning(self.layout.root)
-        if stale:
-            raise ControlPlaneError(
-                f"processes from an earlier run still use {self.layout.root} (pids "
-                f"{', '.join(map(str, stale))}); stop them or pass another --workdir"
-            )
         archives = [ensure_archive(pause_image(binaries.pause), say)]
         archives += [ensure_archive(image, say) for image in WORKLOAD_IMAGES]
         self._write_files(binaries, authority, pki, server)
