@@ -194,6 +194,11 @@ def _ip(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=False, timeout=30)
 
 
+def ip_routes() -> str:
+    """``ip -j route show table all``: every route of the host, as JSON."""
+    return _ip("-j", "route", "show", "table", "all").stdout
+
+
 def link_exists(name: str) -> bool:
     return _ip("link", "show", "dev", name).returncode == 0
 

@@ -65,24 +65,13 @@ CGROUP_PREFIX = "/jobsink-"
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 
 
-def _ip_routes() -> str:
-    result = subprocess.run(
-        ["ip", "-j", "route", "show", "table", "all"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    return result.stdout
-
-
 class LocalNode:
     """One node for one control plane run. ``record`` is known before anything is created."""
 
     def __init__(self, workdir: Path, run_id: str, pod_range: str | None = None) -> None:
         self.layout = NodeLayout(workdir, run_id)
         self.pod_range = choose_pod_range(
-            host_routes(_ip_routes()), pod_range or os.environ.get(POD_CIDR_ENV)
+            host_routes(host.ip_routes()), pod_range or os.environ.get(POD_CIDR_ENV)
         )
         self.record = NodeRecord(
             root=str(self.layout.root),

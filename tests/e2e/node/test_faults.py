@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from controlplane import ControlPlane, ControlPlaneError
+from controlplane.node.host import ip_routes
 from controlplane.node.network import POD_CIDR_ENV, host_routes
-from controlplane.node.node import _ip_routes
 from tests.e2e.node.runs import require_node
 
 
@@ -40,7 +40,7 @@ def test_a_pod_range_taken_by_a_host_route_is_refused_naming_the_route(
     require_node()
     private = [
         (network, device)
-        for network, device in host_routes(_ip_routes())
+        for network, device in host_routes(ip_routes())
         if network.is_private and not network.is_loopback and network.prefixlen <= 28
     ]
     if not private:
