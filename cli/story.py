@@ -169,7 +169,7 @@ class Story:
                 f"`kubectl logs job/{job}` printed {logs!r}, not the document's event "
                 f"{SEED_EVENT_FILE!r}"
             )
-        self.out("✓ byte for byte the seed document's expected output")
+        self.out("✓ the seed document's expected output, byte for byte")
         self._job_state(wait_for_end=True)
 
     def _secret(self, job: str) -> None:
