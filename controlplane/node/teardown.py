@@ -15,8 +15,12 @@ from pydantic import BaseModel
 
 from controlplane.node import host
 
-#: Where libcni caches results; its default, which containerd does not let us move.
+#: Where libcni caches results; its default, which containerd does not let us move. Files are
+#: named ``<network>-<sandbox id>-<interface>``; containerd's own loopback network is one of them.
 CNI_RESULTS = Path("/var/lib/cni/results")
+LOOPBACK_NETWORK = "cni-loopback"
+#: Where containerd's CRI keeps one directory per Pod sandbox, relative to the node's root.
+SANDBOXES = Path("containerd/state/io.containerd.grpc.v1.cri/sandboxes")
 #: The kubelet's device-plugin registration socket: a constant in Kubernetes 1.36, not a setting.
 DEVICE_PLUGIN_SOCKET = Path("/var/lib/kubelet/device-plugins/kubelet.sock")
 
@@ -47,8 +51,7 @@ def teardown_node(record: NodeRecord) -> list[str]:
     if deleted_links:
         done.append(f"deleted network interfaces {', '.join(deleted_links)}")
     busy_cgroups = host.remove_cgroup(record.cgroup)
-    for cached in CNI_RESULTS.glob(f"{record.network}-*"):
-        cached.unlink(missing_ok=True)
+    _remove_cni_results(record)
     _remove_shared_leftovers()
     problems = [f"still mounted: {point}" for point in still_mounted]
     problems += [f"cgroup still busy: {cgroup}" for cgroup in busy_cgroups]
@@ -56,6 +59,28 @@ def teardown_node(record: NodeRecord) -> list[str]:
         raise TeardownIncomplete("; ".join(problems))
     shutil.rmtree(record.runtime_dir, ignore_errors=True)
     return done
+
+
+def sandbox_ids(record: NodeRecord) -> set[str]:
+    """The run's Pod sandboxes: from its CNI result files and from containerd's state."""
+    prefix = f"{record.network}-"
+    ids = {
+        cached.name.removeprefix(prefix).rsplit("-", 1)[0]
+        for cached in CNI_RESULTS.glob(f"{prefix}*")
+    }
+    sandboxes = Path(record.root) / SANDBOXES
+    if sandboxes.is_dir():
+        ids.update(entry.name for entry in sandboxes.iterdir())
+    return ids
+
+
+def _remove_cni_results(record: NodeRecord) -> None:
+    """Result files of the run's network and of the loopback network of its sandboxes (both
+    stay when a sandbox is killed rather than torn down through CNI)."""
+    for sandbox in sandbox_ids(record):
+        (CNI_RESULTS / f"{LOOPBACK_NETWORK}-{sandbox}-lo").unlink(missing_ok=True)
+    for cached in CNI_RESULTS.glob(f"{record.network}-*"):
+        cached.unlink(missing_ok=True)
 
 
 def _remove_empty(directories: list[Path]) -> None:

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from controlplane.node import host
-from controlplane.node.teardown import CNI_RESULTS, NodeRecord
+from controlplane.node.teardown import CNI_RESULTS, LOOPBACK_NETWORK, NodeRecord
 
 SLEEPER = """\
 apiVersion: v1
@@ -23,8 +23,9 @@ spec:
 """
 
 
-def residue(record: NodeRecord, workdir: Path) -> list[str]:
-    """Everything of the run still on the host; empty when it is fully gone."""
+def residue(record: NodeRecord, workdir: Path, sandboxes: set[str]) -> list[str]:
+    """Everything of the run still on the host; empty when it is fully gone. ``sandboxes``:
+    the ids of its Pod sandboxes, taken while it ran (its own records of them go with it)."""
     found: list[str] = []
     directories = [workdir, Path(record.runtime_dir)]
     found += [f"process {pid}" for d in directories for pid in host.processes_mentioning(d)]
@@ -39,6 +40,11 @@ def residue(record: NodeRecord, workdir: Path) -> list[str]:
         if (mount / record.cgroup.lstrip("/")).exists()
     ]
     found += [f"file {path}" for path in CNI_RESULTS.glob(f"{record.network}-*")]
+    found += [
+        f"file {path}"
+        for sandbox in sandboxes
+        if (path := CNI_RESULTS / f"{LOOPBACK_NETWORK}-{sandbox}-lo").exists()
+    ]
     if Path(record.runtime_dir).exists():
         found.append(f"directory {record.runtime_dir}")
     iptables_save = shutil.which("iptables-save")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from controlplane import ControlPlane
-from controlplane.node.teardown import NodeRecord
+from controlplane.node.teardown import NodeRecord, sandbox_ids
 from controlplane.state import RunRegistry
 from tests.e2e.node.residue import SLEEPER, residue
 from tests.e2e.node.runs import require_node
@@ -25,13 +25,15 @@ def test_stopping_the_node_leaves_no_process_mount_interface_or_cgroup() -> None
         record, workdir = plane.node.record, plane.workdir
         plane.kubectl("apply", "-f", "-", input=SLEEPER)
         plane.kubectl("wait", "--for=condition=Ready", "--timeout=120s", "pod/sleeper")
-        running = residue(record, workdir)
+        sandboxes = sandbox_ids(record)
+        running = residue(record, workdir, sandboxes)
         assert any(item.startswith("mount ") for item in running)
         assert f"interface {record.bridge}" in running
+        assert sandboxes
     finally:
         plane.stop()
 
-    assert residue(record, workdir) == []
+    assert residue(record, workdir, sandboxes) == []
     assert not workdir.exists()
 
 
@@ -52,10 +54,11 @@ def test_a_killed_run_is_reclaimed_by_the_next() -> None:
         finally:
             os.kill(child.pid, signal.SIGKILL)
     record, workdir = NodeRecord.model_validate(report["node"]), Path(report["workdir"])
-    assert residue(record, workdir) != []
+    sandboxes = sandbox_ids(record)
+    assert residue(record, workdir, sandboxes) != []
 
     messages = RunRegistry().reclaim_stale()
 
     assert any("reclaimed stale run" in message for message in messages), messages
-    assert residue(record, workdir) == []
+    assert residue(record, workdir, sandboxes) == []
     assert not workdir.exists()
