@@ -27,9 +27,8 @@ from kubernetes import client, config
 from certs.authority import CertificateAuthority
 from controlplane.binaries import Binaries, ensure_binaries
 from controlplane.errors import ControlPlaneError, KubectlError
-from controlplane.layout import Layout
+from controlplane.layout import Layout, clear_kept_workdir
 from controlplane.node.binaries import ensure_node_binaries
-from controlplane.node.host import processes_mentioning
 from controlplane.node.node import LocalNode
 from controlplane.node.teardown import TeardownIncomplete, safe_to_remove, teardown_node
 from controlplane.pki import PkiFiles, write_pki
@@ -278,22 +277,7 @@ class ControlPlane:
         if self._requested_workdir is None:
             return Path(tempfile.mkdtemp(prefix="jobsink-cp-"))
         workdir = self._requested_workdir.resolve()
-        # A kept directory from an earlier run: its etcd data belongs to other keys.
-        layout = Layout(workdir)
-        users = processes_mentioning(layout.node)
-        if users:
-            raise ControlPlaneError(
-                f"processes of an earlier run still use {layout.node} (pids "
-                f"{', '.join(map(str, users))}): a containerd or kubelet that was not stopped; "
-                "stop them (kill <pid>) or pass another --workdir"
-            )
-        if not safe_to_remove(layout.node):
-            raise ControlPlaneError(
-                f"{layout.node} still has mounts of an earlier run that cannot be unmounted; "
-                "unmount them (umount -R) or pass another --workdir"
-            )
-        for stale in (layout.etcd_data, layout.logs, layout.node):
-            shutil.rmtree(stale, ignore_errors=True)
+        clear_kept_workdir(Layout(workdir))
         workdir.mkdir(parents=True, exist_ok=True)
         return workdir
 
