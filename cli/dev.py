@@ -90,7 +90,10 @@ def _node_line(running: Stack) -> str:
     node = running.plane.node
     if node is None:
         return "  node            none: Pods stay Pending\n"
-    return f"  node            {node.name} (Pod range {node.pod_range}); {STAND_IN_NOTE}\n"
+    return (
+        f"  node            {node.name}, Pods on {node.pod_range}\n"
+        f"                  ({STAND_IN_NOTE})\n"
+    )
 
 
 def _summary(running: Stack) -> str:

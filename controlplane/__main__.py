@@ -18,7 +18,7 @@ import typer
 
 from controlplane.cluster import ControlPlane
 from controlplane.errors import ControlPlaneError
-from controlplane.node import STAND_IN_NOTE, node_wanted
+from controlplane.node import node_wanted
 from controlplane.ports import Ports
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -71,8 +71,6 @@ def main(
     )
     try:
         plane.start(progress=_progress)
-        if with_node:
-            _progress(STAND_IN_NOTE)
         print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
         _progress(f"logs in {plane.layout.logs}; Ctrl-C to stop")
         ended = plane.first_exit()

@@ -33,8 +33,9 @@ FORMAT = 1
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Said wherever the images are mentioned: they are not the images a cluster would pull.
 STAND_IN_NOTE = (
-    "images are locally assembled stand-ins (Debian bookworm packages under the documented "
-    "references); a real cluster pulls the real images"
+    "the images are locally assembled stand-ins under the references the documentation uses "
+    "(bash from Debian bookworm packages, pause from Kubernetes' source); a real cluster pulls "
+    "the real images"
 )
 #: Documentation, manuals and translations: megabytes no container here reads.
 PRUNED = (

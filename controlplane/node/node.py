@@ -33,6 +33,7 @@ from controlplane.node.containerd_config import (
 from controlplane.node.images import (
     STAND_IN_NOTE,
     WORKLOAD_IMAGES,
+    Image,
     ensure_archive,
     import_archive,
     pause_image,
@@ -102,8 +103,8 @@ class LocalNode:
         def remaining() -> float:
             return max(1.0, deadline - time.monotonic())
 
-        archives = [ensure_archive(pause_image(binaries.pause), say)]
-        archives += [ensure_archive(image, say) for image in WORKLOAD_IMAGES]
+        images: list[Image] = [pause_image(binaries.pause), *WORKLOAD_IMAGES]
+        archives = [ensure_archive(image, say) for image in images]
         self._write_files(binaries, authority, pki, server)
         host.create_cgroup(self.record.cgroup)
 
@@ -123,7 +124,8 @@ class LocalNode:
             timeout=min(60.0, remaining()),
             watched=[containerd],
         )
-        say(f"importing {len(archives)} images into containerd ({STAND_IN_NOTE})")
+        references = ", ".join(image.reference for image in images)
+        say(f"importing {references} into containerd; {STAND_IN_NOTE}")
         for archive in archives:
             import_archive(binaries.ctr, self.layout.containerd_socket, CRI_NAMESPACE, archive)
 
