@@ -1,6 +1,7 @@
-// Wrapper module: builds kube-apiserver, kube-controller-manager, kube-scheduler and kubelet at the pinned
-// Kubernetes release. k8s.io/kubernetes maps its staging modules to ./staging, which a
-// dependent module cannot use, so every staging module is replaced by its published tag.
+// Wrapper module: builds kube-apiserver, kube-controller-manager (the control plane) and
+// kube-scheduler, kubelet (the local node) at the pinned Kubernetes release. k8s.io/kubernetes
+// maps its staging modules to ./staging, which a dependent module cannot use, so every staging
+// module is replaced by its published tag.
 module jobsink.local/tools/k8s
 
 go 1.26.0
