@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e generate docs docs-build docs-generate controlplane run manifests bench-webhook bench-receiver clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate docs docs-build docs-generate controlplane node run manifests bench-webhook bench-receiver bench-node clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,14 +27,20 @@ lint: $(STAMP)  ## ruff, mypy --strict and the import contracts
 controlplane:  ## build (or reuse) etcd, kube-apiserver, kube-controller-manager v1.36.3
 	@bash tools/build-controlplane.sh >/dev/null
 
-test: lint controlplane  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests
+node: controlplane  ## build (or reuse) kubelet, kube-scheduler, containerd, runc, CNI plugins, pause
+	@bash tools/build-node.sh >/dev/null
+
+test: lint controlplane node  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests (node ones too)
 	$(BIN)/pytest
 
 test-fast: lint  ## lint and the tests that need no control plane
 	$(BIN)/pytest -m "not e2e"
 
-test-e2e: $(STAMP) controlplane  ## only the end-to-end suite
+test-e2e: $(STAMP) controlplane node  ## only the end-to-end suite
 	$(BIN)/pytest -m e2e
+
+test-node: $(STAMP) controlplane node  ## only the scenarios that run Pods on the local node
+	$(BIN)/pytest -m node
 
 generate: $(STAMP)  ## refresh the vendored schema, the generated models and the CRD
 	$(BIN)/python tools/modelgen/vendor_schema.py
@@ -50,7 +56,7 @@ docs-build: $(STAMP)  ## build the documentation site into site/ (strict: broken
 docs-generate: $(STAMP)  ## refresh the generated reference pages (CLI, settings, JobSink fields)
 	PYTHONPATH=tools $(BIN)/python -m docgen
 
-run: $(STAMP)  ## local control plane (built on first use, with progress) + webhook + receiver, and the story
+run: $(STAMP)  ## local control plane and node (built on first use) + webhook + receiver, and the story
 	$(BIN)/jobsink dev
 
 manifests: $(STAMP)  ## render the install bundle dist/jobsink.yaml
@@ -61,6 +67,9 @@ bench-webhook: $(STAMP)  ## admission webhook latency/throughput benchmark
 
 bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the local apiserver
 	$(BIN)/python bench/receiver_bench.py
+
+bench-node: $(STAMP) controlplane node  ## local node: warm start, 202 -> Pod Running/Succeeded, memory
+	$(BIN)/python tools/bench_node.py
 
 clean:  ## remove the venv and build outputs (the control-plane cache stays)
 	rm -rf $(VENV) dist site .mypy_cache .ruff_cache .pytest_cache

@@ -84,6 +84,18 @@ def _command(name: str, path: Path) -> str:
     return name if found and Path(found).resolve() == path.resolve() else str(path)
 
 
+def _node_line(running: Stack) -> str:
+    from controlplane.node import STAND_IN_NOTE
+
+    node = running.plane.node
+    if node is None:
+        return "  node            none: Pods stay Pending\n"
+    return (
+        f"  node            {node.name}, Pods on {node.pod_range}\n"
+        f"                  ({STAND_IN_NOTE})\n"
+    )
+
+
 def _summary(running: Stack) -> str:
     from cli.stack import jobsink_executable
 
@@ -96,7 +108,7 @@ JobSink for Python is running. Ctrl-C stops everything.
   kube-apiserver  {running.plane.server}
   webhook         {running.webhook_url}  (/defaulting, /validation)
   receiver        {running.receiver_url}  (POST /<namespace>/<jobsink>)
-  logs            {running.plane.layout.logs}
+{_node_line(running)}  logs            {running.plane.layout.logs}
   kubeconfig      {kubeconfig}
 
 Try:
@@ -136,14 +148,23 @@ def dev(
     exit_after_demo: Annotated[
         bool, typer.Option("--exit", help="Stop after the story instead of staying up.")
     ] = False,
+    node: Annotated[
+        bool | None,
+        typer.Option(
+            "--node/--no-node",
+            help="Run a local node (containerd, kubelet, kube-scheduler) so Pods run. "
+            "Default: whenever one can run here (Linux, root, cgroup v1); --node insists.",
+        ),
+    ] = None,
 ) -> None:
-    """Run a local Kubernetes control plane with the JobSink webhook and receiver.
+    """Run a local Kubernetes control plane and node with the JobSink webhook and receiver.
 
-    Starts etcd, kube-apiserver and kube-controller-manager (v1.36.3) plus
+    Starts etcd, kube-apiserver and kube-controller-manager (v1.36.3), a node
+    (containerd, kubelet and kube-scheduler, when one can run here) plus
     `jobsink webhook` and `jobsink receiver`, all on 127.0.0.1; installs the
     CRD and the webhook configurations; tells the user documentation's story
-    (apply, READY, send, Job, duplicate, rejection); then stays up until
-    Ctrl-C, which stops every process it started.
+    (apply, READY, send, Job, its logs, duplicate, rejection); then stays up
+    until Ctrl-C, which stops every process it started.
 
     Exit codes: 0 stopped (Ctrl-C, or --exit after the story), 1 a story
     step failed or a component died, 2 bad options or the work directory is
@@ -152,13 +173,21 @@ def dev(
     Examples:
       jobsink dev
       jobsink dev --no-demo --receiver-port 9090
+      jobsink dev --no-node
     """
 
     # Imported here so that `jobsink --help` and the other commands stay fast and independent.
     from cli import stack as dev_stack
     from cli.story import Story, StoryError
     from controlplane import ControlPlaneError
+    from controlplane.node import node_wanted
 
+    try:
+        with_node, why_not = node_wanted(node)
+    except ControlPlaneError as error:
+        fail(str(error), ExitCode.USAGE)
+    if why_not:
+        print(f"no node: {why_not}; Pods will stay Pending", flush=True)
     workdir = (workdir or default_workdir()).resolve()
     # Ctrl-C and SIGTERM end the run the same way; SIGINT explicitly too, because a shell starts
     # background jobs with SIGINT ignored and `kill -INT` should still stop us cleanly.
@@ -175,6 +204,7 @@ def dev(
                     step=stages.step,
                     webhook_port=webhook_port,
                     receiver_port=receiver_port,
+                    node=with_node,
                 )
                 stages.close()
             except BaseException as error:
@@ -197,8 +227,12 @@ def dev(
                 # one gets SIGTERM and, after a bounded wait, SIGKILL.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                print("stopping the receiver, the webhook and the control plane ...", flush=True)
-                running.stop()
+                parts = "the webhook, the node" if running.has_node else "the webhook"
+                print(f"stopping the receiver, {parts} and the control plane ...", flush=True)
+                try:
+                    running.stop()
+                except ControlPlaneError as error:
+                    fail(str(error), ExitCode.REFUSED)
                 print("stopped; nothing left running.", flush=True)
 
 

@@ -1,4 +1,5 @@
-"""The local stack behind ``jobsink dev``: control plane, certificates, CRD, webhook, receiver.
+"""The local stack behind ``jobsink dev``: control plane (with a node when one can run),
+certificates, CRD, webhook, receiver.
 
 Everything listens on 127.0.0.1. The webhook and the receiver run as ``jobsink webhook`` and
 ``jobsink receiver`` subprocesses spawned through the control plane, so they are stopped with it
@@ -70,6 +71,11 @@ class Stack:
     @property
     def kubeconfig(self) -> Path:
         return self.plane.kubeconfig
+
+    @property
+    def has_node(self) -> bool:
+        """Pods run to their end (a kubelet runs); without a node they stay Pending."""
+        return self.plane.node is not None
 
     def stop(self) -> None:
         """Stops the webhook and receiver, then the control plane. Idempotent."""
@@ -236,11 +242,19 @@ def start(
     step: Callable[[str], None],
     webhook_port: int = 0,
     receiver_port: int = 8080,
+    node: bool = False,
 ) -> Stack:
-    """Start everything; ``step`` announces each stage, ``say`` relays details."""
-    plane = ControlPlane(workdir=workdir)
+    """Start everything; ``step`` announces each stage, ``say`` relays details. ``node``: also
+    a local node (containerd, kubelet, kube-scheduler) so that Pods run."""
+    plane = ControlPlane(workdir=workdir, node=node)
     try:
-        step("control plane (etcd, kube-apiserver, kube-controller-manager)")
+        if node:
+            step(
+                "control plane (etcd, kube-apiserver, kube-controller-manager) "
+                "and node (containerd, kubelet, kube-scheduler)"
+            )
+        else:
+            step("control plane (etcd, kube-apiserver, kube-controller-manager)")
         plane.start(progress=say)
         step("certificates for the webhook")
         certs = workdir / "certs"

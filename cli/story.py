@@ -2,6 +2,8 @@
 
 Each step prints the command a user would type and what came back, then checks the outcome
 the seed document promises; a broken promise raises :class:`StoryError` naming the step.
+With a local node the Job's Pod runs and ``kubectl logs`` prints the event, as in the document;
+without one the event is shown from the Job's Secret instead.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class Story:
     stack: Stack
     out: Print = print
     ready_timeout: float = 60.0
+    completion_timeout: float = 120.0
     location: str = ""
 
     def _kubectl(
@@ -150,6 +153,26 @@ class Story:
             "jsonpath={.spec.template.spec.containers[0].volumeMounts[?(@.name==\"jobsink-event\")].mountPath}",
         ).strip()  # fmt: skip
         self.out(f"\nThe event file is mounted at {path or '/etc/jobsink-event'}/event")
+        if self.stack.has_node:
+            self._logs(job)
+        else:
+            self._secret(job)
+
+    def _logs(self, job: str) -> None:
+        """The document's step 5 verbatim: the Pod runs and its log is the event."""
+        timeout = f"--timeout={self.completion_timeout:.0f}s"
+        self._kubectl("wait", "--for=condition=complete", timeout, f"job/{job}", "-n", NAMESPACE)
+        self._kubectl("get", "pods", "-n", NAMESPACE, "-l", f"job-name={job}")
+        logs = self._kubectl("logs", f"job/{job}", "-n", NAMESPACE, shown=f"kubectl logs job/{job}")
+        if logs.rstrip("\n") != SEED_EVENT_FILE:
+            raise StoryError(
+                f"`kubectl logs job/{job}` printed {logs!r}, not the document's event "
+                f"{SEED_EVENT_FILE!r}"
+            )
+        self.out("✓ the seed document's expected output, byte for byte")
+        self._job_state(wait_for_end=True)
+
+    def _secret(self, job: str) -> None:
         self.out("Its content, from the Job's Secret (what `kubectl logs` would print):")
         self.out(f"$ kubectl get secret {job} -o jsonpath='{{.data.event}}' | base64 -d")
         encoded = self.stack.plane.kubectl(
@@ -161,23 +184,30 @@ class Story:
             raise StoryError(f"the event file differs from the seed's: {content}")
         self.out("✓ the seed document's expected output")
         self._job_state()
-        self.out("(No kubelet runs locally: the Pod stays Pending, so the Job never completes.)")
+        self.out("(No node runs locally: the Pod stays Pending, so the Job never completes.)")
 
-    def _job_state(self) -> None:
-        """The receiver's answer for the Location, through the CLI a user would run."""
+    def _job_state(self, *, wait_for_end: bool = False) -> None:
+        """The receiver's answer for the Location, through the CLI a user would run.
+
+        ``wait_for_end``: the Job has completed, but the receiver learns it from its own watch
+        a moment later, so ask with ``--wait`` (bounded) and insist on success.
+        """
         if not self.location:
             return
         url = self.stack.receiver_url
         shown_url = "" if url == endpoint.DEFAULT_URL else f" --url {url}"
-        self.out(f"\n$ jobsink status {self.location}{shown_url}")
+        waiting = ["--wait", "--interval=0.5", "--wait-timeout=30"] if wait_for_end else []
+        self.out(f"\n$ jobsink status {self.location}{shown_url}{' --wait' if waiting else ''}")
         result = subprocess.run(
-            [jobsink_executable(), "status", self.location, f"--url={self.stack.receiver_url}"],
+            [jobsink_executable(), "status", self.location, f"--url={url}", *waiting],
             capture_output=True,
             text=True,
             check=False,
             timeout=60,
         )
         self.out((result.stdout + result.stderr).rstrip())
+        if wait_for_end and result.returncode != 0:
+            raise StoryError(f"`jobsink status` did not report success: {result.stdout.strip()}")
 
     def duplicate(self) -> None:
         self._heading(5, "The same event again (same source and id) creates nothing")

@@ -1,7 +1,8 @@
 """A real local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager).
 
-Used by the end-to-end tests, ``jobsink dev`` and ``python -m controlplane``. No scheduler
-and no kubelet run, so Pods are created but never run.
+Used by the end-to-end tests, ``jobsink dev`` and ``python -m controlplane``. On its own no
+scheduler and no kubelet run, so Pods are created but never run; ``ControlPlane(node=True)``
+adds a local node (``controlplane.node``) on which they do.
 """
 
 from controlplane.binaries import K8S_VERSION, Binaries, ensure_binaries, find_binaries

@@ -18,6 +18,7 @@ import typer
 
 from controlplane.cluster import ControlPlane
 from controlplane.errors import ControlPlaneError
+from controlplane.node import node_wanted
 from controlplane.ports import Ports
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -40,16 +41,34 @@ def main(
     port: Annotated[
         int | None, typer.Option(help="kube-apiserver port on 127.0.0.1 (default: a free one).")
     ] = None,
+    node: Annotated[
+        bool | None,
+        typer.Option(
+            "--node/--no-node",
+            help="Also run a local node (containerd, kubelet, kube-scheduler) so Pods run. "
+            "Default: whenever one can run here (Linux, root, cgroup v1).",
+        ),
+    ] = None,
 ) -> None:
-    """Start etcd, kube-apiserver and kube-controller-manager (Kubernetes v1.36.3) on 127.0.0.1.
+    """Start etcd, kube-apiserver and kube-controller-manager (Kubernetes v1.36.3) on 127.0.0.1,
+    and a local node on which Pods run (unless --no-node, or a node cannot run here).
 
-    There is no scheduler and no kubelet: Pods are created but stay Pending.
+    Without a node there is no scheduler and no kubelet: Pods are created but stay Pending.
     """
     # SIGTERM gets the same clean shutdown as Ctrl-C, also in the middle of start-up. SIGINT is
     # set explicitly because a shell starting us in the background leaves it ignored.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
-    plane = ControlPlane(workdir=workdir, ports=Ports.free(apiserver=port) if port else None)
+    try:
+        with_node, why_not = node_wanted(node)
+    except ControlPlaneError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    if why_not:
+        _progress(f"no node ({why_not}): Pods will stay Pending")
+    plane = ControlPlane(
+        workdir=workdir, ports=Ports.free(apiserver=port) if port else None, node=with_node
+    )
     try:
         plane.start(progress=_progress)
         print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
@@ -65,7 +84,11 @@ def main(
         raise typer.Exit(1) from None
     finally:
         _progress("stopping")
-        plane.stop()
+        try:
+            plane.stop()
+        except ControlPlaneError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":

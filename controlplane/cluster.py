@@ -3,8 +3,9 @@
     with ControlPlane() as cp:
         cp.kubectl("get", "namespaces")
 
-There is no scheduler and no kubelet: Pods are created (by the job controller, for example)
-but stay Pending forever.
+By default there is no scheduler and no kubelet: Pods are created (by the job controller, for
+example) but stay Pending forever. ``ControlPlane(node=True)`` adds a local node (containerd,
+kubelet, kube-scheduler; see ``controlplane.node``) on which Pods run to their end.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from kubernetes import client, config
 from certs.authority import CertificateAuthority
 from controlplane.binaries import Binaries, ensure_binaries
 from controlplane.errors import ControlPlaneError, KubectlError
-from controlplane.layout import Layout
+from controlplane.layout import Layout, clear_kept_workdir
+from controlplane.node.binaries import ensure_node_binaries
+from controlplane.node.node import LocalNode
+from controlplane.node.teardown import TeardownIncomplete, safe_to_remove, teardown_node
 from controlplane.pki import PkiFiles, write_pki
 from controlplane.ports import Ports
 from controlplane.processes import ManagedProcess
@@ -37,6 +41,7 @@ from controlplane.state import ProcessRecord, RunRecord, RunRegistry, current_ow
 Progress = Callable[[str], None]
 
 START_TIMEOUT = 180.0
+NODE_START_TIMEOUT = 120.0
 PORT_ATTEMPTS = 3
 
 
@@ -51,6 +56,8 @@ class ControlPlane:
     directory that ``stop()`` removes; a directory you pass is kept (its logs included).
     ``ports``: fixed ports; by default free ones are picked, and start-up retries with new
     ones if another process grabs one first.
+    ``node``: also start a local node (needs Linux and root; see ``controlplane.node.preflight``);
+    ``pod_range`` is its Pod network (default: a private range no host route uses).
     """
 
     def __init__(
@@ -62,6 +69,8 @@ class ControlPlane:
         registry: RunRegistry | None = None,
         keep_workdir: bool = False,
         timeout: float = START_TIMEOUT,
+        node: bool = False,
+        pod_range: str | None = None,
     ) -> None:
         self._requested_workdir = workdir
         self._requested_ports = ports
@@ -74,6 +83,9 @@ class ControlPlane:
         self._ports: Ports | None = None
         self._authority: CertificateAuthority | None = None
         self._processes: list[ManagedProcess] = []
+        self._want_node = node
+        self._pod_range = pod_range
+        self._node: LocalNode | None = None
         self.startup_seconds: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -93,22 +105,32 @@ class ControlPlane:
         try:
             _, self._authority = write_pki(self._layout.pki.directory)
             self._start_components(say)
+            self.startup_seconds = time.monotonic() - began
+            say(f"control plane ready at {self.server} in {self.startup_seconds:.1f}s")
+            if self._want_node:
+                self._start_node(say)
         except BaseException:
             self.stop()
             raise
-        self.startup_seconds = time.monotonic() - began
-        say(f"control plane ready at {self.server} in {self.startup_seconds:.1f}s")
         return self
 
     def stop(self) -> None:
-        """End every process we started (newest first), then remove temporary files."""
+        """End every process we started (newest first), undo the node's host changes, then
+        remove temporary files. Raises ``ControlPlaneError`` if the node left something behind
+        (the run's record is then kept, so the next start tries again)."""
         atexit.unregister(self.stop)
         self._stop_processes()
+        node, self._node = self._node, None
+        try:
+            if node is not None:
+                teardown_node(node.record)
+        except TeardownIncomplete as error:
+            raise ControlPlaneError(f"the node was not fully torn down: {error}") from None
+        finally:
+            layout, self._layout, self._ports = self._layout, None, None
         self._registry.remove(self._run_id)
-        if self._layout is not None and not self._keep_workdir:
-            shutil.rmtree(self._layout.workdir, ignore_errors=True)
-        self._layout = None
-        self._ports = None
+        if layout is not None and not self._keep_workdir and safe_to_remove(layout.workdir):
+            shutil.rmtree(layout.workdir, ignore_errors=True)
 
     def __enter__(self) -> Self:
         return self.start() if self._layout is None else self
@@ -175,6 +197,11 @@ class ControlPlane:
         if self._authority is None:
             raise ControlPlaneError("the control plane is not started")
         return self._authority
+
+    @property
+    def node(self) -> LocalNode | None:
+        """The running local node, or None when this plane runs without one."""
+        return self._node
 
     @property
     def processes(self) -> Sequence[ManagedProcess]:
@@ -250,9 +277,7 @@ class ControlPlane:
         if self._requested_workdir is None:
             return Path(tempfile.mkdtemp(prefix="jobsink-cp-"))
         workdir = self._requested_workdir.resolve()
-        # A kept directory from an earlier run: its etcd data belongs to other keys.
-        for stale in (Layout(workdir).etcd_data, Layout(workdir).logs):
-            shutil.rmtree(stale, ignore_errors=True)
+        clear_kept_workdir(Layout(workdir))
         workdir.mkdir(parents=True, exist_ok=True)
         return workdir
 
@@ -266,6 +291,7 @@ class ControlPlane:
                 processes=[
                     ProcessRecord(name=p.name, pid=p.pid, marker=p.marker) for p in self._processes
                 ],
+                node=self._node.record if self._node is not None else None,
             ),
         )
 
@@ -275,7 +301,7 @@ class ControlPlane:
             try:
                 launch(
                     self._start, self.binaries, self.layout, self.ports,
-                    timeout=self._timeout, say=say,
+                    timeout=self._timeout, say=say, node=self._want_node,
                 )  # fmt: skip
                 return
             except ComponentExited as exited:
@@ -289,6 +315,24 @@ class ControlPlane:
                 say(f"{exited.process.name}: port taken by another process, retrying")
                 self._stop_processes()
                 shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
+
+    def _start_node(self, say: Progress) -> None:
+        binaries = ensure_node_binaries(say)
+        node = LocalNode(self.layout.workdir, self._run_id, self._pod_range)
+        # Recorded before anything exists on the host, so a kill from here on is reclaimed.
+        self._node = node
+        self._save_record()
+        node.start(
+            binaries=binaries,
+            authority=self.authority,
+            pki=self.pki,
+            server=self.server,
+            spawn=lambda name, argv, env: self._track(
+                ManagedProcess.spawn(name, argv, self.layout.log(name), env={**os.environ, **env})
+            ),
+            say=say,
+            timeout=NODE_START_TIMEOUT,
+        )
 
     def _start(self, name: str, argv: list[str]) -> ManagedProcess:
         return self._track(ManagedProcess.spawn(name, argv, self.layout.log(name)))

@@ -27,6 +27,8 @@ CONTROLLERS = (
     "root-ca-certificate-publisher-controller",  # kube-root-ca.crt for projected SA volumes
     "ttl-after-finished-controller",  # spec.ttlSecondsAfterFinished, which the docs suggest
 )
+#: With a node: the Node's not-ready taint (set at registration) is lifted only by this one.
+NODE_CONTROLLERS = ("node-lifecycle-controller",)
 
 
 def etcd_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
@@ -61,7 +63,10 @@ def apiserver_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
         f"--tls-cert-file={pki.serving_cert}",
         f"--tls-private-key-file={pki.serving_key}",
         f"--client-ca-file={pki.ca_cert}",
-        "--authorization-mode=RBAC",
+        # Node first, as in kubeadm clusters: a kubelet acts as system:node:<name> and may
+        # touch only its own Node and the Pods bound to it (NodeRestriction enforces writes).
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NodeRestriction",
         f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
         f"--service-account-key-file={pki.service_account_public_key}",
         f"--service-account-signing-key-file={pki.service_account_key}",
@@ -71,15 +76,27 @@ def apiserver_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
         "--endpoint-reconciler-type=none",
         "--allow-privileged=true",
         "--profiling=false",
+        # `kubectl logs`: the apiserver dials the kubelet by the node's Hostname address only
+        # (the kubelet listens on loopback, never on an address another machine could reach),
+        # verifies its serving certificate and presents the admin certificate.
+        "--kubelet-preferred-address-types=Hostname",
+        f"--kubelet-certificate-authority={pki.ca_cert}",
+        f"--kubelet-client-certificate={pki.admin_cert}",
+        f"--kubelet-client-key={pki.admin_key}",
     ]
 
 
-def controller_manager_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
+def controller_manager_args(
+    binary: Path, layout: Layout, ports: Ports, *, node: bool = False
+) -> list[str]:
     pki = layout.pki
+    controllers = CONTROLLERS + (NODE_CONTROLLERS if node else ())
+    node_flags = ["--node-monitor-period=1s"] if node else []
     return [
         str(binary),
         f"--kubeconfig={layout.kubeconfig}",
-        f"--controllers={','.join(CONTROLLERS)}",
+        f"--controllers={','.join(controllers)}",
+        *node_flags,
         # A single instance: leader election would only delay start-up by a lease period.
         "--leader-elect=false",
         "--use-service-account-credentials=false",

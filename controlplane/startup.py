@@ -37,6 +37,7 @@ def launch(
     *,
     timeout: float,
     say: Progress,
+    node: bool = False,
 ) -> None:
     """Start the three components; returns once Pods can be created."""
     pki = layout.pki
@@ -83,7 +84,9 @@ def launch(
 
         kcm = start(
             "kube-controller-manager",
-            flags.controller_manager_args(binaries.kube_controller_manager, layout, ports),
+            flags.controller_manager_args(
+                binaries.kube_controller_manager, layout, ports, node=node
+            ),
         )
         everything = [etcd, apiserver, kcm]
         waited = wait_for(

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from controlplane.binaries import cache_root
+from controlplane.node.teardown import NodeRecord, TeardownIncomplete, safe_to_remove, teardown_node
 from controlplane.processes import end_group, is_same_process, start_marker
 
 
@@ -32,6 +33,8 @@ class RunRecord(BaseModel):
     workdir: str
     remove_workdir: bool
     processes: list[ProcessRecord] = []
+    #: Present when the run started a node: what must be undone on the host besides processes.
+    node: NodeRecord | None = None
 
 
 def default_state_dir() -> Path:
@@ -87,9 +90,18 @@ class RunRegistry:
                 # Dependants first, etcd last, as in a normal shutdown.
                 for process in reversed(ended):
                     end_group(process.pid, process.marker)
-                if record.remove_workdir:
+                names = ", ".join(f"{p.name} (pid {p.pid})" for p in ended) or "no processes"
+                message = f"reclaimed stale run {path.stem}: ended {names}"
+                if record.node is not None:
+                    try:
+                        undone = teardown_node(record.node)
+                    except TeardownIncomplete as error:
+                        # Kept, so that the next run tries again; its files stay too.
+                        reclaimed.append(f"could not fully reclaim run {path.stem}: {error}")
+                        continue
+                    message += "".join(f"; {line}" for line in undone)
+                if record.remove_workdir and safe_to_remove(Path(record.workdir)):
                     shutil.rmtree(record.workdir, ignore_errors=True)
                 path.unlink(missing_ok=True)
-                names = ", ".join(f"{p.name} (pid {p.pid})" for p in ended) or "no processes"
-                reclaimed.append(f"reclaimed stale run {path.stem}: ended {names}")
+                reclaimed.append(message)
         return reclaimed

@@ -26,7 +26,15 @@ CASES: list[tuple[str, Builder, str]] = [
     ("apiserver port", flags.apiserver_args, "--secure-port=6443"),
     ("serving cert", flags.apiserver_args, "--tls-cert-file=/run/cp/pki/serving.crt"),
     ("client ca", flags.apiserver_args, "--client-ca-file=/run/cp/pki/ca.crt"),
-    ("rbac", flags.apiserver_args, "--authorization-mode=RBAC"),
+    ("node authorizer and rbac", flags.apiserver_args, "--authorization-mode=Node,RBAC"),
+    ("node restriction", flags.apiserver_args, "--enable-admission-plugins=NodeRestriction"),
+    ("kubelet by hostname", flags.apiserver_args, "--kubelet-preferred-address-types=Hostname"),
+    (
+        "kubelet serving ca",
+        flags.apiserver_args,
+        "--kubelet-certificate-authority=/run/cp/pki/ca.crt",
+    ),
+    ("kubelet client", flags.apiserver_args, "--kubelet-client-certificate=/run/cp/pki/admin.crt"),
     (
         "sa signing key",
         flags.apiserver_args,
@@ -71,13 +79,25 @@ def test_controller_is_enabled(controller: str) -> None:
     assert controller in enabled.split(",")
 
 
-@pytest.mark.parametrize(
-    "prefix",
-    ["--admission-control=", "--enable-admission-plugins=", "--disable-admission-plugins="],
-)
+def test_the_node_lifecycle_controller_runs_only_with_a_node() -> None:
+    def controllers(node: bool) -> list[str]:
+        argv = flags.controller_manager_args(Path("/bin/kcm"), LAYOUT, PORTS, node=node)
+        return next(a for a in argv if a.startswith("--controllers=")).split("=")[1].split(",")
+
+    assert "node-lifecycle-controller" not in controllers(node=False)
+    assert "node-lifecycle-controller" in controllers(node=True)
+
+
+@pytest.mark.parametrize("prefix", ["--admission-control=", "--disable-admission-plugins="])
 def test_default_admission_plugins_stay_on(prefix: str) -> None:
     """MutatingAdmissionWebhook, ValidatingAdmissionWebhook and ServiceAccount are defaults."""
     assert not any(a.startswith(prefix) for a in flags.apiserver_args(Path("/x"), LAYOUT, PORTS))
+
+
+def test_only_node_restriction_is_added_to_the_default_admission_plugins() -> None:
+    argv = flags.apiserver_args(Path("/x"), LAYOUT, PORTS)
+    enabled = [a for a in argv if a.startswith("--enable-admission-plugins=")]
+    assert enabled == ["--enable-admission-plugins=NodeRestriction"]
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from controlplane.node.teardown import NodeRecord
 from controlplane.processes import ManagedProcess, is_same_process
 from controlplane.state import ProcessRecord, RunRecord, RunRegistry, current_owner
 
@@ -96,3 +99,51 @@ def test_state_dir_can_be_set_apart_from_the_cache(
     assert RunRegistry().directory == tmp_path / "cache" / "runs"
     monkeypatch.setenv("JOBSINK_STATE_DIR", str(tmp_path / "state"))
     assert RunRegistry().directory == tmp_path / "state"
+
+
+def _node_record(workdir: Path, run_id: str) -> NodeRecord:
+    return NodeRecord(
+        root=str(workdir / "node"),
+        runtime_dir=str(workdir / "runtime"),
+        cgroup=f"/jobsink-test-{run_id}",
+        bridge=f"jsk-t{run_id[:6]}",
+        network=f"jobsink-test-{run_id}",
+    )
+
+
+def test_a_dead_owners_node_is_torn_down_before_its_directory_goes(tmp_path: Path) -> None:
+    registry = RunRegistry(tmp_path / "runs")
+    workdir = tmp_path / "stale-workdir"
+    (workdir / "node").mkdir(parents=True)
+    (workdir / "runtime").mkdir()
+    record = _record(_dead_owner(), workdir)
+    record.node = _node_record(workdir, "a1b2c3d4e5f6")
+    registry.save("stale", record)
+
+    (message,) = registry.reclaim_stale()
+
+    assert message == "reclaimed stale run stale: ended no processes"
+    assert not workdir.exists()
+    assert not registry.path("stale").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_mount_below_a_stale_node_is_unmounted_not_emptied(tmp_path: Path) -> None:
+    """Deleting a tree with something mounted in it would delete the mounted files too."""
+    registry = RunRegistry(tmp_path / "runs")
+    workdir = tmp_path / "stale-workdir"
+    mounted = workdir / "node" / "kubelet" / "pods" / "volume"
+    mounted.mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_text("keep me")
+    subprocess.run(["mount", "--bind", str(outside), str(mounted)], check=True)
+    record = _record(_dead_owner(), workdir)
+    record.node = _node_record(workdir, "0f0e0d0c0b0a")
+    registry.save("stale", record)
+
+    registry.reclaim_stale()
+
+    assert str(mounted) not in Path("/proc/self/mountinfo").read_text()
+    assert (outside / "precious").read_text() == "keep me"
+    assert not workdir.exists()

@@ -18,6 +18,12 @@ Fixtures:
 - ``receiver`` (session): ``jobsink receiver`` on a free loopback port (plain HTTP), its
   ``--public-url`` set to that address, waited until /readyz. More receivers:
   ``tests.e2e.services.start_receiver(control_plane, name="receiver-2")``.
+- ``node_plane`` (session): a second control plane with a local node (containerd, kubelet,
+  kube-scheduler), on which Pods run. Skips with the reason when no node can run here (not
+  root, no cgroup v1, ...), unless ``JOBSINK_REQUIRE_NODE=1`` (set by ``.ci/run``): then the
+  tests fail with it. Tests under ``tests/e2e/node/`` are marked ``node`` automatically.
+- ``node_stack`` (session): the CRD, ``jobsink webhook`` and ``jobsink receiver`` on
+  ``node_plane``; ``node_namespace`` (function): a fresh namespace there.
 When a test fails, the tails of every component's log are appended to its report, and at the
 end of the session the full logs are copied to a printed ``/tmp/jobsink-e2e-logs-*`` directory.
 """
@@ -36,6 +42,7 @@ from kubernetes import client
 
 from controlplane import ControlPlane
 from jobsink.types import CRD_NAME
+from tests.e2e.node.runs import NodeStack, require_node
 from tests.e2e.services import (
     RunningReceiver,
     RunningWebhook,
@@ -48,6 +55,7 @@ from tests.e2e.services import (
 from tests.e2e.support import unique_name
 
 CONTROL_PLANE = pytest.StashKey[ControlPlane]()
+NODE_PLANE = pytest.StashKey[ControlPlane]()
 E2E_FAILED = pytest.StashKey[bool]()
 _HERE = Path(__file__).parent
 
@@ -57,6 +65,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+        if _HERE / "node" in item.path.parents:
+            item.add_marker(pytest.mark.node)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -64,7 +74,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    plane = item.config.stash.get(CONTROL_PLANE, None)
+    key = NODE_PLANE if item.get_closest_marker("node") else CONTROL_PLANE
+    plane = item.config.stash.get(key, None)
     if report.failed and plane is not None and item.get_closest_marker("e2e"):
         report.sections.append(("control-plane logs (last lines)", plane.log_tails(40)))
         item.config.stash[E2E_FAILED] = True
@@ -85,24 +96,71 @@ def _terminal_printer(config: pytest.Config) -> Callable[[str], None]:
     return say
 
 
-@pytest.fixture(scope="session")
-def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+def _session_plane(
+    request: pytest.FixtureRequest, key: pytest.StashKey[ControlPlane], *, node: bool
+) -> Iterator[ControlPlane]:
     config = request.config
     say = _terminal_printer(config)
-    plane = ControlPlane(keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1")
+    plane = ControlPlane(keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1", node=node)
     plane.start(progress=say)
     say(f"workdir {plane.workdir}; KUBECONFIG={plane.kubeconfig}")
-    config.stash[CONTROL_PLANE] = plane
+    config.stash[key] = plane
     try:
         yield plane
     finally:
-        del config.stash[CONTROL_PLANE]
+        del config.stash[key]
         if config.stash.get(E2E_FAILED, False):
             # The work directory goes with the control plane; the full logs outlive it.
             kept = Path(tempfile.mkdtemp(prefix="jobsink-e2e-logs-"))
             shutil.copytree(plane.layout.logs, kept, dirs_exist_ok=True)
             say(f"end-to-end tests failed: full component logs kept in {kept}")
         plane.stop()
+
+
+@pytest.fixture(scope="session")
+def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    yield from _session_plane(request, CONTROL_PLANE, node=False)
+
+
+@pytest.fixture(scope="session")
+def node_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    require_node()
+    yield from _session_plane(request, NODE_PLANE, node=True)
+
+
+@pytest.fixture(scope="session")
+def node_stack(node_plane: ControlPlane) -> Iterator[NodeStack]:
+    apply_crds(node_plane)
+    # The receiver's status controller takes its Lease there, as in a Knative install.
+    node_plane.kubectl("create", "namespace", "knative-eventing")
+    webhook = start_webhook(node_plane)
+    try:
+        receiver = start_receiver(node_plane)
+        try:
+            yield NodeStack(node_plane, webhook, receiver)
+        finally:
+            receiver.stop()
+    finally:
+        webhook.stop()
+
+
+@pytest.fixture(scope="session")
+def node_api_client(node_plane: ControlPlane) -> Iterator[client.ApiClient]:
+    api = node_plane.api_client()
+    try:
+        yield api
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def node_namespace(
+    node_api_client: client.ApiClient, node_stack: NodeStack, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    name = unique_name("node", request.node.name)
+    create_namespace(node_api_client, name)
+    yield name
+    delete_namespace(node_api_client, name)
 
 
 @pytest.fixture(scope="session")

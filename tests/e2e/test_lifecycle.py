@@ -53,7 +53,7 @@ def test_a_killed_run_is_reclaimed_by_the_next(control_plane: ControlPlane, tmp_
     """SIGKILL the owner of a control plane; the next start ends what it left behind."""
     environment = {**os.environ, "JOBSINK_STATE_DIR": str(tmp_path / "runs")}
     owner = subprocess.Popen(
-        [sys.executable, "-m", "controlplane"],
+        [sys.executable, "-m", "controlplane", "--no-node"],
         cwd=REPO,
         env=environment,
         stdout=subprocess.PIPE,

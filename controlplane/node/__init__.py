@@ -1,0 +1,13 @@
+"""A local node for the local control plane: containerd, runc, CNI, the kubelet, kube-scheduler.
+
+Pods run to their end on this machine, without Docker and without a registry: the images the
+documentation's Jobs use are locally assembled stand-ins (see ``images``). Needs Linux, root
+and cgroup v1 (see ``preflight``); everything it creates on the host is named after its run and
+undone by ``teardown``, also for a run that was killed.
+"""
+
+from controlplane.node.images import STAND_IN_NOTE
+from controlplane.node.node import LocalNode
+from controlplane.node.preflight import node_unavailable_reason, node_wanted
+
+__all__ = ["STAND_IN_NOTE", "LocalNode", "node_unavailable_reason", "node_wanted"]

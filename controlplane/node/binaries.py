@@ -1,0 +1,110 @@
+"""Finding (or building) the node's binaries, each cached per version beside the control plane.
+
+``tools/build-node.sh`` fills the cache; only :func:`ensure_node_binaries` ever runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from controlplane.binaries import K8S_VERSION, Progress, cache_root
+from controlplane.errors import ControlPlaneError
+
+CONTAINERD_VERSION = "v2.3.7"
+RUNC_VERSION = "v1.5.3"
+CNI_VERSION = "v1.10.0"
+PAUSE_VERSION = "3.10.2"
+CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap")
+
+BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "build-node.sh"
+
+
+@dataclass(frozen=True)
+class NodeBinaries:
+    """Absolute paths of what a node runs; ``cni_dir`` holds the CNI plugins."""
+
+    kube_scheduler: Path
+    kubelet: Path
+    containerd: Path
+    containerd_shim: Path
+    ctr: Path
+    runc: Path
+    cni_dir: Path
+    pause: Path
+
+    @classmethod
+    def in_cache(cls, root: Path) -> NodeBinaries:
+        k8s = root / f"k8s-{K8S_VERSION}"
+        containerd = root / f"containerd-{CONTAINERD_VERSION}"
+        return cls(
+            kube_scheduler=k8s / "kube-scheduler",
+            kubelet=k8s / "kubelet",
+            containerd=containerd / "containerd",
+            containerd_shim=containerd / "containerd-shim-runc-v2",
+            ctr=containerd / "ctr",
+            runc=root / f"runc-{RUNC_VERSION}" / "runc",
+            cni_dir=root / f"cni-{CNI_VERSION}",
+            pause=root / f"pause-{PAUSE_VERSION}" / "pause",
+        )
+
+    def executables(self) -> list[Path]:
+        fixed = [
+            self.kube_scheduler,
+            self.kubelet,
+            self.containerd,
+            self.containerd_shim,
+            self.ctr,
+            self.runc,
+            self.pause,
+        ]
+        return fixed + [self.cni_dir / plugin for plugin in CNI_PLUGINS]
+
+    def missing(self) -> list[Path]:
+        return [path for path in self.executables() if not os.access(path, os.X_OK)]
+
+
+def find_node_binaries() -> NodeBinaries | None:
+    """The binaries if all are cached; never builds."""
+    binaries = NodeBinaries.in_cache(cache_root())
+    return None if binaries.missing() else binaries
+
+
+def buildable() -> str | None:
+    """Why the binaries can neither be found nor built here, or None if they can."""
+    if find_node_binaries() is not None:
+        return None
+    if not BUILD_SCRIPT.exists():
+        return "the node binaries are not cached and this installation has no tools/build-node.sh"
+    if shutil.which("go") is None:
+        return "the node binaries are not cached and Go (needed to build them) is not installed"
+    return None
+
+
+def ensure_node_binaries(progress: Progress) -> NodeBinaries:
+    """The binaries, building the missing ones first (minutes when cold, instant when cached)."""
+    found = find_node_binaries()
+    if found is not None:
+        return found
+    reason = buildable()
+    if reason is not None:
+        raise ControlPlaneError(reason)
+    with subprocess.Popen(
+        ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as build:
+        assert build.stdout is not None
+        for line in build.stdout:
+            if not line.startswith("/"):  # the script's last lines name the cache directories
+                progress(line.rstrip())
+        if build.wait() != 0:
+            raise ControlPlaneError(
+                f"building the node binaries failed (exit {build.returncode}); "
+                f"run `bash {BUILD_SCRIPT}` to see the full output"
+            )
+    built = NodeBinaries.in_cache(cache_root())
+    if built.missing():
+        raise ControlPlaneError(f"the node build finished but these are missing: {built.missing()}")
+    return built

@@ -1,0 +1,56 @@
+"""What a node could leave on the host, looked up by the names its run recorded."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from controlplane.node import host
+from controlplane.node.teardown import CNI_RESULTS, LOOPBACK_NETWORK, NodeRecord
+
+SLEEPER = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: sleeper, namespace: default}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: docker.io/library/bash:5
+      command: ["sleep", "300"]
+"""
+
+
+def residue(record: NodeRecord, workdir: Path, sandboxes: set[str]) -> list[str]:
+    """Everything of the run still on the host; empty when it is fully gone. ``sandboxes``:
+    the ids of its Pod sandboxes, taken while it ran (its own records of them go with it)."""
+    found: list[str] = []
+    directories = [workdir, Path(record.runtime_dir)]
+    found += [f"process {pid}" for d in directories for pid in host.processes_mentioning(d)]
+    found += [f"process {pid} in the run's cgroup" for pid in host.cgroup_pids(record.cgroup)]
+    mountinfo = host.MOUNTINFO.read_text()
+    found += [f"mount {point}" for d in directories for point in host.mounts_below(d, mountinfo)]
+    if host.link_exists(record.bridge):
+        found.append(f"interface {record.bridge}")
+    found += [
+        f"cgroup {mount / record.cgroup.lstrip('/')}"
+        for mount in set(host.host_hierarchies().values())
+        if (mount / record.cgroup.lstrip("/")).exists()
+    ]
+    found += [f"file {path}" for path in CNI_RESULTS.glob(f"{record.network}-*")]
+    found += [
+        f"file {path}"
+        for sandbox in sandboxes
+        if (path := CNI_RESULTS / f"{LOOPBACK_NETWORK}-{sandbox}-lo").exists()
+    ]
+    if Path(record.runtime_dir).exists():
+        found.append(f"directory {record.runtime_dir}")
+    iptables_save = shutil.which("iptables-save")
+    if iptables_save:
+        rules = subprocess.run([iptables_save], capture_output=True, text=True, check=False)
+        found += [
+            f"iptables rule {line}" for line in rules.stdout.splitlines() if record.network in line
+        ]
+    return found
