@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from receiver.responses import job_state
+from receiver.dataplane.answers import job_state
 from tests.e2e.node.runs import (
     NodeStack,
     apply_sink,
