@@ -19,7 +19,7 @@ import binascii
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,7 @@ class AuditReport:
         return "\n".join(lines)
 
 
-def _stored(item: Mapping[str, Any]) -> Stored:
+def stored(item: Mapping[str, Any]) -> Stored:
     meta = item["metadata"]
     annotations = meta.get("annotations") or {}
     source, id = annotations.get(ANNOTATION_EVENT_SOURCE), annotations.get(ANNOTATION_EVENT_ID)
@@ -128,7 +128,7 @@ def _pages(list_call: Callable[..., Any], namespace: str, selector: str) -> Iter
             _request_timeout=60,
         )
         page = json.loads(answer.data)
-        yield from (_stored(item) for item in page["items"])
+        yield from (stored(item) for item in page["items"])
         token = page["metadata"].get("continue")
         if not token:
             return
@@ -144,17 +144,13 @@ def _stored_file_differences(event: SentEvent, secret: Stored) -> list[str]:
     return stored_differences(event.stored, stored)
 
 
-def audit(
-    api: client.ApiClient,
-    namespace: str,
-    sink: str,
+def judge(
+    jobs: Sequence[Stored],
+    secrets: Sequence[Stored],
     sent: Mapping[EventKey, SentEvent],
     accepted: Mapping[EventKey, SentEvent],
 ) -> AuditReport:
-    """One look at the cluster: ``sent`` is every event tried, ``accepted`` those answered 202."""
-    selector = f"{LABEL_SINK_NAME}={sink}"
-    jobs = list(_pages(client.BatchV1Api(api).list_namespaced_job, namespace, selector))
-    secrets = list(_pages(client.CoreV1Api(api).list_namespaced_secret, namespace, selector))
+    """The audit's verdict on what one JobSink's Jobs and Secrets are (pure)."""
     report = AuditReport(sent=len(sent), accepted=len(accepted), jobs=len(jobs))
     report.secrets = len(secrets)
 
@@ -192,6 +188,20 @@ def audit(
                 if differences := _stored_file_differences(event, secret):
                     report.stored_mismatches[secret.name] = differences
     return report
+
+
+def audit(
+    api: client.ApiClient,
+    namespace: str,
+    sink: str,
+    sent: Mapping[EventKey, SentEvent],
+    accepted: Mapping[EventKey, SentEvent],
+) -> AuditReport:
+    """One look at the cluster: ``sent`` is every event tried, ``accepted`` those answered 202."""
+    selector = f"{LABEL_SINK_NAME}={sink}"
+    jobs = list(_pages(client.BatchV1Api(api).list_namespaced_job, namespace, selector))
+    secrets = list(_pages(client.CoreV1Api(api).list_namespaced_secret, namespace, selector))
+    return judge(jobs, secrets, sent, accepted)
 
 
 def audit_until_clean(
