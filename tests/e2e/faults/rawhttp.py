@@ -21,6 +21,17 @@ Header = tuple[str, str]
 CRLF = b"\r\n"
 
 
+def tls_client(ca_file: str) -> ssl.SSLContext:
+    """A client context trusting ``ca_file``, at most TLS 1.2.
+
+    TLS 1.3 servers send session tickets after the handshake: the socket turns readable with no
+    HTTP answer in it, which ``stream`` would take for the server answering early.
+    """
+    context = ssl.create_default_context(cafile=ca_file)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 @dataclass(frozen=True)
 class Endpoint:
     port: int

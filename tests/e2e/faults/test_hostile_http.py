@@ -1,0 +1,332 @@
+"""Hostile HTTP against both servers: what they must survive, with the codes they must answer.
+
+Requests are written on raw sockets (``rawhttp``); every one is valid apart from the single
+thing under test, so a refusal can only come from the limit being checked. The servers run with
+``MAX_HEADER_BYTES`` 32 KiB, ``MAX_HEADERS`` 100 and ``HEADER_TIMEOUT`` 2 s (``targets``).
+
+Marked ``xfail(strict=True)``: what the servers do not do yet. Once a fix lands its test passes,
+strict turns that into a failure, and the fix removes the mark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from kubernetes import client
+
+from controlplane import ControlPlane
+from controlplane.ports import LOOPBACK
+from tests.e2e.faults.cluster import suspended_sink
+from tests.e2e.faults.memory import MIB, rss_bytes
+from tests.e2e.faults.rawhttp import (
+    CRLF,
+    Streamed,
+    head,
+    read_answer,
+    request,
+    stream,
+    wait_closed,
+)
+from tests.e2e.faults.sender import percentile
+from tests.e2e.faults.targets import (
+    HEADER_TIMEOUT_SECONDS,
+    MAX_HEADERS,
+    Target,
+    start_receiver_target,
+    start_webhook_target,
+)
+from tests.e2e.services import create_namespace, delete_namespace
+from tests.e2e.support import unique_name
+from tests.webhook.reviews import example, review
+
+pytestmark = pytest.mark.timeout(300)
+
+HUGE_VALUE = 64 * MIB
+RSS_BOUND = 20_000_000  # bytes: "less than 20 MB"
+REFUSED_HEAD = (431, 400)
+
+NO_HEAD_CAP = "no cap on the request head: httptools reads any size and number of headers"
+NO_HEADER_TIMEOUT = "no header-read timeout: idle and partial-head connections stay open"
+NO_DEPTH_LIMIT = "deep nesting is a 500 RecursionError review (empty uid) and a traceback"
+SLOW_BODIES_HOLD_SLOTS = (
+    "a request takes its in-flight slot before its body is read, with no minimum transfer rate"
+)
+
+
+def fixed_later(reason: str) -> pytest.MarkDecorator:
+    # raises=AssertionError: only the behaviour checked may fail; a broken probe still errors.
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
+
+
+def on_both(reason: str | None = None) -> list[Any]:
+    marks = [fixed_later(reason)] if reason else []
+    return [pytest.param(name, marks=marks, id=name) for name in ("receiver", "webhook")]
+
+
+@pytest.fixture(scope="module")
+def receiver_target(
+    control_plane: ControlPlane, jobsink_crd: list[str], api_client: client.ApiClient
+) -> Iterator[Target]:
+    namespace = unique_name("hostile")
+    create_namespace(api_client, namespace)
+    sink = suspended_sink("hostile-sink", namespace)
+    control_plane.kubectl("apply", "-f", "-", input=json.dumps(sink))
+    target = start_receiver_target(control_plane, namespace, "hostile-sink")
+    try:
+        yield target
+    finally:
+        target.process.stop()
+        delete_namespace(api_client, namespace)
+
+
+@pytest.fixture(scope="module")
+def webhook_target(control_plane: ControlPlane, jobsink_crd: list[str]) -> Iterator[Target]:
+    target = start_webhook_target(control_plane, control_plane.workdir / "webhook-hostile")
+    try:
+        yield target
+    finally:
+        target.process.stop()
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Target:
+    target: Target = request.getfixturevalue(f"{request.param}_target")
+    return target
+
+
+def _with_headers(server: Target, total: int) -> bytes:
+    """A valid request carrying exactly ``total`` header lines (content-length included)."""
+    headers = server.headers()
+    fillers = [(f"x-filler-{n}", "1") for n in range(total - len(headers) - 1)]
+    return request("POST", server.path, [*headers, *fillers], server.body())
+
+
+def _huge_value_parts(server: Target) -> tuple[bytes, bytes]:
+    """A valid request around one header whose value is streamed: (before it, after it)."""
+    body = server.body()
+    before = head("POST", server.path, [*server.headers(), ("content-length", str(len(body)))])
+    return before + CRLF + b"x-huge: ", CRLF * 2 + body
+
+
+@pytest.mark.parametrize("server", on_both(), indirect=True)
+def test_a_valid_request_with_100_header_lines_is_served(server: Target) -> None:
+    with server.endpoint.connect() as sock:
+        sock.sendall(_with_headers(server, MAX_HEADERS))
+        answer = read_answer(sock, close_wait=0.2)
+    assert answer.status == server.ok_status, f"{server.name}: {answer}"
+
+
+@pytest.mark.parametrize("server", on_both(NO_HEAD_CAP), indirect=True)
+def test_101_header_lines_are_refused_and_the_connection_closed(server: Target) -> None:
+    with server.endpoint.connect() as sock:
+        sock.sendall(_with_headers(server, MAX_HEADERS + 1))
+        answer = read_answer(sock)
+    assert (answer.status in REFUSED_HEAD, answer.closed) == (True, True), (
+        f"{server.name}: {answer}"
+    )
+
+
+@pytest.mark.parametrize("server", on_both(NO_HEAD_CAP), indirect=True)
+def test_a_64_mib_header_value_is_refused_and_the_connection_closed(server: Target) -> None:
+    before, after = _huge_value_parts(server)
+    with server.endpoint.connect() as sock:
+        streamed = stream(sock, before, HUGE_VALUE, after)
+        answer = read_answer(sock, timeout=30)
+    assert (answer.status in REFUSED_HEAD, answer.closed) == (True, True), (
+        f"{server.name}: streamed {streamed}, then {answer}"
+    )
+
+
+OPENINGS = {"idle": b"", "partial-head": b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-partial: 1"}
+
+
+@pytest.mark.parametrize("opening", OPENINGS.values(), ids=OPENINGS.keys())
+@pytest.mark.parametrize("server", on_both(NO_HEADER_TIMEOUT), indirect=True)
+def test_a_connection_without_a_whole_head_is_closed_after_the_header_timeout(
+    server: Target, opening: bytes
+) -> None:
+    limit = HEADER_TIMEOUT_SECONDS + 5
+    with server.endpoint.connect() as sock:
+        sock.sendall(opening)
+        closed_after = wait_closed(sock, limit)
+    assert closed_after is not None, f"{server.name}: still open after {limit:.0f}s"
+
+
+@pytest.mark.parametrize("server", on_both(NO_HEAD_CAP), indirect=True)
+def test_eight_concurrent_64_mib_heads_raise_rss_by_less_than_20_mb(server: Target) -> None:
+    """Each attempt stops as soon as the bound is passed, so a failing run stays cheap."""
+    with server.endpoint.connect() as sock:  # warm: the code a request runs is loaded
+        sock.sendall(request("POST", server.path, server.headers(), server.body()))
+        read_answer(sock, close_wait=0.2)
+    time.sleep(0.5)
+    pid = server.process.pid
+    baseline = rss_bytes(pid) or 0
+    before, after = _huge_value_parts(server)
+    abort = threading.Event()
+    outcomes: list[Streamed] = []
+
+    def attempt() -> None:
+        with server.endpoint.connect() as sock:
+            outcomes.append(stream(sock, before, HUGE_VALUE, after, abort=abort))
+
+    attackers = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in attackers:
+        thread.start()
+    peak = baseline
+    while any(thread.is_alive() for thread in attackers):
+        peak = max(peak, rss_bytes(pid) or 0)
+        if peak - baseline >= RSS_BOUND:
+            abort.set()
+        time.sleep(0.01)
+    time.sleep(1.0)  # what is still held once the connections are gone
+    peak = max(peak, rss_bytes(pid) or 0)
+    assert peak - baseline < RSS_BOUND, (
+        f"{server.name}: RSS {baseline / MIB:.1f} MiB -> peak {peak / MIB:.1f} MiB "
+        f"(+{(peak - baseline) / MIB:.1f} MiB); attempts: {', '.join(map(str, outcomes))}"
+    )
+
+
+def _nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def _deep_review(uid: str, depth: int) -> bytes:
+    """A review of a valid JobSink plus ``spec.unknownField`` nested ``depth`` levels deep
+    (spliced in as text: the encoder would recurse as deep as the object)."""
+    sink = example("job-sink-logger")
+    sink["spec"]["unknownField"] = "<deep>"
+    return json.dumps(review(sink, uid=uid)).replace('"<deep>"', _nested(depth)).encode()
+
+
+def _denial(answer: httpx.Response, uid: str) -> dict[str, Any] | None:
+    """The review's response if it is a 4xx denial echoing ``uid``, else None."""
+    if answer.status_code != 200:
+        return None
+    response: dict[str, Any] = answer.json().get("response", {})
+    code = response.get("status", {}).get("code")
+    if response.get("uid") == uid and response.get("allowed") is False and code in (400, 422):
+        return response
+    return None
+
+
+DEEP_CASES = [
+    pytest.param(depth, endpoint, marks=marks, id=f"{depth}-levels-{endpoint.strip('/')}")
+    for depth, endpoint, marks in [
+        (10_000, "/defaulting", [fixed_later(NO_DEPTH_LIMIT)]),
+        (10_000, "/validation", [fixed_later(NO_DEPTH_LIMIT)]),
+        (900, "/defaulting", [fixed_later(NO_DEPTH_LIMIT)]),
+        # Validation names the unknown field before anything recurses through it.
+        (900, "/validation", []),
+    ]
+]
+
+
+@pytest.mark.parametrize(("depth", "endpoint"), DEEP_CASES)
+def test_deep_nesting_is_a_400_echoing_the_uid_and_logs_no_traceback(
+    webhook_target: Target, endpoint: str, depth: int
+) -> None:
+    uid = str(uuid.uuid4())
+    offset = webhook_target.log_size()
+    with httpx.Client(verify=webhook_target.endpoint.tls or False, trust_env=False) as http:
+        answer = http.post(
+            webhook_target.url + endpoint,
+            content=_deep_review(uid, depth),
+            headers={"content-type": "application/json"},
+            timeout=30,
+        )
+    denial = _denial(answer, uid)
+    seen = f"{answer.status_code} {answer.text[:400]}"
+    if depth < 1000:  # decodable: a denial naming the field, with the uid
+        assert denial is not None, seen
+        assert "unknownField" in denial["status"]["message"], seen
+    else:  # too deep to decode: an HTTP 400, or a denial that still found the uid
+        assert answer.status_code == 400 or denial is not None, seen
+    time.sleep(0.2)  # the log line of the request is flushed
+    assert "Traceback" not in webhook_target.log_since(offset)
+
+
+SLOW_CONNECTIONS = 200
+NORMAL_EVENTS = 100
+
+
+@dataclass
+class Attack:
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set once every slow connection has sent its head (and so holds what a request holds).
+    all_in: asyncio.Event = field(default_factory=asyncio.Event)
+    heads_sent: int = 0
+
+
+async def _slow_body(target: Target, attack: Attack) -> None:
+    """Keep one connection sending a declared 1,000-byte body at one byte a second; when the
+    server closes it, open another (the attack renews itself)."""
+    slow_head = head("POST", target.path, [*target.headers(), ("content-length", "1000")])
+    while not attack.stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(LOOPBACK, target.endpoint.port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        closed = asyncio.create_task(reader.read())
+        stopped = asyncio.create_task(attack.stop.wait())
+        try:
+            writer.write(slow_head + CRLF * 2)
+            attack.heads_sent += 1
+            if attack.heads_sent >= SLOW_CONNECTIONS:
+                attack.all_in.set()
+            for _ in range(1000):
+                writer.write(b"x")
+                await writer.drain()
+                done, _ = await asyncio.wait({closed, stopped}, timeout=1.0)
+                if done:
+                    break
+        except OSError:
+            pass
+        finally:
+            closed.cancel()
+            stopped.cancel()
+            writer.close()
+
+
+async def _slow_bodies_then_normal_events(target: Target) -> list[tuple[int, float]]:
+    attack = Attack()
+    slow = [asyncio.create_task(_slow_body(target, attack)) for _ in range(SLOW_CONNECTIONS)]
+    await asyncio.wait_for(attack.all_in.wait(), timeout=60)
+    await asyncio.sleep(1.0)
+    answers: list[tuple[int, float]] = []
+    gate = asyncio.Semaphore(10)
+    async with httpx.AsyncClient(base_url=target.url, timeout=15, trust_env=False) as http:
+
+        async def one() -> None:
+            async with gate:
+                began = time.monotonic()
+                answer = await http.post(
+                    target.path, content=target.body(), headers=dict(target.headers()[1:])
+                )
+                answers.append((answer.status_code, time.monotonic() - began))
+
+        await asyncio.gather(*(one() for _ in range(NORMAL_EVENTS)))
+    attack.stop.set()
+    await asyncio.gather(*slow)
+    return answers
+
+
+@fixed_later(SLOW_BODIES_HOLD_SLOTS)
+def test_slow_bodies_do_not_deny_service_to_normal_events(receiver_target: Target) -> None:
+    answers = asyncio.run(_slow_bodies_then_normal_events(receiver_target))
+    codes = sorted({code for code, _ in answers})
+    counts = {code: sum(1 for c, _ in answers if c == code) for code in codes}
+    p99 = percentile([seconds for _, seconds in answers], 0.99)
+    assert (counts, p99 < 1.0) == ({202: NORMAL_EVENTS}, True), (
+        f"with {SLOW_CONNECTIONS} slow bodies open, {NORMAL_EVENTS} events got {counts}, "
+        f"p99 {p99:.2f}s"
+    )
