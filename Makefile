@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e generate controlplane run manifests bench-webhook bench-receiver clean
+.PHONY: help venv lint typecheck test test-fast test-e2e generate controlplane run manifests bench-webhook bench-receiver bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -52,6 +52,10 @@ bench-webhook: $(STAMP)  ## admission webhook latency/throughput benchmark
 
 bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the local apiserver
 	$(BIN)/python bench/receiver_bench.py
+
+SOAK_ARGS ?=
+bench-soak: $(STAMP) controlplane  ## steady events for 30 min with faults on a schedule, then the audit (SOAK_ARGS="--minutes 3")
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:  ## remove the venv and build outputs (the control-plane cache stays)
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache
