@@ -149,10 +149,12 @@ class Soak:
             await asyncio.sleep(RSS_EVERY)
 
     async def inject_faults(self, until: float) -> None:
-        for fault in self.rotation():
-            await asyncio.sleep(self.args.fault_every)
-            if self.elapsed() >= until:
+        """Fault k at ``k * fault_every`` s (or as soon as fault k-1 is repaired, if later)."""
+        for number, fault in enumerate(self.rotation(), start=1):
+            at = number * self.args.fault_every
+            if at >= until:
                 return
+            await asyncio.sleep(max(0.0, at - self.elapsed()))
             self.say(f"fault: {fault.name}")
             began = time.monotonic()
             await asyncio.to_thread(fault.inject)
