@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import shutil
 import sys
 import tempfile
 import time
@@ -39,6 +40,7 @@ from kubernetes import client
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from controlplane.layout import Layout  # noqa: E402
 from jobsink.types import GROUP, PLURAL, VERSION  # noqa: E402
 from tests.e2e.faults.audit import audit_until_clean  # noqa: E402
 from tests.e2e.faults.cluster import (  # noqa: E402
@@ -73,7 +75,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--etcd-freeze", type=float, default=15.0, help="seconds")
     parser.add_argument("--sweep-interval", type=float, default=10.0, help="receiver sweeper")
     parser.add_argument("--sweep-grace", type=float, default=60.0, help="receiver sweeper")
-    parser.add_argument("--workdir", type=Path, help="kept afterwards (default: a temp dir)")
+    parser.add_argument(
+        "--workdir", type=Path, help="its logs are kept afterwards (default: a temp dir)"
+    )
     args = parser.parse_args()
     if not 0 < args.minutes <= MAX_MINUTES:
         parser.error(f"--minutes: between 0 and {MAX_MINUTES:.0f}")
@@ -279,6 +283,8 @@ def main() -> int:
         return 0 if report(soak, sender, skipped, soak.elapsed()) else 1
     finally:
         cluster.stop()
+        # The logs stay for reading; the etcd data (every Job and Secret of the run) does not.
+        shutil.rmtree(Layout(workdir).etcd_data, ignore_errors=True)
 
 
 if __name__ == "__main__":
