@@ -68,10 +68,6 @@ class Tally:
     started: int = 0
     outstanding: int = 0
 
-    @property
-    def retries(self) -> int:
-        return sum(self.codes.values()) - len(self.accepted) - len(self.refused)
-
     def summary(self) -> str:
         codes = ", ".join(f"{code}: {count}" for code, count in sorted(self.codes.items()))
         return (
