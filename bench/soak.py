@@ -44,6 +44,7 @@ from controlplane.layout import Layout  # noqa: E402
 from jobsink.types import GROUP, PLURAL, VERSION  # noqa: E402
 from tests.e2e.faults.audit import audit_until_clean  # noqa: E402
 from tests.e2e.faults.cluster import (  # noqa: E402
+    RECEIVER_REQUEST_TIMEOUT,
     FaultCluster,
     start_fault_cluster,
     suspended_sink,
@@ -85,6 +86,11 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--rate: between 0 and {MAX_RATE:.0f}")
     if args.fault_every <= 0:
         parser.error("--fault-every: more than 0")
+    if args.sweep_grace <= RECEIVER_REQUEST_TIMEOUT:
+        parser.error(
+            f"--sweep-grace: more than the receiver's {RECEIVER_REQUEST_TIMEOUT:g}s request "
+            "deadline, or the sweeper may delete a Job whose Secret is on its way"
+        )
     return args
 
 

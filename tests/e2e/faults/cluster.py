@@ -25,11 +25,21 @@ from tests.e2e.support import EXAMPLES
 
 SINK = "fault-sink"
 NAMESPACE = "faults"
+RECEIVER_REQUEST_TIMEOUT = 20.0
+"""The receiver's default deadline for one event (``JOBSINK_RECEIVER_REQUEST_TIMEOUT``)."""
 SWEEP_INTERVAL_SECONDS = 3.0
-SWEEP_GRACE_SECONDS = 15.0
+SWEEP_GRACE_SECONDS = 30.0
+"""Longer than one event's deadline: a delivery's own Job may wait that long for its Secret (an
+etcd stall between the two writes), and a sweeper with a shorter grace deletes it after the 202
+(seen with 15 s: the event was lost)."""
 
 
 def sweeping_env(interval: float, grace: float) -> dict[str, str]:
+    if grace <= RECEIVER_REQUEST_TIMEOUT:
+        raise ValueError(
+            f"sweep grace {grace:g}s: must exceed the receiver's {RECEIVER_REQUEST_TIMEOUT:g}s "
+            "request deadline, or the sweeper may delete a Job whose Secret is on its way"
+        )
     return {
         "JOBSINK_RECEIVER_SWEEP_INTERVAL_SECONDS": str(interval),
         "JOBSINK_RECEIVER_SWEEP_GRACE_SECONDS": str(grace),
