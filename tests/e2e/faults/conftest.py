@@ -4,16 +4,25 @@ Every test here is marked ``faults`` (and ``e2e`` by the parent conftest). ``fau
 gives each test a control plane of its own, in a pytest temporary directory that is kept after
 the run (logs of every component, restarts included, under ``<dir>/logs``); a failing test's
 report ends with the tails of those logs.
+
+``receiver_target`` and ``webhook_target`` (``targets.Target``) are the hostile-input suite's own
+server processes on the session's control plane, started once for the package.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 
-from tests.e2e.faults.cluster import FaultCluster, start_fault_cluster
+from controlplane import ControlPlane
+from tests.e2e.faults.cluster import FaultCluster, start_fault_cluster, suspended_sink
+from tests.e2e.faults.targets import Target, start_receiver_target, start_webhook_target
+from tests.e2e.services import create_namespace, delete_namespace
+from tests.e2e.support import unique_name
 
 _HERE = Path(__file__).parent
 FAULT_CLUSTER = pytest.StashKey[FaultCluster]()
@@ -51,3 +60,28 @@ def fault_cluster(
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="package")
+def receiver_target(
+    control_plane: ControlPlane, jobsink_crd: list[str], api_client: client.ApiClient
+) -> Iterator[Target]:
+    namespace = unique_name("hostile")
+    create_namespace(api_client, namespace)
+    sink = suspended_sink("hostile-sink", namespace)
+    control_plane.kubectl("apply", "-f", "-", input=json.dumps(sink))
+    target = start_receiver_target(control_plane, namespace, "hostile-sink")
+    try:
+        yield target
+    finally:
+        target.process.stop()
+        delete_namespace(api_client, namespace)
+
+
+@pytest.fixture(scope="package")
+def webhook_target(control_plane: ControlPlane, jobsink_crd: list[str]) -> Iterator[Target]:
+    target = start_webhook_target(control_plane, control_plane.workdir / "webhook-hostile")
+    try:
+        yield target
+    finally:
+        target.process.stop()

@@ -10,22 +10,15 @@ strict turns that into a failure, and the fix removes the mark.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from kubernetes import client
 
-from controlplane import ControlPlane
-from controlplane.ports import LOOPBACK
-from tests.e2e.faults.cluster import suspended_sink
 from tests.e2e.faults.memory import MIB, rss_bytes
 from tests.e2e.faults.rawhttp import (
     CRLF,
@@ -36,16 +29,7 @@ from tests.e2e.faults.rawhttp import (
     stream,
     wait_closed,
 )
-from tests.e2e.faults.sender import percentile
-from tests.e2e.faults.targets import (
-    HEADER_TIMEOUT_SECONDS,
-    MAX_HEADERS,
-    Target,
-    start_receiver_target,
-    start_webhook_target,
-)
-from tests.e2e.services import create_namespace, delete_namespace
-from tests.e2e.support import unique_name
+from tests.e2e.faults.targets import HEADER_TIMEOUT_SECONDS, MAX_HEADERS, Target, fixed_later
 from tests.webhook.reviews import example, review
 
 pytestmark = pytest.mark.timeout(300)
@@ -57,14 +41,6 @@ REFUSED_HEAD = (431, 400)
 NO_HEAD_CAP = "no cap on the request head: httptools reads any size and number of headers"
 NO_HEADER_TIMEOUT = "no header-read timeout: idle and partial-head connections stay open"
 NO_DEPTH_LIMIT = "deep nesting is a 500 RecursionError review (empty uid) and a traceback"
-SLOW_BODIES_HOLD_SLOTS = (
-    "a request takes its in-flight slot before its body is read, with no minimum transfer rate"
-)
-
-
-def fixed_later(reason: str) -> pytest.MarkDecorator:
-    # raises=AssertionError: only the behaviour checked may fail; a broken probe still errors.
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
 
 
 def servers(*, receiver: str | None, webhook: str | None) -> list[Any]:
@@ -79,31 +55,6 @@ def servers(*, receiver: str | None, webhook: str | None) -> list[Any]:
 BOTH = servers(receiver=None, webhook=None)
 HEAD_CAP = servers(receiver=NO_HEAD_CAP, webhook=NO_HEAD_CAP)
 HEADER_TIMEOUT = servers(receiver=NO_HEADER_TIMEOUT, webhook=NO_HEADER_TIMEOUT)
-
-
-@pytest.fixture(scope="module")
-def receiver_target(
-    control_plane: ControlPlane, jobsink_crd: list[str], api_client: client.ApiClient
-) -> Iterator[Target]:
-    namespace = unique_name("hostile")
-    create_namespace(api_client, namespace)
-    sink = suspended_sink("hostile-sink", namespace)
-    control_plane.kubectl("apply", "-f", "-", input=json.dumps(sink))
-    target = start_receiver_target(control_plane, namespace, "hostile-sink")
-    try:
-        yield target
-    finally:
-        target.process.stop()
-        delete_namespace(api_client, namespace)
-
-
-@pytest.fixture(scope="module")
-def webhook_target(control_plane: ControlPlane, jobsink_crd: list[str]) -> Iterator[Target]:
-    target = start_webhook_target(control_plane, control_plane.workdir / "webhook-hostile")
-    try:
-        yield target
-    finally:
-        target.process.stop()
 
 
 @pytest.fixture
@@ -261,81 +212,3 @@ def test_deep_nesting_is_a_400_echoing_the_uid_and_logs_no_traceback(
         assert answer.status_code == 400 or denial is not None, seen
     time.sleep(0.2)  # the log line of the request is flushed
     assert "Traceback" not in webhook_target.log_since(offset)
-
-
-SLOW_CONNECTIONS = 200
-NORMAL_EVENTS = 100
-
-
-@dataclass
-class Attack:
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    #: Set once every slow connection has sent its head (and so holds what a request holds).
-    all_in: asyncio.Event = field(default_factory=asyncio.Event)
-    heads_sent: int = 0
-
-
-async def _slow_body(target: Target, attack: Attack) -> None:
-    """Keep one connection sending a declared 1,000-byte body at one byte a second; when the
-    server closes it, open another (the attack renews itself)."""
-    slow_head = head("POST", target.path, [*target.headers(), ("content-length", "1000")])
-    while not attack.stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection(LOOPBACK, target.endpoint.port)
-        except OSError:
-            await asyncio.sleep(0.2)
-            continue
-        closed = asyncio.create_task(reader.read())
-        stopped = asyncio.create_task(attack.stop.wait())
-        try:
-            writer.write(slow_head + CRLF * 2)
-            attack.heads_sent += 1
-            if attack.heads_sent >= SLOW_CONNECTIONS:
-                attack.all_in.set()
-            for _ in range(1000):
-                writer.write(b"x")
-                await writer.drain()
-                done, _ = await asyncio.wait({closed, stopped}, timeout=1.0)
-                if done:
-                    break
-        except OSError:
-            pass
-        finally:
-            closed.cancel()
-            stopped.cancel()
-            writer.close()
-
-
-async def _slow_bodies_then_normal_events(target: Target) -> list[tuple[int, float]]:
-    attack = Attack()
-    slow = [asyncio.create_task(_slow_body(target, attack)) for _ in range(SLOW_CONNECTIONS)]
-    await asyncio.wait_for(attack.all_in.wait(), timeout=60)
-    await asyncio.sleep(1.0)
-    answers: list[tuple[int, float]] = []
-    gate = asyncio.Semaphore(10)
-    async with httpx.AsyncClient(base_url=target.url, timeout=15, trust_env=False) as http:
-
-        async def one() -> None:
-            async with gate:
-                began = time.monotonic()
-                answer = await http.post(
-                    target.path, content=target.body(), headers=dict(target.headers()[1:])
-                )
-                answers.append((answer.status_code, time.monotonic() - began))
-
-        await asyncio.gather(*(one() for _ in range(NORMAL_EVENTS)))
-    attack.stop.set()
-    await asyncio.gather(*slow)
-    return answers
-
-
-@fixed_later(SLOW_BODIES_HOLD_SLOTS)
-def test_slow_bodies_do_not_deny_service_to_normal_events(receiver_target: Target) -> None:
-    answers = asyncio.run(_slow_bodies_then_normal_events(receiver_target))
-    codes = sorted({code for code, _ in answers})
-    counts = {code: sum(1 for c, _ in answers if c == code) for code in codes}
-    p99 = percentile([seconds for _, seconds in answers], 0.99)
-    assert (counts, p99 < 1.0) == ({202: NORMAL_EVENTS}, True), (
-        f"with {SLOW_CONNECTIONS} slow bodies open, {NORMAL_EVENTS} events got {counts}, "
-        f"p99 {p99:.2f}s"
-    )
