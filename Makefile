@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate docs docs-build docs-generate controlplane node run manifests bench-webhook bench-receiver bench-node clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate docs docs-build docs-generate controlplane node run manifests bench-webhook bench-receiver bench-node bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the 
 
 bench-node: $(STAMP) controlplane node  ## local node: warm start, 202 -> Pod Running/Succeeded, memory
 	$(BIN)/python tools/bench_node.py
+SOAK_ARGS ?=
+bench-soak: $(STAMP) controlplane  ## steady events for 30 min with faults on a schedule, then the audit (SOAK_ARGS="--minutes 3")
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:  ## remove the venv and build outputs (the control-plane cache stays)
 	rm -rf $(VENV) dist site .mypy_cache .ruff_cache .pytest_cache
