@@ -40,6 +40,8 @@ class Background(Protocol):
 
 
 def create_app(plane: DataPlane, background: Sequence[Background] = ()) -> FastAPI:
+    plane.metrics.include_process_metrics()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for part in background:
@@ -109,7 +111,8 @@ def build(
     metrics: Metrics | None = None,
 ) -> tuple[DataPlane, list[Background]]:
     """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
-    JobSink cache and status reconciler unless ``sinks`` is given, sweeper)."""
+    JobSink cache and status reconciler unless ``sinks`` is given, sweeper), all counting on
+    ``metrics``."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -120,11 +123,13 @@ def build(
     protocol = WriteProtocol(jobs, secrets, index)
     background: list[Background] = [index]
     if sinks is None:
-        cache = SinkCache(api_client, namespace=settings.namespace)
+        cache = SinkCache(api_client, namespace=settings.namespace, metrics=metrics)
         background.append(cache)
         if settings.status.enabled:
             background.append(
-                StatusReconciler(api_client, cache, settings.status, server=settings.server)
+                StatusReconciler(
+                    api_client, cache, settings.status, server=settings.server, metrics=metrics
+                )
             )
         sinks = cache
     background.append(
@@ -134,6 +139,7 @@ def build(
             interval=settings.sweeper.interval_seconds,
             grace=settings.sweeper.grace_seconds,
             namespace=settings.namespace,
+            metrics=metrics,
         )
     )
     plane = DataPlane(limits, sinks, protocol, jobs, namespace=settings.namespace, metrics=metrics)

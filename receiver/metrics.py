@@ -1,9 +1,10 @@
-"""Prometheus metrics of the receiver's data plane and of its Kubernetes calls (``GET /metrics``).
+"""Prometheus metrics of the receiver (``GET /metrics``): its data plane, its Kubernetes calls and
+its controller parts (JobSink cache, Lease, status reconciler, storm guard, sweeper).
 
-They live on a registry of their own, handed to the data plane and to the Kubernetes caller, so
-tests can build many receivers in one process and read each one's figures. The controller parts
-(JobSink cache, Lease, status reconciler, storm guard, sweeper) still count on the process-wide
-registry; ``exposition`` serves both.
+They live on a registry of their own, handed to every part by ``receiver.app.build``, so tests can
+build many receivers in one process and read each one's figures, and nothing of ours lands on the
+process-wide registry. The app that serves the registry adds the process_* and python_* metrics
+to it (``include_process_metrics``), as the process-wide registry would have.
 """
 
 from __future__ import annotations
@@ -11,25 +12,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prometheus_client import (
-    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
 
 KUBE_LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
-JOBS_SWEPT = Counter("jobsink_jobs_swept", "Jobs deleted because their Secret never arrived")
-"""The sweeper's, on the process-wide registry with the other controller parts' metrics."""
-
 
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    _with_process_metrics: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._data_plane()
+        self._controller()
+
+    def _data_plane(self) -> None:
         self.events_accepted = Counter(
             "jobsink_events_accepted",
             "Events answered 202 that created their Job, or completed one an earlier delivery "
@@ -70,13 +75,67 @@ class Metrics:
             registry=self.registry,
         )
 
+    def _controller(self) -> None:
+        self.sink_lookups = Counter(
+            "jobsink_sink_cache_lookups",
+            "JobSink lookups by where the answer came from",
+            ["result"],  # hit | fetched | missing | remembered
+            registry=self.registry,
+        )
+        self.sink_cache_restarts = Counter(
+            "jobsink_sink_cache_restarts",
+            "Restarts of the JobSink list/watch",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.sink_cache_objects = Gauge(
+            "jobsink_sink_cache_objects",
+            "JobSinks held by the watch cache",
+            registry=self.registry,
+        )
+        self.status_leader = Gauge(
+            "jobsink_status_leader",
+            "1 while this process holds the status Lease",
+            registry=self.registry,
+        )
+        self.status_reconciles = Counter(
+            "jobsink_status_reconciles",
+            "JobSink status reconciles by outcome",
+            ["result"],  # updated | unchanged | gone | error
+            registry=self.registry,
+        )
+        self.status_writes_held = Counter(
+            "jobsink_status_writes_held",
+            "Status writes postponed because another writer keeps changing the status back",
+            registry=self.registry,
+        )
+        self.jobs_swept = Counter(
+            "jobsink_jobs_swept",
+            "Jobs deleted because their Secret never arrived",
+            registry=self.registry,
+        )
+
     def observe_kube_call(self, operation: str, code: str, seconds: float) -> None:
         """``kubeapi.calls.Observer`` feeding the two Kubernetes metrics."""
         self.kube_latency.labels(operation, code).observe(seconds)
         if code == "error" or code == "429" or code.startswith("5"):
             self.kube_errors.labels(operation, code).inc()
 
+    def include_process_metrics(self) -> None:
+        """Add the process_* and python_* metrics (CPU, memory, file descriptors, GC, version).
+
+        Called by the app that serves the registry, not on every ``Metrics``: a part built alone
+        gets a registry nobody serves. A second call does nothing, since a registry refuses a
+        metric name twice.
+        """
+        if self._with_process_metrics:
+            return
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self._with_process_metrics = True
+
 
 def exposition(metrics: Metrics) -> bytes:
-    """The text served at ``/metrics``: this receiver's registry, then the process-wide one."""
-    return generate_latest(metrics.registry) + generate_latest(REGISTRY)
+    """The text served at ``/metrics``."""
+    return generate_latest(metrics.registry)

@@ -27,7 +27,7 @@ from jobsink.names import LABEL_SINK_ID
 from kubeapi.daemon import Daemon
 from kubeapi.errors import KubeError
 from kubeapi.object_client import ObjectClient
-from receiver.metrics import JOBS_SWEPT
+from receiver.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,14 @@ class Sweeper:
         interval: float,
         grace: float,
         namespace: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._jobs = jobs
         self._secrets = secrets
         self._interval = interval
         self._grace = grace
         self._namespace = namespace
+        self._swept = (metrics or Metrics()).jobs_swept
         self._daemon = Daemon("jobsink-sweeper", self._run)
         self._stopping = self._daemon.stopping
 
@@ -99,7 +101,7 @@ class Sweeper:
                 resource_version=meta["resourceVersion"],
                 deadline=deadline,
             ):
-                JOBS_SWEPT.inc()
+                self._swept.inc()
                 swept.append((meta["namespace"], meta["name"]))
                 log.info(
                     "deleted a Job whose event Secret never arrived",

@@ -77,6 +77,7 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(title="jobsink webhook", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.metrics = metrics = metrics or Metrics()
+    metrics.include_process_metrics()
 
     async def judged(endpoint: str, judge: Judge, request: Request) -> Response:
         started = time.perf_counter()

@@ -1,10 +1,21 @@
-"""Prometheus metrics of the webhook, on a registry of its own so tests can build many apps."""
+"""Prometheus metrics of the webhook, on a registry of its own so tests can build many apps.
+
+The app that serves the registry adds the process_* and python_* metrics to it
+(``include_process_metrics``), as the process-wide registry would have.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 #: Fine buckets at the low end: a healthy review takes well under 10 ms.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -13,6 +24,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    _with_process_metrics: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.reviews = Counter(
@@ -36,3 +48,14 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def include_process_metrics(self) -> None:
+        """Add the process_* and python_* metrics (CPU, memory, file descriptors, GC, version),
+        once: a registry refuses a metric name twice, and an app may be built over given metrics.
+        """
+        if self._with_process_metrics:
+            return
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self._with_process_metrics = True

@@ -18,16 +18,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Gauge
-
 from kubeapi.daemon import Daemon
 from kubeapi.errors import Conflict
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
+from receiver.metrics import Metrics
 
 log = logging.getLogger(__name__)
-
-IS_LEADER = Gauge("jobsink_status_leader", "1 while this process holds the status Lease")
 
 
 def default_identity() -> str:
@@ -52,6 +49,7 @@ class LeaderElector:
         duration: float = 15.0,
         renew_every: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         if not 0 < renew_every < duration:
             raise ValueError("renew_every must be positive and shorter than the lease duration")
@@ -61,6 +59,7 @@ class LeaderElector:
         self._duration = duration
         self._renew_every = renew_every
         self._clock = clock
+        self._leader_gauge = (metrics or Metrics()).status_leader
         # Between the last renewal attempt and expiry, keeping a margin for one more attempt.
         self._renew_deadline = duration - renew_every / 2
         self._listeners: list[Callable[[bool], None]] = []
@@ -177,7 +176,7 @@ class LeaderElector:
         if leading == self._leading:
             return
         self._leading = leading
-        IS_LEADER.set(1 if leading else 0)
+        self._leader_gauge.set(1 if leading else 0)
         log.info("Lease %s: %s", self.name, "now leading" if leading else "no longer leading")
         for listener in self._listeners:
             try:

@@ -20,32 +20,18 @@ from concurrent.futures import Future
 from typing import Any
 
 from kubernetes import client
-from prometheus_client import Counter, Gauge
 
 from kubeapi.calls import Caller
 from kubeapi.informer import Handlers, Informer, Source, key_of
 from kubeapi.jobsinks import JOBSINKS, JobSinks
 from kubeapi.listwatch import ListWatch
+from receiver.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 """(namespace, name)"""
 Listener = Callable[[Key], None]
-
-LOOKUPS = Counter(
-    "jobsink_sink_cache_lookups",
-    "JobSink lookups by where the answer came from",
-    ["result"],  # hit | fetched | missing | remembered
-)
-WATCH_RESTARTS = Counter(
-    "jobsink_sink_cache_restarts", "Restarts of the JobSink list/watch", ["reason"]
-)
-CACHED = Gauge("jobsink_sink_cache_objects", "JobSinks held by the watch cache")
-# Bound once: these are counted on every event.
-HIT, FETCHED, MISSING, REMEMBERED = (
-    LOOKUPS.labels(result) for result in ("hit", "fetched", "missing", "remembered")
-)
 
 MAX_REMEMBERED = 4096
 """Bound on remembered live-GET answers, so events for random names cannot grow memory."""
@@ -76,17 +62,26 @@ class SinkCache:
         watch_timeout: int = 300,
         jobsinks: JobSinks | None = None,
         source: Source | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """``jobsinks`` (live GETs) and ``source`` (list and watch) default to the apiserver
         behind ``api_client``; tests pass fakes."""
         self._jobsinks = jobsinks or JobSinks(api_client)
+        metrics = metrics or Metrics()
+        # Bound once: these are counted on every event.
+        self._lookup_hit, self._lookup_fetched, self._lookup_missing, self._lookup_remembered = (
+            metrics.sink_lookups.labels(result)
+            for result in ("hit", "fetched", "missing", "remembered")
+        )
+        self._objects = metrics.sink_cache_objects
+        restarts = metrics.sink_cache_restarts
         self.informer = Informer(
             source or ListWatch(Caller(api_client), JOBSINKS, namespace or None),
             name="jobsink-cache",
             transform=slim,
             watch_timeout=watch_timeout,
             max_backoff=max_backoff,
-            on_restart=lambda reason: WATCH_RESTARTS.labels(reason).inc(),
+            on_restart=lambda reason: restarts.labels(reason).inc(),
         )
         self.informer.add_handlers(
             Handlers(
@@ -145,7 +140,7 @@ class SinkCache:
         """The watched JobSink, or None. No I/O: safe to call on the event loop."""
         found = self.informer.get(namespace, name)
         if found is not None:
-            HIT.inc()
+            self._lookup_hit.inc()
         return found
 
     def watched(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -161,11 +156,11 @@ class SinkCache:
         key = (namespace, name)
         found = self.informer.get(namespace, name)
         if found is not None:
-            HIT.inc()
+            self._lookup_hit.inc()
             return found
         remembered = self._remembered.get(key)
         if remembered is not None and remembered[0] > time.monotonic():
-            REMEMBERED.inc()
+            self._lookup_remembered.inc()
             return remembered[1]
         return self._fetch(key)
 
@@ -186,7 +181,7 @@ class SinkCache:
             pending.set_exception(error)
             raise
         found = slim(found) if found is not None else None
-        (FETCHED if found is not None else MISSING).inc()
+        (self._lookup_fetched if found is not None else self._lookup_missing).inc()
         with self._lock:
             # Whatever the watch delivered while the GET was in flight may be newer than the GET's
             # answer (a delete, say), so the answer is remembered only if the watch stayed quiet.
@@ -215,14 +210,14 @@ class SinkCache:
         with self._lock:
             self._remembered = {}
             self._changes += 1
-        CACHED.set(len(self.informer))
+        self._objects.set(len(self.informer))
 
     def _changed(self, sink: dict[str, Any]) -> None:
         key = key_of(sink)
         with self._lock:
             self._remembered.pop(key, None)
             self._changes += 1
-        CACHED.set(len(self.informer))
+        self._objects.set(len(self.informer))
         for listener in self._listeners:
             try:
                 listener(key)

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from kubernetes import client
-from prometheus_client import Counter
 
 from jobsink.lifecycle import spec_problems, status_patch
 from kubeapi.errors import Conflict
@@ -29,15 +28,10 @@ from receiver.controller.addressing import addressing_from
 from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
 from receiver.controller.storms import StormGuard
+from receiver.metrics import Metrics
 from receiver.settings import ServerSettings, StatusSettings
 
 log = logging.getLogger(__name__)
-
-RECONCILES = Counter(
-    "jobsink_status_reconciles",
-    "JobSink status reconciles by outcome",
-    ["result"],  # updated | unchanged | gone | error
-)
 
 CONFLICT_RETRIES = 5
 
@@ -60,7 +54,8 @@ class StatusReconciler:
     """Keeps ``.status`` of every cached JobSink right, while this process leads.
 
     ``server`` is the listeners, whose TLS decides the published addresses unless
-    ``settings.transport_encryption`` does (None: plain HTTP).
+    ``settings.transport_encryption`` does (None: plain HTTP). The Lease elector and storm guard
+    it makes itself count on its ``metrics``; ones handed in keep their own.
     """
 
     def __init__(
@@ -77,7 +72,10 @@ class StatusReconciler:
         jobsinks: JobSinks | None = None,
         elector: LeaderElector | None = None,
         storms: StormGuard | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        metrics = metrics or Metrics()
+        self._reconciles = metrics.status_reconciles
         lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
@@ -88,13 +86,14 @@ class StatusReconciler:
             identity,
             duration=lease.duration_seconds,
             renew_every=lease.renew_seconds,
+            metrics=metrics,
         )
         self._resync_every = resync_every
         self._max_backoff = max_backoff
         self._ready: set[Key] = set()
         self._delayed: dict[Key, float] = {}
         self._failures: dict[Key, int] = {}
-        self._storms = storms or StormGuard(max_hold=max_backoff)
+        self._storms = storms or StormGuard(max_hold=max_backoff, metrics=metrics)
         self._wakeup = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -182,7 +181,7 @@ class StatusReconciler:
         try:
             outcome = self.reconcile(key)
         except Exception as error:
-            RECONCILES.labels("error").inc()
+            self._reconciles.labels("error").inc()
             delay = self._retry_later(key)
             log.warning(
                 "status of JobSink %s/%s not written (%s); retrying in %.1fs",
@@ -215,11 +214,11 @@ class StatusReconciler:
         sink: dict[str, Any] | None = self._cache.watched(*key)
         for _ in range(CONFLICT_RETRIES):
             if sink is None:
-                RECONCILES.labels("gone").inc()
+                self._reconciles.labels("gone").inc()
                 return "gone"
             patch = status_patch(sink, self.addressing, datetime.now(UTC), _problems(sink))
             if not patch:
-                RECONCILES.labels("unchanged").inc()
+                self._reconciles.labels("unchanged").inc()
                 return "unchanged"
             try:
                 patched = self._jobsinks.patch_status(
@@ -230,9 +229,9 @@ class StatusReconciler:
                 sink = self._jobsinks.get(*key)
                 continue
             if patched is None:
-                RECONCILES.labels("gone").inc()
+                self._reconciles.labels("gone").inc()
                 return "gone"
-            RECONCILES.labels("updated").inc()
+            self._reconciles.labels("updated").inc()
             log.info("status of JobSink %s/%s updated", *key)
             return "updated"
         raise Conflict(

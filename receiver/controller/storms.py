@@ -14,14 +14,9 @@ import logging
 import time
 from collections.abc import Callable, Hashable
 
-from prometheus_client import Counter
+from receiver.metrics import Metrics
 
 log = logging.getLogger(__name__)
-
-HELD = Counter(
-    "jobsink_status_writes_held",
-    "Status writes postponed because another writer keeps changing the status back",
-)
 
 
 class StormGuard:
@@ -32,11 +27,13 @@ class StormGuard:
         tolerated: int = 3,
         max_hold: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._window = window
         self._tolerated = tolerated
         self._max_hold = max_hold
         self._clock = clock
+        self._held = (metrics or Metrics()).status_writes_held
         self._last: dict[Hashable, float] = {}
         self._streak: dict[Hashable, int] = {}
         self._held_until: dict[Hashable, float] = {}
@@ -62,7 +59,7 @@ class StormGuard:
             return
         hold = min(2.0 ** (streak - self._tolerated), self._max_hold)
         self._held_until[key] = now + hold
-        HELD.inc()
+        self._held.inc()
         if streak == self._tolerated:
             log.warning(
                 "status of JobSink %s keeps being changed back right after each write; is another "

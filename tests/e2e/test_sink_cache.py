@@ -21,7 +21,8 @@ from kubeapi.leases import Leases
 from kubeapi.listwatch import ListWatch
 from kubeapi.resources import JOBS
 from receiver.controller.lease import LeaderElector
-from receiver.controller.sinks import WATCH_RESTARTS, SinkCache
+from receiver.controller.sinks import SinkCache
+from receiver.metrics import Metrics
 
 pytestmark = pytest.mark.usefixtures("jobsink_crd")
 
@@ -55,8 +56,13 @@ def objects(api_client: client.ApiClient) -> client.CustomObjectsApi:
 
 
 @pytest.fixture
-def cache(api_client: client.ApiClient, namespace: str) -> Iterator[SinkCache]:
-    started = SinkCache(api_client, namespace=namespace)
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+def cache(api_client: client.ApiClient, namespace: str, metrics: Metrics) -> Iterator[SinkCache]:
+    started = SinkCache(api_client, namespace=namespace, metrics=metrics)
     started.start()
     assert started.wait_synced(TIMEOUT)
     yield started
@@ -123,15 +129,20 @@ def test_too_old_resource_version_is_gone(api_client: client.ApiClient, namespac
 
 
 def test_gone_relists_and_keeps_following(
-    cache: SinkCache, objects: client.CustomObjectsApi, namespace: str
+    cache: SinkCache, objects: client.CustomObjectsApi, namespace: str, metrics: Metrics
 ) -> None:
-    gone_before = WATCH_RESTARTS.labels("gone")._value.get()
+    def gone_restarts() -> float:
+        found = metrics.registry.get_sample_value(
+            "jobsink_sink_cache_restarts_total", {"reason": "gone"}
+        )
+        return found or 0.0
+
     # Make the next watch start from a resourceVersion the apiserver no longer has.
     wait_for(lambda: cache.informer._stream is not None, what="watch open", timeout=TIMEOUT)
     cache.informer.resource_version = "1"
     cut_watch(cache)
     wait_for(
-        lambda: WATCH_RESTARTS.labels("gone")._value.get() > gone_before,
+        lambda: gone_restarts() > 0,
         what="410 Gone seen",
         timeout=TIMEOUT,
     )

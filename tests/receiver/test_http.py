@@ -532,6 +532,6 @@ def test_each_data_plane_counts_on_its_own_registry(
     with serve(other) as url:
         text = httpx.get(url + "/metrics").text
     assert 'jobsink_events_accepted_total{outcome="created"}' not in text  # nothing sent to it
-    assert "jobsink_jobs_swept_total" in text  # the controller parts' process-wide metrics too
+    assert "jobsink_jobs_swept_total" in text  # the controller parts count on the same registry
     registry = served.plane.metrics.registry
     assert registry.get_sample_value("jobsink_events_accepted_total", {"outcome": "created"}) == 1

@@ -11,9 +11,11 @@ import pytest
 
 from kubeapi import object_client
 from kubeapi.calls import Caller
+from receiver.metrics import Metrics
 from receiver.protocol import Busy, Outcome, WriteProtocol
 from receiver.sweeper import Sweeper
 from tests.receiver.fake_kube import FakeKubeApi
+from tests.receiver.figures import figure
 from tests.receiver.test_protocol import EVENT, assert_one_job_one_secret
 
 
@@ -24,9 +26,18 @@ def later() -> datetime:
 
 
 @pytest.fixture
-def sweeper(caller: Caller) -> Sweeper:
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+def sweeper(caller: Caller, metrics: Metrics) -> Sweeper:
     return Sweeper(
-        object_client.jobs(caller), object_client.secrets(caller), interval=60, grace=300
+        object_client.jobs(caller),
+        object_client.secrets(caller),
+        interval=60,
+        grace=300,
+        metrics=metrics,
     )
 
 
@@ -40,12 +51,18 @@ def secretless_job(fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, A
 
 
 def test_a_job_without_secret_is_swept_after_the_grace_period(
-    fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], sweeper: Sweeper
+    fake: FakeKubeApi,
+    protocol: WriteProtocol,
+    sink: dict[str, Any],
+    sweeper: Sweeper,
+    metrics: Metrics,
 ) -> None:
     name = secretless_job(fake, protocol, sink)
     assert sweeper.sweep() == []  # still within the grace period: a redelivery may complete it
+    assert figure(metrics, "jobsink_jobs_swept_total") == 0
     assert sweeper.sweep(now=later()) == [("default", name)]
     assert fake.of("jobs") == []
+    assert figure(metrics, "jobsink_jobs_swept_total") == 1
 
 
 def test_complete_pairs_are_never_swept(

@@ -183,6 +183,13 @@ def test_metrics_count_reviews_by_endpoint_operation_and_result(client: httpx.Cl
     )
 
 
+def test_metrics_show_the_process_too(client: httpx.Client) -> None:
+    lines = client.get("/metrics").text.splitlines()
+    served = {line.split()[2] for line in lines if line.startswith("# TYPE ")}
+    process = {"process_cpu_seconds_total", "process_open_fds", "python_info"}
+    assert process <= served
+
+
 # --- TLS ---------------------------------------------------------------------------------------
 
 

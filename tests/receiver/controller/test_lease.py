@@ -12,6 +12,8 @@ import pytest
 from kubeapi.errors import AlreadyExists, Conflict
 from kubeapi.leases import Leases
 from receiver.controller.lease import LeaderElector, micro_time
+from receiver.metrics import Metrics
+from tests.receiver.figures import figure
 
 
 class FakeLeases:
@@ -175,6 +177,20 @@ def test_leadership_ends_when_renewals_keep_failing() -> None:
     assert one.is_leader, "still inside the renew deadline"
     clock.now += 1.0
     assert not one.is_leader, "past the deadline, before anyone else may take over"
+
+
+def test_leadership_shows_on_each_electors_own_metrics() -> None:
+    leases, one_metrics, two_metrics = FakeLeases(), Metrics(), Metrics()
+    one = elector(leases, "one", metrics=one_metrics)
+    two = elector(leases, "two", metrics=two_metrics)
+    assert one.try_acquire_or_renew()
+    one._set_leading(True)
+    assert not two.try_acquire_or_renew()
+    two._set_leading(False)
+    leading = [figure(m, "jobsink_status_leader") for m in (one_metrics, two_metrics)]
+    assert leading == [1, 0]
+    one.stop()
+    assert figure(one_metrics, "jobsink_status_leader") == 0
 
 
 def test_listeners_hear_changes_once() -> None:

@@ -18,8 +18,10 @@ from kubeapi.errors import Gone
 from kubeapi.jobsinks import JobSinks
 from kubeapi.watch import WatchEvent
 from receiver.controller.sinks import Key, SinkCache
+from receiver.metrics import Metrics
 from tests.kubeapi.fake_source import END, FakeListWatch, wait_for
 from tests.kubeapi.fake_source import obj as sink
+from tests.receiver.figures import figure
 
 
 class FakeJobSinks(FakeListWatch):
@@ -50,17 +52,25 @@ def api() -> FakeJobSinks:
 
 
 @pytest.fixture
-def cache(api: FakeJobSinks) -> Iterator[SinkCache]:
-    started = cache_over(api, missing_ttl=60.0, found_ttl=60.0)
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+def cache(api: FakeJobSinks, metrics: Metrics) -> Iterator[SinkCache]:
+    started = cache_over(api, missing_ttl=60.0, found_ttl=60.0, metrics=metrics)
     started.start()
     assert started.wait_synced(10)
     yield started
     started.stop()
 
 
-def test_lists_then_serves_from_memory(cache: SinkCache, api: FakeJobSinks) -> None:
+def test_lists_then_serves_from_memory(
+    cache: SinkCache, api: FakeJobSinks, metrics: Metrics
+) -> None:
     assert cache.synced
     assert len(cache) == 2
+    assert figure(metrics, "jobsink_sink_cache_objects") == 2
     assert cache.get("default", "a") == sink("a", 1)
     assert cache.cached("other", "b") == sink("b", 2, namespace="other")
     assert api.gets == 0
@@ -100,13 +110,15 @@ def test_bookmark_moves_resource_version_only(cache: SinkCache, api: FakeJobSink
 
 
 def test_watch_error_resumes_from_last_resource_version(
-    cache: SinkCache, api: FakeJobSinks
+    cache: SinkCache, api: FakeJobSinks, metrics: Metrics
 ) -> None:
     api.send("ADDED", sink("c", 120))
     api.feed.put(ConnectionResetError("peer went away"))
     wait_for(lambda: len(api.watches) == 2, "watch reopened")
     assert api.watches == ["100", "120"]
     assert api.lists == 1
+    assert figure(metrics, "jobsink_sink_cache_restarts_total", reason="watch_error") == 1
+    assert figure(metrics, "jobsink_sink_cache_objects") == 3
 
 
 def test_server_timeout_rewatches_without_listing(cache: SinkCache, api: FakeJobSinks) -> None:
@@ -117,7 +129,9 @@ def test_server_timeout_rewatches_without_listing(cache: SinkCache, api: FakeJob
     assert api.lists == 1
 
 
-def test_gone_relists_and_drops_what_vanished(cache: SinkCache, api: FakeJobSinks) -> None:
+def test_gone_relists_and_drops_what_vanished(
+    cache: SinkCache, api: FakeJobSinks, metrics: Metrics
+) -> None:
     del api.objects[("default", "a")]
     api.objects[("default", "d")] = sink("d", 190)
     api.list_rv = "200"
@@ -125,19 +139,43 @@ def test_gone_relists_and_drops_what_vanished(cache: SinkCache, api: FakeJobSink
     wait_for(lambda: api.lists == 2 and cache.resource_version == "200", "re-listed")
     assert {name for _, name in cache.sink_keys()} == {"b", "d"}
     wait_for(lambda: api.watches[-1] == "200", "watch from the new list")
+    assert figure(metrics, "jobsink_sink_cache_restarts_total", reason="gone") == 1
 
 
 def test_list_failure_retries_before_sync() -> None:
-    api = FakeJobSinks(sink("a", 1))
+    api, metrics = FakeJobSinks(sink("a", 1)), Metrics()
     api.list_failures = [ApiException(status=503, reason="unavailable")]
-    cache = cache_over(api)
+    cache = cache_over(api, metrics=metrics)
     cache.start()
     try:
         assert cache.wait_synced(10)
         assert api.lists == 2
+        assert figure(metrics, "jobsink_sink_cache_restarts_total", reason="list_error") == 1
         assert cache.cached("default", "a") is not None
     finally:
         cache.stop()
+
+
+def test_lookups_are_counted_by_where_the_answer_came_from(
+    cache: SinkCache, api: FakeJobSinks, metrics: Metrics
+) -> None:
+    api.objects[("default", "new")] = sink("new", 300)
+    lookups = [
+        ("default", "a"),  # hit
+        ("default", "new"),  # fetched
+        ("default", "new"),  # remembered
+        ("default", "absent"),  # missing
+        ("default", "absent"),  # remembered
+    ]
+    for key in lookups:
+        cache.get(*key)
+    assert cache.cached("other", "b") is not None  # hit
+    assert cache.watched("other", "b") is not None  # the reconciler's read: not a lookup
+    counted = {
+        result: figure(metrics, "jobsink_sink_cache_lookups_total", result=result)
+        for result in ("hit", "fetched", "missing", "remembered")
+    }
+    assert counted == {"hit": 2, "fetched": 1, "missing": 1, "remembered": 2}
 
 
 def test_not_synced_before_first_list() -> None:

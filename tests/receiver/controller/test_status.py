@@ -17,9 +17,12 @@ from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
 from receiver.controller.status import StatusReconciler
 from receiver.controller.storms import StormGuard
+from receiver.metrics import Metrics
 from receiver.settings import StatusSettings
+from tests.receiver.figures import figure
 
 KEY = ("default", "job-sink-logger")
+RESULTS = ("updated", "unchanged", "gone", "error")
 URL = "http://job-sink.knative-eventing.svc.cluster.local/default/job-sink-logger"
 
 
@@ -176,6 +179,23 @@ def test_generation_change_writes_only_observed_generation() -> None:
     assert server.patches[-1][1] == {"observedGeneration": 2}
 
 
+def reconciles(metrics: Metrics) -> dict[str, float]:
+    return {
+        result: figure(metrics, "jobsink_status_reconciles_total", result=result)
+        for result in RESULTS
+    }
+
+
+def test_reconciles_are_counted_by_outcome() -> None:
+    server, metrics = FakeApiServer(jobsink()), Metrics()
+    status = reconciler(server, metrics=metrics)
+    outcomes = [status.reconcile(KEY), status.reconcile(KEY)]
+    del server.objects[KEY]
+    outcomes.append(status.reconcile(KEY))
+    assert outcomes == ["updated", "unchanged", "gone"]
+    assert reconciles(metrics) == {"updated": 1, "unchanged": 1, "gone": 1, "error": 0}
+
+
 def test_conflict_rereads_and_retries() -> None:
     server = FakeApiServer(jobsink())
     server.stale[KEY] = jobsink(rv=0)  # the cache lags behind the apiserver
@@ -253,12 +273,13 @@ def test_changes_seen_by_the_watch_are_reconciled(
 def test_failed_writes_are_retried(
     running: Callable[..., StatusReconciler], fault: BaseException
 ) -> None:
-    server = FakeApiServer(jobsink())
+    server, metrics = FakeApiServer(jobsink()), Metrics()
     server.faults = [fault, fault]
-    status = running(server, FakeElector(), max_backoff=0.01)
+    status = running(server, FakeElector(), max_backoff=0.01, metrics=metrics)
     status.enqueue(KEY)
-    wait_for(lambda: server.patches, "written after retries")
+    wait_for(lambda: reconciles(metrics)["updated"] == 1, "written after retries")
     assert server.faults == []
+    assert reconciles(metrics)["error"] == 2
 
 
 def test_periodic_resync_catches_missed_changes(
@@ -275,9 +296,8 @@ def test_stop_ends_the_worker(running: Callable[..., StatusReconciler]) -> None:
     assert not any(t.name.startswith("jobsink-status-") for t in threading.enumerate())
 
 
-def test_a_rival_writer_is_held_back(running: Callable[..., StatusReconciler]) -> None:
-    """Another writer with another address changes the status back after every write."""
-    server = FakeApiServer(jobsink())
+def rival_writer(server: FakeApiServer) -> Callable[[Key], None]:
+    """Another writer with another address, changing the status back after every write."""
     rival_url = "http://elsewhere.example/default/job-sink-logger"
 
     def rival(key: Key) -> None:
@@ -285,6 +305,12 @@ def test_a_rival_writer_is_held_back(running: Callable[..., StatusReconciler]) -
         if status.get("address", {}).get("url") != rival_url and len(server.patches) < 50:
             server.touch(key, lambda o: o["status"].update(address={"url": rival_url}))
 
+    return rival
+
+
+def test_a_rival_writer_is_held_back(running: Callable[..., StatusReconciler]) -> None:
+    server = FakeApiServer(jobsink())
+    rival = rival_writer(server)
     storms = StormGuard(window=10.0, tolerated=3, max_hold=3600.0)
     status = running(server, FakeElector(), storms=storms)
     server.listeners.append(rival)
@@ -292,6 +318,19 @@ def test_a_rival_writer_is_held_back(running: Callable[..., StatusReconciler]) -
     wait_for(lambda: storms.held_until(KEY) is not None, "the fight noticed")
     time.sleep(0.2)  # the rival keeps changing it back; we must not answer now
     assert len(server.patches) == 4, "three tolerated quick rewrites, then the hold"
+
+
+def test_holds_of_its_own_storm_guard_are_counted_on_its_metrics(
+    running: Callable[..., StatusReconciler],
+) -> None:
+    server, metrics = FakeApiServer(jobsink()), Metrics()
+    status = running(server, FakeElector(), metrics=metrics)
+    server.listeners.append(rival_writer(server))
+    status.enqueue(KEY)
+    wait_for(lambda: figure(metrics, "jobsink_status_writes_held_total"), "a hold counted")
+    status.stop()
+    held = figure(metrics, "jobsink_status_writes_held_total")
+    assert reconciles(metrics)["updated"] == 3 + held, "three tolerated writes, then each held"
 
 
 class GatedApiServer(FakeApiServer):

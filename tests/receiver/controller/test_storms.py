@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from receiver.controller.storms import StormGuard
+from receiver.metrics import Metrics
+from tests.receiver.figures import figure
 
 KEY = ("default", "sink")
 
@@ -17,26 +19,27 @@ class Clock:
         return self.now
 
 
-def guard(clock: Clock) -> StormGuard:
-    return StormGuard(window=2.0, tolerated=3, max_hold=8.0, clock=clock)
+def guard(clock: Clock, metrics: Metrics | None = None) -> StormGuard:
+    return StormGuard(window=2.0, tolerated=3, max_hold=8.0, clock=clock, metrics=metrics)
 
 
 @pytest.mark.parametrize(
-    ("gaps", "held_for"),
+    ("gaps", "held_for", "holds"),
     [
-        pytest.param([], None, id="one-write"),
-        pytest.param([0.1, 0.1], None, id="tolerated-quick-writes"),
-        pytest.param([0.1, 0.1, 0.1], 1.0, id="fourth-quick-write-held"),
-        pytest.param([0.1, 0.1, 0.1, 1.0], 2.0, id="hold-doubles"),
-        pytest.param([0.1, 0.1, 0.1, 1.0, 2.0, 4.0, 8.0], 8.0, id="hold-capped"),
-        pytest.param([5.0, 5.0, 5.0, 5.0], None, id="slow-writes-never-held"),
-        pytest.param([0.1, 0.1, 0.1, 1.0, 30.0], None, id="quiet-resets"),
+        pytest.param([], None, 0, id="one-write"),
+        pytest.param([0.1, 0.1], None, 0, id="tolerated-quick-writes"),
+        pytest.param([0.1, 0.1, 0.1], 1.0, 1, id="fourth-quick-write-held"),
+        pytest.param([0.1, 0.1, 0.1, 1.0], 2.0, 2, id="hold-doubles"),
+        pytest.param([0.1, 0.1, 0.1, 1.0, 2.0, 4.0, 8.0], 8.0, 5, id="hold-capped"),
+        pytest.param([5.0, 5.0, 5.0, 5.0], None, 0, id="slow-writes-never-held"),
+        pytest.param([0.1, 0.1, 0.1, 1.0, 30.0], None, 2, id="quiet-resets"),
     ],
 )
-def test_holds(gaps: list[float], held_for: float | None) -> None:
-    """``gaps``: seconds between consecutive writes, each made once the previous hold ended."""
-    clock = Clock()
-    storms = guard(clock)
+def test_holds(gaps: list[float], held_for: float | None, holds: int) -> None:
+    """``gaps``: seconds between consecutive writes, each made once the previous hold ended;
+    ``holds``: how many writes were followed by a hold, as counted in the metrics."""
+    clock, metrics = Clock(), Metrics()
+    storms = guard(clock, metrics)
     storms.written(KEY)
     for gap in gaps:
         clock.now += gap
@@ -44,6 +47,7 @@ def test_holds(gaps: list[float], held_for: float | None) -> None:
         storms.written(KEY)
     held = storms.held_until(KEY)
     assert (None if held is None else held - clock.now) == held_for
+    assert figure(metrics, "jobsink_status_writes_held_total") == holds
 
 
 def test_hold_ends() -> None:
