@@ -1,7 +1,7 @@
 """The FastAPI app: decode an AdmissionReview, call the pure admission functions, encode the answer.
 
-HTTP statuses are for requests that are not reviews at all (400 malformed JSON or envelope, 413 too
-large, 415 not JSON). Anything that goes wrong while judging a well-formed review is answered as a
+HTTP statuses are for requests that are not reviews at all (400 malformed JSON or envelope, or JSON
+nested too deeply to decode, 413 too large, 415 not JSON). Anything that goes wrong while judging a well-formed review is answered as a
 review (``allowed: false``, code 500), because that is the only answer the apiserver shows its user.
 """
 
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import ClientDisconnect
 
 from jobsink import admission
 from jobsink.reviews import RequestReview, ResponseReview
@@ -59,6 +60,10 @@ async def _read_json(request: Request, limit: int) -> Any:
         return json.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError) as error:
         raise Rejected(400, f"body: malformed JSON: {error}") from error
+    except RecursionError as error:
+        # Thousands of levels: the decoder gives up before the envelope (and its uid) can be
+        # read. Shallower objects are decoded and then refused by ``jobsink.nesting``.
+        raise Rejected(400, "body: JSON nested too deeply to decode") from error
 
 
 def _result(answer: ResponseReview) -> str:
@@ -96,6 +101,12 @@ def create_app(
             metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
             log.info("request rejected", extra={"endpoint": endpoint, "error": str(error)})
             return _plain(400, str(error))
+        except ClientDisconnect:
+            # Gone before its body arrived (or cut off by the server's read deadline): there is
+            # no one to answer.
+            metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
+            log.info("request abandoned", extra={"endpoint": endpoint})
+            return _plain(400, "body: the client went away before sending it")
         except Exception as error:  # a bug must still produce an answer the apiserver can show
             log.exception("admission failed", extra={"endpoint": endpoint, "uid": uid})
             answer = admission.errored(review, uid, f"{type(error).__name__}: {error}")
