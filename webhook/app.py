@@ -1,8 +1,9 @@
 """The FastAPI app: decode an AdmissionReview, call the pure admission functions, encode the answer.
 
 HTTP statuses are for requests that are not reviews at all (400 malformed JSON or envelope, or JSON
-nested too deeply to decode, 413 too large, 415 not JSON). Anything that goes wrong while judging a well-formed review is answered as a
-review (``allowed: false``, code 500), because that is the only answer the apiserver shows its user.
+nested too deeply to decode, 413 too large, 415 not JSON). Anything that goes wrong while judging a
+well-formed review is answered as a review (``allowed: false``, code 500), because that is the
+only answer the apiserver shows its user.
 """
 
 from __future__ import annotations
