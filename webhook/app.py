@@ -1,9 +1,9 @@
 """The FastAPI app: decode an AdmissionReview, call the pure admission functions, encode the answer.
 
-HTTP statuses are for requests that are not reviews at all (400 malformed JSON or envelope, or JSON
-nested too deeply to decode, 413 too large, 415 not JSON). Anything that goes wrong while judging a
-well-formed review is answered as a review (``allowed: false``, code 500), because that is the
-only answer the apiserver shows its user.
+HTTP statuses are for requests that are not reviews at all (400 malformed JSON or envelope, 413 too
+large, 415 not JSON); a review nested too deeply is still read as a review (``webhook.jsonbody``).
+Anything that goes wrong while judging a well-formed review is answered as a review
+(``allowed: false``, code 500), because that is the only answer the apiserver shows its user.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect
 
 from jobsink import admission
 from jobsink.reviews import RequestReview, ResponseReview
+from webhook import jsonbody
 from webhook.metrics import Metrics
 
 if TYPE_CHECKING:  # the dry-run pulls in the Kubernetes client, needed only when enabled
@@ -58,13 +59,11 @@ async def _read_json(request: Request, limit: int) -> Any:
             raise Rejected(413, f"body: more than {limit} bytes")
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as error:
+        return jsonbody.loads(b"".join(chunks))
+    except jsonbody.TooDeep as error:
+        raise Rejected(400, f"body: {error}") from error
+    except ValueError as error:  # UnicodeDecodeError included
         raise Rejected(400, f"body: malformed JSON: {error}") from error
-    except RecursionError as error:
-        # Thousands of levels: the decoder gives up before the envelope (and its uid) can be
-        # read. Shallower objects are decoded and then refused by ``jobsink.nesting``.
-        raise Rejected(400, "body: JSON nested too deeply to decode") from error
 
 
 def _result(answer: ResponseReview) -> str:
