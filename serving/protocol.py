@@ -4,11 +4,12 @@ httptools has no cap of its own: it concatenates a header value until the line e
 64 MiB header is 64 MiB (and more, while it is copied) of the server's memory before any
 application code runs, and a connection that never finishes its head is held forever. This
 subclass counts the head's bytes *before* handing them to the parser and never feeds it more
-than ``max_header_bytes`` of an unfinished head; it counts header lines as the parser reports
-them; and it runs one timer per request while the request is being read.
+than ``max_header_bytes`` of an unfinished head; it counts header lines once the head is
+complete; and it keeps a deadline on a request while it is incomplete. Requests that arrive
+whole in one read, most of them, never arm a timer.
 
-Answers given here are plain text, like uvicorn's own 400 for an unparsable request, and always
-close the connection:
+Answers given here are plain text, like uvicorn's own 400 for an unparsable request (which this
+class also sends), and always end the connection (``_end``: reading stops at once):
 
 - 431 when the head is larger than ``max_header_bytes`` or has more than ``max_headers`` lines;
 - 408 when a started head or body is not complete in time. A connection on which nothing of a
@@ -84,8 +85,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # complete: the bytes that arrive meanwhile are head bytes.
         self._in_head = True
         self._head_bytes = 0
-        self._header_lines = 0
+        self._max_header_bytes = self.limits.max_header_bytes  # read per request: one lookup
         self._refusal: tuple[int, str] | None = None
+        self._reading = False  # a request has begun and is not complete
         self._request_started = 0.0
         self._deadline: asyncio.TimerHandle | None = None
         self._done = False  # refused or timed out: whatever still arrives is dropped
@@ -96,7 +98,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self, transport: asyncio.Transport
     ) -> None:
         super().connection_made(transport)
-        self._start_request_clock()
+        # A new connection must send its first request in time: that request's clock starts now.
+        self._request_started = self.loop.time()
+        self._arm(self._request_started + self.limits.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_clock()
@@ -106,26 +110,36 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._done:
             return
         self._unset_keepalive_if_required()
-        rest: bytes | memoryview = data
-        piece: bytes | memoryview
+        if not self._in_head:
+            fed = self._feed(data)
+        elif len(data) <= self._max_header_bytes - self._head_bytes:  # the usual read
+            self._head_bytes += len(data)
+            fed = self._feed(data)
+        else:
+            fed = self._feed_past_the_cap(data)
+        # The clock is armed only for a request still incomplete after a read: most requests
+        # arrive whole in one read and never cost a timer.
+        if fed and self._reading and self._deadline is None:
+            if self._request_started < 0:
+                self._request_started = self.loop.time()
+            timeout = self.limits.header_timeout if self._in_head else self.limits.read_timeout
+            self._arm(self._request_started + timeout)
+
+    def _feed_past_the_cap(self, data: bytes) -> bool:
+        """Feed ``data`` in pieces, none taking an unfinished head past ``max_header_bytes``."""
+        rest = memoryview(data)
         while rest:
-            if self._in_head:
-                room = self.limits.max_header_bytes - self._head_bytes
-                if room <= 0:
-                    self._refuse(
-                        431, f"request head larger than {self.limits.max_header_bytes} bytes"
-                    )
-                    return
-                if len(rest) > room:
-                    view = memoryview(rest)
-                    piece, rest = view[:room], view[room:]
-                else:
-                    piece, rest = rest, b""
-                self._head_bytes += len(piece)
-            else:
-                piece, rest = rest, b""
+            if not self._in_head:
+                return self._feed(rest)
+            room = self._max_header_bytes - self._head_bytes
+            if room <= 0:
+                self._refuse(431, f"request head larger than {self._max_header_bytes} bytes")
+                return False
+            piece, rest = rest[:room], rest[room:]
+            self._head_bytes += len(piece)
             if not self._feed(piece):
-                return
+                return False
+        return True
 
     def _feed(self, piece: bytes | memoryview) -> bool:
         """Parse ``piece``; False when the connection is done with (refused, failed, upgraded)."""
@@ -133,6 +147,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.parser.feed_data(piece)
         except httptools.HttpParserUpgrade:
             self._stop_clock()
+            self._done = True  # the connection belongs to the WebSocket protocol now
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
             else:
@@ -152,37 +167,32 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._header_lines = 0
-        if self._deadline is None:  # the first request's clock started with the connection
-            self._start_request_clock()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_lines += 1
-        if self._header_lines > self.limits.max_headers:
-            self._refusal = (431, f"more than {self.limits.max_headers} header lines")
-            raise _Refused
-        super().on_header(name, value)
+        self._reading = True
+        if self._deadline is None:  # else the connection's first request: timed since connect
+            self._request_started = -1.0  # read from the clock only if the request is slow
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._rearm(self._request_started + self.limits.read_timeout)
+        # Lines are counted once, here rather than per line: the byte cap already bounds what
+        # the parser held, and this keeps the per-header path as it is.
+        if len(self.headers) > self.limits.max_headers:
+            self._refusal = (431, f"more than {self.limits.max_headers} header lines")
+            raise _Refused
+        self._in_head = False  # a head deadline still armed is moved on when it passes
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._stop_clock()
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self._reading = False
         self._in_head = True
         self._head_bytes = 0
         super().on_message_complete()
 
     # The clock of the request being read.
 
-    def _start_request_clock(self) -> None:
-        self._request_started = self.loop.time()
-        self._rearm(self._request_started + self.limits.header_timeout)
-
-    def _rearm(self, when: float) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
+    def _arm(self, when: float) -> None:
+        self._stop_clock()
         self._deadline = self.loop.call_at(when, self._deadline_passed)
 
     def _stop_clock(self) -> None:
@@ -194,8 +204,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        if self._in_head:
-            if self._head_bytes == 0:
+        if self._in_head:  # armed at the head's deadline, which has passed
+            if not self._reading:
                 self._end(None)  # nothing of a request yet: no answer (see the module doc)
             else:
                 self._refuse(
@@ -206,11 +216,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if cycle is None:  # an upgraded connection: no longer ours
             return
         if self.flow.read_paused or cycle.waiting_for_100_continue:
-            self._rearm(self.loop.time() + PAUSED_RECHECK_SECONDS)  # we are the slow side
+            self._arm(self.loop.time() + PAUSED_RECHECK_SECONDS)  # we are the slow side
             return
         due = self._request_started + self.limits.read_timeout
-        if self.loop.time() < due:  # only after a recheck that found reading paused
-            self._rearm(due)
+        if self.loop.time() < due:  # the head's deadline passed, or a recheck while paused
+            self._arm(due)
             return
         self._refuse(408, f"request not received within {self.limits.read_timeout:g} s")
 

@@ -119,7 +119,7 @@ def test_head_size_cap(conn: socket.socket, size: int, status: int) -> None:
         assert b"connection: close" in response
 
 
-@pytest.mark.parametrize(("lines", "status"), [(1, 200), (100, 200), (101, 431), (5000, 431)])
+@pytest.mark.parametrize(("lines", "status"), [(1, 200), (100, 200), (101, 431), (1000, 431)])
 def test_header_line_cap(conn: socket.socket, lines: int, status: int) -> None:
     extra = b"".join(b"X-%d: v\r\n" % n for n in range(lines - 1))  # plus Host
     conn.sendall(get(extra=extra))
