@@ -23,6 +23,7 @@ COPY webhook/ webhook/
 COPY receiver/ receiver/
 COPY controlplane/ controlplane/
 COPY cli/ cli/
+COPY serving/ serving/
 RUN /opt/jobsink/bin/pip install --no-compile /src \
     && /opt/jobsink/bin/python -m compileall -q /opt/jobsink/lib
 

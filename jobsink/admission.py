@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, get_args
 
 from jobsink.defaults import default_patch
+from jobsink.nesting import MAX_DEPTH, too_deep
 from jobsink.reviews import (
     ADMISSION_API_VERSION,
     ADMISSION_KIND,
@@ -78,7 +79,10 @@ def defaulting_review(review: RequestReview) -> ResponseReview:
         obj = _jobsink(request.get("object"))
     except UndecodableObject as error:
         return respond(review, denied(request["uid"], code=400, message=str(error)))
-    return respond(review, allowed(request["uid"], patch=default_patch(essentials(obj))))
+    slim = essentials(obj)
+    if (path := too_deep(slim)) is not None:
+        return respond(review, nested_too_deep(request["uid"], object_name(obj), path))
+    return respond(review, allowed(request["uid"], patch=default_patch(slim)))
 
 
 def validation_review(review: RequestReview) -> ResponseReview:
@@ -95,11 +99,14 @@ def validation_review(review: RequestReview) -> ResponseReview:
         obj = _jobsink(request.get("object"))
     except UndecodableObject as error:
         return respond(review, denied(uid, code=400, message=str(error)))
+    slim = essentials(obj)
+    # Before ``_grandfathered`` too: comparing two deep specs recurses as well.
+    if (path := too_deep(slim)) is not None:
+        return respond(review, nested_too_deep(uid, object_name(obj), path))
     if _grandfathered(review):
         return respond(review, allowed(uid))
     # ``validate`` defaults its own copy (a no-op after the mutating webhook); the advice behind
     # ``warnings`` reads nothing that defaulting writes, so the object needs no second copy.
-    slim = essentials(obj)
     errors = validate(slim)
     if errors:
         return respond(review, invalid(uid, object_name(obj), errors))
@@ -159,6 +166,19 @@ def invalid(uid: str, name: str, errors: Sequence[FieldError]) -> Response:
         reason="Invalid",
         message=f"{subject} is invalid: {body}",
         causes=causes,
+        name=name,
+    )
+
+
+def nested_too_deep(uid: str, name: str, path: str) -> Response:
+    """A 400 denial for an object nested deeper than any JobSink (``jobsink.nesting``)."""
+    detail = f"nested more than {MAX_DEPTH} levels deep"
+    subject = f'{KIND} "{name}"' if name else KIND
+    return denied(
+        uid,
+        code=400,
+        message=f"{subject} is invalid: {path}: {detail}",
+        causes=[{"reason": "FieldValueInvalid", "field": path, "message": detail}],
         name=name,
     )
 

@@ -1,8 +1,9 @@
 """The FastAPI app: decode an AdmissionReview, call the pure admission functions, encode the answer.
 
 HTTP statuses are for requests that are not reviews at all (400 malformed JSON or envelope, 413 too
-large, 415 not JSON). Anything that goes wrong while judging a well-formed review is answered as a
-review (``allowed: false``, code 500), because that is the only answer the apiserver shows its user.
+large, 415 not JSON); a review nested too deeply is still read as a review (``webhook.jsonbody``).
+Anything that goes wrong while judging a well-formed review is answered as a review
+(``allowed: false``, code 500), because that is the only answer the apiserver shows its user.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import ClientDisconnect
 
 from jobsink import admission
 from jobsink.reviews import RequestReview, ResponseReview
+from webhook import jsonbody
 from webhook.metrics import Metrics
 
 if TYPE_CHECKING:  # the dry-run pulls in the Kubernetes client, needed only when enabled
@@ -56,8 +59,10 @@ async def _read_json(request: Request, limit: int) -> Any:
             raise Rejected(413, f"body: more than {limit} bytes")
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as error:
+        return jsonbody.loads(b"".join(chunks))
+    except jsonbody.TooDeep as error:
+        raise Rejected(400, f"body: {error}") from error
+    except ValueError as error:  # UnicodeDecodeError included
         raise Rejected(400, f"body: malformed JSON: {error}") from error
 
 
@@ -97,6 +102,12 @@ def create_app(
             metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
             log.info("request rejected", extra={"endpoint": endpoint, "error": str(error)})
             return _plain(400, str(error))
+        except ClientDisconnect:
+            # Gone before its body arrived (or cut off by the server's read deadline): there is
+            # no one to answer.
+            metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
+            log.info("request abandoned", extra={"endpoint": endpoint})
+            return _plain(400, "body: the client went away before sending it")
         except Exception as error:  # a bug must still produce an answer the apiserver can show
             log.exception("admission failed", extra={"endpoint": endpoint, "uid": uid})
             answer = admission.errored(review, uid, f"{type(error).__name__}: {error}")

@@ -1,5 +1,8 @@
 """Composition and serving: settings in, a TLS uvicorn server with uvloop and httptools out.
 
+The httptools protocol is ``serving``'s: without it, one request with a huge header or a
+client that never finishes its request holds memory or a connection for good.
+
 uvloop and httptools roughly double the throughput of the pure-Python stack for ~4 KB reviews
 (see the README's benchmark section). The ``SSLContext`` is ours (``certs.live``), handed to uvicorn
 through ``ssl_context_factory`` so the certificate can be replaced while it serves.
@@ -22,6 +25,7 @@ from fastapi import FastAPI
 
 from certs.files import FileSource
 from certs.live import LiveContext
+from serving.protocol import protocol_for
 from webhook.app import create_app
 from webhook.settings import Settings
 
@@ -48,7 +52,8 @@ class Webhook:
             host=self.settings.host,
             port=self.settings.port,
             loop="none",  # the loop is ours (``run``) so background tasks share it
-            http="httptools",
+            # httptools, with the request head bounded and read deadlines (``serving``).
+            http=protocol_for(self.settings.http_limits),
             ws="none",
             ssl_context_factory=lambda _config, _default: self.live.context,
             limit_concurrency=self.settings.max_concurrency,

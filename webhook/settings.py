@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyAddress
+from pydantic import Field, IPvAnyAddress, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from serving.limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+    HttpLimits,
+)
 
 #: The apiserver gives up on the webhook after this long (``timeoutSeconds`` in the configurations).
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -55,5 +62,28 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     #: Connections plus in-flight requests beyond this get a fast 503 instead of queueing.
     max_concurrency: int = Field(default=1000, gt=0)
+    #: The request head (request line and headers): larger, or more lines, is answered 431.
+    max_header_bytes: int = Field(default=DEFAULT_MAX_HEADER_BYTES, ge=1024)
+    max_headers: int = Field(default=DEFAULT_MAX_HEADERS, ge=1)
+    #: Seconds a connection may take to send a request head, then to send the whole request.
+    #: The apiserver sends a review in one go and gives up after ``WEBHOOK_TIMEOUT_SECONDS``,
+    #: so a request still arriving after 10 s has no one waiting for its answer.
+    header_timeout: float = Field(default=DEFAULT_HEADER_TIMEOUT, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
     self_managed: bool = False
     certs: SelfManagedSettings = Field(default_factory=SelfManagedSettings)
+
+    @model_validator(mode="after")
+    def _head_within_request(self) -> Settings:
+        if self.read_timeout < self.header_timeout:
+            raise ValueError("read_timeout must be at least header_timeout")
+        return self
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            max_header_bytes=self.max_header_bytes,
+            max_headers=self.max_headers,
+            header_timeout=self.header_timeout,
+            read_timeout=self.read_timeout,
+        )
