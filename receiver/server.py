@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from receiver.dataplane.handler import DataPlane
 from receiver.settings import ServerSettings
+from serving.protocol import protocol_for
 
 log = logging.getLogger("jobsink.receiver")
 
@@ -40,6 +41,10 @@ def configs(app: FastAPI, settings: ServerSettings) -> list[uvicorn.Config]:
         "timeout_graceful_shutdown": int(settings.shutdown_timeout),
         "server_header": False,
         "limit_concurrency": None,
+        # Capped request heads and read deadlines: without them one client with a huge header
+        # or a slow trickle holds memory or a connection for as long as it likes.
+        "http": protocol_for(settings.http_limits),
+        "ws": "none",
     }
     main = uvicorn.Config(
         app,

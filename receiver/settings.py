@@ -16,6 +16,12 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobsink.lifecycle import TransportEncryption
+from serving.limits import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+    HttpLimits,
+)
 
 PREFIX: Final = "JOBSINK_RECEIVER_"
 
@@ -56,11 +62,45 @@ class ServerSettings(BaseSettings):
         30.0, gt=0, description="how long in-flight requests may take to finish on shutdown"
     )
 
+    max_header_bytes: int = Field(
+        DEFAULT_MAX_HEADER_BYTES,
+        ge=1024,
+        description="request head (request line and headers) in bytes; larger: 431, closed",
+    )
+    max_headers: int = Field(
+        DEFAULT_MAX_HEADERS, ge=1, description="header lines per request; more: 431, closed"
+    )
+    header_timeout: float = Field(
+        DEFAULT_HEADER_TIMEOUT,
+        gt=0,
+        description="seconds to send a request head; then 408 (a silent new connection: closed)",
+    )
+    read_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds to send a whole request, body included; then 408 and closed",
+    )
+
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerSettings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if self.read_timeout < self.header_timeout:
+            raise ValueError(
+                f"read_timeout ({self.read_timeout}) must be at least header_timeout "
+                f"({self.header_timeout}): the head is part of the request"
+            )
         return self
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        """What one connection may cost before the app sees a request (``serving``)."""
+        return HttpLimits(
+            max_header_bytes=self.max_header_bytes,
+            max_headers=self.max_headers,
+            header_timeout=self.header_timeout,
+            read_timeout=self.read_timeout,
+        )
 
 
 class LimitSettings(BaseSettings):

@@ -4,8 +4,8 @@ Requests are written on raw sockets (``rawhttp``); every one is valid apart from
 thing under test, so a refusal can only come from the limit being checked. The servers run with
 ``MAX_HEADER_BYTES`` 32 KiB, ``MAX_HEADERS`` 100 and ``HEADER_TIMEOUT`` 2 s (``targets``).
 
-Marked ``xfail(strict=True)``: what the servers do not do yet. Once a fix lands its test passes,
-strict turns that into a failure, and the fix removes the mark.
+Both servers serve through ``serving``'s protocol (capped heads, read deadlines), and the webhook
+bounds nesting, so every case here is expected to hold.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.e2e.faults.rawhttp import (
     stream,
     wait_closed,
 )
-from tests.e2e.faults.targets import HEADER_TIMEOUT_SECONDS, MAX_HEADERS, Target, fixed_later
+from tests.e2e.faults.targets import HEADER_TIMEOUT_SECONDS, MAX_HEADERS, Target
 from tests.webhook.reviews import example, review
 
 pytestmark = pytest.mark.timeout(300)
@@ -38,23 +38,8 @@ HUGE_VALUE = 64 * MIB
 RSS_BOUND = 20_000_000  # bytes: "less than 20 MB"
 REFUSED_HEAD = (431, 400)
 
-NO_HEAD_CAP = "no cap on the request head: httptools reads any size and number of headers"
-NO_HEADER_TIMEOUT = "no header-read timeout: idle and partial-head connections stay open"
-NO_DEPTH_LIMIT = "deep nesting is a 500 RecursionError review (empty uid) and a traceback"
 
-
-def servers(*, receiver: str | None, webhook: str | None) -> list[Any]:
-    """Both servers as parameters; each given reason marks that one ``fixed_later``."""
-    return [
-        pytest.param(name, marks=[fixed_later(reason)] if reason else [], id=name)
-        for name, reason in (("receiver", receiver), ("webhook", webhook))
-    ]
-
-
-#: Per test, which server falls short and why (merge a fix: drop its reason here).
-BOTH = servers(receiver=None, webhook=None)
-HEAD_CAP = servers(receiver=NO_HEAD_CAP, webhook=NO_HEAD_CAP)
-HEADER_TIMEOUT = servers(receiver=NO_HEADER_TIMEOUT, webhook=NO_HEADER_TIMEOUT)
+BOTH = ["receiver", "webhook"]
 
 
 @pytest.fixture
@@ -85,7 +70,7 @@ def test_a_valid_request_with_100_header_lines_is_served(server: Target) -> None
     assert answer.status == server.ok_status, f"{server.name}: {answer}"
 
 
-@pytest.mark.parametrize("server", HEAD_CAP, indirect=True)
+@pytest.mark.parametrize("server", BOTH, indirect=True)
 def test_101_header_lines_are_refused_and_the_connection_closed(server: Target) -> None:
     with server.endpoint.connect() as sock:
         sock.sendall(_with_headers(server, MAX_HEADERS + 1))
@@ -95,7 +80,7 @@ def test_101_header_lines_are_refused_and_the_connection_closed(server: Target) 
     )
 
 
-@pytest.mark.parametrize("server", HEAD_CAP, indirect=True)
+@pytest.mark.parametrize("server", BOTH, indirect=True)
 def test_a_64_mib_header_value_is_refused_and_the_connection_closed(server: Target) -> None:
     before, after = _huge_value_parts(server)
     with server.endpoint.connect() as sock:
@@ -110,7 +95,7 @@ OPENINGS = {"idle": b"", "partial-head": b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\
 
 
 @pytest.mark.parametrize("opening", OPENINGS.values(), ids=OPENINGS.keys())
-@pytest.mark.parametrize("server", HEADER_TIMEOUT, indirect=True)
+@pytest.mark.parametrize("server", BOTH, indirect=True)
 def test_a_connection_without_a_whole_head_is_closed_after_the_header_timeout(
     server: Target, opening: bytes
 ) -> None:
@@ -121,7 +106,7 @@ def test_a_connection_without_a_whole_head_is_closed_after_the_header_timeout(
     assert closed_after is not None, f"{server.name}: still open after {limit:.0f}s"
 
 
-@pytest.mark.parametrize("server", HEAD_CAP, indirect=True)
+@pytest.mark.parametrize("server", BOTH, indirect=True)
 def test_eight_concurrent_64_mib_heads_raise_rss_by_less_than_20_mb(server: Target) -> None:
     """Each attempt stops as soon as the bound is passed, so a failing run stays cheap."""
     with server.endpoint.connect() as sock:  # warm: the code a request runs is loaded
@@ -181,9 +166,9 @@ def _denial(answer: httpx.Response, uid: str) -> dict[str, Any] | None:
 DEEP_CASES = [
     pytest.param(depth, endpoint, marks=marks, id=f"{depth}-levels-{endpoint.strip('/')}")
     for depth, endpoint, marks in [
-        (10_000, "/defaulting", [fixed_later(NO_DEPTH_LIMIT)]),
-        (10_000, "/validation", [fixed_later(NO_DEPTH_LIMIT)]),
-        (900, "/defaulting", [fixed_later(NO_DEPTH_LIMIT)]),
+        (10_000, "/defaulting", []),
+        (10_000, "/validation", []),
+        (900, "/defaulting", []),
         # Validation names the unknown field before anything recurses through it.
         (900, "/validation", []),
     ]
