@@ -14,7 +14,7 @@ from pathlib import Path
 
 from controlplane.node.binaries import PAUSE_VERSION
 
-SANDBOX_IMAGE = f"registry.k8s.io/pause:{PAUSE_VERSION}"
+SANDBOX_IMAGE = f"localhost/jobsink/pause:{PAUSE_VERSION}"
 #: CRI's namespace in containerd: images must be imported there for the kubelet to see them.
 CRI_NAMESPACE = "k8s.io"
 #: Where every image pull goes: a loopback port nothing serves. No registry is reachable from

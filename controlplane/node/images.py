@@ -3,7 +3,7 @@ the documentation's Jobs name, built once and cached, imported into containerd a
 
 No registry is reachable from here. ``docker.io/library/bash:5`` is assembled from Debian's
 ``bash`` and ``coreutils`` packages (and what they depend on) with ``apt-get download`` and
-``dpkg-deb -x``; ``registry.k8s.io/pause`` holds the pause binary compiled from Kubernetes'
+``dpkg-deb -x``; ``localhost/jobsink/pause`` holds the pause binary compiled from Kubernetes'
 own source. They behave like the real images for the examples (bash, cat, echo, sleep) but are
 not them: a real cluster pulls the real images.
 """

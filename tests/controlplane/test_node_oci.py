@@ -63,7 +63,7 @@ def test_the_same_tree_gives_the_same_bytes(tmp_path: Path) -> None:
     ("reference", "tag"),
     [
         ("docker.io/library/bash:5", "5"),
-        ("registry.k8s.io/pause:3.10.2", "3.10.2"),
+        ("localhost/jobsink/pause:3.10.2", "3.10.2"),
         ("localhost:5000/tools", "latest"),
     ],
 )
