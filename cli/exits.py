@@ -1,7 +1,8 @@
 """Exit codes shared by the ``jobsink`` commands, and the one way a command fails.
 
 Errors are one readable line on stderr, never a traceback: scripts read the exit code, people read
-the line. The codes are documented in the README's CLI section; keep the two in step.
+the line. Each command's help states the codes it uses, and docs/reference/cli.md is generated
+from those helps: keep them in step with this enum.
 """
 
 from __future__ import annotations

@@ -61,8 +61,9 @@ def webhook(
         typer.Option(
             "--self-managed/--no-self-managed",
             help="Keep the CA and serving certificate in a Secret, rotate them and patch the "
-            "webhook configurations' caBundle; in-cluster mode, see the README for its "
-            "JOBSINK_WEBHOOK_CERTS_* settings (default off; JOBSINK_WEBHOOK_SELF_MANAGED).",
+            "webhook configurations' caBundle; in-cluster mode, configured by the "
+            "JOBSINK_WEBHOOK_CERTS_* variables (the settings reference lists them) "
+            "(default off; JOBSINK_WEBHOOK_SELF_MANAGED).",
         ),
     ] = None,
     log_level: Annotated[

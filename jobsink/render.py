@@ -4,7 +4,8 @@ Shared by the receiver (real events) and by validation and the webhook (a placeh
 Job that admission checks is the Job the receiver will create. Output is plain JSON-ready dicts: the
 receiver sends them as they are, never through the Kubernetes client's models.
 
-What the Job gets on top of ``spec.job`` (see the README, section ``api``):
+What the Job gets on top of ``spec.job`` (docs/reference/jobsink-api.md, "Names, labels, owners"
+and "The event volume"):
 
 * name ``names.job_name(sink, source, id)``, the JobSink's namespace;
 * the user's labels and annotations, plus the sink name/id labels and event source/id annotations;

@@ -1,6 +1,6 @@
 """The write protocol: one CloudEvent becomes exactly one Job and one event Secret.
 
-Order and why (the write protocol in docs/design.md lists every crash point):
+Order and why (docs/design.md, "The write protocol", lists every crash point):
 
 1. **Read-only duplicate check.** The Job comes from the receiver's Job index (a metadata watch;
    ``receiver.jobindex``) or, while that is not synced, from the apiserver's watch cache; the Secret

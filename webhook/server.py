@@ -3,8 +3,8 @@
 The httptools protocol is ``serving``'s: without it, one request with a huge header or a
 client that never finishes its request holds memory or a connection for good.
 
-uvloop and httptools roughly double the throughput of the pure-Python stack for ~4 KB reviews
-(see the README's benchmark section). The ``SSLContext`` is ours (``certs.live``), handed to uvicorn
+uvloop and httptools are chosen for throughput on ~4 KB reviews; docs/benchmarks.md ("Admission
+webhook") measures this very stack. The ``SSLContext`` is ours (``certs.live``), handed to uvicorn
 through ``ssl_context_factory`` so the certificate can be replaced while it serves.
 """
 

@@ -1,7 +1,7 @@
 """Generate ``crds/jobsink.yaml``, the JobSink CustomResourceDefinition, from ``jobsink.types``.
 
 The schema is derived from the Pydantic models, so the CRD, the webhook and the receiver can never
-disagree about what a JobSink is. Choices (explained in the README section "models"):
+disagree about what a JobSink is. Choices (explained in docs/design.md, "The CRD"):
 
 - Structural and fully inlined: CRDs cannot use ``$ref``, and a full schema is what makes
   ``kubectl explain jobsink.spec.job.spec.template.spec.containers`` work.

@@ -1,6 +1,6 @@
 """Generate ``jobsink/models/batch_v1.py`` (Pydantic v2 models) from the vendored batch/v1 schema.
 
-This file states our modelling policies in code; the README section "models" explains them.
+This file states our modelling policies in code; docs/design.md ("The policies") explains them.
 
 - One class per OpenAPI definition, named by the last segment of its name (``PodSpec``), emitted
   leaves first so every annotation refers to a class defined above it.
@@ -90,7 +90,7 @@ def python_type(schema: dict[str, Any]) -> str:
         return SCALAR_DEFINITIONS.get(name, class_name(name))
     if "enum" in schema:
         return "Literal[" + ", ".join(json.dumps(value) for value in schema["enum"]) + "]"
-    # Lists and maps never hold null: the items are typed, not optional (see the README).
+    # Lists and maps never hold null: the items are typed, not optional (docs/design.md, "The policies").
     kinds = [kind for kind in json_types(schema) if kind != "null"]
     if len(kinds) != 1:
         raise ValueError(f"unsupported schema type {kinds!r}: {schema}")
