@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create/reuse .venv with the project and its test extras
 
-lint: $(STAMP)  ## ruff, mypy --strict and the import contracts
+lint: $(STAMP)  ## ruff, mypy --strict (packages, the docs generators and their tests) and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	MYPYPATH=tools $(BIN)/mypy --strict tools/docgen tests/docs
 	$(BIN)/lint-imports
 
 controlplane:  ## build (or reuse) etcd, kube-apiserver, kube-controller-manager v1.36.3
