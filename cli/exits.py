@@ -1,8 +1,8 @@
 """Exit codes shared by the ``jobsink`` commands, and the one way a command fails.
 
 Errors are one readable line on stderr, never a traceback: scripts read the exit code, people read
-the line. Each command's help states the codes it uses, and docs/reference/cli.md is generated
-from those helps: keep them in step with this enum.
+the line. The ``#:`` comment above each code is its meaning in docs/reference/cli.md (generated
+by ``make docs-generate``); each command's help says which codes it uses, and when.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import typer
 
 
 class ExitCode(enum.IntEnum):
+    #: Done: the command did what it was asked, or the server accepted.
     OK = 0
     #: The server answered and said no: HTTP 4xx/5xx, a rejected object, a failed Job.
     REFUSED = 1

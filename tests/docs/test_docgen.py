@@ -3,6 +3,7 @@ environment variable names."""
 
 from __future__ import annotations
 
+import enum
 import json
 import types
 from ipaddress import ip_address
@@ -12,6 +13,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 import annotated_types
 import pytest
 from docgen import cli_reference, crd_reference, markdown, settings_reference
+from docgen.comments import doc_comments
+from docgen.exit_codes import exit_code_table
 from docgen.pages import PACKAGES
 from pydantic import AliasChoices, BaseModel, Field, IPvAnyAddress, ValidationError
 from pydantic.fields import FieldInfo
@@ -310,3 +313,52 @@ def _bounds(field: FieldInfo) -> tuple[float, float]:
         if isinstance(item, annotated_types.Lt):
             high = float(item.lt) - 0.5  # type: ignore[arg-type]
     return low, high
+
+
+# Exit codes: each member's meaning is the #: comment above it.
+
+
+class Explained(enum.IntEnum):
+    #: All went well.
+    OK = 0
+    #: Interrupted: the user
+    #: pressed Ctrl-C.
+    INTERRUPTED = 130
+    #: Nothing | answered <ever>.
+    UNREACHABLE = 3
+
+
+class Unexplained(enum.IntEnum):
+    #: All went well.
+    OK = 0
+    FAILED = 1
+
+
+class Annotated:
+    #: an annotated attribute
+    port: int = 1
+    plain = 2
+    #: a plain attribute
+    named = 3
+
+
+def test_doc_comments_are_read_above_plain_and_annotated_attributes() -> None:
+    assert doc_comments(Annotated) == {
+        "port": "an annotated attribute",
+        "named": "a plain attribute",
+    }
+
+
+def test_exit_codes_are_listed_in_numeric_order_with_their_comments() -> None:
+    assert exit_code_table(Explained).splitlines() == [
+        "| Code | Name | Meaning |",
+        "|---|---|---|",
+        "| `0` | `OK` | All went well. |",
+        "| `3` | `UNREACHABLE` | Nothing \\| answered &lt;ever&gt;. |",
+        "| `130` | `INTERRUPTED` | Interrupted: the user pressed Ctrl-C. |",
+    ]
+
+
+def test_an_exit_code_without_a_comment_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"Unexplained members without a #: comment: \['FAILED'\]"):
+        exit_code_table(Unexplained)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings
 from typer.core import TyperArgument
 
 from docgen import cli_reference, crd_reference, settings_reference
+from docgen.exit_codes import exit_code_table
 from docgen.markdown import code, fill, prose
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +33,10 @@ def _app() -> typer.Typer:
 
 
 def cli_page() -> str:
+    from cli.exits import ExitCode
+
     parts = cli_reference.render(_app(), CLI_NAME)
+    parts["exit_codes"] = exit_code_table(ExitCode)
     return fill(_template("cli.md"), parts)
 
 

@@ -7,12 +7,9 @@ name is derived the way pydantic-settings derives it (prefix, aliases, nested de
 
 from __future__ import annotations
 
-import ast
 import importlib
-import inspect
 import pkgutil
 import re
-import textwrap
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
+from docgen.comments import doc_comments
 from docgen.markdown import code, prose, table
 
 
@@ -117,7 +115,7 @@ def _env_of(cls: type[BaseSettings]) -> _Env:
 def _leaves(
     cls: type[BaseModel], env: _Env, path: tuple[str, ...], defaults: BaseModel | None
 ) -> Iterator[Setting]:
-    comments = _doc_comments(cls)
+    comments = doc_comments(cls)
     for name, field in cls.model_fields.items():
         dotted = (*path, name)
         names = _env_names(name, field, env)
@@ -259,29 +257,6 @@ def _bound(item: object) -> str:
     if isinstance(item, annotated_types.Lt):
         return f"< {item.lt}"
     return ""
-
-
-def _doc_comments(cls: type[BaseModel]) -> dict[str, str]:
-    """``#:`` comments right above a field (the Sphinx convention), for fields whose meaning is
-    written as a comment instead of a ``description``."""
-    try:
-        source = textwrap.dedent(inspect.getsource(cls))
-    except (OSError, TypeError):
-        return {}
-    lines = source.splitlines()
-    found: dict[str, str] = {}
-    tree = ast.parse(source)
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-    for node in body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            comment: list[str] = []
-            index = node.lineno - 2
-            while index >= 0 and lines[index].strip().startswith("#:"):
-                comment.insert(0, lines[index].strip()[2:].strip())
-                index -= 1
-            if comment:
-                found[node.target.id] = " ".join(comment)
-    return found
 
 
 def settings_table(
