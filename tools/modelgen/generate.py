@@ -90,7 +90,7 @@ def python_type(schema: dict[str, Any]) -> str:
         return SCALAR_DEFINITIONS.get(name, class_name(name))
     if "enum" in schema:
         return "Literal[" + ", ".join(json.dumps(value) for value in schema["enum"]) + "]"
-    # Lists and maps never hold null: the items are typed, not optional (docs/design.md, "The policies").
+    # Lists and maps never hold null: the items are typed, not optional (docs/design.md).
     kinds = [kind for kind in json_types(schema) if kind != "null"]
     if len(kinds) != 1:
         raise ValueError(f"unsupported schema type {kinds!r}: {schema}")
