@@ -8,6 +8,12 @@ file a job reads at ``/etc/jobsink-event/event``. Two rules make that file trust
 * data keeps its kind: JSON data is embedded as JSON, text as a JSON string, bytes as
   ``data_base64``.
 
+Events of CloudEvents 1.0 and 0.3 are kept in their own version: a 0.3 event keeps
+``specversion: "0.3"`` and the 0.3 attribute set (``schemaurl``, ``datacontentencoding``), and
+is written as the 0.3 JSON format writes it. That format has no ``data_base64``: bytes go in
+``data`` as a base64 string marked ``datacontentencoding: "base64"``, so that attribute is the one
+the receiver adds when a 0.3 event's data is bytes (the format cannot carry them otherwise).
+
 The serialisation is compact and its member order is fixed (``specversion``, ``id``, ``source``,
 ``type``, the optional context attributes, the extensions sorted by name, then the data), so a
 redelivery of the same event always produces the same bytes.
@@ -16,6 +22,7 @@ redelivery of the same event always produces the same bytes.
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import json
 import math
@@ -30,11 +37,19 @@ AttributeValue = str | int | bool
 """CloudEvents attribute types in JSON: String (also URI, Timestamp...), Integer, Boolean."""
 
 SPEC_VERSION: Final = "1.0"
+SPEC_VERSION_03: Final = "0.3"
 REQUIRED: Final = ("specversion", "id", "source", "type")
-OPTIONAL: Final = ("datacontenttype", "dataschema", "subject", "time")
+OPTIONAL: Final[Mapping[str, tuple[str, ...]]] = {
+    SPEC_VERSION: ("datacontenttype", "dataschema", "subject", "time"),
+    SPEC_VERSION_03: ("datacontenttype", "datacontentencoding", "schemaurl", "subject", "time"),
+}
+"""The optional context attributes of each supported version, in serialisation order."""
 DATA_MEMBERS: Final = ("data", "data_base64")
+BASE64: Final = "base64"
+"""The one ``datacontentencoding`` of CloudEvents 0.3 (RFC 2045 names are case-insensitive)."""
 
 _ATTRIBUTE_NAME = re.compile(r"[a-z0-9]{1,20}")
+_WHITESPACE = re.compile(r"[ \t\r\n]+")
 _INT32 = range(-(2**31), 2**31)
 # RFC 3339 date-time, as CloudEvents' Timestamp type requires.
 _RFC3339 = re.compile(
@@ -70,7 +85,7 @@ Data = JsonData | BinaryData
 
 @dataclass(frozen=True)
 class CloudEvent:
-    """One CloudEvent 1.0. Build it with :meth:`from_attributes`, which validates."""
+    """One CloudEvent 1.0 or 0.3. Build it with :meth:`from_attributes`, which validates."""
 
     specversion: str
     id: str
@@ -91,16 +106,20 @@ class CloudEvent:
         """
         present = {name: value for name, value in attributes.items() if value is not None}
         specversion, id, source, type = (_required_string(present, name) for name in REQUIRED)
-        if specversion != SPEC_VERSION:
+        optional = OPTIONAL.get(specversion)
+        if optional is None:
+            supported = " or ".join(repr(version) for version in OPTIONAL)
             raise EventError(
-                "specversion", f"unsupported version {specversion!r}, expected {SPEC_VERSION!r}"
+                "specversion", f"unsupported version {specversion!r}, expected {supported}"
             )
+        if specversion == SPEC_VERSION_03:
+            present = _encoding_of_03(present, data)
         extra: list[tuple[str, AttributeValue]] = []
-        for name in OPTIONAL:
+        for name in optional:
             if name in present:
                 extra.append((name, _optional_string(name, present[name])))
         for name in sorted(present):
-            if name in REQUIRED or name in OPTIONAL:
+            if name in REQUIRED or name in optional:
                 continue
             extra.append((name, _extension(name, present[name])))
         return cls(specversion, id, source, type, extra=tuple(extra), data=data)
@@ -132,7 +151,9 @@ class CloudEvent:
         if isinstance(self.data, JsonData):
             members.append(f'"data":{self.data.text}')
         elif isinstance(self.data, BinaryData):
-            members.append(f'"data_base64":"{base64.b64encode(self.data.value).decode("ascii")}"')
+            encoded = base64.b64encode(self.data.value).decode("ascii")
+            member = "data" if self.specversion == SPEC_VERSION_03 else "data_base64"
+            members.append(f'"{member}":"{encoded}"')
         return ("{" + ",".join(members) + "}").encode("utf-8")
 
 
@@ -144,6 +165,36 @@ def json_data(value: Any) -> JsonData:
 def text_data(text: str) -> JsonData:
     """Text data: stored as a JSON string."""
     return JsonData(_dump(text))
+
+
+def base64_data(encoded: object, what: str, *, line_breaks: bool = False) -> BinaryData:
+    """Bytes sent as base64 text (1.0's ``data_base64``, 0.3's ``data`` with
+    ``datacontentencoding``); :class:`EventError` on ``what`` when it is not base64.
+
+    ``line_breaks``: whitespace between the characters is dropped first, as 0.3 asks: its
+    ``base64`` is RFC 2045's, which breaks lines every 76 characters.
+    """
+    if not isinstance(encoded, str | bytes):
+        raise EventError(what, f"must be a base64 string, got {_kind(encoded)}")
+    if line_breaks:
+        encoded = _WHITESPACE.sub(
+            "", encoded if isinstance(encoded, str) else encoded.decode("latin-1")
+        )
+    try:
+        return BinaryData(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError):
+        raise EventError(what, "not valid base64") from None
+
+
+def check_content_encoding(value: object) -> None:
+    """A 0.3 ``datacontentencoding``: :class:`EventError` unless it is ``base64``."""
+    if not isinstance(value, str):
+        raise EventError("datacontentencoding", f"must be a string, got {_kind(value)}")
+    if value.lower() != BASE64:
+        raise EventError(
+            "datacontentencoding",
+            f"{value[:64]!r} is not supported: CloudEvents 0.3 defines base64",
+        )
 
 
 def parse_json(raw: bytes | str, what: str = "data") -> Any:
@@ -181,6 +232,21 @@ def body_data(body: bytes, content_type: str | None, what: str = "data") -> Data
         except UnicodeDecodeError:
             return BinaryData(body)
     return BinaryData(body)
+
+
+def _encoding_of_03(present: dict[str, object], data: Data | None) -> dict[str, object]:
+    """A 0.3 event's attributes with its ``datacontentencoding`` settled: checked when sent, and
+    ``base64`` when its data is bytes (the 0.3 JSON format's only way to carry them)."""
+    if "datacontentencoding" in present:
+        check_content_encoding(present["datacontentencoding"])
+        if isinstance(data, JsonData):
+            raise EventError(
+                "datacontentencoding", "set, but the data is JSON or text, not base64-encoded bytes"
+            )
+        return present
+    if isinstance(data, BinaryData):
+        return {**present, "datacontentencoding": BASE64}
+    return present
 
 
 def _dump(value: Any) -> str:

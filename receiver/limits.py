@@ -1,8 +1,14 @@
-"""Backpressure: a hard in-flight limit answered at once, and an optional client-side QPS limit.
+"""Backpressure: what the receiver holds at once is bounded, and a request that finds a bound
+reached is answered at once instead of waiting in a queue.
 
-The in-flight limit is the receiver's memory bound: a request takes a slot before its body is
-read, and a request that finds none gets 429 + Retry-After immediately instead of waiting in a
-queue, so 10x overload costs a few hundred bytes per refused request and nothing more.
+* ``InflightLimit``: Kubernetes work at once, one slot per worker of the pool. A slot is taken just
+  before work goes to a worker and given back by that worker when the work is done, never by the
+  request: a request whose client left, or that was cancelled, does not free a slot its worker
+  still uses, so running work never exceeds the limit.
+* ``BodyBudget``: bytes of request bodies being received at once, counted as they arrive. A
+  declared ``Content-Length`` reserves nothing, so announcing large bodies and sending them slowly
+  holds nothing but the bytes actually sent.
+* ``TokenBucket``: an optional client-side limit on Kubernetes calls per second.
 """
 
 from __future__ import annotations
@@ -14,20 +20,41 @@ from kubeapi.errors import KubeError
 
 
 class InflightLimit:
-    """A counter of slots, used only from the event loop (so it needs no lock)."""
+    """A counter of slots: taken on the event loop, given back from worker threads."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.current = 0
+        self._lock = threading.Lock()
 
     def try_acquire(self) -> bool:
-        if self.current >= self.limit:
-            return False
-        self.current += 1
-        return True
+        with self._lock:
+            if self.current >= self.limit:
+                return False
+            self.current += 1
+            return True
 
     def release(self) -> None:
-        self.current -= 1
+        with self._lock:
+            self.current -= 1
+
+
+class BodyBudget:
+    """Bytes held by bodies still arriving, all requests together; used only from the event loop
+    (so it needs no lock)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def try_take(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.held -= size
 
 
 class TokenBucket:

@@ -29,6 +29,12 @@ MAX_EVENT_BYTES = 1024 * 1024
 """The apiserver refuses a Secret whose data values add up to more than 1 MiB (``MaxSecretSize``);
 the event JSON is the Secret's only value, so this is the largest event that can be stored."""
 
+SWEEP_GRACE_MARGIN_SECONDS: Final = 5.0
+"""How much longer than the request deadline the sweep grace must be: a Job's creationTimestamp
+is cut to the second, the last Kubernetes call may end a moment past the deadline, and the
+apiserver's clock (which stamps the Job) and the receiver's (which judges its age) differ a
+little."""
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
@@ -108,11 +114,22 @@ class LimitSettings(BaseSettings):
 
     model_config = _config()
 
-    max_inflight: int = Field(64, ge=1, description="requests handled at once; beyond: 429")
+    max_inflight: int = Field(
+        64, ge=1, description="Kubernetes calls (one event's, or a batch's) at once; beyond: 429"
+    )
     request_timeout: float = Field(
         20.0, gt=0, description="deadline for one event's Kubernetes calls, retries included"
     )
-    body_timeout: float = Field(10.0, gt=0, description="time allowed to receive a request body")
+    body_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="time from a request's head to the last byte of its body; beyond: 408, closed",
+    )
+    body_budget_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=MAX_EVENT_BYTES,
+        description="bytes of request bodies arriving at once, all requests together; beyond: 503",
+    )
     retry_after_seconds: int = Field(1, ge=0, description="Retry-After sent with 429 and 503")
     max_batch_events: int = Field(100, ge=1, description="events in one batch-mode request")
 
@@ -138,7 +155,10 @@ class SweeperSettings(BaseSettings):
 
     interval_seconds: float = Field(60.0, ge=0, description="time between sweeps; 0 disables")
     grace_seconds: float = Field(
-        300.0, gt=0, description="age after which a Job without its Secret is deleted"
+        300.0,
+        gt=0,
+        description="age after which a Job without its Secret is deleted; at least "
+        "request_timeout + 5",
     )
 
 
@@ -208,3 +228,17 @@ class Settings(BaseSettings):
     kube: KubeSettings = Field(default_factory=KubeSettings)
     sweeper: SweeperSettings = Field(default_factory=SweeperSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
+
+    @model_validator(mode="after")
+    def _grace_outlasts_a_delivery(self) -> Settings:
+        # A delivery writes its Job, then its Secret, within its request deadline; a sweeper that
+        # judged the Job orphaned before the Secret came would delete an event answered 202.
+        grace, deadline = self.sweeper.grace_seconds, self.limits.request_timeout
+        if self.sweeper.interval_seconds and grace < deadline + SWEEP_GRACE_MARGIN_SECONDS:
+            raise ValueError(
+                f"sweeper grace_seconds ({PREFIX}SWEEP_GRACE_SECONDS={grace:g}) must be at least "
+                f"limits request_timeout ({PREFIX}REQUEST_TIMEOUT={deadline:g}) plus "
+                f"{SWEEP_GRACE_MARGIN_SECONDS:g} s: a Job younger than that may still be waiting "
+                "for the Secret its delivery is writing"
+            )
+        return self

@@ -40,11 +40,14 @@ def failure_body(failure: Failure) -> dict[str, Any]:
     return error_body(str(failure))
 
 
-def refused(failure: Failure, retry_after: int) -> JSONResponse:
+def refused(failure: Failure, retry_after: int, *, close: bool = False) -> JSONResponse:
+    """The refusal's answer; ``close``: part of the request is left unread, so the connection is
+    closed after it."""
+    headers = refusals.headers_of(failure, retry_after)
+    if close:
+        headers.update(refusals.CLOSE)
     return JSONResponse(
-        failure_body(failure),
-        status_code=refusals.status_of(failure),
-        headers=refusals.headers_of(failure, retry_after),
+        failure_body(failure), status_code=refusals.status_of(failure), headers=headers
     )
 
 

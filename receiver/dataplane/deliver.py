@@ -1,4 +1,5 @@
-"""Delivery: an event that fits where it is stored goes through the write protocol.
+"""Delivery: an event that fits where it is stored, and whose Location clients can read, goes
+through the write protocol.
 
 Blocking (Kubernetes calls): the handler runs these in its worker pool. A single event's failure
 is raised; a batch returns each event's own outcome, whatever the others do.
@@ -11,6 +12,7 @@ from typing import Any
 
 from jobsink.event import CloudEvent
 from jobsink.validation.meta import annotation_overflow
+from receiver.dataplane import routes
 from receiver.dataplane.refusals import FAILURES, Failure, Rejection
 from receiver.protocol import Accepted, WriteProtocol
 from receiver.settings import MAX_EVENT_BYTES
@@ -29,6 +31,7 @@ def one(
 ) -> Delivered:
     """Deliver ``event``; raises a ``Failure``."""
     check_size(sink, event)
+    check_location(sink, event)
     return Delivered(event, protocol.deliver(sink, event, deadline=deadline))
 
 
@@ -62,3 +65,17 @@ def check_size(sink: dict[str, Any], event: CloudEvent) -> None:
     if overflow:
         raise Rejection(413, f"source and id are {overflow} bytes too long: they are stored as "
                         "Job annotations, which hold 256 KiB in all", "source")  # fmt: skip
+
+
+def check_location(sink: dict[str, Any], event: CloudEvent) -> None:
+    """``Rejection`` 413 naming ``source`` or ``id`` (the longer once escaped) when the event's
+    Location would be longer than clients read: refused before anything is written, rather than
+    a 202 whose Location the sender cannot read or poll."""
+    meta = sink["metadata"]
+    where = routes.location(meta["namespace"], meta["name"], event.source, event.id)
+    if len(where) <= routes.MAX_LOCATION_BYTES:
+        return
+    escaped_source, escaped_id = routes.escape(event.source), routes.escape(event.id)
+    longer = "source" if len(escaped_source) >= len(escaped_id) else "id"
+    raise Rejection(413, f"source and id make a Location of {len(where)} bytes once "
+                    f"percent-escaped; at most {routes.MAX_LOCATION_BYTES}", longer)  # fmt: skip

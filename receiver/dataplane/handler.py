@@ -3,17 +3,23 @@
 A POST takes these steps, cheapest refusal first, nothing written before delivery:
 
 1. route: the path's shape (404) and the method it takes (405);
-2. admit: the declared Content-Length (413), then an in-flight slot (429);
+2. the declared Content-Length (413);
 3. the JobSink named by the path (404);
-4. the body, streamed under the size limit and a timeout (413, 408);
+4. the body, streamed under the size limit, a deadline from the request's head and the shared
+   body budget (413, 408, 503);
 5. decode: one event or a batch (400, 415, 413 for too many);
 6. authorize: nobody is refused yet (``authorize``);
-7. deliver: each event through the write protocol (202, 409, 413, 5xx);
+7. deliver: an in-flight slot (429), then each event through the write protocol (202, 409, 413,
+   5xx);
 8. answer.
 
-A GET (or HEAD) on an event's Location takes steps 1-3, then reads the event's Job and answers
-its state. Kubernetes I/O runs in a bounded thread pool, one worker per in-flight slot, so the
-event loop never blocks and nothing queues without bound.
+A GET (or HEAD) on an event's Location takes steps 1 and 3, then reads the event's Job and
+answers its state.
+
+Kubernetes I/O runs in a bounded thread pool, so the event loop never blocks; each piece of it
+takes an in-flight slot first (``_kube``) and its worker gives the slot back when done. Nothing
+else holds a slot: a sender that is slow to send its body holds only its bytes in the body budget,
+so slow senders cannot keep others' events from the apiserver.
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ from jobsink.names import job_name
 from kubeapi.object_client import ObjectClient
 from receiver.dataplane import answers, body, deliver, refusals, routes, wire
 from receiver.dataplane.authorize import Authorizer, EveryoneAllowed
+from receiver.dataplane.body import ClientGone
 from receiver.dataplane.deliver import Delivered
 from receiver.dataplane.refusals import FAILURES, Failure, Rejection
-from receiver.limits import InflightLimit
+from receiver.limits import BodyBudget, InflightLimit
 from receiver.metrics import Metrics
 from receiver.protocol import Outcome, WriteProtocol
 from receiver.settings import MAX_EVENT_BYTES, LimitSettings
@@ -76,6 +83,7 @@ class DataPlane:
         self.metrics = metrics or Metrics()
         self.authorizer = authorizer or EveryoneAllowed()
         self.slots = InflightLimit(limits.max_inflight)
+        self.body_budget = BodyBudget(limits.body_budget_bytes)
         self.pool = ThreadPoolExecutor(limits.max_inflight, thread_name_prefix="jobsink-kube")
         self.draining = False
 
@@ -85,22 +93,19 @@ class DataPlane:
 
     async def handle(self, request: Request) -> Response:
         """Every request that is not a probe; every failure is answered here, a 500 included."""
+        began = asyncio.get_running_loop().time()
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         try:
             route = routes.route(raw_path, request.method)  # 1
             if isinstance(route, routes.SinkPath):
-                body.check_declared_length(request.headers, MAX_EVENT_BYTES)  # 2
-            if not self.slots.try_acquire():
-                raise Rejection.overloaded(self.limits.retry_after_seconds)
-        except Rejection as rejection:
-            return self._refuse(rejection)
-        self.metrics.inflight.inc()
-        try:
-            if isinstance(route, routes.SinkPath):
-                return await self._post(request, route)
+                return await self._post(request, route, began)
             return await self._job(route)
         except FAILURES as failure:
             return self._refuse(failure)
+        except ClientGone:
+            self.metrics.events_rejected.labels("client_gone").inc()
+            log.info("client left before its body arrived", extra={"path": request.url.path})
+            return Response(status_code=400)  # nobody reads it
         except Exception as error:
             # A JobSink that cannot be rendered (stored while the webhook was down) or a bug: the
             # sender keeps the event (5xx) and succeeds once the JobSink is fixed.
@@ -108,13 +113,21 @@ class DataPlane:
             self.metrics.events_rejected.labels("internal").inc()
             message = f"internal error: {type(error).__name__}: {error}"
             return JSONResponse(answers.error_body(message), status_code=500)
-        finally:
-            self.slots.release()
-            self.metrics.inflight.dec()
 
-    async def _post(self, request: Request, route: routes.SinkPath) -> Response:
-        sink = await self._sink(route.namespace, route.name)  # 3
-        raw = await body.read(request, MAX_EVENT_BYTES, self.limits.body_timeout)  # 4
+    async def _post(self, request: Request, route: routes.SinkPath, began: float) -> Response:
+        try:
+            body.check_declared_length(request.headers, MAX_EVENT_BYTES)  # 2
+            sink = await self._sink(route.namespace, route.name)  # 3
+            raw = await body.read(  # 4
+                request,
+                limit=MAX_EVENT_BYTES,
+                budget=self.body_budget,
+                began=began,
+                seconds=self.limits.body_timeout,
+                retry_after=self.limits.retry_after_seconds,
+            )
+        except FAILURES as failure:
+            return self._refuse(failure, close=True)  # the body is not (all) read
         limit = self.limits.max_batch_events
         decoded = wire.decode(request.headers.raw, raw, max_batch_events=limit)  # 5
         await self.authorizer.authorize(request.headers, sink, decoded)  # 6
@@ -122,12 +135,12 @@ class DataPlane:
         protocol = self.protocol
         match decoded:  # 7, 8
             case wire.Single(event):
-                delivered = await self._run(lambda: deliver.one(protocol, sink, event, deadline))
+                delivered = await self._kube(lambda: deliver.one(protocol, sink, event, deadline))
                 self._count(delivered)
                 _log_accepted(route, delivered)
                 return answers.accepted(route, delivered)
             case wire.Batch(items):
-                outcomes = await self._run(lambda: deliver.batch(protocol, sink, items, deadline))
+                outcomes = await self._kube(lambda: deliver.batch(protocol, sink, items, deadline))
                 for outcome in outcomes:
                     self._count(outcome)
                 return answers.batch(route, outcomes, self.limits.retry_after_seconds)
@@ -136,7 +149,7 @@ class DataPlane:
         await self._sink(route.namespace, route.name)
         name = job_name(route.name, route.source, route.id)
         deadline = time.monotonic() + self.limits.request_timeout
-        job = await self._run(lambda: self.jobs.get(route.namespace, name, deadline=deadline))
+        job = await self._kube(lambda: self.jobs.get(route.namespace, name, deadline=deadline))
         if job is None:
             raise Rejection(404, f"no Job {name} for this event (never received, or deleted)")
         return answers.job(route, name, job)
@@ -146,13 +159,32 @@ class DataPlane:
             raise Rejection(404, f"this receiver serves namespace {self.namespace} only")
         sink = self.sinks.cached(namespace, name)
         if sink is None:
-            sink = await self._run(lambda: self.sinks.get(namespace, name))
+            sink = await self._kube(lambda: self.sinks.get(namespace, name))
         if sink is None:
             raise Rejection(404, f"JobSink {namespace}/{name} not found", "jobsink")
         return sink
 
-    async def _run(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+    async def _kube(self, work: Callable[[], T]) -> T:
+        """``work`` (blocking Kubernetes calls) on a worker under an in-flight slot; ``Rejection``
+        429 when none is free.
+
+        The slot is the worker's: given back when ``work`` ends, not when this request does, so
+        a request cancelled or left by its client while ``work`` runs frees nothing early.
+        """
+        if not self.slots.try_acquire():
+            raise Rejection.overloaded(self.limits.retry_after_seconds)
+        self.metrics.inflight.inc()
+        try:
+            future = self.pool.submit(work)
+        except BaseException:
+            self._release_slot()
+            raise
+        future.add_done_callback(lambda _: self._release_slot())
+        return await asyncio.wrap_future(future)
+
+    def _release_slot(self) -> None:
+        self.slots.release()
+        self.metrics.inflight.dec()
 
     def _count(self, outcome: Delivered | Failure) -> None:
         if not isinstance(outcome, Delivered):
@@ -166,12 +198,12 @@ class DataPlane:
         if accepted.outcome is Outcome.CREATED:
             self.metrics.jobs_created.inc()
 
-    def _refuse(self, failure: Failure) -> Response:
+    def _refuse(self, failure: Failure, *, close: bool = False) -> Response:
         self.metrics.events_rejected.labels(refusals.reason_of(failure)).inc()
         status = refusals.status_of(failure)
         level = logging.WARNING if status >= 500 else logging.INFO
         log.log(level, "request refused", extra={"status": status, "error": str(failure)})
-        return answers.refused(failure, self.limits.retry_after_seconds)
+        return answers.refused(failure, self.limits.retry_after_seconds, close=close)
 
 
 def _log_accepted(route: routes.SinkPath, delivered: Delivered) -> None:

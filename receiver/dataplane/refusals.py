@@ -13,13 +13,17 @@ from receiver.protocol import Busy, EventConflict
 
 Headers = tuple[tuple[str, str], ...]
 
+CLOSE: Headers = (("Connection", "close"),)
+"""Sent with a refusal that leaves part of the request unread: the connection is closed after it."""
+
 
 @dataclass(frozen=True)
 class Rejection(Exception):
     """The request (or one event of a batch) is refused before anything is written.
 
     ``attribute`` names the culprit for the sender (a CloudEvents attribute, ``body``, ``path``...);
-    ``headers`` go out with the answer: ``Allow`` with a 405, ``Retry-After`` with a 429.
+    ``headers`` go out with the answer: ``Allow`` with a 405, ``Retry-After`` with a 429 or 503,
+    ``Connection: close`` when part of the request is left unread.
     """
 
     status: int
@@ -43,6 +47,14 @@ class Rejection(Exception):
             headers=(("Retry-After", str(retry_after)),),
         )
 
+    @classmethod
+    def out_of_body_budget(cls, retry_after: int) -> Rejection:
+        return cls(
+            503,
+            "too many request bodies arriving at once; retry shortly",
+            headers=(("Retry-After", str(retry_after)), *CLOSE),
+        )
+
 
 Failure = Rejection | KubeError | EventConflict | Busy
 FAILURES = (Rejection, KubeError, EventConflict, Busy)
@@ -56,6 +68,7 @@ _REASONS = {
     413: "too_large",
     415: "unsupported_format",
     429: "overloaded",
+    503: "body_budget",
 }
 
 

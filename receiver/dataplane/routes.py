@@ -17,6 +17,12 @@ from urllib.parse import quote, unquote_to_bytes
 
 from receiver.dataplane.refusals import Rejection
 
+MAX_LOCATION_BYTES = 8192
+"""The longest Location the receiver answers with. An event's source and id are in its Location,
+each percent-escaped (a non-ASCII character takes up to 12 bytes); a longer header goes past the
+head buffers of common clients (h11, under httpx, reads at most 16 KiB of head in all), and a GET
+of it past the 8 KiB request line that proxies accept by default."""
+
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _LOCATION_WORDS = ("namespaces", "name", "sources", "ids")
@@ -89,10 +95,11 @@ def parse(raw_path: bytes) -> SinkPath | EventPath | None:
 def location(namespace: str, name: str, source: str, id: str) -> str:
     """The status path of an event's Job, every segment escaped."""
     parts = ("namespaces", namespace, "name", name, "sources", source, "ids", id)
-    return "/" + "/".join(_escape(part) for part in parts)
+    return "/" + "/".join(escape(part) for part in parts)
 
 
-def _escape(segment: str) -> str:
+def escape(segment: str) -> str:
+    """One segment of a Location path, percent-escaped."""
     # "." and ".." would be removed as dot-segments by URL normalisation in clients and proxies.
     if segment in (".", ".."):
         return segment.replace(".", "%2E")

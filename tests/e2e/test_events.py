@@ -410,9 +410,11 @@ def test_the_sweeper_deletes_a_job_whose_secret_never_came(
         f"--namespace={namespace}",
         "--no-status",
     ]
+    # The grace must outlast a delivery (request deadline + 5 s): a short deadline keeps it short.
     sweep_fast = {
         "JOBSINK_RECEIVER_SWEEP_INTERVAL_SECONDS": "1",
-        "JOBSINK_RECEIVER_SWEEP_GRACE_SECONDS": "2",
+        "JOBSINK_RECEIVER_SWEEP_GRACE_SECONDS": "7",
+        "JOBSINK_RECEIVER_REQUEST_TIMEOUT": "2",
     }
     sweeping = control_plane.spawn("receiver-sweeping", argv, env=sweep_fast)
     try:
@@ -426,7 +428,7 @@ def test_the_sweeper_deletes_a_job_whose_secret_never_came(
         # A complete pair next to it is left alone, however old it gets.
         kept = post(RunningReceiver(sweeping, port), namespace, "job-sink-logger", ce_id="kept")
         assert kept.status_code == 202, kept.text
-        time.sleep(4)  # two sweeps past the grace period
+        time.sleep(9)  # two sweeps past the grace period
         assert (
             control_plane.kubectl("get", "job", kept.json()["job"], "-n", namespace).returncode == 0
         )

@@ -90,7 +90,14 @@ def test_lone_surrogate_in_data_stays_valid_utf8() -> None:
         pytest.param({k: v for k, v in SEED.items() if k != "id"}, "id", "missing", id="no-id"),
         pytest.param({**SEED, "source": ""}, "source", "empty", id="empty-source"),
         pytest.param({**SEED, "type": 3}, "type", "string", id="type-not-string"),
-        pytest.param({**SEED, "specversion": "0.3"}, "specversion", "unsupported", id="v03"),
+        pytest.param({**SEED, "specversion": "0.2"}, "specversion", "unsupported", id="v02"),
+        pytest.param({**SEED, "specversion": "1"}, "specversion", "'1.0' or '0.3'", id="v1"),
+        pytest.param(
+            {**SEED, "specversion": "0.3", "datacontentencoding": "gzip"},
+            "datacontentencoding",
+            "base64",
+            id="v03-encoding-other-than-base64",
+        ),
         pytest.param({**SEED, "time": "yesterday"}, "time", "RFC 3339", id="bad-time"),
         pytest.param({**SEED, "datacontenttype": "json"}, "datacontenttype", "media", id="bad-ct"),
         pytest.param({**SEED, "Bad-Name": "x"}, "Bad-Name", "lowercase", id="bad-ext-name"),
@@ -117,3 +124,44 @@ def test_invalid_attributes_name_the_attribute(
 def test_parse_json_rejects_what_json_cannot_carry(raw: bytes) -> None:
     with pytest.raises(EventError, match="data: not valid JSON"):
         parse_json(raw)
+
+
+V03 = {**SEED, "specversion": "0.3"}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "data", "expected"),
+    [
+        pytest.param(
+            {**V03, "time": "2024-01-01T00:00:00Z", "schemaurl": "s", "subject": "x", "z": 1},
+            json_data({"k": "v"}),
+            b'{"specversion":"0.3","id":"123","source":"my/curl/command","type":"my.demo.event",'
+            b'"schemaurl":"s","subject":"x","time":"2024-01-01T00:00:00Z","z":1,"data":{"k":"v"}}',
+            id="0.3-attributes-in-0.3-order",
+        ),
+        pytest.param(
+            {**V03, "datacontenttype": "image/png"},
+            BinaryData(b"\x00\xff"),
+            b'{"specversion":"0.3","id":"123","source":"my/curl/command","type":"my.demo.event",'
+            b'"datacontenttype":"image/png","datacontentencoding":"base64","data":"AP8="}',
+            id="0.3-bytes-base64-in-data",
+        ),
+        pytest.param(
+            {**V03, "datacontentencoding": "Base64"},
+            BinaryData(b"\x00\xff"),
+            b'{"specversion":"0.3","id":"123","source":"my/curl/command","type":"my.demo.event",'
+            b'"datacontentencoding":"Base64","data":"AP8="}',
+            id="0.3-encoding-kept-as-sent",
+        ),
+    ],
+)
+def test_0_3_events_are_stored_as_0_3(
+    attributes: dict[str, object], data: object, expected: bytes
+) -> None:
+    assert CloudEvent.from_attributes(attributes, data).to_json() == expected  # type: ignore[arg-type]
+
+
+def test_0_3_encoding_with_json_data_is_refused() -> None:
+    with pytest.raises(EventError) as caught:
+        CloudEvent.from_attributes({**V03, "datacontentencoding": "base64"}, json_data(1))
+    assert caught.value.attribute == "datacontentencoding"

@@ -1,13 +1,15 @@
-"""Backpressure primitives: the in-flight counter and the client-side QPS bucket."""
+"""Backpressure primitives: the in-flight counter, the body budget and the client-side QPS
+bucket."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from kubeapi.errors import KubeError
-from receiver.limits import InflightLimit, TokenBucket
+from receiver.limits import BodyBudget, InflightLimit, TokenBucket
 
 
 def test_inflight_limit_refuses_beyond_its_slots() -> None:
@@ -15,6 +17,39 @@ def test_inflight_limit_refuses_beyond_its_slots() -> None:
     assert [limit.try_acquire() for _ in range(3)] == [True, True, False]
     limit.release()
     assert limit.try_acquire()
+
+
+def test_inflight_slots_given_back_from_many_threads_are_all_counted() -> None:
+    limit = InflightLimit(1000)
+    assert all(limit.try_acquire() for _ in range(1000))
+
+    def release_100() -> None:
+        for _ in range(100):
+            limit.release()
+
+    workers = [threading.Thread(target=release_100) for _ in range(10)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert limit.current == 0
+
+
+@pytest.mark.parametrize(
+    ("takes", "taken"),
+    [
+        pytest.param([10, 90], [True, True], id="exactly-full"),
+        pytest.param([60, 41, 40], [True, False, True], id="a-chunk-past-it-is-refused-alone"),
+        pytest.param([101], [False], id="one-chunk-over"),
+    ],
+)
+def test_body_budget_holds_what_fits(takes: list[int], taken: list[bool]) -> None:
+    budget = BodyBudget(100)
+    assert [budget.try_take(size) for size in takes] == taken
+    held = sum(size for size, ok in zip(takes, taken, strict=True) if ok)
+    assert budget.held == held
+    budget.give_back(held)
+    assert budget.try_take(100)
 
 
 def test_token_bucket_gives_its_burst_at_once_then_refuses_past_the_deadline() -> None:

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from receiver.settings import LeaseSettings, ServerSettings, Settings
+from receiver.settings import (
+    MAX_EVENT_BYTES,
+    LeaseSettings,
+    LimitSettings,
+    ServerSettings,
+    Settings,
+    SweeperSettings,
+)
 
 # Every setting, by the variable that sets it (the names the Deployment and the docs use).
 VARIABLES: list[tuple[str, str, str, Any]] = [
@@ -27,6 +34,7 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_MAX_INFLIGHT", "limits.max_inflight", "8", 8),
     ("JOBSINK_RECEIVER_REQUEST_TIMEOUT", "limits.request_timeout", "3", 3.0),
     ("JOBSINK_RECEIVER_BODY_TIMEOUT", "limits.body_timeout", "2", 2.0),
+    ("JOBSINK_RECEIVER_BODY_BUDGET_BYTES", "limits.body_budget_bytes", "2097152", 2097152),
     ("JOBSINK_RECEIVER_RETRY_AFTER_SECONDS", "limits.retry_after_seconds", "4", 4),
     ("JOBSINK_RECEIVER_MAX_BATCH_EVENTS", "limits.max_batch_events", "10", 10),
     ("JOBSINK_RECEIVER_KUBECONFIG", "kube.kubeconfig", "/k/config", Path("/k/config")),
@@ -135,8 +143,51 @@ def test_unprefixed_variables_of_other_programs_are_not_read(
             id="misspelt-setting",
         ),
         pytest.param(lambda: Settings(port=8080), "Extra inputs", id="setting-outside-group"),
+        pytest.param(
+            lambda: LimitSettings(body_budget_bytes=MAX_EVENT_BYTES - 1),
+            "greater than or equal to 1048576",
+            id="body-budget-below-one-event",
+        ),
+        pytest.param(
+            lambda: Settings(sweeper=SweeperSettings(grace_seconds=15)),
+            r"SWEEP_GRACE_SECONDS=15\) must be at least .*REQUEST_TIMEOUT=20\) plus 5 s",
+            id="sweep-grace-shorter-than-a-delivery",
+        ),
+        pytest.param(
+            lambda: Settings(
+                limits=LimitSettings(request_timeout=60),
+                sweeper=SweeperSettings(grace_seconds=64.9),
+            ),
+            "must be at least",
+            id="sweep-grace-within-the-margin",
+        ),
     ],
 )
 def test_bad_settings_are_refused(make: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         make()
+
+
+@pytest.mark.parametrize(
+    ("interval", "grace", "request_timeout"),
+    [
+        pytest.param(60.0, 25.0, 20.0, id="grace-at-deadline-plus-margin"),
+        pytest.param(0.0, 1.0, 20.0, id="no-sweeper-no-grace-needed"),
+        pytest.param(60.0, 300.0, 20.0, id="defaults"),
+    ],
+)
+def test_sweep_grace_that_outlasts_a_delivery_is_taken(
+    interval: float, grace: float, request_timeout: float
+) -> None:
+    settings = Settings(
+        limits=LimitSettings(request_timeout=request_timeout),
+        sweeper=SweeperSettings(interval_seconds=interval, grace_seconds=grace),
+    )
+    assert settings.sweeper.grace_seconds == grace
+
+
+def test_sweep_grace_is_checked_against_the_variables_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOBSINK_RECEIVER_SWEEP_GRACE_SECONDS", "30")
+    monkeypatch.setenv("JOBSINK_RECEIVER_REQUEST_TIMEOUT", "26")
+    with pytest.raises(ValidationError, match="REQUEST_TIMEOUT=26"):
+        Settings()

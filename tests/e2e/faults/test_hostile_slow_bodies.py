@@ -16,13 +16,10 @@ import pytest
 from controlplane.ports import LOOPBACK
 from tests.e2e.faults.rawhttp import CRLF, head
 from tests.e2e.faults.sender import percentile
-from tests.e2e.faults.targets import Target, fixed_later
+from tests.e2e.faults.targets import Target
 
 pytestmark = pytest.mark.timeout(300)
 
-SLOW_BODIES_HOLD_SLOTS = (
-    "a request takes its in-flight slot before its body is read, with no minimum transfer rate"
-)
 SLOW_CONNECTIONS = 200
 NORMAL_EVENTS = 100
 
@@ -89,7 +86,6 @@ async def _slow_bodies_then_normal_events(target: Target) -> list[tuple[int, flo
     return answers
 
 
-@fixed_later(SLOW_BODIES_HOLD_SLOTS)
 def test_slow_bodies_do_not_deny_service_to_normal_events(receiver_target: Target) -> None:
     answers = asyncio.run(_slow_bodies_then_normal_events(receiver_target))
     codes = sorted({code for code, _ in answers})

@@ -94,7 +94,7 @@ def test_binary_mode(headers: Headers, body: bytes, expected: dict[str, object])
         pytest.param(with_header(b"ce-source", None), b"", 400, "source", id="missing-source"),
         pytest.param(with_header(b"ce-type", None), b"", 400, "type", id="missing-type"),
         pytest.param([], b"{}", 400, "specversion", id="no-ce-headers"),
-        pytest.param(with_header(b"ce-specversion", b"0.3"), b"", 400, "specversion", id="v0.3"),
+        pytest.param(with_header(b"ce-specversion", b"0.2"), b"", 400, "specversion", id="v0.2"),
         pytest.param(with_header(b"ce-id", b"%G1"), b"", 400, "id", id="bad-percent"),
         pytest.param(with_header(b"ce-id", b"%FF"), b"", 400, "id", id="percent-not-utf8"),
         pytest.param(with_header(b"ce-id", b"\xff"), b"", 400, "id", id="raw-not-utf8"),
@@ -244,3 +244,108 @@ def test_batch_size_limit_is_checked_before_decoding(events: int, refused: bool)
         decoded = decode(BATCH, body, max_batch_events=3)
         assert isinstance(decoded, Batch)
         assert all(isinstance(item, Rejection) for item in decoded.items)
+
+
+V03_HEADERS = with_header(b"ce-specversion", b"0.3")
+V03 = {"specversion": "0.3", "id": "1", "source": "s", "type": "t"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        pytest.param(V03_HEADERS, b"", {"specversion": "0.3"}, id="no-data"),
+        pytest.param(
+            with_header(b"ce-schemaurl", b"https://example.com/s.json", V03_HEADERS),
+            b'{"a": 1}',
+            {"schemaurl": "https://example.com/s.json", "data": {"a": 1}},
+            id="schemaurl-json",
+        ),
+        pytest.param(
+            with_header(b"content-type", b"image/png", V03_HEADERS),
+            b"\x89PNG",
+            {"datacontenttype": "image/png", "datacontentencoding": "base64", "data": "iVBORw=="},
+            id="bytes-in-data-as-0.3-writes-them",
+        ),
+        pytest.param(
+            with_header(b"ce-datacontentencoding", b"base64", V03_HEADERS),
+            b"iVBO\r\nRw==",
+            {"datacontentencoding": "base64", "data": "iVBORw=="},
+            id="base64-body-with-line-break",
+        ),
+        pytest.param(
+            with_header(b"ce-dataschema", b"x", V03_HEADERS),
+            b"",
+            {"dataschema": "x"},
+            id="1.0-attribute-is-an-extension-in-0.3",
+        ),
+    ],
+)
+def test_binary_mode_0_3(headers: Headers, body: bytes, expected: dict[str, object]) -> None:
+    event = stored(headers, body)
+    assert {key: event.get(key) for key in expected} == expected
+    assert "data_base64" not in event
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(V03, V03, id="minimal"),
+        pytest.param(
+            {**V03, "datacontentencoding": "base64", "data": "AAE=", "schemaurl": "u"},
+            {**V03, "datacontentencoding": "base64", "schemaurl": "u", "data": "AAE="},
+            id="base64-data-kept-in-0.3-order",
+        ),
+        pytest.param(
+            {**V03, "datacontenttype": "application/json", "data": {"x": [1]}},
+            {**V03, "datacontenttype": "application/json", "data": {"x": [1]}},
+            id="json-data",
+        ),
+    ],
+)
+def test_structured_mode_0_3(document: dict[str, object], expected: dict[str, object]) -> None:
+    event = stored(STRUCTURED, json.dumps(document).encode())
+    assert (event, list(event)) == (expected, list(expected))
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "attribute"),
+    [
+        pytest.param(
+            STRUCTURED,
+            json.dumps({**V03, "data_base64": "AAE="}).encode(),
+            "data_base64",
+            id="data_base64-is-1.0-only",
+        ),
+        pytest.param(
+            STRUCTURED,
+            json.dumps({**V03, "datacontentencoding": "quoted-printable", "data": "x"}).encode(),
+            "datacontentencoding",
+            id="other-encoding",
+        ),
+        pytest.param(
+            STRUCTURED,
+            json.dumps({**V03, "datacontentencoding": "base64", "data": {"a": 1}}).encode(),
+            "data",
+            id="encoded-data-not-a-string",
+        ),
+        pytest.param(
+            STRUCTURED,
+            json.dumps({**V03, "datacontentencoding": "base64", "data": "!!"}).encode(),
+            "data",
+            id="encoded-data-not-base64",
+        ),
+        pytest.param(
+            with_header(b"ce-datacontentencoding", b"base64", V03_HEADERS),
+            b"not base64!",
+            "data",
+            id="binary-body-not-base64",
+        ),
+        pytest.param(
+            with_header(b"ce-schemaurl", b"", V03_HEADERS), b"", "schemaurl", id="empty-schemaurl"
+        ),
+    ],
+)
+def test_0_3_refusals_name_the_attribute(headers: Headers, body: bytes, attribute: str) -> None:
+    with pytest.raises(Rejection) as caught:
+        decode(headers, body)
+    assert (caught.value.status, caught.value.attribute) == (400, attribute)
