@@ -44,8 +44,11 @@ from receiver.jobdigest import Claim, fingerprint, job_key, uid_digest
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ENTRIES = 2_000_000
-PAGE_SIZE = 1000
-"""Jobs per list page: few round trips for a big cluster, about 2 MiB of JSON per page."""
+PAGE_SIZE = 500
+"""Jobs per list page (client-go's default too). Measured with 100,000 Jobs: RSS per indexed Job
+rises with the page size (220 B at 250, 281 at 500, 362 at 1,000, 650 at 2,000: a page in flight
+leaves its high-water mark behind), and time to ready falls only a little (12.4, 11.2, 10.2,
+8.8 s)."""
 RELIST_BELOW = 0.9
 """A bounded index lists again once deletions have taken it below this share of its bound."""
 
