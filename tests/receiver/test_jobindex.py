@@ -221,16 +221,15 @@ def test_past_its_bound_the_index_keeps_what_it_holds_and_knows_nothing_else(
     assert index.bounded
     assert len(index) == 3
     assert len([r for r in caplog.records if "full at 3 entries" in r.message]) == 1, "once"
-    seen = [
-        index.seen("default", named(i)["metadata"]["name"], claim_for(i)) for i in range(7)
-    ]
+    seen = [index.seen("default", named(i)["metadata"]["name"], claim_for(i)) for i in range(7)]
     assert seen.count(Seen.CLAIMED) == 3
     assert seen.count(Seen.UNKNOWN) == 4  # not "no Job": there may be one
     held = next(i for i in range(7) if seen[i] is Seen.CLAIMED)
     source.send("MODIFIED", named(held, deletionTimestamp="2026-01-01T00:00:00Z"))
     wait_for(
-        lambda: index.seen("default", named(held)["metadata"]["name"], claim_for(held))
-        is Seen.OTHER,
+        lambda: (
+            index.seen("default", named(held)["metadata"]["name"], claim_for(held)) is Seen.OTHER
+        ),
         "a held Job is still followed",
     )
 
@@ -246,7 +245,8 @@ def test_a_bounded_index_lists_again_once_deletions_make_room(
     for job in jobs:
         put(source, job)
     index = make_index(max_entries=10)
-    assert index.bounded and source.lists == 1
+    assert index.bounded
+    assert source.lists == 1
     for job in jobs[:3]:  # the cluster deletes three of the ten the index holds
         del source.objects[("default", job["metadata"]["name"])]
         source.send("DELETED", job)

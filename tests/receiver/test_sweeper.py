@@ -167,9 +167,7 @@ def meta(namespace: str, name: str, uid: str = "", owner: str = "") -> dict[str,
     ("secrets", "jobs", "owned", "out_of_order"),
     [
         pytest.param([], [meta("a", "j", "1")], [False], False, id="no-secrets"),
-        pytest.param(
-            [meta("a", "j", owner="1")], [meta("a", "j", "1")], [True], False, id="owned"
-        ),
+        pytest.param([meta("a", "j", owner="1")], [meta("a", "j", "1")], [True], False, id="owned"),
         pytest.param(
             [meta("a", "j", owner="0")], [meta("a", "j", "1")], [False], False, id="older-job"
         ),
