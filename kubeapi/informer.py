@@ -18,8 +18,9 @@ together do not retry together; any progress (a list, an event) resets it.
 Two flags tell readers how far to trust the store. ``synced`` turns true with the first list and
 stays true: a store that lags while the apiserver is unreachable is still the best answer there
 is, and readiness must not flap with the apiserver. ``current`` is true only while nothing is
-known to be missing: from a list or a successfully opened watch until the next failure. A reader
-that must never act on a missed deletion (the receiver's Job index) uses ``current``.
+known to be missing: from a list or a successfully opened watch until the next failure or the
+next list (one the store asked for with ``relist`` included). A reader that must never act on a
+missed deletion (the receiver's Job index) uses ``current``.
 
 Every watch of ours runs on this one loop, so they all meet trouble the same way. Two choices
 are deliberate. A watch failure resumes the watch rather than re-listing: a re-list would give

@@ -12,8 +12,9 @@ whether they are equal to the ones the protocol expects, so the index keeps, per
 
 Why ints of those widths: CPython stores an int in 30-bit digits, so an int below 2**60 is a
 32-byte object and a 128-bit one 48 bytes, against 64 bytes for a 16-byte ``bytes``. Measured
-with tracemalloc over 200,000 entries: 124 bytes per entry for this pair in a dict, 150 for two
-16-byte ``bytes``.
+with tracemalloc over 200,000 entries in a dict: 132 bytes per entry for this pair, 150 for two
+16-byte ``bytes``. In a receiver's RSS it is about 150 bytes per Job at a million Jobs
+(docs/benchmarks.md, "Job index").
 
 Why collisions cost nothing but speed: two names with the same key share one entry, whose
 fingerprint then matches neither claim (the sink id label is the Job's own name), so both go down

@@ -120,7 +120,6 @@ class WriteProtocol:
         self, namespace: str, name: str, sink: dict[str, Any], event: CloudEvent, deadline: float
     ) -> bool:
         """Step 1: True when this event's Job and its Secret are both there."""
-        index = self._index
         sink_meta = sink["metadata"]
         claim = Claim(
             sink_name=sink_meta["name"],
@@ -129,28 +128,29 @@ class WriteProtocol:
             source=event.source,
             id=event.id,
         )
+        index = self._index
         seen = index.seen(namespace, name, claim) if index is not None else Seen.UNKNOWN
-        if seen is Seen.UNKNOWN:
+        if index is not None and seen is Seen.CLAIMED:
+            # Asked afresh each time, with this JobSink's uid: the Job may since be going away
+            # (deletion, or its JobSink replaced).
+            if index.completed(namespace, name, claim):
+                return True
+            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
+            job_uid = _owner_uid(secret) if secret is not None else None
+            if job_uid is None or not index.shows(namespace, name, claim, job_uid):
+                return False
+        elif seen is Seen.UNKNOWN:
             job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
             if job is None or not self._belongs(job, sink, event):
                 return False
             job_uid = _uid(job)
             secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
-            done = secret is not None and _owner_uid(secret) == job_uid
-        elif seen is Seen.CLAIMED and index is not None:
-            # The claim is checked afresh each time: the Job may since be going away (deletion,
-            # or its JobSink replaced).
-            if index.completed(namespace, name, claim):
-                return True
-            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
-            owner = _owner_uid(secret) if secret is not None else None
-            job_uid = owner or ""
-            done = owner is not None and index.shows(namespace, name, claim, owner)
+            if secret is None or _owner_uid(secret) != job_uid:
+                return False
         else:
-            return False
-        if done:
-            self._completed(namespace, name, job_uid)
-        return done
+            return False  # no Job, or not this event's: the create path settles it
+        self._completed(namespace, name, job_uid)
+        return True
 
     def _confirm(self, namespace: str, name: str, job_uid: str, deadline: float) -> None:
         """Step 4: prove the Job this delivery completed still stands (see the module doc)."""
