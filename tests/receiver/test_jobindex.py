@@ -19,8 +19,10 @@ from jobsink.event import CloudEvent
 from jobsink.render import render
 from kubeapi import object_client
 from kubeapi.calls import Caller
+from receiver.app import build
 from receiver.jobdigest import Claim, fingerprint, uid_digest
 from receiver.jobindex import JobDigests, JobIndex, Seen
+from receiver.settings import IndexSettings, Settings, StatusSettings
 from tests.kubeapi.fake_source import FakeListWatch, wait_for
 from tests.receiver.conftest import SINK
 
@@ -282,3 +284,10 @@ def test_an_entry_costs_less_than_300_bytes() -> None:
         tracemalloc.stop()
     assert len(store) == count
     assert per_entry < BYTES_PER_ENTRY, f"{per_entry:.0f} bytes per entry"
+
+
+def test_the_receiver_takes_the_bound_from_its_settings(fake_client: Any) -> None:
+    settings = Settings(index=IndexSettings(max_entries=5), status=StatusSettings(enabled=False))
+    _plane, background = build(settings, fake_client)
+    (index,) = [part for part in background if isinstance(part, JobIndex)]
+    assert index.digests.max_entries == 5
