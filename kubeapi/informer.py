@@ -18,8 +18,9 @@ together do not retry together; any progress (a list, an event) resets it.
 Two flags tell readers how far to trust the store. ``synced`` turns true with the first list and
 stays true: a store that lags while the apiserver is unreachable is still the best answer there
 is, and readiness must not flap with the apiserver. ``current`` is true only while nothing is
-known to be missing: from a list or a successfully opened watch until the next failure. A reader
-that must never act on a missed deletion (the receiver's Job index) uses ``current``.
+known to be missing: from a list or a successfully opened watch until the next failure or the
+next list (one the store asked for with ``relist`` included). A reader that must never act on a
+missed deletion (the receiver's Job index) uses ``current``.
 
 Every watch of ours runs on this one loop, so they all meet trouble the same way. Two choices
 are deliberate. A watch failure resumes the watch rather than re-listing: a re-list would give
@@ -32,6 +33,13 @@ aside.
 Reads (``get``, ``stored_keys``, ``len``) take no lock: the informer's thread is the only
 writer, a list replaces the store in one assignment, and single dict operations are atomic in
 CPython.
+
+Where the objects go is the caller's choice. By default the informer keeps a dict of them by
+(namespace, name), each through ``transform``, and tells ``Handlers`` what changed. A reader
+that needs far less than an object per key (the receiver's Job index keeps a pair of ints per
+Job) passes a :class:`Store` instead: the informer hands it every listed object, a page at a
+time, and every watch event, and keeps nothing itself. A list never holds more than one page of
+whole objects either way.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ from typing import Any, Protocol
 
 from kubeapi.daemon import Daemon
 from kubeapi.errors import Gone
-from kubeapi.listwatch import Page
+from kubeapi.listwatch import Listing, Page
 from kubeapi.messages import one_line
 from kubeapi.watch import WatchEvent
 
@@ -76,6 +84,23 @@ class Source(Protocol):
     def watch(self, resource_version: str, *, timeout_seconds: int) -> Stream: ...
 
 
+class Store(Protocol):
+    """Where an informer puts what it lists and watches, when the caller keeps it its own way.
+    Called on the informer's thread only; readers on other threads are the store's business."""
+
+    def replace(self, objects: Iterable[Object]) -> None:
+        """Start over from a complete list. ``objects`` arrives a page at a time; when it raises
+        (a page failed) the informer is not ``current`` and lists again later."""
+
+    def put(self, obj: Object) -> None:
+        """An object was added or modified."""
+
+    def remove(self, obj: Object) -> None:
+        """An object was deleted; ``obj`` is its last state."""
+
+    def __len__(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Handlers:
     """Called on the informer's thread, after the store changed; they must be quick. After each
@@ -101,6 +126,7 @@ class Informer:
         *,
         name: str,
         transform: Transform | None = None,
+        store: Store | None = None,
         page_size: int = 500,
         watch_timeout: int = 300,
         base_backoff: float = 0.5,
@@ -108,8 +134,13 @@ class Informer:
         on_restart: RestartObserver | None = None,
     ) -> None:
         """``name`` names the thread and the log lines. ``transform`` is applied to every object
-        before it is stored (to keep only what the reader needs)."""
+        before it is stored (to keep only what the reader needs). ``store`` replaces the
+        informer's own dict of objects (see the module doc); it goes without ``transform``,
+        ``get``, ``stored_keys`` and handlers, which all belong to that dict."""
+        if store is not None and transform is not None:
+            raise ValueError("a custom store keeps what it wants: give it no transform")
         self.name = name
+        self._custom = store
         self._source = source
         self._transform = transform
         self.page_size = page_size
@@ -121,6 +152,8 @@ class Informer:
         self._handlers: list[Handlers] = []
         self._synced = threading.Event()
         self._current = False
+        self._relist = False
+        """Asked for by ``relist``: list again once the current event is applied."""
         self._lock = threading.Lock()
         self._stream: Stream | None = None
         self._progress = False
@@ -134,14 +167,19 @@ class Informer:
     # -- reading ------------------------------------------------------------------------------
 
     def get(self, namespace: str, name: str) -> Object | None:
-        return self._store.get((namespace, name))
+        return self._objects().get((namespace, name))
 
     def stored_keys(self) -> list[Key]:
         """A snapshot of the stored keys."""
-        return list(self._store)
+        return list(self._objects())
 
     def __len__(self) -> int:
-        return len(self._store)
+        return len(self._custom if self._custom is not None else self._store)
+
+    def _objects(self) -> dict[Key, Object]:
+        if self._custom is not None:
+            raise TypeError(f"{self.name} keeps its objects in a custom store: read that instead")
+        return self._store
 
     @property
     def synced(self) -> bool:
@@ -158,7 +196,13 @@ class Informer:
 
     def add_handlers(self, handlers: Handlers) -> None:
         """Register before ``start``: handlers added later miss what happened before."""
+        self._objects()  # a custom store tells its own readers
         self._handlers.append(handlers)
+
+    def relist(self) -> None:
+        """List again from scratch once the event being applied is done (or the next one
+        arrives): for a store that knows it has fallen out of step with what it could hold."""
+        self._relist = True
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -177,12 +221,14 @@ class Informer:
     # -- changing the store (the loop calls these; tests may drive them directly) -------------
 
     def replace(self, objects: Iterable[Object], resource_version: str) -> None:
-        """Start over from a complete list."""
+        """Start over from a complete list (consumed as it arrives: see ``Listing``)."""
+        if self._custom is not None:
+            self._custom.replace(objects)
+            self._listed(resource_version)
+            return
         fresh = {key_of(obj): self._kept(obj) for obj in objects}
         previous, self._store = self._store, fresh
-        self.resource_version = resource_version
-        self._current = True
-        self._synced.set()
+        self._listed(resource_version)
         self._tell("on_listed")
         for key, obj in fresh.items():
             old = previous.get(key)
@@ -194,11 +240,22 @@ class Informer:
             if key not in fresh:
                 self._tell("on_deleted", old)
 
+    def _listed(self, resource_version: str) -> None:
+        self.resource_version = resource_version
+        self._current = True
+        self._synced.set()
+
     def apply(self, event: WatchEvent) -> None:
         """One watch event, bookmarks included."""
         if event.resource_version:
             self.resource_version = event.resource_version
         if event.type == "BOOKMARK":
+            return
+        if self._custom is not None:
+            if event.type == "DELETED":
+                self._custom.remove(event.object)
+            else:
+                self._custom.put(event.object)
             return
         key = key_of(event.object)
         obj = self._kept(event.object)
@@ -239,6 +296,9 @@ class Informer:
                     listed, failures = True, 0
                 if self._watch():
                     failures = 0
+                    if self._relist:
+                        self._relist, listed = False, False
+                        log.info("%s: listing again, as its store asked", self.name)
                     continue
                 failures += 1
                 self._restarted("watch_error", "the watch ended at once, empty", failures)
@@ -269,17 +329,18 @@ class Informer:
         return random.uniform(ceiling / 2, ceiling)
 
     def _list(self) -> None:
-        items: list[Object] = []
-        token = ""
-        while True:
-            page = self._source.list_page(self.page_size, token)
-            items.extend(page.items)
-            token = page.continue_token
-            if not token:
-                break
-        self.replace(items, page.resource_version)
+        # Not current while a list is on its way in: a custom store may be half filled.
+        self._current = False
+        started = time.monotonic()
+        listing = Listing(self._source, self.page_size)
+        self.replace(listing, listing.resource_version)
         log.info(
-            "%s: listed %d at resourceVersion %s", self.name, len(items), page.resource_version
+            "%s: listed %d in %d pages in %.1fs at resourceVersion %s",
+            self.name,
+            listing.count,
+            listing.pages,
+            time.monotonic() - started,
+            listing.resource_version,
         )
 
     def _watch(self) -> bool:
@@ -299,6 +360,9 @@ class Informer:
                 self.apply(event)
                 seen = self._progress = True
                 if self.stopping.is_set():
+                    break
+                if self._relist:
+                    stream.close()
                     break
         finally:
             with self._lock:

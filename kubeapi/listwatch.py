@@ -2,15 +2,18 @@
 narrowed by a label selector, as whole objects or as their metadata only.
 
 Metadata only (``PartialObjectMetadata``) is for a watcher that needs names, uids, labels and
-owners but not specs: the apiserver strips the rest before sending, so a Job costs a few hundred
-bytes on the wire and in memory instead of its whole pod template.
+owners but not specs: the apiserver strips the rest before sending, so a Job the receiver made
+costs about 2 KiB of JSON (most of it ``managedFields``, which the apiserver always sends) instead
+of its whole pod template. What a reader keeps of that is its own business (see
+``kubeapi.informer.Store``).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kubeapi.calls import Caller
 from kubeapi.raw import JSON
@@ -29,6 +32,44 @@ class Page:
     items: list[dict[str, Any]]
     resource_version: str
     continue_token: str
+
+
+class Pager(Protocol):
+    """What lists in pages: :class:`ListWatch`, or a fake in tests."""
+
+    def list_page(self, limit: int, continue_token: str = "") -> Page: ...
+
+
+class Listing:
+    """A complete list, read one page at a time as it is iterated, so that a reader that keeps
+    a little of each object never holds more than one page of whole objects.
+
+    The first page is read at once, because it fixes the list's ``resource_version`` (every
+    continued page is served at the first one's version). Each page has a timeout of its own
+    (``ListWatch.list_timeout``), so a big list is never cut by a deadline for the whole of it.
+    Iterate it once. ``Gone`` from a later page: the continue token expired; list again."""
+
+    def __init__(self, pager: Pager, page_size: int) -> None:
+        self._pager = pager
+        self._page_size = page_size
+        self._first: Page | None = pager.list_page(page_size)
+        self.resource_version = self._first.resource_version
+        self.count = 0
+        """Objects yielded so far."""
+        self.pages = 1
+        """Pages read so far."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        page, self._first = self._first, None
+        if page is None:
+            raise RuntimeError("a Listing is iterated once")
+        while True:
+            self.count += len(page.items)
+            yield from page.items
+            if not page.continue_token:
+                return
+            page = self._pager.list_page(self._page_size, page.continue_token)
+            self.pages += 1
 
 
 @dataclass(frozen=True)

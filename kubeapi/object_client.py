@@ -13,13 +13,13 @@ from typing import Any
 
 from kubeapi.calls import Caller
 from kubeapi.errors import Conflict, NotFound
-from kubeapi.listwatch import METADATA_LIST
 from kubeapi.raw import MERGE_PATCH
 from kubeapi.resources import JOBS, SECRETS, ResourceType, path
 
 
 class ObjectClient:
-    """Create, get, annotate, delete and list of one namespaced resource type."""
+    """Create, get, annotate and delete of one namespaced resource type (lists are paged:
+    ``kubeapi.listwatch``)."""
 
     def __init__(self, caller: Caller, resource: ResourceType) -> None:
         self.caller = caller
@@ -107,22 +107,6 @@ class ObjectClient:
         except (NotFound, Conflict):
             return False
         return True
-
-    def list_metadata(
-        self, namespace: str | None, selector: str, *, deadline: float
-    ) -> list[dict[str, Any]]:
-        """Only the metadata of every object matching ``selector`` (``PartialObjectMetadata``),
-        from the apiserver's cache, unpaged: for a periodic scan that tolerates a stale answer
-        (a watcher uses ``kubeapi.informer`` instead)."""
-        page = self.caller.call(
-            f"list_{self._name}_metadata",
-            "GET",
-            path(self.resource, namespace),
-            query=[("labelSelector", selector), ("resourceVersion", "0")],
-            accept=METADATA_LIST,
-            deadline=deadline,
-        )
-        return list(page.get("items") or [])
 
 
 def jobs(caller: Caller) -> ObjectClient:

@@ -119,7 +119,7 @@ def build(
     throttle = TokenBucket(kube.qps, kube.burst).wait if kube.qps else None
     caller = Caller(api_client, observe=metrics.observe_kube_call, throttle=throttle)
     jobs, secrets = object_client.jobs(caller), object_client.secrets(caller)
-    index = JobIndex(jobs, namespace=settings.namespace)
+    index = JobIndex(jobs, namespace=settings.namespace, max_entries=settings.index.max_entries)
     protocol = WriteProtocol(jobs, secrets, index)
     background: list[Background] = [index]
     if sinks is None:

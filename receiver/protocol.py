@@ -3,11 +3,11 @@
 Order and why (docs/design.md, "The write protocol", lists every crash point):
 
 1. **Read-only duplicate check.** The Job comes from the receiver's Job index (a metadata watch;
-   ``receiver.jobindex``) or, while that is not synced, from the apiserver's watch cache; the Secret
-   from the apiserver's watch cache. Both present, the Job belonging to this event and the Secret
-   owned by that Job: answer 202 with no write at all. An event this process completed, whose Job
-   the index still shows, costs no call. A stale read only sends us down the create path, where
-   409 settles it.
+   ``receiver.jobindex``) or, while that is not synced or cannot tell (past its bound), from the
+   apiserver's watch cache; the Secret from the apiserver's watch cache. Both present, the Job
+   belonging to this event and the Secret owned by that Job: answer 202 with no write at all. An
+   event this process completed, whose Job the index still shows, costs no call. A stale read
+   only sends us down the create path, where 409 settles it.
 2. **Job first**, owned by the JobSink. Its Pod cannot start before the Secret volume exists (the
    kubelet retries the mount), so a Job without its Secret is harmless, and the sender, who got a
    5xx, redelivers and step 3 completes it.
@@ -45,7 +45,8 @@ from jobsink.names import (
 from jobsink.render import render, secret_owned_by
 from kubeapi.errors import AlreadyExists, ServerError
 from kubeapi.object_client import ObjectClient
-from receiver.jobindex import JobIndex
+from receiver.jobdigest import Claim
+from receiver.jobindex import JobIndex, Seen
 
 MAX_ATTEMPTS = 3
 """Create/verify rounds for one object when it keeps vanishing or being replaced under us."""
@@ -102,19 +103,8 @@ class WriteProtocol:
         """
         namespace = sink["metadata"]["namespace"]
         name = self.name_of(sink, event)
-        index = self._index if self._index is not None and self._index.synced else None
-        if index is not None:
-            job = index.job(namespace, name)
-            # Still checked: the Job may since be going away (deletion, or its JobSink replaced).
-            if job and index.completed(namespace, name) and self._belongs(job, sink, event):
-                return Accepted(namespace, name, Outcome.DUPLICATE)
-        else:
-            job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
-        if job is not None and self._belongs(job, sink, event):
-            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
-            if secret is not None and _owner_uid(secret) == _uid(job):
-                self._completed(namespace, name, _uid(job))
-                return Accepted(namespace, name, Outcome.DUPLICATE)
+        if self._already_done(namespace, name, sink, event, deadline):
+            return Accepted(namespace, name, Outcome.DUPLICATE)
         rendered = render(sink, event)
         job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
         body = secret_owned_by(rendered.secret, name, _uid(job))
@@ -125,6 +115,42 @@ class WriteProtocol:
         if created:
             return Accepted(namespace, name, Outcome.CREATED)
         return Accepted(namespace, name, Outcome.COMPLETED if completed else Outcome.DUPLICATE)
+
+    def _already_done(
+        self, namespace: str, name: str, sink: dict[str, Any], event: CloudEvent, deadline: float
+    ) -> bool:
+        """Step 1: True when this event's Job and its Secret are both there."""
+        sink_meta = sink["metadata"]
+        claim = Claim(
+            sink_name=sink_meta["name"],
+            sink_uid=str(sink_meta.get("uid") or ""),
+            job_name=name,
+            source=event.source,
+            id=event.id,
+        )
+        index = self._index
+        seen = index.seen(namespace, name, claim) if index is not None else Seen.UNKNOWN
+        if index is not None and seen is Seen.CLAIMED:
+            # Asked afresh each time, with this JobSink's uid: the Job may since be going away
+            # (deletion, or its JobSink replaced).
+            if index.completed(namespace, name, claim):
+                return True
+            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
+            job_uid = _owner_uid(secret) if secret is not None else None
+            if job_uid is None or not index.shows(namespace, name, claim, job_uid):
+                return False
+        elif seen is Seen.UNKNOWN:
+            job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
+            if job is None or not self._belongs(job, sink, event):
+                return False
+            job_uid = _uid(job)
+            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
+            if secret is None or _owner_uid(secret) != job_uid:
+                return False
+        else:
+            return False  # no Job, or not this event's: the create path settles it
+        self._completed(namespace, name, job_uid)
+        return True
 
     def _confirm(self, namespace: str, name: str, job_uid: str, deadline: float) -> None:
         """Step 4: prove the Job this delivery completed still stands (see the module doc)."""

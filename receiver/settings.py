@@ -148,6 +148,19 @@ class KubeSettings(BaseSettings):
     burst: int = Field(100, ge=1, description="API calls allowed at once above qps")
 
 
+class IndexSettings(BaseSettings):
+    """The Job index that answers the duplicate check (``receiver.jobindex``)."""
+
+    model_config = _config("INDEX_")
+
+    max_entries: int = Field(
+        2_000_000,
+        ge=0,
+        description="Jobs indexed at most (about 150 bytes each); past it, events whose Job "
+        "is not indexed are checked against the apiserver",
+    )
+
+
 class SweeperSettings(BaseSettings):
     """The sweeper of Jobs whose event Secret never arrived."""
 
@@ -226,6 +239,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     kube: KubeSettings = Field(default_factory=KubeSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
     sweeper: SweeperSettings = Field(default_factory=SweeperSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
 

@@ -19,6 +19,11 @@ END = object()
 """Put in the feed: the server ends the watch."""
 
 
+class Closed:
+    """Put in the feed by ``FakeStream.close``: ends that stream only, so that a stream its
+    reader closed and left does not end the next one."""
+
+
 def obj(name: str, rv: int, namespace: str = "default", **extra: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": name, "namespace": namespace, "resourceVersion": str(rv)},
@@ -29,19 +34,22 @@ def obj(name: str, rv: int, namespace: str = "default", **extra: Any) -> dict[st
 class FakeStream:
     def __init__(self, feed: queue.Queue[object]) -> None:
         self._feed = feed
+        self._closed = Closed()
 
     def __iter__(self) -> Iterator[WatchEvent]:
         while True:
             item = self._feed.get()
-            if item is END:
+            if item is END or item is self._closed:
                 return
+            if isinstance(item, Closed):
+                continue  # the close of a stream that is gone
             if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, WatchEvent)
             yield item
 
     def close(self) -> None:
-        self._feed.put(END)
+        self._feed.put(self._closed)
 
 
 class FakeListWatch:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -251,3 +251,84 @@ def test_stop_while_the_watch_is_opening(source: FakeListWatch) -> None:
     stopper.join(10)
     assert not stopper.is_alive()
     assert not any(t.name == "test-informer" for t in threading.enumerate())
+
+
+class NamesStore:
+    """A custom store that keeps names only, and notes how many pages had been asked for when
+    each listed object reached it."""
+
+    def __init__(self, source: FakeListWatch) -> None:
+        self.source = source
+        self.names: set[str] = set()
+        self.pages_when_put: list[int] = []
+
+    def replace(self, objects: Iterable[dict[str, Any]]) -> None:
+        self.names = set()
+        for item in objects:
+            self.pages_when_put.append(len(self.source.pages))
+            self.names.add(key_of(item)[1])
+
+    def put(self, item: dict[str, Any]) -> None:
+        self.names.add(key_of(item)[1])
+
+    def remove(self, item: dict[str, Any]) -> None:
+        self.names.discard(key_of(item)[1])
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def test_a_custom_store_gets_the_list_a_page_at_a_time_and_every_event(
+    source: FakeListWatch,
+) -> None:
+    for i in range(4):
+        source.objects[("default", f"p{i}")] = obj(f"p{i}", 10 + i)
+    store = NamesStore(source)
+    informer = informer_for(source, store=store, page_size=2)
+    informer.start()
+    try:
+        assert informer.wait_synced(10)
+        # Each object reached the store before the next page was asked for: a list never holds
+        # more than one page of whole objects.
+        assert store.pages_when_put == [1, 1, 2, 2, 3, 3]
+        assert len(informer) == 6
+        wait_for(lambda: source.watches, "watching")
+        source.send("ADDED", obj("c", 101))
+        source.send("DELETED", obj("a", 102))
+        wait_for(lambda: informer.resource_version == "102", "events applied")
+        assert store.names == {"b", "c", "p0", "p1", "p2", "p3"}
+    finally:
+        informer.stop()
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        pytest.param(lambda informer: informer.get("default", "a"), id="get"),
+        pytest.param(lambda informer: informer.stored_keys(), id="stored_keys"),
+        pytest.param(lambda informer: informer.add_handlers(Handlers()), id="add_handlers"),
+    ],
+)
+def test_a_custom_store_is_read_directly(source: FakeListWatch, use: Any) -> None:
+    informer = informer_for(source, store=NamesStore(source))
+    with pytest.raises(TypeError, match="custom store"):
+        use(informer)
+
+
+def test_a_custom_store_takes_no_transform(source: FakeListWatch) -> None:
+    with pytest.raises(ValueError, match="no transform"):
+        informer_for(source, store=NamesStore(source), transform=lambda o: o)
+
+
+def test_relist_lists_again_after_the_event_being_applied(
+    running: Informer, source: FakeListWatch, restarts: list[str]
+) -> None:
+    source.objects[("default", "d")] = obj("d", 190)
+    source.list_rv = "200"
+    running.relist()
+    source.send("ADDED", obj("c", 130))
+    wait_for(lambda: source.lists == 2 and running.resource_version == "200", "listed again")
+    assert {name for _, name in running.stored_keys()} == {"a", "b", "d"}
+    wait_for(lambda: source.watches[-1] == "200", "watch from the new list")
+    assert restarts == [], "asked for, not a failure"
+    assert running.current

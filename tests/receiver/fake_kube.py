@@ -1,7 +1,8 @@
 """FakeKubeApi: a FAKE Kubernetes apiserver over real HTTP (Jobs, Secrets) with injected faults.
 
 Only what the receiver uses: create (409 AlreadyExists), get, a merge patch of annotations (uid
-precondition), delete with uid and resourceVersion preconditions, and list by label selector, for
+precondition), delete with uid and resourceVersion preconditions, and list by label selector (in
+key order, paged with ``limit`` and ``continue`` as the apiserver does), for
 ``batch/v1`` Jobs and ``v1`` Secrets. Deleting a Job deletes the Secrets it owns, as the garbage
 collector would (``gc=False`` turns that off to strand Secrets).
 
@@ -93,7 +94,13 @@ class FakeKubeApi:
             if method == "POST" and name is None:
                 return self._create(plural, ns, body or {})
             if method == "GET" and name is None:
-                return 200, self._list(plural, ns, query.get("labelSelector", [""])[0])
+                return 200, self._list(
+                    plural,
+                    ns,
+                    query.get("labelSelector", [""])[0],
+                    int(query.get("limit", ["0"])[0]),
+                    query.get("continue", [""])[0],
+                )
             if method == "GET" and name is not None:
                 obj = self.objects.get((plural, ns, name))
                 return (200, obj) if obj else (404, _status(404, "NotFound", f"{name} not found"))
@@ -155,13 +162,21 @@ class FakeKubeApi:
                     del self.objects[key]
         return 200, _status(200, "Success", "deleted")
 
-    def _list(self, plural: str, ns: str | None, selector: str) -> dict[str, Any]:
-        items = [
-            obj
-            for (p, n, _), obj in self.objects.items()
+    def _list(
+        self, plural: str, ns: str | None, selector: str, limit: int = 0, after: str = ""
+    ) -> dict[str, Any]:
+        """Sorted by ``namespace/name``, the apiserver's storage key; ``after`` is the continue
+        token, which here is simply the last key of the previous page."""
+        keyed = sorted(
+            (f"{n}/{name}", obj)
+            for (p, n, name), obj in self.objects.items()
             if p == plural and (ns is None or n == ns) and _selects(selector, obj)
-        ]
-        return {"kind": "List", "metadata": {}, "items": items}
+        )
+        keyed = [(key, obj) for key, obj in keyed if key > after]
+        page = keyed[:limit] if limit else keyed
+        more = len(page) < len(keyed)
+        metadata = {"resourceVersion": str(self.version), "continue": page[-1][0] if more else ""}
+        return {"kind": "List", "metadata": metadata, "items": [obj for _, obj in page]}
 
     @contextmanager
     def serve(self) -> Iterator[str]:

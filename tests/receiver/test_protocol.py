@@ -223,28 +223,26 @@ def test_stranded_secret_is_replaced_never_adopted(
     assert new_job["metadata"]["uid"] != old_job["metadata"]["uid"]
 
 
-@pytest.mark.parametrize(
-    ("change", "error"),
-    [
-        pytest.param(
-            lambda job: job["metadata"]["annotations"].update(
-                {"sinks.knative.dev/event-id": "other"}
-            ),
-            EventConflict,
-            id="job-of-another-event",
-        ),
-        pytest.param(
-            lambda job: job["metadata"].update(deletionTimestamp="2026-01-01T00:00:00Z"),
-            Busy,
-            id="job-being-deleted",
-        ),
-        pytest.param(
-            lambda job: job["metadata"]["ownerReferences"][0].update(uid="older-sink"),
-            Busy,
-            id="job-of-a-deleted-jobsink",
-        ),
-    ],
-)
+NOT_OURS = [
+    pytest.param(
+        lambda job: job["metadata"]["annotations"].update({"sinks.knative.dev/event-id": "other"}),
+        EventConflict,
+        id="job-of-another-event",
+    ),
+    pytest.param(
+        lambda job: job["metadata"].update(deletionTimestamp="2026-01-01T00:00:00Z"),
+        Busy,
+        id="job-being-deleted",
+    ),
+    pytest.param(
+        lambda job: job["metadata"]["ownerReferences"][0].update(uid="older-sink"),
+        Busy,
+        id="job-of-a-deleted-jobsink",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "error"), NOT_OURS)
 def test_existing_job_that_is_not_ours_is_never_reported_as_done(
     fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], change: Any, error: type
 ) -> None:
@@ -268,15 +266,6 @@ def test_deadline_stops_retrying(
     assert caught.value.retry_after == 5  # passed on to the sender
     # A 5 s Retry-After does not fit in a 1 s deadline: one attempt, no pointless wait.
     assert [c for c in fake.calls if c[:2] == ("POST", "jobs")] == [("POST", "jobs", "")]
-
-
-def test_completed_events_are_bounded(caller: Any) -> None:
-    small = JobIndex(object_client.jobs(caller), completed_size=3)
-    jobs = ({"metadata": {"namespace": "ns", "name": str(i), "uid": str(i)}} for i in range(10))
-    small.informer.replace(jobs, "1")
-    for i in range(10):
-        small.mark_completed("ns", str(i), str(i))
-    assert [small.completed("ns", str(i)) for i in range(10)] == [False] * 7 + [True] * 3
 
 
 def test_with_the_index_a_completed_job_being_deleted_is_not_a_duplicate(
@@ -320,3 +309,64 @@ def test_an_index_that_may_have_missed_a_deletion_is_not_trusted(
         wait_for(lambda: index.synced, "trusted again once the watch is open")
     finally:
         index.stop()
+
+
+@pytest.mark.parametrize(("change", "error"), NOT_OURS)
+def test_with_the_index_a_completed_job_that_is_no_longer_ours_is_not_a_duplicate(
+    fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any],
+    change: Any, error: type,
+) -> None:  # fmt: skip
+    """This process completed the event, and the index still shows a Job of its name with the
+    same uid and its Secret: once the Job is not the event's any more, the index must not say
+    "duplicate"."""
+    indexed.deliver(sink, EVENT, deadline=deadline())
+    (job,) = fake.of("jobs")
+    change(job)
+    watch_sees(fake, index)
+    with pytest.raises(error):
+        indexed.deliver(sink, EVENT, deadline=deadline())
+
+
+def test_with_the_index_a_replaced_jobsink_does_not_take_over_the_old_job(
+    fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any]
+) -> None:
+    indexed.deliver(sink, EVENT, deadline=deadline())
+    watch_sees(fake, index)
+    sink["metadata"]["uid"] = "sink-uid-2"  # deleted and created again under the same name
+    with pytest.raises(Busy):
+        indexed.deliver(sink, EVENT, deadline=deadline())
+
+
+@pytest.fixture
+def full_index(caller: Any) -> JobIndex:
+    """An index past its bound: it holds one Job that is not this event's and no room."""
+    built = JobIndex(object_client.jobs(caller), max_entries=1)
+    other = {"metadata": {"namespace": "default", "name": "other", "uid": "u"}}
+    built.informer.replace([other, {"metadata": {"namespace": "default", "name": "x"}}], "1")
+    assert built.bounded
+    return built
+
+
+def test_past_its_bound_the_index_sends_a_duplicate_to_the_apiserver(
+    fake: FakeKubeApi, protocol: WriteProtocol, caller: Any, full_index: JobIndex,
+    sink: dict[str, Any],
+) -> None:  # fmt: skip
+    protocol.deliver(sink, EVENT, deadline=deadline())  # a Job the index has no room for
+    bounded = WriteProtocol(object_client.jobs(caller), object_client.secrets(caller), full_index)
+    calls = len(fake.calls)
+    assert bounded.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    assert [(m, p) for m, p, _ in fake.calls[calls:]] == [("GET", "jobs"), ("GET", "secrets")]
+    assert_one_job_one_secret(fake)
+
+
+def test_past_its_bound_the_index_still_lets_a_new_event_through(
+    fake: FakeKubeApi, caller: Any, full_index: JobIndex, sink: dict[str, Any]
+) -> None:
+    bounded = WriteProtocol(object_client.jobs(caller), object_client.secrets(caller), full_index)
+    assert bounded.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
+    assert [(m, p) for m, p, _ in fake.calls] == [
+        ("GET", "jobs"),  # not indexed: it may exist
+        ("POST", "jobs"),
+        ("POST", "secrets"),
+    ]
+    assert_one_job_one_secret(fake)

@@ -40,6 +40,7 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_KUBECONFIG", "kube.kubeconfig", "/k/config", Path("/k/config")),
     ("JOBSINK_RECEIVER_KUBE_QPS", "kube.qps", "50", 50.0),
     ("JOBSINK_RECEIVER_KUBE_BURST", "kube.burst", "20", 20),
+    ("JOBSINK_RECEIVER_INDEX_MAX_ENTRIES", "index.max_entries", "1000", 1000),
     ("JOBSINK_RECEIVER_SWEEP_INTERVAL_SECONDS", "sweeper.interval_seconds", "0", 0.0),
     ("JOBSINK_RECEIVER_SWEEP_GRACE_SECONDS", "sweeper.grace_seconds", "60", 60.0),
     ("JOBSINK_RECEIVER_STATUS_RECONCILER", "status.enabled", "false", False),

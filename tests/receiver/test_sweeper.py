@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from jobsink.event import CloudEvent
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from receiver.metrics import Metrics
 from receiver.protocol import Busy, Outcome, WriteProtocol
-from receiver.sweeper import Sweeper
+from receiver.sweeper import SecretOwners, Sweeper
 from tests.receiver.fake_kube import FakeKubeApi
 from tests.receiver.figures import figure
 from tests.receiver.test_protocol import EVENT, assert_one_job_one_secret
@@ -172,3 +173,86 @@ def test_an_unexpected_error_does_not_end_the_sweeper(
         assert second.wait(10), "the sweeper thread died with the first pass's error"
     finally:
         sweeper.stop()
+
+
+def meta(namespace: str, name: str, uid: str = "", owner: str = "") -> dict[str, Any]:
+    refs = [{"kind": "Job", "uid": owner}] if owner else []
+    return {"namespace": namespace, "name": name, "uid": uid, "ownerReferences": refs}
+
+
+@pytest.mark.parametrize(
+    ("secrets", "jobs", "owned", "out_of_order"),
+    [
+        pytest.param([], [meta("a", "j", "1")], [False], False, id="no-secrets"),
+        pytest.param([meta("a", "j", owner="1")], [meta("a", "j", "1")], [True], False, id="owned"),
+        pytest.param(
+            [meta("a", "j", owner="0")], [meta("a", "j", "1")], [False], False, id="older-job"
+        ),
+        pytest.param(
+            [meta("a", "j1", owner="1"), meta("a", "j3", owner="3")],
+            [meta("a", "j1", "1"), meta("a", "j2", "2"), meta("a", "j3", "3")],
+            [True, False, True],
+            False,
+            id="a-gap-in-the-middle",
+        ),
+        pytest.param(
+            [meta("a", "j0", owner="x"), meta("a", "j2", owner="2"), meta("b", "j", owner="y")],
+            [meta("a", "j1", "1"), meta("a", "j2", "2")],
+            [False, True],
+            False,
+            id="secrets-without-jobs-around",
+        ),
+        pytest.param(
+            # The storage key order: "a-b/..." sorts before "a/..." ("-" < "/").
+            [meta("a-b", "j", owner="2"), meta("a", "j", owner="1")],
+            [meta("a-b", "j", "2"), meta("a", "j", "1")],
+            [True, True],
+            False,
+            id="namespace-prefixes-in-key-order",
+        ),
+        pytest.param(
+            [meta("a", "j1", owner="1"), meta("a", "j2", owner="2")],
+            [meta("a", "j2", "2"), meta("a", "j1", "1")],
+            [True, False],
+            True,
+            id="jobs-out-of-order",
+        ),
+    ],
+)
+def test_secret_owners_walks_both_lists_in_key_order(
+    secrets: list[dict[str, Any]], jobs: list[dict[str, Any]], owned: list[bool],
+    out_of_order: bool,
+) -> None:  # fmt: skip
+    owners = SecretOwners({"metadata": secret} for secret in secrets)
+    assert [owners.owns(job) for job in jobs] == owned
+    assert owners.out_of_order is out_of_order
+
+
+def test_a_sweep_pages_through_jobs_and_secrets(
+    fake: FakeKubeApi, protocol: WriteProtocol, caller: Caller, sink: dict[str, Any]
+) -> None:
+    events = [
+        CloudEvent.from_attributes(
+            {"specversion": "1.0", "id": str(i), "source": "s", "type": "t"}, None
+        )
+        for i in range(12)
+    ]
+    for event in events:
+        protocol.deliver(sink, event, deadline=time.monotonic() + 3)
+    orphans = []
+    for secret in fake.of("secrets")[::4]:  # a failure between the two writes, three times
+        name = secret["metadata"]["name"]
+        fake.handle("DELETE", f"/api/v1/namespaces/default/secrets/{name}", {})
+        orphans.append(("default", name))
+    sweeper = Sweeper(
+        object_client.jobs(caller), object_client.secrets(caller), interval=60, grace=300,
+        page_size=5,
+    )  # fmt: skip
+    before = len(fake.calls)
+    assert sorted(sweeper.sweep(now=later())) == sorted(orphans)
+    calls = fake.calls[before:]
+    lists = [query for method, _, query in calls if method == "GET" and "limit=5" in query]
+    assert len(lists) == 3 + 2  # 12 Jobs, then 9 Secrets, 5 a page
+    reads = [call for call in calls if call[0] == "GET" and "limit" not in call[2]]
+    assert len(reads) == len(orphans), "a live read for each orphan, none for the others"
+    assert len(fake.of("jobs")) == len(fake.of("secrets")) == 9
