@@ -17,7 +17,6 @@ loopback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import gc
 import json
@@ -25,17 +24,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from controlplane import ControlPlane  # noqa: E402
+from bench.cluster import cluster, kubectl, logger_sink_in_new_namespace  # noqa: E402
 from jobsink.event import CloudEvent  # noqa: E402
 from jobsink.names import LABEL_SINK_ID  # noqa: E402
 from jobsink.render import render  # noqa: E402
@@ -50,41 +46,10 @@ SINK = "bench-index"
 READY_TIMEOUT = 600.0
 
 
-@contextlib.contextmanager
-def cluster(kubeconfig: str | None) -> Iterator[str]:
-    if kubeconfig:
-        yield kubeconfig
-        return
-    plane = ControlPlane()
-    plane.start(progress=lambda message: print(f"[control plane] {message}", file=sys.stderr))
-    try:
-        yield str(plane.kubeconfig)
-    finally:
-        plane.stop()
-
-
-def kubectl(kubeconfig: str, *args: str, input: str | None = None, check: bool = True) -> str:
-    argv = [str(Path(sys.executable).parent / "kubectl"), f"--kubeconfig={kubeconfig}", *args]
-    done = subprocess.run(argv, input=input, capture_output=True, text=True, check=False)
-    if check and done.returncode:
-        raise SystemExit(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
-
-
 def prepare(kubeconfig: str) -> dict[str, Any]:
     """A namespace with one JobSink; the JobSink as stored (its uid owns the Jobs, so the
     garbage collector keeps them)."""
-    kubectl(kubeconfig, "apply", "-f", str(REPO / "crds"))
-    established = '{.status.conditions[?(@.type=="Established")].status}'
-    for _ in range(300):  # not `kubectl wait`: it fails while .status.conditions does not exist
-        crd = "crd/jobsinks.sinks.knative.dev"
-        if kubectl(kubeconfig, "get", crd, "-o", f"jsonpath={established}", check=False) == "True":
-            break
-        time.sleep(0.1)
-    namespace = f"bench-{uuid.uuid4().hex[:6]}"
-    kubectl(kubeconfig, "create", "namespace", namespace)
-    sink = yaml.safe_load((REPO / "examples" / "job-sink-logger.yaml").read_text())
-    sink["metadata"] = {"name": SINK, "namespace": namespace}
+    sink = logger_sink_in_new_namespace(kubeconfig, SINK)
     created = kubectl(kubeconfig, "create", "-o", "json", "-f", "-", input=json.dumps(sink))
     stored: dict[str, Any] = json.loads(created)
     return stored
