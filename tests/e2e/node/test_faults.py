@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from controlplane import ControlPlane, ControlPlaneError
 from controlplane.node.host import ip_routes
 from controlplane.node.network import POD_CIDR_ENV, host_routes
+from controlplane.readiness import wait_for
 from tests.e2e.node.runs import require_node
 
 
@@ -22,10 +24,19 @@ def test_a_process_still_using_a_kept_work_directory_is_named_and_nothing_is_rem
     # Two commands, so that bash stays (with the path in its command line) instead of exec-ing.
     argv = ["bash", "-c", "sleep 60; true", str(node_dir / "containerd.toml")]
     plane = ControlPlane(workdir=tmp_path)
-    with subprocess.Popen(argv) as user:
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL) as user:
         try:
+            # The start-up scan reads /proc/<pid>/cmdline: be sure the user is there to be found,
+            # so that a miss is the scan's fault, not the test's.
+            cmdline = Path(f"/proc/{user.pid}/cmdline")
+            wait_for(
+                lambda: os.fsencode(node_dir) in cmdline.read_bytes(),
+                what="the user process",
+                timeout=5.0,
+            )
             with pytest.raises(ControlPlaneError) as raised:
                 plane.start()
+            assert user.poll() is None, f"the user process ended early ({user.returncode})"
         finally:
             user.kill()
             plane.stop()
