@@ -20,8 +20,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
+from receiver.auth.policy_cache import NoPolicies, PolicyCache, PolicyView
+from receiver.auth.policy_status import SinkPolicyStatus
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
+from receiver.dataplane.authenticate import Authenticator, Unauthenticated
+from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane, SinkLookup
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
@@ -111,8 +115,8 @@ def build(
     metrics: Metrics | None = None,
 ) -> tuple[DataPlane, list[Background]]:
     """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
-    JobSink cache and status reconciler unless ``sinks`` is given, sweeper), all counting on
-    ``metrics``."""
+    EventPolicy cache, JobSink cache and status reconciler unless ``sinks`` is given, sweeper),
+    all counting on ``metrics``."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -122,13 +126,29 @@ def build(
     index = JobIndex(jobs, namespace=settings.namespace, max_entries=settings.index.max_entries)
     protocol = WriteProtocol(jobs, secrets, index)
     background: list[Background] = [index]
+    authenticator: Authenticator = Unauthenticated()
+    policies: PolicyView = NoPolicies()
+    if settings.authorization.event_policies:
+        policy_cache = PolicyCache(api_client, namespace=settings.namespace)
+        background.append(policy_cache)
+        policies = policy_cache
     if sinks is None:
         cache = SinkCache(api_client, namespace=settings.namespace, metrics=metrics)
         background.append(cache)
         if settings.status.enabled:
             background.append(
                 StatusReconciler(
-                    api_client, cache, settings.status, server=settings.server, metrics=metrics
+                    api_client,
+                    cache,
+                    settings.status,
+                    server=settings.server,
+                    policies=SinkPolicyStatus(
+                        policies,
+                        # Policies are enforced only on authenticated senders.
+                        authentication=not isinstance(authenticator, Unauthenticated),
+                        default_mode=settings.authorization.default_mode,
+                    ),
+                    metrics=metrics,
                 )
             )
         sinks = cache
@@ -142,5 +162,18 @@ def build(
             metrics=metrics,
         )
     )
-    plane = DataPlane(limits, sinks, protocol, jobs, namespace=settings.namespace, metrics=metrics)
+    plane = DataPlane(
+        limits,
+        sinks,
+        protocol,
+        jobs,
+        namespace=settings.namespace,
+        metrics=metrics,
+        authenticator=authenticator,
+        authorizer=EventPolicyAuthorizer(
+            policies,
+            settings.authorization.default_mode,
+            retry_after=limits.retry_after_seconds,
+        ),
+    )
     return plane, background

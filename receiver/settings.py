@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobsink.lifecycle import TransportEncryption
+from receiver.auth.policy_decision import DEFAULT_MODE, AuthorizationMode
 from serving.limits import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_HEADER_BYTES,
@@ -229,6 +230,28 @@ class StatusSettings(BaseSettings):
     lease: LeaseSettings = Field(default_factory=LeaseSettings)
 
 
+class AuthorizationSettings(BaseSettings):
+    """Which authenticated senders may deliver to a JobSink: Knative's EventPolicies, and the
+    default mode for JobSinks no policy applies to (``receiver.auth.policy_decision``). With
+    authentication off nobody is refused, as in Knative."""
+
+    model_config = _config()
+
+    default_mode: AuthorizationMode = Field(
+        DEFAULT_MODE,
+        validation_alias=PREFIX + "DEFAULT_AUTHORIZATION_MODE",
+        description="for JobSinks no EventPolicy applies to: allow-all, allow-same-namespace "
+        "(service accounts of the JobSink's namespace) or deny-all (Knative's "
+        "default-authorization-mode)",
+    )
+    event_policies: bool = Field(
+        True,
+        validation_alias=PREFIX + "EVENT_POLICIES",
+        description="watch Knative EventPolicies (list/watch on eventpolicies); off: the default "
+        "mode decides for every JobSink",
+    )
+
+
 class Settings(BaseSettings):
     """Everything ``jobsink receiver`` reads when it starts."""
 
@@ -242,6 +265,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     sweeper: SweeperSettings = Field(default_factory=SweeperSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    authorization: AuthorizationSettings = Field(default_factory=AuthorizationSettings)
 
     @model_validator(mode="after")
     def _grace_outlasts_a_delivery(self) -> Settings:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, Protocol
 
 from kubernetes import client
 
@@ -36,6 +36,33 @@ State = Literal["loading", "absent", "ready"]
 """``loading``: nothing listed yet; ``absent``: the CRD is not installed; ``ready``: listed."""
 NamespaceListener = Callable[[str | None], None]
 """Told the namespace whose policies changed; None: possibly all of them."""
+
+
+class PolicyView(Protocol):
+    """What readers ask of the policies: :class:`PolicyCache`, or :class:`NoPolicies`."""
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def last_error(self) -> str: ...
+
+    def in_namespace(self, namespace: str) -> tuple[EventPolicy, ...]: ...
+
+    def subscribe(self, listener: NamespaceListener) -> None: ...
+
+
+class NoPolicies:
+    """EventPolicies not watched (switched off): none ever applies."""
+
+    state: State = "ready"
+    last_error = ""
+
+    def in_namespace(self, namespace: str) -> tuple[EventPolicy, ...]:
+        return ()
+
+    def subscribe(self, listener: NamespaceListener) -> None:
+        return None
 
 
 class _Presence:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from receiver.auth.policy import SERVICE_ACCOUNT_PREFIX, EventPolicy
-from receiver.auth.policy_filters import Attributes, matches_all
+from receiver.auth.policy_filters import Attributes, Mismatch, matches_all
 
 AuthorizationMode = Literal["allow-all", "allow-same-namespace", "deny-all"]
 DEFAULT_MODE: Final[AuthorizationMode] = "allow-same-namespace"
@@ -46,6 +46,8 @@ class Denied:
     reason: Literal["default_mode", "no_policy_admits", "filter_mismatch"]
     message: str
     policy: str | None = None
+    attribute: str | None = None
+    """The event attribute a filter refused, when one did."""
 
 
 Decision = Allowed | Denied
@@ -78,12 +80,16 @@ def decide(
         return Allowed(f"EventPolicy {admitting[0].name} admits {sub}")
     first_mismatch: Denied | None = None
     for policy in admitting:
-        why = _first_failing_event(policy, events)
-        if why is None:
+        failing = _first_failing_event(policy, events)
+        if failing is None:
             return Allowed(f"EventPolicy {policy.name} admits {sub} and its filters match")
         if first_mismatch is None:
-            message = f"EventPolicy {policy.name} admits {sub}, but its filters refuse {why}"
-            first_mismatch = Denied("filter_mismatch", message, policy.name)
+            which, why = failing
+            message = (
+                f"EventPolicy {policy.name} admits {sub}, but its filters refuse {which}: "
+                f"{why.text}"
+            )
+            first_mismatch = Denied("filter_mismatch", message, policy.name, why.attribute)
     assert first_mismatch is not None
     return first_mismatch
 
@@ -121,7 +127,10 @@ def _nobody_admits(sub: str, policies: Sequence[EventPolicy], ready: Sequence[Ev
     return message
 
 
-def _first_failing_event(policy: EventPolicy, events: Sequence[Attributes]) -> str | None:
+def _first_failing_event(
+    policy: EventPolicy, events: Sequence[Attributes]
+) -> tuple[str, Mismatch] | None:
+    """(which event, why) for the first event the policy's filters refuse."""
     if not policy.filters:
         return None
     for index, attributes in enumerate(events):
@@ -130,5 +139,5 @@ def _first_failing_event(policy: EventPolicy, events: Sequence[Attributes]) -> s
             which = f"event {attributes.get('id')!r}"
             if len(events) > 1:
                 which = f"batch event {index} ({attributes.get('id')!r})"
-            return f"{which}: {why}"
+            return which, why
     return None

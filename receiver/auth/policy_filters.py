@@ -124,7 +124,15 @@ def attribute_text(value: AttributeValue) -> str:
     return str(value)
 
 
-def mismatch(filter: Filter, attributes: Attributes) -> str | None:
+@dataclass(frozen=True)
+class Mismatch:
+    """Why an event failed a filter: ``attribute`` is the culprit when one attribute is."""
+
+    text: str
+    attribute: str | None = None
+
+
+def mismatch(filter: Filter, attributes: Attributes) -> Mismatch | None:
     """None when ``attributes`` (an event's) pass ``filter``; otherwise what did not match, for
     the sender to read."""
     match filter:
@@ -132,10 +140,13 @@ def mismatch(filter: Filter, attributes: Attributes) -> str | None:
             for name, expected in pairs:
                 found = attributes.get(name)
                 if found is None:
-                    return f"{dialect}: the event has no attribute {name!r}"
+                    return Mismatch(f"{dialect}: the event has no attribute {name!r}", name)
                 text = attribute_text(found)
                 if not _compare(dialect, text, expected):
-                    return f"{dialect}: attribute {name!r} is {_short(text)}, wanted {expected!r}"
+                    return Mismatch(
+                        f"{dialect}: attribute {name!r} is {_short(text)}, wanted {expected!r}",
+                        name,
+                    )
             return None
         case AllOf(children):
             for child in children:
@@ -145,21 +156,30 @@ def mismatch(filter: Filter, attributes: Attributes) -> str | None:
             return None
         case AnyOf(children):
             reasons = [mismatch(child, attributes) for child in children]
-            if any(reason is None for reason in reasons):
+            failed = [reason for reason in reasons if reason is not None]
+            if len(failed) < len(reasons):
                 return None
-            return "any: none matched (" + "; ".join(str(reason) for reason in reasons) + ")"
+            culprits = {reason.attribute for reason in failed}
+            text = "any: none matched (" + "; ".join(reason.text for reason in failed) + ")"
+            return Mismatch(text, culprits.pop() if len(culprits) == 1 else None)
         case Not(inner):
             if mismatch(inner, attributes) is None:
-                return f"not: the event matches {describe(inner)}"
+                return Mismatch(f"not: the event matches {describe(inner)}", _only_attribute(inner))
             return None
 
 
-def matches_all(filters: tuple[Filter, ...], attributes: Attributes) -> str | None:
+def matches_all(filters: tuple[Filter, ...], attributes: Attributes) -> Mismatch | None:
     """Every expression of ``spec.filters`` must pass: the first mismatch, or None."""
     for filter in filters:
         why = mismatch(filter, attributes)
         if why is not None:
             return why
+    return None
+
+
+def _only_attribute(filter: Filter) -> str | None:
+    if isinstance(filter, AttributeMatch) and len(filter.attributes) == 1:
+        return filter.attributes[0][0]
     return None
 
 

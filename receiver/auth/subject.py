@@ -1,4 +1,4 @@
-"""The authenticated sender of a request, as its verified token names it."""
+"""The verified sender of a request: what authorization decides on."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Subject:
-    """A verified token's subject (``sub``: ``system:serviceaccount:<ns>:<name>`` for a Kubernetes
-    service account), its issuer and audiences. Authentication off: there is no subject (None)."""
+    """The claims of a verified token that say who sent it.
+
+    ``sub`` is the token's subject (``system:serviceaccount:<namespace>:<name>`` for a Kubernetes
+    service account), ``issuer`` its ``iss``, ``audiences`` its ``aud`` (always a tuple, also when
+    the token carries one string). With authentication off there is no subject (``None``).
+    """
 
     sub: str
     issuer: str

@@ -1,4 +1,5 @@
-"""The JobSink status reconciler: publishes each JobSink's address, selector and Ready condition.
+"""The JobSink status reconciler: publishes each JobSink's address, selector, applying
+EventPolicies and conditions.
 
 It runs inside every receiver process, reads JobSinks from the shared watch cache (so it costs no
 extra watch), and writes only while its process holds the status Lease. A write is a merge patch of
@@ -7,6 +8,10 @@ resourceVersion as precondition: a conflict means someone changed the JobSink, s
 and the patch recomputed. Its own write comes back through the watch, finds nothing to change and
 stops there, so there are no write loops; a second writer that keeps changing the status back is
 held off by ``receiver.controller.storms``.
+
+EventPolicies come from their own watch (``receiver.auth.policy_cache``); when a namespace's
+policies change, every JobSink of that namespace is queued, and those whose status does not
+change stop at the comparison.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
+from receiver.auth.policy_status import SinkPolicyStatus
 from receiver.controller.addressing import addressing_from
 from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
@@ -36,6 +42,10 @@ log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 5
 
 Outcome = Literal["updated", "unchanged", "gone"]
+
+
+class PoliciesNotLoaded(Exception):
+    """The EventPolicies are not listed yet: the status would say nothing true about them."""
 
 
 def _problems(sink: dict[str, Any]) -> list[str]:
@@ -54,8 +64,9 @@ class StatusReconciler:
     """Keeps ``.status`` of every cached JobSink right, while this process leads.
 
     ``server`` is the listeners, whose TLS decides the published addresses unless
-    ``settings.transport_encryption`` does (None: plain HTTP). The Lease elector and storm guard
-    it makes itself count on its ``metrics``; ones handed in keep their own.
+    ``settings.transport_encryption`` does (None: plain HTTP). ``policies``: the EventPolicies
+    part of the status (None: not published). The Lease elector and storm guard it makes itself
+    count on its ``metrics``; ones handed in keep their own.
     """
 
     def __init__(
@@ -66,6 +77,7 @@ class StatusReconciler:
         identity: str | None = None,
         *,
         server: ServerSettings | None = None,
+        policies: SinkPolicyStatus | None = None,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
         workers: int = 4,
@@ -101,6 +113,9 @@ class StatusReconciler:
         self._workers = workers
         self._next_resync = time.monotonic() + resync_every
         cache.subscribe(self.enqueue)
+        self._policies = policies
+        if policies is not None:
+            policies.policies.subscribe(self._policies_changed)
         self.elector.on_change(self._leadership_changed)
 
     def start(self) -> None:
@@ -129,6 +144,11 @@ class StatusReconciler:
             self._delayed.pop(key, None)
             self._ready.add(key)
             self._wakeup.notify()
+
+    def _policies_changed(self, namespace: str | None) -> None:
+        for key in self._cache.sink_keys():
+            if namespace is None or key[0] == namespace:
+                self.enqueue(key)
 
     def _leadership_changed(self, leading: bool) -> None:
         if leading:
@@ -216,7 +236,13 @@ class StatusReconciler:
             if sink is None:
                 self._reconciles.labels("gone").inc()
                 return "gone"
-            patch = status_patch(sink, self.addressing, datetime.now(UTC), _problems(sink))
+            policies = None
+            if self._policies is not None:
+                policies = self._policies.of(sink)
+                if policies is None:
+                    raise PoliciesNotLoaded("EventPolicies are not listed yet")
+            now = datetime.now(UTC)
+            patch = status_patch(sink, self.addressing, now, _problems(sink), policies)
             if not patch:
                 self._reconciles.labels("unchanged").inc()
                 return "unchanged"

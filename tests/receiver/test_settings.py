@@ -55,6 +55,13 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_LEASE_NAMESPACE", "status.lease.namespace", "ns", "ns"),
     ("JOBSINK_RECEIVER_LEASE_DURATION_SECONDS", "status.lease.duration_seconds", "30", 30.0),
     ("JOBSINK_RECEIVER_LEASE_RENEW_SECONDS", "status.lease.renew_seconds", "1", 1.0),
+    (
+        "JOBSINK_RECEIVER_DEFAULT_AUTHORIZATION_MODE",
+        "authorization.default_mode",
+        "deny-all",
+        "deny-all",
+    ),
+    ("JOBSINK_RECEIVER_EVENT_POLICIES", "authorization.event_policies", "false", False),
 ]
 # Only together: one without the other is refused.
 PAIRED = {
