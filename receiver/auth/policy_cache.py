@@ -144,9 +144,10 @@ class PolicyCache:
 
     @property
     def state(self) -> State:
-        if self._installed is False:
-            return "absent"
-        return "ready" if self.informer.synced else "loading"
+        # Set only after a list: True once one worked (its policies are stored), False on a 404.
+        if self._installed is None:
+            return "loading"
+        return "ready" if self._installed else "absent"
 
     def in_namespace(self, namespace: str) -> tuple[EventPolicy, ...]:
         """The policies of ``namespace``; none while the CRD is absent. No I/O, no lock."""
