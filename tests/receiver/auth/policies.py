@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
+
+from receiver.auth.policy import EventPolicy
+from receiver.auth.policy_cache import NamespaceListener, State
 
 SENDER = "system:serviceaccount:team-a:sender"
 OTHER = "system:serviceaccount:team-b:intruder"
@@ -57,3 +61,19 @@ def knative_status(ready: bool, subjects: list[str], generation: int = 1) -> dic
     if not ready:
         condition |= {"reason": "SubjectsNotResolved", "message": "source not found"}
     return {"observedGeneration": generation, "conditions": [condition], "from": subjects}
+
+
+@dataclass
+class StaticPolicies:
+    """A fixed policy set, standing in for the watch-backed cache (tested on its own)."""
+
+    policies: tuple[EventPolicy, ...] = ()
+    state: State = "ready"
+    last_error: str = ""
+    listeners: list[NamespaceListener] = field(default_factory=list)
+
+    def in_namespace(self, namespace: str) -> tuple[EventPolicy, ...]:
+        return tuple(p for p in self.policies if p.namespace == namespace)
+
+    def subscribe(self, listener: NamespaceListener) -> None:
+        self.listeners.append(listener)

@@ -4,38 +4,20 @@ and the refusal it raises otherwise."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from jobsink.event import CloudEvent
-from receiver.auth.policy import EventPolicy, parse
-from receiver.auth.policy_cache import NamespaceListener, State
+from receiver.auth.policy import parse
 from receiver.auth.subject import Subject
 from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.refusals import Rejection, reason_of
 from receiver.dataplane.wire import Batch, Decoded, Single
-from tests.receiver.auth.policies import OTHER, SENDER, policy
+from tests.receiver.auth.policies import OTHER, SENDER, StaticPolicies, policy
 
 SINK: dict[str, Any] = {"metadata": {"namespace": "team-a", "name": "orders"}}
 TYPE_PREFIX = [{"prefix": {"type": "com.example."}}]
-
-
-@dataclass
-class StaticPolicies:
-    """A fixed policy set, standing in for the watch-backed cache (tested on its own)."""
-
-    policies: tuple[EventPolicy, ...] = ()
-    state: State = "ready"
-    last_error: str = ""
-    listeners: list[NamespaceListener] = field(default_factory=list)
-
-    def in_namespace(self, namespace: str) -> tuple[EventPolicy, ...]:
-        return tuple(p for p in self.policies if p.namespace == namespace)
-
-    def subscribe(self, listener: NamespaceListener) -> None:
-        self.listeners.append(listener)
 
 
 def event(type: str, id: str = "1") -> CloudEvent:
