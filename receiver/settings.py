@@ -199,6 +199,28 @@ class LeaseSettings(BaseSettings):
         return self
 
 
+class AuthorizationSettings(BaseSettings):
+    """Which authenticated senders may deliver to a JobSink: Knative's EventPolicies, and the
+    default mode for JobSinks no policy applies to (``receiver.auth.policy_decision``). With
+    authentication off nobody is refused, as in Knative."""
+
+    model_config = _config()
+
+    default_mode: AuthorizationMode = Field(
+        DEFAULT_MODE,
+        validation_alias=PREFIX + "DEFAULT_AUTHORIZATION_MODE",
+        description="for JobSinks no EventPolicy applies to: allow-all, allow-same-namespace "
+        "(service accounts of the JobSink's namespace) or deny-all (Knative's "
+        "default-authorization-mode)",
+    )
+    event_policies: bool = Field(
+        True,
+        validation_alias=PREFIX + "EVENT_POLICIES",
+        description="watch Knative EventPolicies (list/watch on eventpolicies); off: the default "
+        "mode decides for every JobSink",
+    )
+
+
 class StatusSettings(BaseSettings):
     """The JobSink status reconciler and the addresses it publishes
     (``receiver.controller.addressing``)."""
@@ -230,28 +252,6 @@ class StatusSettings(BaseSettings):
     lease: LeaseSettings = Field(default_factory=LeaseSettings)
 
 
-class AuthorizationSettings(BaseSettings):
-    """Which authenticated senders may deliver to a JobSink: Knative's EventPolicies, and the
-    default mode for JobSinks no policy applies to (``receiver.auth.policy_decision``). With
-    authentication off nobody is refused, as in Knative."""
-
-    model_config = _config()
-
-    default_mode: AuthorizationMode = Field(
-        DEFAULT_MODE,
-        validation_alias=PREFIX + "DEFAULT_AUTHORIZATION_MODE",
-        description="for JobSinks no EventPolicy applies to: allow-all, allow-same-namespace "
-        "(service accounts of the JobSink's namespace) or deny-all (Knative's "
-        "default-authorization-mode)",
-    )
-    event_policies: bool = Field(
-        True,
-        validation_alias=PREFIX + "EVENT_POLICIES",
-        description="watch Knative EventPolicies (list/watch on eventpolicies); off: the default "
-        "mode decides for every JobSink",
-    )
-
-
 class Settings(BaseSettings):
     """Everything ``jobsink receiver`` reads when it starts."""
 
@@ -264,8 +264,8 @@ class Settings(BaseSettings):
     kube: KubeSettings = Field(default_factory=KubeSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     sweeper: SweeperSettings = Field(default_factory=SweeperSettings)
-    status: StatusSettings = Field(default_factory=StatusSettings)
     authorization: AuthorizationSettings = Field(default_factory=AuthorizationSettings)
+    status: StatusSettings = Field(default_factory=StatusSettings)
 
     @model_validator(mode="after")
     def _grace_outlasts_a_delivery(self) -> Settings:

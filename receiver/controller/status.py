@@ -64,9 +64,8 @@ class StatusReconciler:
     """Keeps ``.status`` of every cached JobSink right, while this process leads.
 
     ``server`` is the listeners, whose TLS decides the published addresses unless
-    ``settings.transport_encryption`` does (None: plain HTTP). ``policies``: the EventPolicies
-    part of the status (None: not published). The Lease elector and storm guard it makes itself
-    count on its ``metrics``; ones handed in keep their own.
+    ``settings.transport_encryption`` does (None: plain HTTP). The Lease elector and storm guard
+    it makes itself count on its ``metrics``; ones handed in keep their own.
     """
 
     def __init__(
@@ -77,15 +76,16 @@ class StatusReconciler:
         identity: str | None = None,
         *,
         server: ServerSettings | None = None,
-        policies: SinkPolicyStatus | None = None,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
+        policies: SinkPolicyStatus | None = None,
         workers: int = 4,
         jobsinks: JobSinks | None = None,
         elector: LeaderElector | None = None,
         storms: StormGuard | None = None,
         metrics: Metrics | None = None,
     ) -> None:
+        """``policies``: the EventPolicies part of the status (None: not published)."""
         metrics = metrics or Metrics()
         self._reconciles = metrics.status_reconciles
         lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
