@@ -180,6 +180,8 @@ def _with_spec(policy: EventPolicy, spec: Mapping[str, Any], namespace: str) -> 
                 )
             )
         elif isinstance(item.get("sub"), str) and item["sub"]:
+            if "*" in item["sub"][:-1]:
+                raise SpecError(f"{where}.sub: '*' is only allowed as the last character")
             subs.append(item["sub"])
         else:
             raise SpecError(f"{where}: needs a non-empty sub or a ref")

@@ -59,7 +59,6 @@ ADMITS: list[tuple[str, tuple[str, ...], str, bool]] = [
     ("prefix with *", ("system:serviceaccount:team-a:*",), SENDER, True),
     ("prefix of another namespace", ("system:serviceaccount:team-a:*",), OTHER, False),
     ("* alone admits everyone", ("*",), OTHER, True),
-    ("* only at the end", ("system:*:team-a:sender",), SENDER, False),
     ("one of several", (OTHER, SENDER), SENDER, True),
 ]
 
@@ -105,6 +104,7 @@ READINESS: list[tuple[str, dict[str, Any], str | None]] = [
         "spec.from[0]: needs a non-empty sub or a ref",
     ),
     ("a to entry with neither", policy(to=[{}]), "spec.to[0]: needs a ref or a selector"),
+    ("* inside a sub", policy(subs=("system:*:team-a:x",)), "'*' is only allowed as the last"),
 ]
 
 
