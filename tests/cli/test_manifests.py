@@ -118,7 +118,7 @@ def test_the_receiver_may_list_and_watch_event_policies() -> None:
         for d in docs
         if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "jobsink-receiver"
     )
-    rules = [r for r in role["rules"] if "eventpolicies" in r["resources"]]
+    rules = [r for r in role["rules"] if "eventpolicies" in r.get("resources", [])]
     assert rules == [
         {
             "apiGroups": ["eventing.knative.dev"],
