@@ -5,6 +5,8 @@
 #   kueue-$KUEUE_VERSION/kueue                    the manager (cmd/kueue)
 #   kueue-$KUEUE_VERSION/config/crd/*.yaml        config/components/crd/bases
 #   kueue-$KUEUE_VERSION/config/rbac/role.yaml    config/components/rbac/role.yaml (the manager's ClusterRole)
+#   kueue-$KUEUE_VERSION/config/rbac/secrets-role.yaml  config/components/rbac/manager_secrets_role.yaml
+#                                                 (the Role on Secrets of Kueue's own namespace)
 #   kueue-$KUEUE_VERSION/config/webhook.yaml      config/components/webhook/manifests.yaml
 #
 # `go install module/cmd@version` builds the module exactly as published (its own go.mod and
@@ -27,7 +29,8 @@ main() {
   flock 9
 
   cached() {
-    [[ -x "$out/kueue" && -s "$out/config/rbac/role.yaml" && -s "$out/config/webhook.yaml" ]] &&
+    [[ -x "$out/kueue" && -s "$out/config/rbac/role.yaml" && -s "$out/config/rbac/secrets-role.yaml" &&
+      -s "$out/config/webhook.yaml" ]] &&
       compgen -G "$out/config/crd/*.yaml" >/dev/null
   }
   if cached; then
@@ -68,6 +71,7 @@ main() {
   mkdir -p "$out/.config.tmp/crd" "$out/.config.tmp/rbac"
   cp "$src"/config/components/crd/bases/*.yaml "$out/.config.tmp/crd/"
   cp "$src/config/components/rbac/role.yaml" "$out/.config.tmp/rbac/role.yaml"
+  cp "$src/config/components/rbac/manager_secrets_role.yaml" "$out/.config.tmp/rbac/secrets-role.yaml"
   cp "$src/config/components/webhook/manifests.yaml" "$out/.config.tmp/webhook.yaml"
   # The module cache is read-only; the copies need not be.
   chmod -R u+w "$out/.config.tmp"

@@ -47,6 +47,10 @@ class KueueFiles:
         return self.directory / "config" / "rbac" / "role.yaml"
 
     @property
+    def secrets_role(self) -> Path:
+        return self.directory / "config" / "rbac" / "secrets-role.yaml"
+
+    @property
     def webhooks(self) -> Path:
         return self.directory / "config" / "webhook.yaml"
 
@@ -54,7 +58,8 @@ class KueueFiles:
         found = []
         if not os.access(self.manager, os.X_OK):
             found.append(self.manager)
-        found += [path for path in (self.cluster_role, self.webhooks) if not path.is_file()]
+        wanted = (self.cluster_role, self.secrets_role, self.webhooks)
+        found += [path for path in wanted if not path.is_file()]
         if not any(self.crds.glob("*.yaml")):
             found.append(self.crds)
         return found

@@ -5,8 +5,9 @@
     kueue.stop()                      # webhooks unregistered, the manager stopped
 
 The manager runs with its own identity: a client certificate for ``kueue-controller-manager``,
-bound to the module's manager ClusterRole (not cluster-admin), so a permission Kueue lacks in a
-real cluster is missing here too. Its webhooks are registered with a loopback ``url`` and our CA.
+bound to the module's manager ClusterRole and its Role on Secrets (not cluster-admin), so a
+permission Kueue lacks in a real cluster is missing here too. Its webhooks are registered with
+a loopback ``url`` and our CA.
 
 One detail of the manager forces a wrapper: with its certificate management off, it reads its
 metrics serving certificate from the fixed path ``/etc/kueue/metrics/certs``. The manager is
@@ -41,9 +42,10 @@ from controlplane.kueue.manifests import (
     KUEUE_USER,
     KueuePorts,
     cluster_role,
-    cluster_role_binding,
     configuration,
+    namespaced_role,
     probe_job,
+    role_binding,
     webhook_configurations,
 )
 from controlplane.pki import PkiFiles
@@ -143,8 +145,12 @@ def start_kueue(plane: Plane, say: Progress) -> RunningKueue:
 
     _install_crds(plane, files)
     plane.kubectl("create", "namespace", KUEUE_NAMESPACE, check=False)
-    role = cluster_role(yaml.safe_load(files.cluster_role.read_text()))
-    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([role, cluster_role_binding(role)]))
+    roles = [
+        cluster_role(yaml.safe_load(files.cluster_role.read_text())),
+        namespaced_role(yaml.safe_load(files.secrets_role.read_text())),
+    ]
+    bindings = [role_binding(role) for role in roles]
+    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([*roles, *bindings]))
 
     scratch = directory / "etc-overlay"
     scratch.mkdir(exist_ok=True)

@@ -4,7 +4,8 @@
   no leader election, no certificate management of its own (our CA issues its serving
   certificate), every listener on loopback, the visibility API server off (it would need an
   APIService and the aggregation layer; nothing here reads pending workloads through it);
-* its RBAC: the module's manager ClusterRole, bound to the user Kueue's client certificate names;
+* its RBAC: the module's manager ClusterRole and its Role on the Secrets of Kueue's namespace,
+  bound to the user Kueue's client certificate names;
 * its webhook configurations: the module's, with each ``service`` client config turned into a
   loopback ``url`` and our CA as ``caBundle``. Only the webhooks of Jobs and of Kueue's own
   resources are kept: the other integrations are off, so their paths are not served, and a
@@ -67,13 +68,28 @@ def cluster_role(module_role: Document) -> Document:
     return role
 
 
-def cluster_role_binding(role: Document, user: str = KUEUE_USER) -> Document:
-    name = role["metadata"]["name"]
+def namespaced_role(module_role: Document) -> Document:
+    """A Role of the module (its namespace is kustomize's placeholder), in Kueue's namespace."""
+    role = copy.deepcopy(module_role)
+    role["metadata"] = {
+        "name": NAME_PREFIX + module_role["metadata"]["name"],
+        "namespace": KUEUE_NAMESPACE,
+    }
+    return role
+
+
+def role_binding(role: Document, user: str = KUEUE_USER) -> Document:
+    """Binds ``role`` (a ClusterRole or a Role) to ``user``, under the role's name."""
+    metadata = {k: v for k, v in role["metadata"].items() if k in ("name", "namespace")}
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "kind": f"{role['kind']}Binding",
+        "metadata": metadata,
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": role["kind"],
+            "name": metadata["name"],
+        },
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
     }
 

@@ -14,9 +14,10 @@ from controlplane.kueue.manifests import (
     KUEUE_USER,
     KueuePorts,
     cluster_role,
-    cluster_role_binding,
     configuration,
+    namespaced_role,
     probe_job,
+    role_binding,
     webhook_configurations,
 )
 
@@ -101,11 +102,35 @@ def test_webhook_configurations_keep_everything_but_the_client_config() -> None:
     assert "service" in job["clientConfig"]  # the module's document is not modified
 
 
-def test_the_manager_role_is_bound_to_kueues_own_user() -> None:
-    role = cluster_role({"kind": "ClusterRole", "metadata": {"name": "manager-role"}, "rules": []})
-    binding = cluster_role_binding(role)
-    assert role["metadata"] == {"name": "kueue-manager-role"}
-    assert binding["roleRef"]["name"] == "kueue-manager-role"
+@pytest.mark.parametrize(
+    ("role", "metadata"),
+    [
+        pytest.param(
+            cluster_role({"kind": "ClusterRole", "metadata": {"name": "manager-role"}}),
+            {"name": "kueue-manager-role"},
+            id="cluster-role",
+        ),
+        pytest.param(
+            namespaced_role(
+                {"kind": "Role", "metadata": {"name": "manager-secrets-role", "namespace": "sys"}}
+            ),
+            {"name": "kueue-manager-secrets-role", "namespace": "kueue-system"},
+            id="secrets-role",
+        ),
+    ],
+)
+def test_the_modules_roles_are_bound_to_kueues_own_user(
+    role: dict[str, Any], metadata: dict[str, str]
+) -> None:
+    binding = role_binding(role)
+    assert role["metadata"] == metadata
+    assert binding["kind"] == role["kind"] + "Binding"
+    assert binding["metadata"] == metadata
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": role["kind"],
+        "name": metadata["name"],
+    }
     assert binding["subjects"] == [
         {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": KUEUE_USER}
     ]
@@ -124,6 +149,7 @@ def test_an_incomplete_cache_is_not_found(tmp_path: Path, monkeypatch: pytest.Mo
     (files.crds / "a.yaml").write_text("{}")
     files.cluster_role.parent.mkdir(parents=True)
     files.cluster_role.write_text("{}")
+    files.secrets_role.write_text("{}")
     files.webhooks.write_text("{}")
     assert find_kueue() is None  # no manager yet
     files.manager.write_text("#!/bin/sh\n")
