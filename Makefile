@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue kueue generate docs docs-build docs-generate controlplane node run manifests bench-webhook bench-receiver bench-node bench-soak clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue kueue generate docs docs-build docs-generate controlplane node run manifests bench-webhook bench-receiver bench-kueue bench-node bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ bench-webhook: $(STAMP)  ## admission webhook latency/throughput benchmark
 
 bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the local apiserver
 	$(BIN)/python bench/receiver_bench.py
+
+bench-kueue: $(STAMP) controlplane kueue  ## receiver ingest with Kueue's webhooks: none, a Job without a queue name, a queued Job
+	$(BIN)/python bench/kueue_bench.py
 
 bench-node: $(STAMP) controlplane node  ## local node: warm start, 202 -> Pod Running/Succeeded, memory
 	$(BIN)/python tools/bench_node.py

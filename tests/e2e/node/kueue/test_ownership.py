@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from controlplane import ControlPlane
 from tests.e2e.node.kueue.scenario import queued_sink
 from tests.e2e.node.runs import NodeStack, get_json, post, wait_jobs_finished
 
@@ -27,6 +28,11 @@ def _sink_for_kueue() -> dict[str, Any]:
     job["metadata"]["labels"].update(KUEUE_METADATA["labels"])
     job["metadata"]["annotations"] = dict(KUEUE_METADATA["annotations"])
     return sink
+
+
+def _with_managed_fields(plane: ControlPlane, namespace: str, job: dict[str, Any]) -> Any:
+    name = job["metadata"]["name"]
+    return get_json(plane, "job", name, "-n", namespace, "--show-managed-fields")
 
 
 def _owners_of_suspend(job: dict[str, Any]) -> list[str]:
@@ -63,7 +69,8 @@ def test_a_sink_written_for_kueue_is_accepted_and_kueue_keeps_what_it_set(
     assert after["spec"] == before["spec"]
 
     first = post(node_stack, namespace, name, event_id="owned-1")
-    (job,) = wait_jobs_finished(plane, namespace, name, 1)
+    (finished,) = wait_jobs_finished(plane, namespace, name, 1)
+    job = _with_managed_fields(plane, namespace, finished)
     # Resumed by Kueue at admission, though the template said suspend: true.
     assert job["spec"]["suspend"] is False
     owners = _owners_of_suspend(job)
@@ -75,7 +82,7 @@ def test_a_sink_written_for_kueue_is_accepted_and_kueue_keeps_what_it_set(
     again = post(node_stack, namespace, name, event_id="owned-1")
     assert again.json()["outcome"] == "duplicate"
     assert again.json()["job"] == first.json()["job"]
-    (unchanged,) = wait_jobs_finished(plane, namespace, name, 1)
+    unchanged = _with_managed_fields(plane, namespace, finished)
     assert unchanged["spec"] == job["spec"]
     assert unchanged["metadata"]["generation"] == job["metadata"]["generation"]
     assert _owners_of_suspend(unchanged) == owners, json.dumps(unchanged["metadata"])
