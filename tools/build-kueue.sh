@@ -49,7 +49,9 @@ main() {
     echo "building kueue $KUEUE_VERSION" >&2
     local tmp="$out/.gobin.tmp" version_pkg="$KUEUE_MODULE/pkg/version"
     rm -rf "$tmp"
-    GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
+    # GOTOOLCHAIN=local: the installed Go builds it (v0.17.0's go.mod says `go 1.25.0` and names
+    # no toolchain), never one downloaded because a later release asks for it.
+    GOBIN="$tmp" CGO_ENABLED=0 GOTOOLCHAIN=local go install -trimpath \
       -ldflags "-s -w -X $version_pkg.GitVersion=$KUEUE_VERSION -X $version_pkg.BuildDate=1970-01-01T00:00:00Z" \
       "$KUEUE_MODULE/cmd/kueue@$KUEUE_VERSION"
     # The manager has no --version flag; its build information names the module version it
@@ -65,7 +67,7 @@ main() {
   fi
 
   local src
-  src=$(go mod download -json "$KUEUE_MODULE@$KUEUE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  src=$(GOTOOLCHAIN=local go mod download -json "$KUEUE_MODULE@$KUEUE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [[ -d "$src/config/components" ]] || { echo "error: no config/components in $src" >&2; exit 1; }
   rm -rf "$out/.config.tmp"
   mkdir -p "$out/.config.tmp/crd" "$out/.config.tmp/rbac"
