@@ -13,6 +13,11 @@ controller create a Workload. Three arms, each a batch of unique events through 
 The arms rotate in rounds, so load drift on the shared machine and the growing number of Jobs
 weigh on each alike. No node runs: Pods stay Pending, and Kueue admits at most two Jobs.
 
+Because the ingest rates move with everything else on a shared machine, the run also reads what
+each of Kueue's webhooks cost per call from the apiserver's own histogram
+(``apiserver_admission_webhook_admission_duration_seconds``), which no other load inflates as
+much: that is the time Kueue adds to every Job create.
+
 Usage: ``python bench/kueue_bench.py [--events 600] [--rounds 3] [--concurrency 20] [--json F]``.
 """
 
@@ -100,6 +105,25 @@ def _set_webhooks(plane: ControlPlane, registered: bool) -> None:
     )
 
 
+def webhook_call_ms(plane: ControlPlane, names: set[str]) -> dict[str, dict[str, float]]:
+    """Calls and mean duration of each named admission webhook, from the apiserver's metrics."""
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    metric = "apiserver_admission_webhook_admission_duration_seconds"
+    for line in plane.kubectl("get", "--raw", "/metrics").stdout.splitlines():
+        for suffix, into in (("_sum{", sums), ("_count{", counts)):
+            if line.startswith(metric + suffix):
+                labels, value = line.rsplit(" ", 1)
+                name = labels.split('name="', 1)[1].split('"', 1)[0]
+                if name in names:
+                    into[name] = into.get(name, 0.0) + float(value)
+    return {
+        name: {"calls": counts[name], "mean_ms": round(sums[name] * 1000 / counts[name], 2)}
+        for name in sorted(sums)
+        if counts.get(name)
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=600, help="events per arm, all rounds")
@@ -113,9 +137,15 @@ def main() -> None:
     plane.start(progress=lambda message: print(f"[control plane] {message}", file=sys.stderr))
     try:
         plane.kubectl("apply", "-f", str(REPO / "crds"))
-        plane.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s",
-            "crd/jobsinks.sinks.knative.dev",
+        established = '{.status.conditions[?(@.type=="Established")].status}'
+        # Not `kubectl wait`: it fails while the CRD has no conditions yet.
+        wait_for(
+            lambda: plane.kubectl(
+                "get", "crd/jobsinks.sinks.knative.dev", "-o", f"jsonpath={established}",
+                check=False,
+            ).stdout == "True",
+            what="the JobSink CRD to be Established",
+            timeout=60,
         )  # fmt: skip
         namespace = f"bench-{uuid.uuid4().hex[:6]}"
         plane.kubectl("create", "namespace", namespace)
@@ -156,6 +186,10 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(30)
+        kueue = plane.kueue
+        assert kueue is not None
+        names = {hook["name"] for doc in kueue.configurations for hook in doc["webhooks"]}
+        webhooks = webhook_call_ms(plane, names)
         workloads = json.loads(
             plane.kubectl("get", "workloads.kueue.x-k8s.io", "-n", namespace, "-o", "json").stdout
         )["items"]
@@ -167,6 +201,7 @@ def main() -> None:
         "rounds": args.rounds,
         "concurrency": args.concurrency,
         "workloads_created": len(workloads),
+        "kueue_webhooks": webhooks,
     }
     for arm, result in results.items():
         figures[arm] = {
