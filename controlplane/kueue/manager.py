@@ -144,13 +144,13 @@ def start_kueue(plane: Plane, say: Progress) -> RunningKueue:
     config_path.write_text(yaml.safe_dump(configuration(ports, LOOPBACK, str(tls))))
 
     _install_crds(plane, files)
-    plane.kubectl("create", "namespace", KUEUE_NAMESPACE, check=False)
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": KUEUE_NAMESPACE}}
     roles = [
         cluster_role(yaml.safe_load(files.cluster_role.read_text())),
         namespaced_role(yaml.safe_load(files.secrets_role.read_text())),
     ]
     bindings = [role_binding(role) for role in roles]
-    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([*roles, *bindings]))
+    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([namespace, *roles, *bindings]))
 
     scratch = directory / "etc-overlay"
     scratch.mkdir(exist_ok=True)
