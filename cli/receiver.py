@@ -52,9 +52,10 @@ def receiver(
         int | None,
         typer.Option(help=option_help(ServerSettings, "https_port", "HTTPS port")),
     ] = None,
-    tls_cert: Annotated[
+    cert: Annotated[
         Path | None,
         typer.Option(
+            "--tls-cert",
             help=option_help(
                 TlsSettings, "cert", "Serving certificate (PEM); without it self-managed"
             ),
@@ -62,26 +63,29 @@ def receiver(
             exists=True,
         ),
     ] = None,
-    tls_key: Annotated[
+    key: Annotated[
         Path | None,
         typer.Option(
+            "--tls-key",
             help=option_help(TlsSettings, "key", "Private key of --tls-cert (PEM)"),
             dir_okay=False,
             exists=True,
         ),
     ] = None,
-    tls_ca: Annotated[
+    ca: Annotated[
         Path | None,
         typer.Option(
+            "--tls-ca",
             help=option_help(TlsSettings, "ca", "CA certificates published as CACerts (PEM)"),
             dir_okay=False,
             exists=True,
         ),
     ] = None,
-    tls_min_version: Annotated[
+    min_version: Annotated[
         str | None,
         typer.Option(
-            help=option_help(TlsSettings, "min_version", "Lowest TLS version, 1.2 or 1.3")
+            "--tls-min-version",
+            help=option_help(TlsSettings, "min_version", "Lowest TLS version, 1.2 or 1.3"),
         ),
     ] = None,
     kubeconfig: Annotated[
@@ -169,10 +173,10 @@ def receiver(
                 "transport_encryption": transport_encryption,
                 "https_port": https_port,
                 "tls": {
-                    "cert": tls_cert,
-                    "key": tls_key,
-                    "ca": tls_ca,
-                    "min_version": tls_min_version,
+                    "cert": cert,
+                    "key": key,
+                    "ca": ca,
+                    "min_version": min_version,
                 },
             },
             "limits": {"max_inflight": max_inflight},

@@ -137,7 +137,7 @@ def self_managed(
         namespace=status.system_namespace,
         secret=tls.secret,
         dns_names=service_dns_names(status),
-        ips=list(tls.ips),
+        ips=[str(ip) for ip in tls.ips],
         ca_name=CA_NAME,
         lifetimes=Lifetimes(
             ca=dt.timedelta(seconds=tls.ca_lifetime_seconds),

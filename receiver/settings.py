@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, IPvAnyAddress, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certs.authority import CA_LIFETIME, LEAF_LIFETIME
@@ -35,6 +35,11 @@ SWEEP_GRACE_MARGIN_SECONDS: Final = 5.0
 is cut to the second, the last Kubernetes call may end a moment past the deadline, and the
 apiserver's clock (which stamps the Job) and the receiver's (which judges its age) differ a
 little."""
+
+MIN_LIFETIME_SECONDS: Final = 3600.0
+"""Self-managed certificates are back-dated a few minutes against clock skew
+(``certs.authority.BACKDATE``), and that counts towards their lifetime: one much shorter than an
+hour would be due for renewal the moment it is issued."""
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 TlsVersion = Literal["1.2", "1.3"]
@@ -67,18 +72,18 @@ class TlsSettings(BaseSettings):
     secret: str = Field(
         "job-sink-certs", description="self-managed: the Secret (system namespace) holding them"
     )
-    ips: list[str] = Field(
+    ips: list[IPvAnyAddress] = Field(
         default_factory=list,
         description="self-managed: IP addresses the certificate names besides the Service DNS",
     )
     serving_lifetime_seconds: float = Field(
         LEAF_LIFETIME.total_seconds(),
-        ge=60,
+        ge=MIN_LIFETIME_SECONDS,
         description="self-managed: serving certificate lifetime; renewed after 2/3 of it",
     )
     ca_lifetime_seconds: float = Field(
         CA_LIFETIME.total_seconds(),
-        ge=60,
+        ge=MIN_LIFETIME_SECONDS,
         description="self-managed: CA lifetime; replaced after 2/3, trusted until it expires",
     )
     resync_seconds: float = Field(

@@ -3,6 +3,7 @@ from variables that belong to someone else."""
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_HTTPS_PORT", "server.https_port", "9443", 9443),
     ("JOBSINK_RECEIVER_TLS_MIN_VERSION", "server.tls.min_version", "1.3", "1.3"),
     ("JOBSINK_RECEIVER_TLS_SECRET", "server.tls.secret", "rx-certs", "rx-certs"),
-    ("JOBSINK_RECEIVER_TLS_IPS", "server.tls.ips", '["127.0.0.1"]', ["127.0.0.1"]),
+    ("JOBSINK_RECEIVER_TLS_IPS", "server.tls.ips", '["127.0.0.1"]', [ip_address("127.0.0.1")]),
     (
         "JOBSINK_RECEIVER_TLS_SERVING_LIFETIME_SECONDS",
         "server.tls.serving_lifetime_seconds",

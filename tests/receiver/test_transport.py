@@ -87,8 +87,8 @@ def event(number: int) -> dict[str, str]:
 def test_refusal_names_the_https_url(base: str, path: str, url: str) -> None:
     answer = refusal(base, path)
     assert answer.status_code == 404
-    assert answer.body.startswith(b'{"error":"this receiver accepts events over HTTPS only')
-    assert f'"url":"{url}"'.encode() in answer.body
+    assert bytes(answer.body).startswith(b'{"error":"this receiver accepts events over HTTPS only')
+    assert f'"url":"{url}"'.encode() in bytes(answer.body)
 
 
 def test_strict_refuses_events_over_http_and_serves_them_over_https(
