@@ -28,42 +28,22 @@ from controlplane.readiness import wait_for
 from kubeapi.secrets import SecretStore
 from receiver.certificates import service_dns_names
 from receiver.settings import StatusSettings
-from tests.e2e import services
+from tests.e2e import own_plane, services
 from tests.e2e.support import EXAMPLES
 from tests.receiver.test_transport import served_serial
 from tests.seed import SEED_BODY, SEED_HEADERS
 
 pytestmark = pytest.mark.usefixtures("jobsink_crd")
 
+# Its own plane: the session's cluster-wide receiver would publish plain-HTTP addresses over the
+# ones tested here.
+control_plane = own_plane.fixture(own_plane.control_plane)
+api_client = own_plane.fixture(own_plane.api_client)
+jobsink_crd = own_plane.fixture(own_plane.jobsink_crd)
+
 TIMEOUT = 30.0
 SINK = "job-sink-logger"
 SECRET = "job-sink-certs"
-
-
-@pytest.fixture(scope="module")
-def control_plane() -> Iterator[ControlPlane]:
-    """This module's own control plane: the session's cluster-wide receiver would be one more
-    status writer, publishing plain-HTTP addresses over the ones tested here."""
-    plane = ControlPlane()
-    plane.start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
-def api_client(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
-    api = control_plane.api_client()
-    try:
-        yield api
-    finally:
-        api.close()  # type: ignore[no-untyped-call]
-
-
-@pytest.fixture(scope="module")
-def jobsink_crd(control_plane: ControlPlane) -> list[str]:
-    return services.apply_crds(control_plane)
 
 
 @dataclass
