@@ -67,8 +67,8 @@ def configs(
     listeners = [uvicorn.Config(plain_app, port=settings.port, lifespan="on", **common)]  # type: ignore[arg-type]
     if settings.https:
         if certificates is None:
-            raise ValueError(f"transport_encryption {settings.transport_encryption}: "
-                             "the HTTPS listener needs certificates")  # fmt: skip
+            mode = settings.transport_encryption
+            raise ValueError(f"transport_encryption {mode}: the HTTPS listener needs certificates")
         live = certificates.live
         listeners.append(
             uvicorn.Config(
@@ -82,13 +82,21 @@ def configs(
     return listeners
 
 
+async def _first_certificate(certificates: ServingCertificates, stopping: asyncio.Event) -> bool:
+    """Wait for the first serving certificate (False: stopped first). Nothing listens before it:
+    the status reconciler, started with the lifespan, is to publish its CA in every https
+    address from its first write on, and the HTTPS listener would fail every handshake."""
+    while not certificates.loaded and not stopping.is_set():  # noqa: ASYNC110 (no event to wait on)
+        await asyncio.sleep(0.05)
+    return certificates.loaded
+
+
 async def serve(
     app: FastAPI,
     settings: ServerSettings,
     certificates: ServingCertificates | None = None,
     https_base: str = "",
 ) -> None:
-    plane: DataPlane = app.state.plane
     servers = [_Server(config) for config in configs(app, settings, certificates, https_base)]
     # Certificate watchers and rotation run on this loop: installs must happen where handshakes do.
     keepers = (
@@ -98,7 +106,22 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    try:
+        if certificates is None or await _first_certificate(certificates, stopping):
+            await _listen(app.state.plane, settings, servers, stopping, certificates)
+    finally:
+        for keeper in keepers:
+            keeper.cancel()
+        await asyncio.gather(*keepers, return_exceptions=True)
 
+
+async def _listen(
+    plane: DataPlane,
+    settings: ServerSettings,
+    servers: list[_Server],
+    stopping: asyncio.Event,
+    certificates: ServingCertificates | None,
+) -> None:
     main, *extra = servers
     extra_tasks: list[asyncio.Task[None]] = []
 
@@ -118,11 +141,8 @@ async def serve(
 
     watcher = asyncio.create_task(stop_on_signal())
     main_task = asyncio.create_task(main.serve())
-    # HTTPS starts once the lifespan has started the background parts and a certificate is
-    # loaded: a listener without one would fail every handshake.
-    while not main_task.done() and not (  # noqa: ASYNC110 (uvicorn has no event)
-        main.started and (certificates is None or certificates.loaded)
-    ):
+    # The HTTPS listener starts once the lifespan has started the background parts.
+    while not main.started and not main_task.done():  # noqa: ASYNC110 (uvicorn has no event)
         await asyncio.sleep(0.05)
     if not stopping.is_set():
         extra_tasks.extend(asyncio.create_task(server.serve()) for server in extra)
@@ -135,6 +155,3 @@ async def serve(
         await asyncio.gather(*extra_tasks)
     finally:
         watcher.cancel()
-        for keeper in keepers:
-            keeper.cancel()
-        await asyncio.gather(*keepers, return_exceptions=True)
