@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
+from receiver.certificates import ServingCertificates, TrustBundle
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
 from receiver.dataplane.handler import DataPlane, SinkLookup
@@ -39,7 +40,12 @@ class Background(Protocol):
     def stop(self, timeout: float = 5.0) -> None: ...
 
 
-def create_app(plane: DataPlane, background: Sequence[Background] = ()) -> FastAPI:
+def create_app(
+    plane: DataPlane,
+    background: Sequence[Background] = (),
+    certificates: ServingCertificates | None = None,
+) -> FastAPI:
+    """``certificates``: the HTTPS listener's; the receiver is not ready until it listens."""
     plane.metrics.include_process_metrics()
 
     @asynccontextmanager
@@ -71,9 +77,16 @@ def create_app(plane: DataPlane, background: Sequence[Background] = ()) -> FastA
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        if plane.ready:
+        certified = certificates is None or certificates.listening
+        if plane.ready and certified:
             return JSONResponse({"status": "ready"})
-        reason = "draining" if plane.draining else "JobSink cache not synced yet"
+        reason = (
+            "draining"
+            if plane.draining
+            else "JobSink cache not synced yet"
+            if not plane.ready
+            else "HTTPS listener not started: no serving certificate yet"
+        )
         return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
 
     @app.get("/metrics", include_in_schema=False)
@@ -109,10 +122,11 @@ def build(
     api_client: client.ApiClient,
     sinks: SinkLookup | None = None,
     metrics: Metrics | None = None,
+    trust: TrustBundle | None = None,
 ) -> tuple[DataPlane, list[Background]]:
     """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
     JobSink cache and status reconciler unless ``sinks`` is given, sweeper), all counting on
-    ``metrics``."""
+    ``metrics``. ``trust``: the CA certificates the status publishes with https addresses."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -126,11 +140,17 @@ def build(
         cache = SinkCache(api_client, namespace=settings.namespace, metrics=metrics)
         background.append(cache)
         if settings.status.enabled:
-            background.append(
-                StatusReconciler(
-                    api_client, cache, settings.status, server=settings.server, metrics=metrics
-                )
+            reconciler = StatusReconciler(
+                api_client,
+                cache,
+                settings.status,
+                server=settings.server,
+                ca_certs=trust.pem if trust else None,
+                metrics=metrics,
             )
+            if trust is not None:
+                trust.subscribe(reconciler.publish_ca_certs)
+            background.append(reconciler)
         sinks = cache
     background.append(
         Sweeper(

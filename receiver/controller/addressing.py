@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from jobsink.lifecycle import Addressing, TransportEncryption
+from jobsink.lifecycle import Addressing
 from receiver.settings import ServerSettings, StatusSettings
 
 
-def addressing_from(status: StatusSettings, server: ServerSettings | None = None) -> Addressing:
-    """Addresses follow the listeners unless ``transport_encryption`` says otherwise: HTTP only
-    without a certificate; HTTPS only when the one port serves TLS; both when an extra plain-HTTP
-    port runs next to it (Knative's disabled / strict / permissive). ``server`` None: plain HTTP.
-    """
-    mode = status.transport_encryption or _mode_of_listeners(server)
-    ca_certs = status.ca_file.read_text() if status.ca_file else None
+def addressing_from(
+    status: StatusSettings, server: ServerSettings | None = None, ca_certs: str | None = None
+) -> Addressing:
+    """Addresses follow the listeners' ``transport_encryption``: HTTP only when disabled, HTTPS
+    and HTTP when permissive, HTTPS only when strict. ``server`` None: plain HTTP. ``ca_certs``
+    is the PEM of the CAs that sign the HTTPS listener's certificate (``CACerts``)."""
     return Addressing.for_service(
         namespace=status.system_namespace,
         service=status.service_name,
         cluster_domain=status.cluster_domain,
-        mode=mode,
+        mode=server.transport_encryption if server else "disabled",
         ca_certs=ca_certs,
         http_base=status.public_url,
         https_base=status.public_https_url,
     )
-
-
-def _mode_of_listeners(server: ServerSettings | None) -> TransportEncryption:
-    if server is None or not server.tls_cert:
-        return "disabled"
-    return "permissive" if server.http_port else "strict"

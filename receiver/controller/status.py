@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -53,8 +54,9 @@ def _problems(sink: dict[str, Any]) -> list[str]:
 class StatusReconciler:
     """Keeps ``.status`` of every cached JobSink right, while this process leads.
 
-    ``server`` is the listeners, whose TLS decides the published addresses unless
-    ``settings.transport_encryption`` does (None: plain HTTP). The Lease elector and storm guard
+    ``server`` is the listeners, whose ``transport_encryption`` decides the published addresses
+    (None: plain HTTP); ``ca_certs`` is published with https addresses, and replaced by
+    ``publish_ca_certs`` when the certificates rotate. The Lease elector and storm guard
     it makes itself count on its ``metrics``; ones handed in keep their own.
     """
 
@@ -66,6 +68,7 @@ class StatusReconciler:
         identity: str | None = None,
         *,
         server: ServerSettings | None = None,
+        ca_certs: str | None = None,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
         workers: int = 4,
@@ -79,7 +82,7 @@ class StatusReconciler:
         lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
-        self.addressing = addressing_from(settings, server)
+        self.addressing = addressing_from(settings, server, ca_certs)
         self.elector = elector or LeaderElector(
             Leases(api_client, lease.namespace or settings.system_namespace),
             lease.name,
@@ -129,6 +132,13 @@ class StatusReconciler:
             self._delayed.pop(key, None)
             self._ready.add(key)
             self._wakeup.notify()
+
+    def publish_ca_certs(self, ca_certs: str | None) -> None:
+        """New CA certificates for the https addresses: every JobSink's status is written again,
+        so senders learn of a new CA before the serving certificate it signs is installed."""
+        self.addressing = replace(self.addressing, ca_certs=ca_certs)
+        for key in self._cache.sink_keys():
+            self.enqueue(key)
 
     def _leadership_changed(self, leading: bool) -> None:
         if leading:

@@ -155,6 +155,8 @@ SECRET_VERBS = {
     ("ClusterRole", "jobsink-receiver-events"): {"create", "get", "list", "delete"},
     # The webhook's own certificate Secret, in the system namespace only.
     ("Role", "jobsink-webhook"): {"create", "get", "update"},
+    # The receiver's self-managed HTTPS certificate Secret, likewise.
+    ("Role", "jobsink-receiver-certs"): {"create", "get", "update"},
 }
 
 

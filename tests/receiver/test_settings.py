@@ -3,6 +3,7 @@ from variables that belong to someone else."""
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from receiver.settings import (
     ServerSettings,
     Settings,
     SweeperSettings,
+    TlsSettings,
 )
 
 # Every setting, by the variable that sets it (the names the Deployment and the docs use).
@@ -23,8 +25,25 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_NAMESPACE", "namespace", "team-a", "team-a"),
     ("JOBSINK_RECEIVER_LOG_LEVEL", "log_level", "debug", "debug"),
     ("JOBSINK_RECEIVER_HOST", "server.host", "127.0.0.1", "127.0.0.1"),
-    ("JOBSINK_RECEIVER_PORT", "server.port", "8443", 8443),
-    ("JOBSINK_RECEIVER_HTTP_PORT", "server.http_port", "8080", 8080),
+    ("JOBSINK_RECEIVER_PORT", "server.port", "8081", 8081),
+    ("JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION", "server.transport_encryption", "strict", "strict"),
+    ("JOBSINK_RECEIVER_HTTPS_PORT", "server.https_port", "9443", 9443),
+    ("JOBSINK_RECEIVER_TLS_MIN_VERSION", "server.tls.min_version", "1.3", "1.3"),
+    ("JOBSINK_RECEIVER_TLS_SECRET", "server.tls.secret", "rx-certs", "rx-certs"),
+    ("JOBSINK_RECEIVER_TLS_IPS", "server.tls.ips", '["127.0.0.1"]', [ip_address("127.0.0.1")]),
+    (
+        "JOBSINK_RECEIVER_TLS_SERVING_LIFETIME_SECONDS",
+        "server.tls.serving_lifetime_seconds",
+        "3600",
+        3600.0,
+    ),
+    (
+        "JOBSINK_RECEIVER_TLS_CA_LIFETIME_SECONDS",
+        "server.tls.ca_lifetime_seconds",
+        "100000000",
+        1e8,
+    ),
+    ("JOBSINK_RECEIVER_TLS_RESYNC_SECONDS", "server.tls.resync_seconds", "30", 30.0),
     ("JOBSINK_RECEIVER_DRAIN_SECONDS", "server.drain_seconds", "0.5", 0.5),
     ("JOBSINK_RECEIVER_SHUTDOWN_TIMEOUT", "server.shutdown_timeout", "9", 9.0),
     ("JOBSINK_RECEIVER_MAX_HEADER_BYTES", "server.max_header_bytes", "16384", 16384),
@@ -49,17 +68,16 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_CLUSTER_DOMAIN", "status.cluster_domain", "c.example", "c.example"),
     ("JOBSINK_RECEIVER_PUBLIC_URL", "status.public_url", "http://h", "http://h"),
     ("JOBSINK_RECEIVER_PUBLIC_HTTPS_URL", "status.public_https_url", "https://h", "https://h"),
-    ("JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION", "status.transport_encryption", "strict", "strict"),
-    ("JOBSINK_RECEIVER_CA_FILE", "status.ca_file", "/ca.crt", Path("/ca.crt")),
     ("JOBSINK_RECEIVER_LEASE_NAME", "status.lease.name", "l", "l"),
     ("JOBSINK_RECEIVER_LEASE_NAMESPACE", "status.lease.namespace", "ns", "ns"),
     ("JOBSINK_RECEIVER_LEASE_DURATION_SECONDS", "status.lease.duration_seconds", "30", 30.0),
     ("JOBSINK_RECEIVER_LEASE_RENEW_SECONDS", "status.lease.renew_seconds", "1", 1.0),
 ]
-# Only together: one without the other is refused.
+# Only together: one without the others is refused.
 PAIRED = {
-    "JOBSINK_RECEIVER_TLS_CERT": "server.tls_cert",
-    "JOBSINK_RECEIVER_TLS_KEY": "server.tls_key",
+    "JOBSINK_RECEIVER_TLS_CERT": "server.tls.cert",
+    "JOBSINK_RECEIVER_TLS_KEY": "server.tls.key",
+    "JOBSINK_RECEIVER_TLS_CA": "server.tls.ca",
 }
 
 
@@ -123,9 +141,29 @@ def test_unprefixed_variables_of_other_programs_are_not_read(
     ("make", "message"),
     [
         pytest.param(
-            lambda: ServerSettings(tls_cert=Path("/c")),
-            "tls_cert and tls_key go together",
+            lambda: TlsSettings(cert=Path("/c")),
+            "tls cert and key go together",
             id="tls-cert-without-key",
+        ),
+        pytest.param(
+            lambda: TlsSettings(ca=Path("/ca")),
+            "self-managed certificates publish their own CA",
+            id="tls-ca-without-files",
+        ),
+        pytest.param(
+            lambda: TlsSettings(serving_lifetime_seconds=7200, ca_lifetime_seconds=3600),
+            r"serving_lifetime_seconds \(7200\) must not exceed ca_lifetime_seconds \(3600\)",
+            id="serving-outlives-ca",
+        ),
+        pytest.param(
+            lambda: TlsSettings(min_version="1.1"),  # type: ignore[arg-type]
+            "'1.2' or '1.3'",
+            id="tls-below-1.2",
+        ),
+        pytest.param(
+            lambda: ServerSettings(transport_encryption="on"),  # type: ignore[arg-type]
+            "'disabled', 'permissive' or 'strict'",
+            id="unknown-transport-mode",
         ),
         pytest.param(
             lambda: LeaseSettings(duration_seconds=15, renew_seconds=15),
