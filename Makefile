@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate docs docs-build docs-generate controlplane node run manifests bench-webhook bench-receiver bench-node bench-soak clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate docs docs-build docs-generate controlplane node image run manifests bench-webhook bench-receiver bench-node bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ controlplane:  ## build (or reuse) etcd, kube-apiserver, kube-controller-manager
 
 node: controlplane  ## build (or reuse) kubelet, kube-scheduler, containerd, runc, CNI plugins, pause
 	@bash tools/build-node.sh >/dev/null
+
+image: $(STAMP) node  ## build the project image from the Dockerfile without Docker (BuildKit); imported into running nodes
+	$(BIN)/python -m controlplane.image
 
 test: lint controlplane node  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests (node ones too)
 	$(BIN)/pytest

@@ -32,7 +32,7 @@ def test_hadolint_finds_nothing() -> None:
 
 
 def test_base_image_is_pinned_to_a_patch_release() -> None:
-    (base,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
+    (base,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
     assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", base), base
 
 

@@ -1,0 +1,156 @@
+"""``ensure_project_image``: the project image as an OCI archive, built from the Dockerfile when
+its inputs changed, and imported into every running local node.
+
+A build: BuildKit and the node's binaries (cached), the Debian base image and the wheelhouse
+(cached), then the build's containerd and buildkitd, the base imported into that containerd,
+the wheelhouse served on loopback, ``buildctl build``; the daemons stop before it returns.
+BuildKit's cache stays in the state directory, so a build after a source change is warm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from controlplane.binaries import Progress, cache_root
+from controlplane.errors import ControlPlaneError
+from controlplane.image.base import ensure_base_image
+from controlplane.image.binaries import BUILDKIT_VERSION, ensure_buildkit
+from controlplane.image.daemons import BuildRecord, Daemons, running, undo
+from controlplane.image.inputs import (
+    buildctl_build_args,
+    inputs_key,
+    project_version,
+    reference_for,
+)
+from controlplane.image.layout import BuildLayout
+from controlplane.image.wheelhouse import ensure_wheelhouse, served
+from controlplane.node.binaries import ensure_node_binaries
+from controlplane.node.containerd_config import CRI_NAMESPACE
+from controlplane.node.images import images_dir, import_archive
+from controlplane.node.layout import RUNTIME_PARENT, RUNTIME_PREFIX
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_TIMEOUT = 1800
+STEP_HEADING = re.compile(r"#\d+ \[")
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    reference: str
+    archive: Path
+    #: False when an archive of the same inputs was already there.
+    built: bool
+    seconds: float
+    #: Nodes (their containerd sockets) the image was imported into.
+    imported_into: tuple[Path, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return self.archive.stat().st_size
+
+
+def project_reference(root: Path = ROOT) -> str:
+    """``localhost/jobsink/jobsink:<version from pyproject.toml>``."""
+    return reference_for(project_version((root / "pyproject.toml").read_text()))
+
+
+def state_dir() -> Path:
+    return cache_root() / "build"
+
+
+def latest_pointer(reference: str) -> Path:
+    """A stable name for the archive last built of ``reference`` (a symlink)."""
+    return images_dir() / (reference.replace("/", "_").replace(":", "_") + "-latest.tar")
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def forget_build_cache() -> None:
+    """Empty BuildKit's cache and the build containerd's store: the next build is cold."""
+    layout = BuildLayout(state_dir(), str(os.getpid()))
+    with _exclusive(layout.lock):
+        if layout.owner.exists():
+            undo(BuildRecord.model_validate_json(layout.owner.read_text()))
+            layout.owner.unlink()
+        for directory in (layout.buildkit_root, layout.containerd_root):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def running_node_sockets() -> list[Path]:
+    """containerd sockets of the local nodes running now (``jobsink dev``, the node tests)."""
+    return sorted(RUNTIME_PARENT.glob(f"{RUNTIME_PREFIX}*/containerd.sock"))
+
+
+def _build(daemons: Daemons, root: Path, args: list[str], log: Path, say: Progress) -> None:
+    with log.open("w") as output, subprocess.Popen(
+        daemons.buildctl_argv(*args), cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    ) as build:  # fmt: skip
+        assert build.stdout is not None
+        for line in build.stdout:
+            output.write(line)
+            # Step headings only ("#7 [build 4/12] RUN ..."); the whole output is in the log.
+            if STEP_HEADING.match(line):
+                say(line.rstrip())
+        code = build.wait(timeout=BUILD_TIMEOUT)
+    if code != 0:
+        tail = "\n".join(log.read_text().splitlines()[-25:])
+        raise ControlPlaneError(f"buildctl build failed (exit {code}; full log {log}):\n{tail}")
+
+
+def ensure_project_image(
+    say: Progress, *, root: Path = ROOT, rebuild: bool = False, import_into_nodes: bool = True
+) -> ImageBuild:
+    """The project image's OCI archive, built first when its inputs changed (or ``rebuild``)."""
+    began = time.monotonic()
+    reference = project_reference(root)
+    node = ensure_node_binaries(say)
+    buildkit = ensure_buildkit(say)
+    base, base_archive = ensure_base_image(say)
+    wheelhouse = ensure_wheelhouse(state_dir(), root / "pyproject.toml", say)
+    key = inputs_key(root, [base_archive.name, wheelhouse.name, BUILDKIT_VERSION])
+    archive = images_dir() / (reference.replace("/", "_").replace(":", "_") + f"-{key}.tar")
+    layout = BuildLayout(state_dir(), str(os.getpid()))
+    built = False
+    with _exclusive(layout.lock):
+        if rebuild or not archive.exists():
+            say(f"building {reference} from {root / 'Dockerfile'} on {base.reference}")
+            with running(layout, node, buildkit, say) as daemons, served(wheelhouse) as url:
+                _import(daemons.ctr_argv("images", "import", "--local", str(base_archive)))
+                partial = archive.with_suffix(".partial")
+                args = buildctl_build_args(context=root, base=base.reference, wheelhouse_url=url,
+                                           reference=reference, dest=partial)  # fmt: skip
+                _build(daemons, root, args, layout.logs / "build.log", say)
+                partial.replace(archive)
+            built = True
+        pointer = latest_pointer(reference)
+        pointer.unlink(missing_ok=True)
+        pointer.symlink_to(archive.name)
+    imported: list[Path] = []
+    if import_into_nodes:
+        for socket in running_node_sockets():
+            with contextlib.suppress(ControlPlaneError):  # a node that stopped meanwhile
+                import_archive(node.ctr, socket, CRI_NAMESPACE, archive)
+                imported.append(socket)
+    return ImageBuild(reference, archive, built, time.monotonic() - began, tuple(imported))
+
+
+def _import(argv: list[str]) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+    if result.returncode != 0:
+        raise ControlPlaneError(f"`{' '.join(argv)}` failed: {result.stderr.strip()[-800:]}")
