@@ -10,11 +10,6 @@ ARG BASE_IMAGE=python:3.11.14-slim-bookworm
 
 # --- build: install the project and its pinned runtime dependencies into a venv -------------------
 FROM ${BASE_IMAGE} AS build
-# Where pip looks for packages when the build cannot reach an index (`make image` serves a
-# wheelhouse on loopback). Declared without a value: unless passed, they are not set at all
-# and pip uses its default index.
-ARG PIP_FIND_LINKS
-ARG PIP_NO_INDEX
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -31,6 +26,11 @@ COPY receiver/ receiver/
 COPY controlplane/ controlplane/
 COPY cli/ cli/
 COPY serving/ serving/
+# Where pip looks for packages when the build cannot reach an index (`make image` serves a
+# wheelhouse on loopback). Declared without a value: unless passed, they are not set at all
+# and pip uses its default index. Declared here, so that only this step depends on them.
+ARG PIP_FIND_LINKS
+ARG PIP_NO_INDEX
 RUN /opt/jobsink/bin/pip install --no-compile /src \
     && /opt/jobsink/bin/python -m compileall -q /opt/jobsink/lib
 

@@ -7,6 +7,7 @@ stdout. Exit code 1 with the reason when the build fails.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Annotated
 
 import typer
@@ -17,8 +18,11 @@ from controlplane.image.project import ensure_project_image, forget_build_cache
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
+STARTED = time.monotonic()
+
+
 def _progress(message: str) -> None:
-    print(f"[image] {message}", file=sys.stderr, flush=True)
+    print(f"[image {time.monotonic() - STARTED:5.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 @app.command()

@@ -131,12 +131,15 @@ def ensure_project_image(
         if rebuild or not archive.exists():
             say(f"building {reference} from {root / 'Dockerfile'} on {base.reference}")
             with running(layout, node, buildkit, say) as daemons, served(wheelhouse) as url:
+                say(f"importing {base.reference} into the build's containerd")
                 _import(daemons.ctr_argv("images", "import", "--local", str(base_archive)))
                 partial = archive.with_suffix(".partial")
                 args = buildctl_build_args(context=root, base=base.reference, wheelhouse_url=url,
                                            reference=reference, dest=partial)  # fmt: skip
                 _build(daemons, root, args, layout.logs / "build.log", say)
                 partial.replace(archive)
+                archive.chmod(0o644)
+                say("build done; stopping the build's containerd and buildkitd")
             built = True
         pointer = latest_pointer(reference)
         pointer.unlink(missing_ok=True)

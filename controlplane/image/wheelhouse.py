@@ -10,6 +10,7 @@ plain HTTP server on 127.0.0.1 lists that directory, and pip in the build reads 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import http.server
@@ -28,6 +29,9 @@ from typing import Any
 from controlplane.binaries import Progress
 from controlplane.errors import ControlPlaneError
 from controlplane.ports import LOOPBACK
+
+#: Below the kernel's default ephemeral range (32768-60999), so rarely taken by chance.
+PORT_RANGE = (20000, 30000)
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,27 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         """Silent: pip's requests are no news, and stderr is the build's progress."""
 
 
+def preferred_port(directory: Path) -> int:
+    """A port that stays the same for the same wheelhouse. The URL is a build argument of the
+    ``pip install`` step, so a new port would be a new cache key for that step."""
+    digest = hashlib.sha256(directory.name.encode()).digest()
+    return PORT_RANGE[0] + int.from_bytes(digest[:4], "big") % (PORT_RANGE[1] - PORT_RANGE[0])
+
+
+def _bind(port: int, handler: Any) -> http.server.ThreadingHTTPServer:
+    try:
+        return http.server.ThreadingHTTPServer((LOOPBACK, port), handler)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        return http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)  # only costs the cache
+
+
 @contextlib.contextmanager
 def served(directory: Path) -> Iterator[str]:
     """Serve ``directory`` (file listing included) on 127.0.0.1; yields its URL."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
+    server = _bind(preferred_port(directory), handler)
     thread = threading.Thread(target=server.serve_forever, name="wheelhouse", daemon=True)
     thread.start()
     try:
