@@ -134,7 +134,8 @@ def test_a_build_arg_without_value_is_absent_from_run(tmp_path: Path) -> None:
             result = subprocess.run(
                 daemons.buildctl_argv(
                     "build", "--frontend=dockerfile.v0", f"--local=context={tmp_path}",
-                    f"--local=dockerfile={tmp_path}", f"--opt=build-arg:BASE_IMAGE={base.reference}",
+                    f"--local=dockerfile={tmp_path}",
+                    f"--opt=build-arg:BASE_IMAGE={base.reference}",
                     "--opt=image-resolve-mode=local", *passed, f"--output=type=local,dest={out}",
                 ),
                 capture_output=True, text=True, check=False, timeout=300,
