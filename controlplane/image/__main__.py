@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from controlplane.errors import ControlPlaneError
+from controlplane.image.archive import unpacked_size
 from controlplane.image.project import ensure_project_image, forget_build_cache
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -51,7 +52,8 @@ def main(
         raise typer.Exit(1) from None
     how = "built" if build.built else "up to date"
     print(f"{build.reference} {how} in {build.seconds:.1f}s")
-    print(f"archive {build.archive} ({build.size / 1e6:.1f} MB)")
+    unpacked = unpacked_size(build.archive)
+    print(f"archive {build.archive} ({build.size / 1e6:.1f} MB; unpacked {unpacked / 1e6:.1f} MB)")
     for socket in build.imported_into:
         print(f"imported into the node at {socket}")
 
