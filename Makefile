@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate docs docs-build docs-generate controlplane node image run manifests bench-webhook bench-receiver bench-node bench-soak clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate docs docs-build docs-generate controlplane node buildkit image run manifests bench-webhook bench-receiver bench-node bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -31,16 +31,19 @@ controlplane:  ## build (or reuse) etcd, kube-apiserver, kube-controller-manager
 node: controlplane  ## build (or reuse) kubelet, kube-scheduler, containerd, runc, CNI plugins, pause
 	@bash tools/build-node.sh >/dev/null
 
-image: $(STAMP) node  ## build the project image from the Dockerfile without Docker (BuildKit); imported into running nodes
+buildkit:  ## build (or reuse) BuildKit's buildkitd and buildctl v0.26.2 (for make image)
+	@bash tools/build-buildkit.sh >/dev/null
+
+image: $(STAMP) node buildkit  ## build the project image from the Dockerfile without Docker (BuildKit); imported into running nodes
 	$(BIN)/python -m controlplane.image
 
-test: lint controlplane node  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests (node ones too)
+test: lint controlplane node buildkit  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests (node ones too)
 	$(BIN)/pytest
 
 test-fast: lint  ## lint and the tests that need no control plane
 	$(BIN)/pytest -m "not e2e"
 
-test-e2e: $(STAMP) controlplane node  ## only the end-to-end suite
+test-e2e: $(STAMP) controlplane node buildkit  ## only the end-to-end suite
 	$(BIN)/pytest -m e2e
 
 test-node: $(STAMP) controlplane node  ## only the scenarios that run Pods on the local node
