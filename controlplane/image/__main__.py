@@ -45,7 +45,7 @@ def main(
         if cold:
             forget_build_cache()
         build = ensure_project_image(
-            _progress, rebuild=rebuild or cold, import_into_nodes=import_into_nodes
+            _progress, rebuild=rebuild or cold, import_into=None if import_into_nodes else ()
         )
     except ControlPlaneError as error:
         print(f"error: {error}", file=sys.stderr)

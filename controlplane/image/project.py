@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,9 +67,21 @@ def state_dir() -> Path:
     return cache_root() / "build"
 
 
+def archive_path(reference: str, key: str) -> Path:
+    return images_dir() / (reference.replace("/", "_").replace(":", "_") + f"-{key}.tar")
+
+
 def latest_pointer(reference: str) -> Path:
     """A stable name for the archive last built of ``reference`` (a symlink)."""
-    return images_dir() / (reference.replace("/", "_").replace(":", "_") + "-latest.tar")
+    return archive_path(reference, "latest")
+
+
+def _point(pointer: Path, archive: Path) -> None:
+    """Replace ``pointer`` at once: a reader sees the old archive or the new one, never none."""
+    fresh = pointer.with_name(f".{pointer.name}.{os.getpid()}")
+    fresh.unlink(missing_ok=True)
+    fresh.symlink_to(archive.name)
+    fresh.replace(pointer)
 
 
 @contextlib.contextmanager
@@ -114,9 +126,15 @@ def _build(daemons: Daemons, root: Path, args: list[str], log: Path, say: Progre
 
 
 def ensure_project_image(
-    say: Progress, *, root: Path = ROOT, rebuild: bool = False, import_into_nodes: bool = True
+    say: Progress,
+    *,
+    root: Path = ROOT,
+    rebuild: bool = False,
+    import_into: Sequence[Path] | None = None,
 ) -> ImageBuild:
-    """The project image's OCI archive, built first when its inputs changed (or ``rebuild``)."""
+    """The project image's OCI archive, built first when its inputs changed (or ``rebuild``),
+    then imported into the CRI namespace of the containerd at each socket of ``import_into``
+    (None: of every local node running now; empty: none)."""
     began = time.monotonic()
     reference = project_reference(root)
     node = ensure_node_binaries(say)
@@ -124,7 +142,7 @@ def ensure_project_image(
     base, base_archive = ensure_base_image(say)
     wheelhouse = ensure_wheelhouse(state_dir(), root / "pyproject.toml", say)
     key = inputs_key(root, [base_archive.name, wheelhouse.name, BUILDKIT_VERSION])
-    archive = images_dir() / (reference.replace("/", "_").replace(":", "_") + f"-{key}.tar")
+    archive = archive_path(reference, key)
     layout = BuildLayout(state_dir(), str(os.getpid()))
     built = False
     with _exclusive(layout.lock):
@@ -136,20 +154,24 @@ def ensure_project_image(
                 partial = archive.with_suffix(".partial")
                 args = buildctl_build_args(context=root, base=base.reference, wheelhouse_url=url,
                                            reference=reference, dest=partial)  # fmt: skip
-                _build(daemons, root, args, layout.logs / "build.log", say)
-                partial.replace(archive)
-                archive.chmod(0o644)
+                try:
+                    _build(daemons, root, args, layout.logs / "build.log", say)
+                    partial.chmod(0o644)
+                    partial.replace(archive)
+                finally:
+                    partial.unlink(missing_ok=True)
                 say("build done; stopping the build's containerd and buildkitd")
             built = True
-        pointer = latest_pointer(reference)
-        pointer.unlink(missing_ok=True)
-        pointer.symlink_to(archive.name)
+        _point(latest_pointer(reference), archive)
     imported: list[Path] = []
-    if import_into_nodes:
-        for socket in running_node_sockets():
-            with contextlib.suppress(ControlPlaneError):  # a node that stopped meanwhile
-                import_archive(node.ctr, socket, CRI_NAMESPACE, archive)
-                imported.append(socket)
+    for socket in running_node_sockets() if import_into is None else import_into:
+        try:
+            import_archive(node.ctr, socket, CRI_NAMESPACE, archive)
+        except ControlPlaneError:
+            if import_into is not None:
+                raise
+            continue  # a node found running that has stopped since
+        imported.append(socket)
     return ImageBuild(reference, archive, built, time.monotonic() - began, tuple(imported))
 
 

@@ -36,7 +36,7 @@ def _say(message: str) -> None:
 @pytest.fixture(scope="module")
 def project_image() -> ImageBuild:
     require_node()
-    return ensure_project_image(_say, import_into_nodes=False)
+    return ensure_project_image(_say, import_into=())
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def run_image(project_image: ImageBuild, containerd: Daemons) -> Run:
 
 def test_the_archive_is_named_by_the_reference_and_cached(project_image: ImageBuild) -> None:
     assert project_image.reference.startswith("localhost/jobsink/jobsink:")
-    again = ensure_project_image(_say, import_into_nodes=False)
+    again = ensure_project_image(_say, import_into=())
     assert again.archive == project_image.archive
     assert not again.built
 
