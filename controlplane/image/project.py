@@ -76,6 +76,18 @@ def latest_pointer(reference: str) -> Path:
     return archive_path(reference, "latest")
 
 
+def prune_archives(reference: str, keep: Path) -> None:
+    """Remove the archives of ``reference`` built from older inputs (each a full image), all
+    but ``keep`` and the one built before it."""
+    pattern = archive_path(reference, "*").name
+    older = [
+        path for path in images_dir().glob(pattern) if path.is_file() and not path.is_symlink()
+    ]
+    older = sorted((path for path in older if path != keep), key=lambda path: path.stat().st_mtime)
+    for stale in older[:-1]:
+        stale.unlink(missing_ok=True)
+
+
 def _point(pointer: Path, archive: Path) -> None:
     """Replace ``pointer`` at once: a reader sees the old archive or the new one, never none."""
     fresh = pointer.with_name(f".{pointer.name}.{os.getpid()}")
@@ -163,6 +175,8 @@ def ensure_project_image(
                 say("build done; stopping the build's containerd and buildkitd")
             built = True
         _point(latest_pointer(reference), archive)
+        if built:
+            prune_archives(reference, archive)
     imported: list[Path] = []
     for socket in running_node_sockets() if import_into is None else import_into:
         try:

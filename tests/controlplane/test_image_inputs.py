@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,13 @@ from controlplane.image.inputs import (
     project_version,
     reference_for,
 )
-from controlplane.image.project import ROOT, latest_pointer, project_reference
+from controlplane.image.project import (
+    ROOT,
+    archive_path,
+    latest_pointer,
+    project_reference,
+    prune_archives,
+)
 
 DOCKERIGNORE = """\
 # only what the image needs
@@ -116,3 +123,23 @@ def test_buildctl_arguments(expected: str) -> None:
     )
     assert args[0] == "build"
     assert expected in args
+
+
+def test_older_archives_are_pruned_to_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBSINK_CACHE_DIR", str(tmp_path))
+    reference = "localhost/jobsink/jobsink:1.2.3"
+    images = tmp_path / "images"
+    images.mkdir()
+    archives = [archive_path(reference, key) for key in ("a", "b", "c", "d")]
+    for age, archive in enumerate(archives):
+        archive.write_bytes(b"image")
+        os.utime(archive, (1000 + age, 1000 + age))
+    other = archive_path("localhost/jobsink/python:3.11", "a")
+    other.write_bytes(b"base")
+    latest_pointer(reference).symlink_to(archives[1].name)
+    prune_archives(reference, keep=archives[1])
+    assert sorted(path.name for path in images.iterdir()) == sorted(
+        [archives[1].name, archives[3].name, other.name, latest_pointer(reference).name]
+    )
