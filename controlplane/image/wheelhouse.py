@@ -81,17 +81,19 @@ def ensure_wheelhouse(
         return directory
     root.mkdir(parents=True, exist_ok=True)
     say(f"downloading {len(wanted)} pinned requirements and their dependencies as wheels")
-    with tempfile.TemporaryDirectory(dir=root, prefix=".wheelhouse-") as scratch:
+    scratch = Path(tempfile.mkdtemp(dir=root, prefix=".wheelhouse-"))
+    try:
         result = subprocess.run(
-            download_argv(sys.executable, wanted, target, Path(scratch)),
+            download_argv(sys.executable, wanted, target, scratch),
             capture_output=True, text=True, check=False, timeout=900,
         )  # fmt: skip
         if result.returncode != 0:
             raise ControlPlaneError(
                 f"pip could not download the image's wheels: {result.stderr.strip()[-800:]}"
             )
-        with contextlib.suppress(FileExistsError, OSError):
-            Path(scratch).rename(directory)  # another build may have finished the same first
+        with contextlib.suppress(OSError):  # another build may have finished the same first
+            scratch.rename(directory)
+    finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return directory
 
