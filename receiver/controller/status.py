@@ -24,7 +24,7 @@ from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
-from receiver.controller.addressing import addressing_from
+from receiver.controller.addressing import addressing_from, with_audiences
 from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
 from receiver.controller.storms import StormGuard
@@ -54,8 +54,9 @@ class StatusReconciler:
     """Keeps ``.status`` of every cached JobSink right, while this process leads.
 
     ``server`` is the listeners, whose TLS decides the published addresses unless
-    ``settings.transport_encryption`` does (None: plain HTTP). The Lease elector and storm guard
-    it makes itself count on its ``metrics``; ones handed in keep their own.
+    ``settings.transport_encryption`` does (None: plain HTTP). ``audiences``: authentication is on,
+    so every address carries the JobSink's OIDC audience. The Lease elector and storm guard it
+    makes itself count on its ``metrics``; ones handed in keep their own.
     """
 
     def __init__(
@@ -66,6 +67,7 @@ class StatusReconciler:
         identity: str | None = None,
         *,
         server: ServerSettings | None = None,
+        audiences: bool = False,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
         workers: int = 4,
@@ -79,7 +81,8 @@ class StatusReconciler:
         lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
-        self.addressing = addressing_from(settings, server)
+        addressing = addressing_from(settings, server)
+        self.addressing = with_audiences(addressing) if audiences else addressing
         self.elector = elector or LeaderElector(
             Leases(api_client, lease.namespace or settings.system_namespace),
             lease.name,
