@@ -95,8 +95,7 @@ class KeySet:
         now = self._monotonic()
         key = self._keys.get(kid)
         if key is not None:
-            if self._fetched_at is not None and now - self._fetched_at > self._max_age_seconds:
-                self._start_fetch(now)  # in the background: the key in hand still serves
+            self.refresh_if_stale()
             return key
         if self._inflight is None and self._may_fetch(now):
             self._start_fetch(now)
@@ -105,6 +104,13 @@ class KeySet:
         if self._issuer is None:
             raise KeysUnavailable("the issuer's signing keys could not be fetched yet")
         return self._keys.get(kid)
+
+    def refresh_if_stale(self) -> None:
+        """Start a fetch in the background when the keys are older than their max age; the keys
+        in hand serve meanwhile."""
+        now = self._monotonic()
+        if self._fetched_at is not None and now - self._fetched_at > self._max_age_seconds:
+            self._start_fetch(now)
 
     async def current_issuer(self) -> str:
         """The expected ``iss``, fetching the set first if it never was."""

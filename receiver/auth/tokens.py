@@ -133,6 +133,7 @@ class TokenVerifier:
             raise TokenRejected(
                 "token_too_large", f"the token is larger than {self._max_token_bytes} bytes"
             )
+        self.keys.refresh_if_stale()
         verified = self._verified.get(token, self.keys.generation)
         if verified is None:
             verified = await self._check_signature(token)
