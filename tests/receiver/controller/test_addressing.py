@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from jobsink.lifecycle import Addressing
-from receiver.controller.addressing import addressing_from
+from jobsink.lifecycle import Addressing, desired_status, status_patch
+from receiver.controller.addressing import addressing_from, with_audiences
 from receiver.settings import ServerSettings, StatusSettings
 
 KEY = ("default", "job-sink-logger")
@@ -88,3 +89,34 @@ def test_unreadable_ca_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(OSError, match=r"missing-ca\.crt") as raised:
         addressing_from(StatusSettings(ca_file=missing))
     assert raised.value.filename == str(missing)
+
+
+AUDIENCE = "sinks.knative.dev/jobsink/default/job-sink-logger"
+
+
+@pytest.mark.parametrize("mode", ["disabled", "permissive", "strict"])
+def test_with_authentication_every_address_carries_the_sinks_audience(mode: str) -> None:
+    settings = StatusSettings(transport_encryption=mode)  # type: ignore[arg-type]
+    addressing = with_audiences(addressing_from(settings))
+    addresses = addressing.addresses(*KEY)
+    assert addresses
+    assert all(address["audience"] == AUDIENCE for address in addresses)
+    assert addressing.primary(*KEY)["audience"] == AUDIENCE
+    plain = addressing_from(settings)
+    assert [{**a, "audience": AUDIENCE} for a in plain.addresses(*KEY)] == addresses
+
+
+def test_the_audience_is_lowercased_as_knative_does() -> None:
+    addressing = with_audiences(addressing_from(StatusSettings()))
+    assert (
+        addressing.primary("Team-A", "Sink")["audience"] == "sinks.knative.dev/jobsink/team-a/sink"
+    )
+
+
+def test_turning_authentication_off_clears_the_published_audience() -> None:
+    now = datetime.now(UTC)
+    sink = {"metadata": {"namespace": KEY[0], "name": KEY[1], "generation": 1}, "spec": {"job": {}}}
+    on = desired_status(sink, with_audiences(addressing_from(StatusSettings())), now)
+    patch = status_patch({**sink, "status": on}, addressing_from(StatusSettings()), now)
+    assert patch["address"] == {"audience": None}
+    assert all("audience" not in address for address in patch["addresses"])
