@@ -159,14 +159,17 @@ def build(
         namespace=settings.namespace,
         metrics=metrics,
         authenticator=authenticator(
-            settings.authentication, api_client, limits.retry_after_seconds
+            settings.authentication, api_client, limits.retry_after_seconds, metrics
         ),
     )
     return plane, background
 
 
 def authenticator(
-    settings: AuthenticationSettings, api_client: client.ApiClient, retry_after: int
+    settings: AuthenticationSettings,
+    api_client: client.ApiClient,
+    retry_after: int,
+    metrics: Metrics | None = None,
 ) -> Authenticator:
     """Bearer tokens verified against the issuer's keys when authentication is on; else none."""
     if not settings.enabled:
@@ -180,11 +183,13 @@ def authenticator(
         fetch,
         refetch_seconds=settings.refetch_seconds,
         max_age_seconds=settings.keys_max_age_seconds,
+        metrics=metrics,
     )
     verifier = TokenVerifier(
         keys,
         skew_seconds=settings.clock_skew_seconds,
         max_token_bytes=settings.max_token_bytes,
         cache_entries=settings.verified_tokens,
+        metrics=metrics,
     )
     return BearerTokens(verifier, retry_after)

@@ -23,6 +23,7 @@ from receiver.auth.keys import Issuer
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 FETCH_TIMEOUT_SECONDS = 10.0
+ACCEPT = "application/jwk-set+json, application/json"
 
 
 class DiscoveryError(Exception):
@@ -60,7 +61,8 @@ class ApiserverDiscovery:
         self._api = api_client
 
     def _get(self, path: str) -> dict[str, Any]:
-        answer = raw.send(self._api, "GET", path, timeout=FETCH_TIMEOUT_SECONDS)
+        # The JWKS is served only as its own media type: a plain JSON Accept gets 406.
+        answer = raw.send(self._api, "GET", path, timeout=FETCH_TIMEOUT_SECONDS, accept=ACCEPT)
         if not answer.ok:
             raise DiscoveryError(f"GET {path}: {answer.status} {answer.reason}")
         return _json_object(answer.data, path)
@@ -80,7 +82,9 @@ class UrlDiscovery:
 
     def _get(self, url: str) -> dict[str, Any]:
         try:
-            response = httpx.get(url, timeout=FETCH_TIMEOUT_SECONDS, verify=self._verify)
+            response = httpx.get(
+                url, timeout=FETCH_TIMEOUT_SECONDS, verify=self._verify, headers={"accept": ACCEPT}
+            )
         except httpx.HTTPError as error:
             raise DiscoveryError(f"GET {url}: {error}") from None
         if response.status_code != 200:

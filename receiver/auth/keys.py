@@ -18,6 +18,8 @@ from typing import Any, Final
 
 import jwt
 
+from receiver.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 ASYMMETRIC_ALGORITHMS: Final = frozenset(
@@ -70,8 +72,10 @@ class KeySet:
         refetch_seconds: float = 5.0,
         max_age_seconds: float = 300.0,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._fetch = fetch
+        self._fetches = (metrics or Metrics()).oidc_key_fetches
         self._refetch_seconds = refetch_seconds
         self._max_age_seconds = max_age_seconds
         self._monotonic = monotonic
@@ -137,12 +141,14 @@ class KeySet:
             fetched = await asyncio.to_thread(self._fetch)
             keys = signing_keys(fetched.jwks)
         except Exception as error:
+            self._fetches.labels("error").inc()
             log.warning("fetching the OIDC signing keys failed: %s", error)
             return
         finally:
             self._inflight = None
         if self._keys.keys() - keys.keys() or (self._issuer not in (None, fetched.issuer)):
             self.generation += 1
+        self._fetches.labels("ok").inc()
         self._keys, self._issuer = keys, fetched.issuer
         self._fetched_at = self._monotonic()
         log.info("OIDC signing keys fetched: %d key(s) of %s", len(keys), fetched.issuer)

@@ -22,6 +22,7 @@ import jwt
 
 from receiver.auth.keys import ASYMMETRIC_ALGORITHMS, KeySet
 from receiver.auth.subject import Subject
+from receiver.metrics import Metrics
 
 REQUIRED_CLAIMS: Final = ("iss", "sub", "aud", "exp")
 
@@ -117,6 +118,7 @@ class TokenVerifier:
         max_token_bytes: int = 16 * 1024,
         cache_entries: int = 10_000,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.keys = keys
         self._skew = skew_seconds
@@ -125,10 +127,18 @@ class TokenVerifier:
         self._verified = VerifiedTokens(cache_entries)
         self._decoder = jwt.PyJWT()
         self.signature_checks = 0
+        self._counted = (metrics or Metrics()).oidc_tokens
 
     async def verify(self, token: str, audience: str) -> Subject:
         """The token's subject when it is valid now and carries ``audience``; raises
         ``TokenRejected`` otherwise, ``KeysUnavailable`` while the keys cannot be had."""
+        try:
+            return await self._verify(token, audience)
+        except TokenRejected:
+            self._counted.labels("rejected").inc()
+            raise
+
+    async def _verify(self, token: str, audience: str) -> Subject:
         if len(token) > self._max_token_bytes:
             raise TokenRejected(
                 "token_too_large", f"the token is larger than {self._max_token_bytes} bytes"
@@ -138,6 +148,9 @@ class TokenVerifier:
         if verified is None:
             verified = await self._check_signature(token)
             self._verified.put(token, verified)
+            self._counted.labels("verified").inc()
+        else:
+            self._counted.labels("remembered").inc()
         try:
             self._check_times(verified)
         except TokenRejected:
