@@ -85,6 +85,20 @@ def published_audience(sink: dict[str, Any] | None, namespace: str, name: str) -
     return audience
 
 
+def given_token(token: str | None, token_file: Path | None) -> str | None:
+    """The token of ``--token`` or ``--token-file`` (one at most), or None."""
+    if token is not None and token_file is not None:
+        fail("use one of --token and --token-file", ExitCode.USAGE)
+    if token is not None:
+        return token.strip()
+    if token_file is None:
+        return None
+    try:
+        return token_file.read_text().strip()
+    except OSError as error:
+        fail(f"cannot read --token-file {token_file}: {error.strerror}", ExitCode.USAGE)
+
+
 def bearer_token(
     target: str,
     *,
@@ -100,15 +114,8 @@ def bearer_token(
         fail("use one of --token, --token-file and --audience-from-sink", ExitCode.USAGE)
     if service_account is not None and not audience_from_sink:
         fail("--service-account goes with --audience-from-sink", ExitCode.USAGE)
-    if token is not None:
-        return token.strip()
-    if token_file is not None:
-        try:
-            return token_file.read_text().strip()
-        except OSError as error:
-            fail(f"cannot read --token-file {token_file}: {error.strerror}", ExitCode.USAGE)
     if not audience_from_sink:
-        return None
+        return given_token(token, token_file)
     if service_account is None:
         fail("--audience-from-sink needs --service-account NAMESPACE/NAME", ExitCode.USAGE)
     account_namespace, account = service_account_of(service_account)

@@ -172,7 +172,7 @@ class TokenVerifier:
     async def _check_signature(self, token: str) -> Verified:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise TokenRejected("malformed_token", f"the token is not a JWT: {error}") from None
         algorithm, kid = header.get("alg"), header.get("kid")
         if algorithm not in ASYMMETRIC_ALGORITHMS:
@@ -199,7 +199,8 @@ class TokenVerifier:
             raise TokenRejected("bad_signature", "the token's signature does not verify") from None
         except jwt.MissingRequiredClaimError as error:
             raise TokenRejected("missing_claim", str(error)) from None
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            # A signature or segment of the wrong shape: the token's fault, never a 500.
             raise TokenRejected("malformed_token", f"the token cannot be read: {error}") from None
         issuer = await self.keys.current_issuer()
         if claims.get("iss") != issuer:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from receiver.auth.audience import audience_of
 from receiver.auth.keys import KeySet, KeysUnavailable, signing_keys
@@ -194,3 +196,10 @@ def test_only_asymmetric_signing_keys_are_taken_from_a_jwks() -> None:
         ]
     }
     assert list(signing_keys(jwks)) == ["key-1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400) | st.from_regex(r"[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*"))
+def test_any_text_is_a_token_rejected_never_an_error(token: str) -> None:
+    with pytest.raises(TokenRejected):
+        verify(token)
