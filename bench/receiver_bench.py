@@ -196,18 +196,13 @@ def verify(kubeconfig: str, namespace: str, expected: int) -> dict[str, int]:
     }
 
 
-def authentication(
-    kubeconfig: str,
-    namespace: str,
-    plain: subprocess.Popen[bytes],
-    plain_port: int,
-    args: argparse.Namespace,
-) -> dict[str, Any]:
-    """The authentication phase, against a second receiver with ``authentication-oidc`` on."""
+def authentication(kubeconfig: str, namespace: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The authentication phase: two fresh receivers, alike but for ``authentication-oidc``."""
     audience = receiver_auth.publish_audience(kubeconfig, namespace, SINK)
     if args.event_policy:
         receiver_auth.apply_allow_all_policy(kubeconfig, namespace)
     token = receiver_auth.sender_token(kubeconfig, namespace, audience)
+    plain, plain_port = start_receiver(kubeconfig, args.max_inflight)
     secured, port = start_receiver(kubeconfig, args.max_inflight, receiver_auth.AUTH_ENV)
     try:
         figures = receiver_auth.phase(
@@ -221,8 +216,9 @@ def authentication(
             run=uuid.uuid4().hex[:8],
         )
     finally:
-        secured.terminate()
-        secured.wait(30)
+        for process in (plain, secured):
+            process.terminate()
+            process.wait(30)
     return {**figures, **receiver_auth.verification_cpu(kubeconfig, token, audience)}
 
 
@@ -291,13 +287,12 @@ def main() -> None:
                 )
             )
             rss_overload = memory(process.pid)
-            auth = (
-                {} if args.no_auth else authentication(kubeconfig, namespace, process, port, args)
-            )
         finally:
             process.terminate()
             process.wait(30)
             direct.pool.shutdown()
+        # After the first receiver has stopped: the phase's two receivers share nothing else.
+        auth = {} if args.no_auth else authentication(kubeconfig, namespace, args)
         events_sent = chunk * args.rounds
         b = events_sent / direct_seconds
         outcomes = [json.loads(body).get("outcome") for body in duplicate.bodies]
