@@ -84,13 +84,8 @@ class KeySet:
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
         self._inflight: asyncio.Task[None] | None = None
-        self.fetches = 0
         self.generation = 0
         """Moves whenever a fetch drops a key: what was verified with it must be verified again."""
-
-    @property
-    def issuer(self) -> str | None:
-        return self._issuer
 
     async def key_for(self, kid: str) -> jwt.PyJWK | None:
         """The key named ``kid``, fetching the set first when it is unknown and a fetch is
@@ -137,7 +132,6 @@ class KeySet:
 
     async def _refresh(self) -> None:
         try:
-            self.fetches += 1
             fetched = await asyncio.to_thread(self._fetch)
             keys = signing_keys(fetched.jwks)
         except Exception as error:
