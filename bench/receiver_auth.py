@@ -122,10 +122,14 @@ def phase(
     sides = {"plain": (plain, {}), "auth": (secured, bearer)}
     totals = {f"{side}_{kind}": loadgen.Result() for side in sides for kind in ("unique", "dup")}
     cpu = dict.fromkeys(totals, 0.0)
+    turn = 0
     for kind, passes in (("unique", 1), ("dup", duplicate_passes)):
         for number in [n for _ in range(passes) for n in range(rounds)]:
-            # Alternating, so both sides get the same share of the shared machine's drift.
-            for side, (receiver, headers) in sides.items():
+            # Alternating, and in the other order every other turn, so both sides get the same
+            # share of the shared machine's drift and of the cluster's work after a burst.
+            order = list(sides.items())
+            turn += 1
+            for side, (receiver, headers) in order if turn % 2 else reversed(order):
                 part, seconds = _measure(
                     receiver, request(f"{run}-{side}", number * chunk, headers), chunk, concurrency
                 )
