@@ -116,10 +116,14 @@ def phase(
 
     Duplicates are answered from the Job index in well under a second per round, so one pass
     would compare a few short bursts on a shared machine; several passes even out its drift.
+    Duplicates also go to ``plain`` with the token it ignores (``plain_token``): what carrying a
+    token costs the HTTP layer, apart from verifying it.
     """
     chunk = events // rounds
     bearer = {"authorization": f"Bearer {token}"}
-    sides = {"plain": (plain, {}), "auth": (secured, bearer)}
+    # side: (receiver, headers, the run whose events it is sent)
+    sides = {"plain": (plain, {}, "plain"), "auth": (secured, bearer, "auth"),
+             "plain_token": (plain, bearer, "plain")}  # fmt: skip
     totals = {f"{side}_{kind}": loadgen.Result() for side in sides for kind in ("unique", "dup")}
     cpu = dict.fromkeys(totals, 0.0)
     turn = 0
@@ -127,11 +131,14 @@ def phase(
         for number in [n for _ in range(passes) for n in range(rounds)]:
             # Alternating, and in the other order every other turn, so both sides get the same
             # share of the shared machine's drift and of the cluster's work after a burst.
-            order = list(sides.items())
+            order = [item for item in sides.items() if kind == "dup" or item[0] != "plain_token"]
             turn += 1
-            for side, (receiver, headers) in order if turn % 2 else reversed(order):
+            for side, (receiver, headers, events_of) in order if turn % 2 else reversed(order):
                 part, seconds = _measure(
-                    receiver, request(f"{run}-{side}", number * chunk, headers), chunk, concurrency
+                    receiver,
+                    request(f"{run}-{events_of}", number * chunk, headers),
+                    chunk,
+                    concurrency,
                 )
                 totals[f"{side}_{kind}"].merge(part)
                 cpu[f"{side}_{kind}"] += seconds
@@ -151,6 +158,11 @@ def phase(
         "auth_ratios_at_least_0_9": unique >= RATIO_FLOOR and duplicate >= RATIO_FLOOR,
         "plain_cpu_ms_per_duplicate": round(cpu["plain_dup"] * 1000 / duplicates, 3),
         "auth_cpu_ms_per_duplicate": round(cpu["auth_dup"] * 1000 / duplicates, 3),
+        "plain_token_D_events_per_s": round(totals["plain_token_dup"].rate, 1),
+        "plain_token_cpu_ms_per_duplicate": round(cpu["plain_token_dup"] * 1000 / duplicates, 3),
+        "auth_D_ratio_to_plain_token": round(
+            totals["auth_dup"].rate / totals["plain_token_dup"].rate, 2
+        ),
         "plain_cpu_ms_per_unique_event": round(cpu["plain_unique"] * 1000 / sent, 3),
         "auth_cpu_ms_per_unique_event": round(cpu["auth_unique"] * 1000 / sent, 3),
         "auth_statuses": {kind: totals[f"auth_{kind}"].statuses for kind in ("unique", "dup")},
