@@ -65,12 +65,11 @@ def test_a_good_token_gives_its_subject() -> None:
     assert verify(EC_SIGNER.token({"aud": AUDIENCE})).audiences == (AUDIENCE,)
 
 
-NOW = int(time.time())
 ANOTHER = audience_of("default", "b")
 
 REJECTED: list[tuple[str, Callable[[], str], str]] = [
-    ("expired", lambda: SIGNER.token({"exp": NOW - 120}), "expired"),
-    ("not yet valid", lambda: SIGNER.token({"nbf": NOW + 120}), "not_yet_valid"),
+    ("expired", lambda: SIGNER.token({"exp": int(time.time()) - 120}), "expired"),
+    ("not yet valid", lambda: SIGNER.token({"nbf": int(time.time()) + 120}), "not_yet_valid"),
     ("another audience", lambda: SIGNER.token({"aud": ANOTHER}), "wrong_audience"),
     ("another issuer", lambda: SIGNER.token({"iss": "https://elsewhere.example"}), "wrong_issuer"),
     ("no exp", lambda: SIGNER.token({"exp": None}), "missing_claim"),
@@ -101,7 +100,7 @@ def test_a_bad_token_is_rejected_with_its_reason(token: Callable[[], str], reaso
 
 
 def test_clock_skew_admits_a_token_just_expired() -> None:
-    token = SIGNER.token({"exp": NOW - 10})
+    token = SIGNER.token({"exp": int(time.time()) - 10})
     assert verify(token, skew_seconds=30.0).sub == SUB
     with pytest.raises(TokenRejected, match="expired"):
         verify(token, skew_seconds=5.0)
