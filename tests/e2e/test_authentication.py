@@ -35,11 +35,15 @@ from cli.main import app as cli_app
 from controlplane import ControlPlane, ManagedProcess
 from controlplane.ports import LOOPBACK, free_ports
 from controlplane.readiness import wait_for
+from kubeapi.jobsinks import JobSinks
 from kubeapi.tokens import request_token
 from receiver.auth.audience import audience_of
 from receiver.auth.discovery import ApiserverDiscovery
 from receiver.auth.keys import KeySet
 from receiver.auth.tokens import TokenRejected, TokenVerifier
+from receiver.controller.sinks import SinkCache
+from receiver.controller.status import StatusReconciler
+from receiver.settings import StatusSettings
 from tests.e2e.services import apply_crds, create_namespace
 from tests.seed import SEED_BODY, SEED_HEADERS
 
@@ -324,3 +328,39 @@ def test_jobsink_send_requests_a_token_for_the_sinks_audience(secured: Secured) 
     without = CliRunner().invoke(cli_app, args[:8])
     assert without.exit_code == 1
     assert "authentication required" in without.stderr
+
+
+class _RecordingJobSinks(JobSinks):
+    """The real gateway, keeping what the apiserver answered to each status patch."""
+
+    answers: list[dict[str, Any] | None]
+
+    def patch_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    ) -> dict[str, Any] | None:
+        answer = super().patch_status(namespace, name, status, resource_version)
+        self.answers.append(answer)
+        return answer
+
+
+def test_a_status_writer_with_authentication_off_clears_the_audience(secured: Secured) -> None:
+    # Another writer's view (authentication off) is written once; the secured receiver's own
+    # reconciler then sees the change through its watch and publishes the audience again.
+    cache = SinkCache(secured.api, namespace=NAMESPACE)
+    gateway = _RecordingJobSinks(secured.api)
+    gateway.answers = []
+    cache.start()
+    try:
+        assert cache.wait_synced(30)
+        settings = StatusSettings(public_url=secured.url)
+        writer = StatusReconciler(
+            secured.api, cache, settings, "audience-off", audiences=False, jobsinks=gateway
+        )
+        assert writer.reconcile((NAMESPACE, "b")) == "updated"
+    finally:
+        cache.stop()
+    (stored,) = gateway.answers
+    assert stored is not None
+    assert "audience" not in stored["status"]["address"]
+    assert all("audience" not in address for address in stored["status"]["addresses"])
+    wait_for(lambda: _audience_published(secured.plane, "b"), what="audience again", timeout=30)
