@@ -20,15 +20,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
+from receiver.auth.discovery import ApiserverDiscovery, UrlDiscovery
+from receiver.auth.keys import KeySet
+from receiver.auth.tokens import TokenVerifier
 from receiver.certificates import ServingCertificates, TrustBundle
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
+from receiver.dataplane.authenticate import Authenticator, BearerTokens, Unauthenticated
 from receiver.dataplane.handler import DataPlane, SinkLookup
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics, exposition
 from receiver.protocol import WriteProtocol
-from receiver.settings import Settings
+from receiver.settings import AuthenticationSettings, Settings
 from receiver.sweeper import Sweeper
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -146,6 +150,7 @@ def build(
                 settings.status,
                 server=settings.server,
                 ca_certs=trust.pem if trust else None,
+                audiences=settings.authentication.enabled,
                 metrics=metrics,
             )
             if trust is not None:
@@ -162,5 +167,45 @@ def build(
             metrics=metrics,
         )
     )
-    plane = DataPlane(limits, sinks, protocol, jobs, namespace=settings.namespace, metrics=metrics)
+    plane = DataPlane(
+        limits,
+        sinks,
+        protocol,
+        jobs,
+        namespace=settings.namespace,
+        metrics=metrics,
+        authenticator=authenticator(
+            settings.authentication, api_client, limits.retry_after_seconds, metrics
+        ),
+    )
     return plane, background
+
+
+def authenticator(
+    settings: AuthenticationSettings,
+    api_client: client.ApiClient,
+    retry_after: int,
+    metrics: Metrics | None = None,
+) -> Authenticator:
+    """Bearer tokens verified against the issuer's keys when authentication is on; else none."""
+    if not settings.enabled:
+        return Unauthenticated()
+    fetch = (
+        UrlDiscovery(settings.discovery_base_url, settings.discovery_ca_file)
+        if settings.discovery_base_url
+        else ApiserverDiscovery(api_client)
+    )
+    keys = KeySet(
+        fetch,
+        refetch_seconds=settings.refetch_seconds,
+        max_age_seconds=settings.keys_max_age_seconds,
+        metrics=metrics,
+    )
+    verifier = TokenVerifier(
+        keys,
+        skew_seconds=settings.clock_skew_seconds,
+        max_token_bytes=settings.max_token_bytes,
+        cache_entries=settings.verified_tokens,
+        metrics=metrics,
+    )
+    return BearerTokens(verifier, retry_after)

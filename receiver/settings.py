@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import AliasChoices, Field, IPvAnyAddress, model_validator
+from pydantic import AliasChoices, Field, IPvAnyAddress, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certs.authority import CA_LIFETIME, LEAF_LIFETIME
@@ -298,6 +298,56 @@ class StatusSettings(BaseSettings):
     lease: LeaseSettings = Field(default_factory=LeaseSettings)
 
 
+class AuthenticationSettings(BaseSettings):
+    """Who may send: OIDC bearer tokens (Kubernetes service-account tokens by default), each
+    JobSink with its own audience (``receiver.auth``). Named after Knative's
+    ``authentication-oidc`` feature and ``oidc-discovery-base-url`` setting."""
+
+    model_config = _config("OIDC_")
+
+    enabled: bool = Field(
+        False,
+        validation_alias=PREFIX + "AUTHENTICATION_OIDC",
+        description="require a bearer token for the JobSink's audience on every POST and GET "
+        "of an event (Knative's authentication-oidc: enabled/disabled, or true/false)",
+    )
+    discovery_base_url: str | None = Field(
+        None,
+        description="issuer whose /.well-known/openid-configuration and JWKS verify tokens; "
+        "default: the kube-apiserver's, fetched with the receiver's own credentials",
+    )
+    discovery_ca_file: Path | None = Field(
+        None, description="CA certificates for discovery_base_url (default: the system's)"
+    )
+    clock_skew_seconds: float = Field(
+        30.0, ge=0, le=300, description="slack on a token's exp and nbf for clocks that differ"
+    )
+    refetch_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="a token naming an unknown key refetches the JWKS at most this often",
+    )
+    keys_max_age_seconds: float = Field(
+        300.0, gt=0, description="the JWKS is refreshed when older than this"
+    )
+    max_token_bytes: int = Field(
+        16 * 1024, ge=1024, le=64 * 1024, description="longer tokens are refused unread (401)"
+    )
+    verified_tokens: int = Field(
+        10_000,
+        ge=0,
+        description="verified tokens remembered until they expire, about 1.5 KB each (0: none)",
+    )
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _knative_words(cls, value: object) -> object:
+        # Knative's feature flags read "enabled"/"disabled"; a bool reads as usual.
+        if isinstance(value, str) and value.strip().lower() in ("enabled", "disabled"):
+            return value.strip().lower() == "enabled"
+        return value
+
+
 class Settings(BaseSettings):
     """Everything ``jobsink receiver`` reads when it starts."""
 
@@ -311,6 +361,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     sweeper: SweeperSettings = Field(default_factory=SweeperSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    authentication: AuthenticationSettings = Field(default_factory=AuthenticationSettings)
 
     @model_validator(mode="after")
     def _grace_outlasts_a_delivery(self) -> Settings:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from jobsink.lifecycle import Addressing
+from receiver.auth.audience import audience_of
 from receiver.settings import ServerSettings, StatusSettings
 
 
@@ -21,3 +24,23 @@ def addressing_from(
         http_base=status.public_url,
         https_base=status.public_https_url,
     )
+
+
+def with_audience(address: dict[str, str], audience: str) -> dict[str, str]:
+    """``address`` with the OIDC ``audience`` a sender must request its token for."""
+    return {**address, "audience": audience}
+
+
+class _AudiencedAddressing(Addressing):
+    """Every address of a JobSink carries its audience (``primary`` is one of them)."""
+
+    def addresses(self, namespace: str, name: str) -> list[dict[str, str]]:
+        audience = audience_of(namespace, name)
+        return [with_audience(address, audience) for address in super().addresses(namespace, name)]
+
+
+def with_audiences(addressing: Addressing) -> Addressing:
+    """``addressing`` publishing each JobSink's audience, as Knative does while
+    ``authentication-oidc`` is on; without it the audience is left out, and so cleared by the
+    status patch."""
+    return _AudiencedAddressing(**{f.name: getattr(addressing, f.name) for f in fields(addressing)})

@@ -25,7 +25,7 @@ from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
-from receiver.controller.addressing import addressing_from
+from receiver.controller.addressing import addressing_from, with_audiences
 from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
 from receiver.controller.storms import StormGuard
@@ -56,8 +56,9 @@ class StatusReconciler:
 
     ``server`` is the listeners, whose ``transport_encryption`` decides the published addresses
     (None: plain HTTP); ``ca_certs`` is published with https addresses, and replaced by
-    ``publish_ca_certs`` when the certificates rotate. The Lease elector and storm guard
-    it makes itself count on its ``metrics``; ones handed in keep their own.
+    ``publish_ca_certs`` when the certificates rotate. ``audiences``: authentication is on, so
+    every address carries the JobSink's OIDC audience. The Lease elector and storm guard it makes
+    itself count on its ``metrics``; ones handed in keep their own.
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class StatusReconciler:
         *,
         server: ServerSettings | None = None,
         ca_certs: str | None = None,
+        audiences: bool = False,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
         workers: int = 4,
@@ -82,7 +84,8 @@ class StatusReconciler:
         lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
-        self.addressing = addressing_from(settings, server, ca_certs)
+        addressing = addressing_from(settings, server, ca_certs)
+        self.addressing = with_audiences(addressing) if audiences else addressing
         self.elector = elector or LeaderElector(
             Leases(api_client, lease.namespace or settings.system_namespace),
             lease.name,

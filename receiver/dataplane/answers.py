@@ -29,16 +29,20 @@ JOB_STATES = (
 )
 
 
-def error_body(message: str, attribute: str | None = None) -> dict[str, Any]:
+def error_body(
+    message: str, attribute: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"error": message}
     if attribute is not None:
         body["attribute"] = attribute
+    if reason is not None:
+        body["reason"] = reason
     return body
 
 
 def failure_body(failure: Failure) -> dict[str, Any]:
     if isinstance(failure, Rejection):
-        return error_body(failure.message, failure.attribute)
+        return error_body(failure.message, failure.attribute, failure.reason)
     if isinstance(failure, KubeError):
         return error_body(f"kubernetes API: {failure}")
     return error_body(str(failure))

@@ -5,15 +5,17 @@ A POST takes these steps, cheapest refusal first, nothing written before deliver
 1. route: the path's shape (404) and the method it takes (405);
 2. the declared Content-Length (413);
 3. the JobSink named by the path (404);
-4. the body, streamed under the size limit, a deadline from the request's head and the shared
+4. authenticate: with authentication on, the bearer token for the JobSink's audience (401, 503
+   while the audience or the keys are not there yet; ``authenticate``);
+5. the body, streamed under the size limit, a deadline from the request's head and the shared
    body budget (413, 408, 503);
-5. decode: one event or a batch (400, 415, 413 for too many);
-6. authorize: nobody is refused yet (``authorize``);
-7. deliver: an in-flight slot (429), then each event through the write protocol (202, 409, 413,
+6. decode: one event or a batch (400, 415, 413 for too many);
+7. authorize: the subject, the JobSink and the events (403; ``authorize``);
+8. deliver: an in-flight slot (429), then each event through the write protocol (202, 409, 413,
    5xx);
-8. answer.
+9. answer.
 
-A GET (or HEAD) on an event's Location takes steps 1 and 3, then reads the event's Job and
+A GET (or HEAD) on an event's Location takes steps 1, 3 and 4, then reads the event's Job and
 answers its state.
 
 Kubernetes I/O runs in a bounded thread pool, so the event loop never blocks; each piece of it
@@ -36,7 +38,9 @@ from fastapi.responses import JSONResponse
 
 from jobsink.names import job_name
 from kubeapi.object_client import ObjectClient
+from receiver.auth.subject import Subject
 from receiver.dataplane import answers, body, deliver, refusals, routes, wire
+from receiver.dataplane.authenticate import Authenticator, Unauthenticated
 from receiver.dataplane.authorize import Authorizer, EveryoneAllowed
 from receiver.dataplane.body import ClientGone
 from receiver.dataplane.deliver import Delivered
@@ -73,6 +77,7 @@ class DataPlane:
         namespace: str | None = None,
         metrics: Metrics | None = None,
         authorizer: Authorizer | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         """``namespace``: serve only this namespace's JobSinks (None: all)."""
         self.limits = limits
@@ -82,6 +87,7 @@ class DataPlane:
         self.namespace = namespace
         self.metrics = metrics or Metrics()
         self.authorizer = authorizer or EveryoneAllowed()
+        self.authenticator = authenticator or Unauthenticated()
         self.slots = InflightLimit(limits.max_inflight)
         self.body_budget = BodyBudget(limits.body_budget_bytes)
         self.pool = ThreadPoolExecutor(limits.max_inflight, thread_name_prefix="jobsink-kube")
@@ -99,7 +105,7 @@ class DataPlane:
             route = routes.route(raw_path, request.method)  # 1
             if isinstance(route, routes.SinkPath):
                 return await self._post(request, route, began)
-            return await self._job(route)
+            return await self._job(request, route)
         except FAILURES as failure:
             return self._refuse(failure)
         except ClientGone:
@@ -118,7 +124,8 @@ class DataPlane:
         try:
             body.check_declared_length(request.headers, MAX_EVENT_BYTES)  # 2
             sink = await self._sink(route.namespace, route.name)  # 3
-            raw = await body.read(  # 4
+            subject = await self._authenticate(request, sink)  # 4
+            raw = await body.read(  # 5
                 request,
                 limit=MAX_EVENT_BYTES,
                 budget=self.body_budget,
@@ -129,11 +136,11 @@ class DataPlane:
         except FAILURES as failure:
             return self._refuse(failure, close=True)  # the body is not (all) read
         limit = self.limits.max_batch_events
-        decoded = wire.decode(request.headers.raw, raw, max_batch_events=limit)  # 5
-        await self.authorizer.authorize(request.headers, sink, decoded)  # 6
+        decoded = wire.decode(request.headers.raw, raw, max_batch_events=limit)  # 6
+        await self.authorizer.authorize(subject, sink, decoded)  # 7
         deadline = time.monotonic() + self.limits.request_timeout
         protocol = self.protocol
-        match decoded:  # 7, 8
+        match decoded:  # 8, 9
             case wire.Single(event):
                 delivered = await self._kube(lambda: deliver.one(protocol, sink, event, deadline))
                 self._count(delivered)
@@ -145,8 +152,9 @@ class DataPlane:
                     self._count(outcome)
                 return answers.batch(route, outcomes, self.limits.retry_after_seconds)
 
-    async def _job(self, route: routes.EventPath) -> Response:
-        await self._sink(route.namespace, route.name)
+    async def _job(self, request: Request, route: routes.EventPath) -> Response:
+        sink = await self._sink(route.namespace, route.name)
+        await self._authenticate(request, sink)
         name = job_name(route.name, route.source, route.id)
         deadline = time.monotonic() + self.limits.request_timeout
         job = await self._kube(lambda: self.jobs.get(route.namespace, name, deadline=deadline))
@@ -163,6 +171,9 @@ class DataPlane:
         if sink is None:
             raise Rejection(404, f"JobSink {namespace}/{name} not found", "jobsink")
         return sink
+
+    async def _authenticate(self, request: Request, sink: dict[str, Any]) -> Subject | None:
+        return await self.authenticator.authenticate(request.headers.get("authorization"), sink)
 
     async def _kube(self, work: Callable[[], T]) -> T:
         """``work`` (blocking Kubernetes calls) on a worker under an in-flight slot; ``Rejection``

@@ -23,13 +23,15 @@ class Rejection(Exception):
 
     ``attribute`` names the culprit for the sender (a CloudEvents attribute, ``body``, ``path``...);
     ``headers`` go out with the answer: ``Allow`` with a 405, ``Retry-After`` with a 429 or 503,
-    ``Connection: close`` when part of the request is left unread.
+    ``Connection: close`` when part of the request is left unread, ``WWW-Authenticate`` with a
+    401. ``reason``, when given, is a stable word for programs (``expired``, ``wrong_audience``).
     """
 
     status: int
     message: str
     attribute: str | None = None
     headers: Headers = ()
+    reason: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -62,6 +64,7 @@ FAILURES = (Rejection, KubeError, EventConflict, Busy)
 
 _REASONS = {
     400: "invalid",
+    401: "unauthenticated",
     404: "not_found",
     405: "method",
     408: "body_timeout",
@@ -84,9 +87,15 @@ def status_of(failure: Failure) -> int:
     return 503 if failure.retryable else 500
 
 
+_WAITING_FOR_AUTHENTICATION = frozenset({"audience_not_published", "keys_unavailable"})
+"""Refusal reasons of a 503 that only waits for authentication to be ready (not a body budget)."""
+
+
 def reason_of(failure: Failure) -> str:
     """The ``reason`` label of the rejected-events counter."""
     if isinstance(failure, Rejection):
+        if failure.reason in _WAITING_FOR_AUTHENTICATION:
+            return "authentication_not_ready"
         return _REASONS.get(failure.status, "invalid")
     if isinstance(failure, EventConflict):
         return "conflict"

@@ -545,7 +545,7 @@ def test_method_refusal_names_the_allowed_methods_in_its_header_only(served: Ser
 class RefuseEveryone:
     """A test authorizer: shows where the authorization step sits, not how to authenticate."""
 
-    async def authorize(self, headers: Any, sink: dict[str, Any], decoded: Any) -> None:
+    async def authorize(self, subject: Any, sink: dict[str, Any], decoded: Any) -> None:
         raise Rejection(403, f"not allowed to send to {sink['metadata']['name']}")
 
 

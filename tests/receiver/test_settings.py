@@ -72,7 +72,18 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_LEASE_NAMESPACE", "status.lease.namespace", "ns", "ns"),
     ("JOBSINK_RECEIVER_LEASE_DURATION_SECONDS", "status.lease.duration_seconds", "30", 30.0),
     ("JOBSINK_RECEIVER_LEASE_RENEW_SECONDS", "status.lease.renew_seconds", "1", 1.0),
-]
+    ("JOBSINK_RECEIVER_AUTHENTICATION_OIDC", "authentication.enabled", "enabled", True),
+    ("JOBSINK_RECEIVER_OIDC_DISCOVERY_BASE_URL", "authentication.discovery_base_url",
+     "https://issuer.example", "https://issuer.example"),
+    ("JOBSINK_RECEIVER_OIDC_DISCOVERY_CA_FILE", "authentication.discovery_ca_file", "/ca.crt",
+     Path("/ca.crt")),
+    ("JOBSINK_RECEIVER_OIDC_CLOCK_SKEW_SECONDS", "authentication.clock_skew_seconds", "5", 5.0),
+    ("JOBSINK_RECEIVER_OIDC_REFETCH_SECONDS", "authentication.refetch_seconds", "2", 2.0),
+    ("JOBSINK_RECEIVER_OIDC_KEYS_MAX_AGE_SECONDS", "authentication.keys_max_age_seconds", "60",
+     60.0),
+    ("JOBSINK_RECEIVER_OIDC_MAX_TOKEN_BYTES", "authentication.max_token_bytes", "8192", 8192),
+    ("JOBSINK_RECEIVER_OIDC_VERIFIED_TOKENS", "authentication.verified_tokens", "0", 0),
+]  # fmt: skip
 # Only together: one without the others is refused.
 PAIRED = {
     "JOBSINK_RECEIVER_TLS_CERT": "server.tls.cert",
@@ -230,3 +241,18 @@ def test_sweep_grace_is_checked_against_the_variables_too(monkeypatch: pytest.Mo
     monkeypatch.setenv("JOBSINK_RECEIVER_REQUEST_TIMEOUT", "26")
     with pytest.raises(ValidationError, match="REQUEST_TIMEOUT=26"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("raw", "enabled"),
+    [("enabled", True), ("disabled", False), ("Enabled", True), ("true", True), ("0", False)],
+)
+def test_authentication_reads_knatives_words_and_booleans(
+    monkeypatch: pytest.MonkeyPatch, raw: str, enabled: bool
+) -> None:
+    monkeypatch.setenv("JOBSINK_RECEIVER_AUTHENTICATION_OIDC", raw)
+    assert Settings().authentication.enabled is enabled
+
+
+def test_authentication_is_off_by_default() -> None:
+    assert Settings().authentication.enabled is False

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from jobsink.lifecycle import Addressing
-from receiver.controller.addressing import addressing_from
+from jobsink.lifecycle import Addressing, desired_status, status_patch
+from receiver.controller.addressing import addressing_from, with_audiences
 from receiver.settings import ServerSettings, StatusSettings
 
 KEY = ("default", "job-sink-logger")
@@ -72,3 +74,34 @@ def test_ca_certs_go_with_the_https_address_only(mode: str) -> None:
     by_name = {address["name"]: address for address in addressing.addresses(*KEY)}
     assert by_name["https"]["CACerts"] == CA
     assert "CACerts" not in by_name.get("http", {})
+
+
+AUDIENCE = "sinks.knative.dev/jobsink/default/job-sink-logger"
+
+
+@pytest.mark.parametrize("mode", ["disabled", "permissive", "strict"])
+def test_with_authentication_every_address_carries_the_sinks_audience(mode: str) -> None:
+    server = ServerSettings(transport_encryption=mode)  # type: ignore[arg-type]
+    addressing = with_audiences(addressing_from(StatusSettings(), server, CA))
+    addresses = addressing.addresses(*KEY)
+    assert addresses
+    assert all(address["audience"] == AUDIENCE for address in addresses)
+    assert addressing.primary(*KEY)["audience"] == AUDIENCE
+    plain = addressing_from(StatusSettings(), server, CA)
+    assert [{**a, "audience": AUDIENCE} for a in plain.addresses(*KEY)] == addresses
+
+
+def test_the_audience_is_lowercased_as_knative_does() -> None:
+    addressing = with_audiences(addressing_from(StatusSettings()))
+    assert (
+        addressing.primary("Team-A", "Sink")["audience"] == "sinks.knative.dev/jobsink/team-a/sink"
+    )
+
+
+def test_turning_authentication_off_clears_the_published_audience() -> None:
+    now = datetime.now(UTC)
+    sink = {"metadata": {"namespace": KEY[0], "name": KEY[1], "generation": 1}, "spec": {"job": {}}}
+    on = desired_status(sink, with_audiences(addressing_from(StatusSettings())), now)
+    patch = status_patch({**sink, "status": on}, addressing_from(StatusSettings()), now)
+    assert patch["address"] == {"audience": None}
+    assert all("audience" not in address for address in patch["addresses"])
