@@ -1,13 +1,15 @@
-# syntax=docker/dockerfile:1
 # One image for both components: `jobsink webhook` and `jobsink receiver` (see config/500-*.yaml).
 #
 #   docker build -t jobsink:0.1.0 .
 #
 # The base is pinned to an exact Python patch release on Debian bookworm; bump it deliberately.
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# `make image` builds this same file without Docker or a registry, on a base assembled from
+# Debian's bookworm packages (--build-arg BASE_IMAGE=...). No `# syntax=` line: it would make
+# BuildKit pull a frontend image, and the built-in frontend understands everything used here.
+ARG BASE_IMAGE=python:3.11.14-slim-bookworm
 
 # --- build: install the project and its pinned runtime dependencies into a venv -------------------
-FROM ${PYTHON_IMAGE} AS build
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -24,11 +26,16 @@ COPY receiver/ receiver/
 COPY controlplane/ controlplane/
 COPY cli/ cli/
 COPY serving/ serving/
+# Where pip looks for packages when the build cannot reach an index (`make image` serves a
+# wheelhouse on loopback). Declared without a value: unless passed, they are not set at all
+# and pip uses its default index. Declared here, so that only this step depends on them.
+ARG PIP_FIND_LINKS
+ARG PIP_NO_INDEX
 RUN /opt/jobsink/bin/pip install --no-compile /src \
     && /opt/jobsink/bin/python -m compileall -q /opt/jobsink/lib
 
 # --- runtime: the venv only, as a non-root user, no build tools ----------------------------------
-FROM ${PYTHON_IMAGE}
+FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="jobsink" \
       org.opencontainers.image.description="JobSink for Python: CloudEvents to Kubernetes Jobs" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node generate docs docs-build docs-generate controlplane node run manifests bench-webhook bench-receiver bench-node bench-soak clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue kueue generate docs docs-build docs-generate controlplane node buildkit image run manifests bench-webhook bench-receiver bench-kueue bench-node bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -31,17 +31,29 @@ controlplane:  ## build (or reuse) etcd, kube-apiserver, kube-controller-manager
 node: controlplane  ## build (or reuse) kubelet, kube-scheduler, containerd, runc, CNI plugins, pause
 	@bash tools/build-node.sh >/dev/null
 
-test: lint controlplane node  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests (node ones too)
+kueue:  ## build (or reuse) Kueue's controller manager v0.17.0 and its CRDs, RBAC and webhooks
+	@bash tools/build-kueue.sh >/dev/null
+
+buildkit:  ## build (or reuse) BuildKit's buildkitd and buildctl v0.26.2 (for make image)
+	@bash tools/build-buildkit.sh >/dev/null
+
+image: $(STAMP) node buildkit  ## build the project image from the Dockerfile without Docker (BuildKit); imported into running nodes
+	$(BIN)/python -m controlplane.image
+
+test: lint controlplane node kueue buildkit  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests (node ones too)
 	$(BIN)/pytest
 
 test-fast: lint  ## lint and the tests that need no control plane
 	$(BIN)/pytest -m "not e2e"
 
-test-e2e: $(STAMP) controlplane node  ## only the end-to-end suite
+test-e2e: $(STAMP) controlplane node kueue buildkit  ## only the end-to-end suite
 	$(BIN)/pytest -m e2e
 
 test-node: $(STAMP) controlplane node  ## only the scenarios that run Pods on the local node
 	$(BIN)/pytest -m node
+
+test-kueue: $(STAMP) controlplane node kueue  ## only the Kueue scenarios (Kueue's manager on the local node plane)
+	$(BIN)/pytest -m kueue
 
 generate: $(STAMP)  ## refresh the vendored schema, the generated models and the CRD
 	$(BIN)/python tools/modelgen/vendor_schema.py
@@ -68,6 +80,9 @@ bench-webhook: $(STAMP)  ## admission webhook latency/throughput benchmark
 
 bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the local apiserver
 	$(BIN)/python bench/receiver_bench.py
+
+bench-kueue: $(STAMP) controlplane kueue  ## receiver ingest with Kueue's webhooks: none, a Job without a queue name, a queued Job
+	$(BIN)/python bench/kueue_bench.py
 
 bench-node: $(STAMP) controlplane node  ## local node: warm start, 202 -> Pod Running/Succeeded, memory
 	$(BIN)/python tools/bench_node.py

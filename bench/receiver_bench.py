@@ -8,7 +8,10 @@ One run measures, in this order:
 * **R** — unique events per second through ``jobsink receiver`` (HTTP, parse, render, create);
 * **D** — the same events again: duplicates per second;
 * p50/p99 ingest latency, receiver RSS (current and peak), then a full check of the namespace:
-  exactly one Job and one Secret per event, every Secret owned by its Job, nothing else.
+  exactly one Job and one Secret per event, every Secret owned by its Job, nothing else;
+* the authentication phase (``bench/receiver_auth.py``; ``--no-auth`` skips it): R and D with
+  ``authentication-oidc`` on against a receiver without, in alternating rounds, and the CPU of one
+  token verification.
 
 Usage: ``python bench/receiver_bench.py [--events 1000] [--concurrency 50] [--kubeconfig F]``.
 Without ``--kubeconfig`` it starts its own control plane (etcd + kube-apiserver +
@@ -37,6 +40,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench import receiver_auth  # noqa: E402
 from bench import receiver_load as loadgen  # noqa: E402
 from bench.cluster import cluster, kubectl, logger_sink_in_new_namespace  # noqa: E402
 from controlplane.ports import free_ports  # noqa: E402
@@ -102,7 +106,9 @@ class Direct:
         return time.perf_counter() - started
 
 
-def start_receiver(kubeconfig: str, max_inflight: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_receiver(
+    kubeconfig: str, max_inflight: int, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_ports(1)[0]
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "jobsink"), "receiver", "--host=127.0.0.1",
@@ -110,6 +116,7 @@ def start_receiver(kubeconfig: str, max_inflight: int) -> tuple[subprocess.Popen
          "--no-status", "--log-level=warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
     for _ in range(300):
         with contextlib.suppress(httpx.HTTPError):
@@ -148,9 +155,12 @@ def memory(pid: int) -> dict[str, float]:
     return fields
 
 
-def event_request(namespace: str, run: str, offset: int = 0) -> loadgen.Request:
+def event_request(
+    namespace: str, run: str, offset: int = 0, extra: dict[str, str] | None = None
+) -> loadgen.Request:
     def headers(index: int) -> dict[str, str]:
         return {
+            **(extra or {}),
             "content-type": "application/json",
             "ce-specversion": "1.0",
             "ce-source": f"bench/{run}",
@@ -186,6 +196,32 @@ def verify(kubeconfig: str, namespace: str, expected: int) -> dict[str, int]:
     }
 
 
+def authentication(kubeconfig: str, namespace: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The authentication phase: two fresh receivers, alike but for ``authentication-oidc``."""
+    audience = receiver_auth.publish_audience(kubeconfig, namespace, SINK)
+    if args.event_policy:
+        receiver_auth.apply_allow_all_policy(kubeconfig, namespace)
+    token = receiver_auth.sender_token(kubeconfig, namespace, audience)
+    plain, plain_port = start_receiver(kubeconfig, args.max_inflight)
+    secured, port = start_receiver(kubeconfig, args.max_inflight, receiver_auth.AUTH_ENV)
+    try:
+        figures = receiver_auth.phase(
+            receiver_auth.Receiver(plain_port, lambda: cpu_seconds(plain.pid)),
+            receiver_auth.Receiver(port, lambda: cpu_seconds(secured.pid)),
+            lambda run, offset, extra: event_request(namespace, run, offset, extra),
+            token,
+            events=args.events,
+            rounds=args.rounds,
+            concurrency=args.concurrency,
+            run=uuid.uuid4().hex[:8],
+        )
+    finally:
+        for process in (plain, secured):
+            process.terminate()
+            process.wait(30)
+    return {**figures, **receiver_auth.verification_cpu(kubeconfig, token, audience)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1000)
@@ -195,6 +231,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="B and R alternate this many times")
     parser.add_argument("--kubeconfig")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--no-auth", action="store_true", help="skip the authentication phase")
+    parser.add_argument(
+        "--event-policy",
+        action="store_true",
+        help="in the authentication phase, apply one EventPolicy admitting every subject",
+    )
     args = parser.parse_args()
     with cluster(args.kubeconfig) as kubeconfig:
         namespace = prepare(kubeconfig)
@@ -249,10 +291,14 @@ def main() -> None:
             process.terminate()
             process.wait(30)
             direct.pool.shutdown()
+        # After the first receiver has stopped: the phase's two receivers share nothing else.
+        auth = {} if args.no_auth else authentication(kubeconfig, namespace, args)
         events_sent = chunk * args.rounds
         b = events_sent / direct_seconds
         outcomes = [json.loads(body).get("outcome") for body in duplicate.bodies]
-        check = verify(kubeconfig, namespace, events_sent + args.overload_events)
+        # The authentication phase sends its own unique events twice over (with and without).
+        auth_sent = 2 * int(auth.get("auth_events", 0))
+        check = verify(kubeconfig, namespace, events_sent + args.overload_events + auth_sent)
     figures: dict[str, Any] = {
         "events": events_sent,
         "concurrency": args.concurrency,
@@ -293,6 +339,7 @@ def main() -> None:
         "overload_statuses": overload.statuses,
         "overload_peak_rss_mb": round(rss_overload.get("VmHWM", 0), 1),
         **check,
+        **auth,
     }
     print(json.dumps(figures, indent=2))
     if args.json:

@@ -41,10 +41,16 @@ def _loaded(context: ssl.SSLContext, pair: KeyPair) -> None:
         context.load_cert_chain(cert_path, key_path)
 
 
-def server_context() -> ssl.SSLContext:
-    """TLS 1.2+ server context with Python's secure defaults, ALPN ``http/1.1`` only."""
+def server_context(minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2) -> ssl.SSLContext:
+    """Server context with Python's secure defaults, ALPN ``http/1.1`` only.
+
+    TLS 1.2 is the floor unless ``minimum`` raises it; OpenSSL negotiates the highest version both
+    sides offer, so a TLS 1.3 client always gets 1.3.
+    """
+    if minimum < ssl.TLSVersion.TLSv1_2:
+        raise ValueError(f"TLS below 1.2 is not offered (asked for {minimum.name})")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.minimum_version = minimum
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -52,8 +58,11 @@ def server_context() -> ssl.SSLContext:
 class LiveContext:
     """The serving context plus the pair it currently presents."""
 
-    def __init__(self, pair: KeyPair | None = None) -> None:
-        self.context = server_context()
+    def __init__(
+        self, pair: KeyPair | None = None, *, minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
+    ) -> None:
+        self.minimum = minimum
+        self.context = server_context(minimum)
         self.pair: KeyPair | None = None
         self.listeners: list[Callable[[KeyPair], None]] = []
         if pair is not None:
@@ -71,7 +80,7 @@ class LiveContext:
         if pair == self.pair:
             return False
         try:
-            _loaded(server_context(), pair)
+            _loaded(server_context(self.minimum), pair)
         except (ssl.SSLError, ValueError) as error:
             raise InvalidKeyPair(f"certificate and key cannot be served: {error}") from error
         _loaded(self.context, pair)

@@ -1,31 +1,31 @@
-"""Self-managed mode: the webhook keeps its CA and serving certificate in a Secret.
+"""Self-managed mode: a server keeps its CA and serving certificate in a Secret.
 
 On start and then whenever something is due (see ``certs.rotation``), each replica:
 1. reads the Secret and computes what it should hold; if that differs, writes it with the read
    ``resourceVersion`` as precondition (or creates it if absent). A replica that loses the race
    gets 409, reads again and adopts the winner's certificates, so two replicas never end up with
    two CAs;
-2. patches the trust bundle into the mutating and validating webhook configurations;
+2. publishes the trust bundle where its clients read it (``Publish``: the webhook patches its
+   configurations' ``caBundle``, the receiver its JobSinks' ``CACerts``);
 3. installs the serving pair into the live TLS context: new connections get it, no restart.
 
-A serving certificate signed by a CA the apiserver has not been given yet is installed only after
-a grace period, so the apiserver's informer has picked up the new ``caBundle`` first, and the
-bundle is published once more at that point in case a replica with a stale read overwrote it.
+A serving certificate signed by a CA the clients have not been given yet is installed only after
+a grace period, so they (the apiserver's informer, say) have picked up the new bundle first, and
+the bundle is published once more at that point in case a replica with a stale read overwrote it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Protocol
 
 from kubernetes import client
 
 from certs.live import LiveContext
-from certs.rotation import Lifetimes, Material, next_check, renewed
-from kubeapi import webhookconfigs
-from kubeapi.errors import Conflict, KubeError
+from certs.rotation import DEFAULT_CA_NAME, Lifetimes, Material, next_check, renewed
+from kubeapi.errors import Conflict
 from kubeapi.secrets import SecretStore, Stored
 
 log = logging.getLogger(__name__)
@@ -42,20 +42,6 @@ class Store(Protocol):
     def replace(self, data: dict[str, str], resource_version: str) -> Stored: ...
 
 
-class ClusterSettings(Protocol):
-    namespace: str
-    secret: str
-    mutating_configuration: str
-    validating_configuration: str
-    resync_seconds: float
-
-    @property
-    def ips(self) -> Sequence[object]: ...  # IP addresses; ``str()`` gives the text form
-
-    @property
-    def dns_names(self) -> list[str]: ...
-
-
 #: Publishes the trust bundle; returns False when it could not reach every configuration.
 Publish = Callable[[bytes], bool]
 
@@ -69,6 +55,7 @@ class SelfManaged:
         *,
         dns_names: list[str],
         ips: list[str] | None = None,
+        ca_name: str = DEFAULT_CA_NAME,
         lifetimes: Lifetimes | None = None,
         resync_seconds: float = 300.0,
         grace_seconds: float = 5.0,
@@ -78,44 +65,39 @@ class SelfManaged:
         self.live = live
         self.dns_names = dns_names
         self.ips = ips or []
+        self.ca_name = ca_name
         self.lifetimes = lifetimes or Lifetimes()
         self.resync_seconds = resync_seconds
         self.grace_seconds = grace_seconds
         self.published: bytes | None = None
 
     @classmethod
-    def for_cluster(
-        cls, api: client.ApiClient, live: LiveContext, settings: ClusterSettings
+    def in_secret(
+        cls,
+        api: client.ApiClient,
+        live: LiveContext,
+        publish: Publish,
+        *,
+        namespace: str,
+        secret: str,
+        dns_names: list[str],
+        ips: list[str] | None = None,
+        ca_name: str = DEFAULT_CA_NAME,
+        lifetimes: Lifetimes | None = None,
+        resync_seconds: float = 300.0,
     ) -> SelfManaged:
-        store = SecretStore(
-            api, settings.namespace, settings.secret, {"app.kubernetes.io/part-of": "jobsink"}
-        )
-
-        targets: list[tuple[webhookconfigs.Kind, str]] = [
-            ("mutatingwebhookconfigurations", settings.mutating_configuration),
-            ("validatingwebhookconfigurations", settings.validating_configuration),
-        ]
-
-        def publish(bundle: bytes) -> bool:
-            complete = True
-            for kind, name in targets:
-                try:
-                    if webhookconfigs.set_ca_bundle(api, kind, name, bundle):
-                        log.info("caBundle patched", extra={"configuration": name})
-                except KubeError as error:
-                    complete = False
-                    log.warning(
-                        "caBundle not patched", extra={"configuration": name, "error": str(error)}
-                    )
-            return complete
-
+        """Certificates kept in Secret ``namespace/secret``; ``publish`` hands the trust bundle
+        to whoever the clients read it from."""
+        store = SecretStore(api, namespace, secret, {"app.kubernetes.io/part-of": "jobsink"})
         return cls(
             store,
             publish,
             live,
-            dns_names=settings.dns_names,
-            ips=[str(ip) for ip in settings.ips],
-            resync_seconds=settings.resync_seconds,
+            dns_names=dns_names,
+            ips=ips,
+            ca_name=ca_name,
+            lifetimes=lifetimes,
+            resync_seconds=resync_seconds,
         )
 
     def reconcile(self) -> Material:
@@ -131,7 +113,11 @@ class SelfManaged:
                         "certificate Secret unusable; replacing it", extra={"error": str(error)}
                     )
             wanted = renewed(
-                current, dns_names=self.dns_names, ips=self.ips, lifetimes=self.lifetimes
+                current,
+                dns_names=self.dns_names,
+                ips=self.ips,
+                lifetimes=self.lifetimes,
+                ca_name=self.ca_name,
             )
             if wanted is None:
                 assert current is not None

@@ -1,9 +1,12 @@
 """What a self-managed certificate Secret should hold next: pure, given its contents and the time.
 
+Used by every server that keeps its own certificates (the webhook, the receiver's HTTPS
+listener); ``ca_name`` tells their CAs apart.
+
 Lifetimes and renewal (``certs.authority`` defaults): the CA lives 5 years and is replaced after
 2/3 of that; the serving certificate lives 90 days and is re-issued after 60. A new CA does not
-make the old one untrusted: the old CA stays in the trust bundle (``ca-bundle.crt``, patched into
-the webhook configurations) until it expires, so the serving certificate it signed keeps working
+make the old one untrusted: the old CA stays in the trust bundle (``ca-bundle.crt``, published where
+clients read it) until it expires, so the serving certificate it signed keeps working
 until its own renewal, which then uses the new CA. Nothing ever has to switch at one instant.
 """
 
@@ -30,6 +33,8 @@ from certs.authority import (
 #: Keys of the Secret. ``tls.crt``/``tls.key``/``ca.crt`` follow the kubernetes.io/tls and
 #: cert-manager conventions, so the Secret also works as a plain mounted certificate.
 KEYS = ("ca.crt", "ca.key", "ca-bundle.crt", "tls.crt", "tls.key")
+#: The CA's common name when its user names none.
+DEFAULT_CA_NAME = "jobsink-ca"
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ class Material:
 
     @property
     def bundle(self) -> bytes:
-        """PEM of every trusted CA, newest first: the webhook configurations' ``caBundle``."""
+        """PEM of every trusted CA, newest first: what clients must trust (a webhook's
+        ``caBundle``, the ``CACerts`` of a JobSink's https address)."""
         return b"".join(self.trusted)
 
     def to_data(self) -> dict[str, str]:
@@ -83,9 +89,13 @@ class Material:
 
 
 def fresh(
-    dns_names: Sequence[str], lifetimes: Lifetimes = Lifetimes(), ips: Sequence[str] = ()
+    dns_names: Sequence[str],
+    lifetimes: Lifetimes = Lifetimes(),
+    ips: Sequence[str] = (),
+    *,
+    ca_name: str = DEFAULT_CA_NAME,
 ) -> Material:
-    ca = CertificateAuthority.create("jobsink-webhook-ca", lifetime=lifetimes.ca)
+    ca = CertificateAuthority.create(ca_name, lifetime=lifetimes.ca)
     serving = ca.issue_server(dns_names=list(dns_names), ips=list(ips), lifetime=lifetimes.serving)
     return Material(ca=ca, trusted=(ca.cert_pem,), serving=serving)
 
@@ -121,14 +131,15 @@ def renewed(
     ips: Sequence[str] = (),
     now: dt.datetime | None = None,
     lifetimes: Lifetimes = Lifetimes(),
+    ca_name: str = DEFAULT_CA_NAME,
 ) -> Material | None:
     """The material to store instead of ``current``, or None when ``current`` is fine."""
     if current is None:
-        return fresh(dns_names, lifetimes, ips)
+        return fresh(dns_names, lifetimes, ips, ca_name=ca_name)
     now = now or dt.datetime.now(dt.UTC)
     updated = current
     if renewal_due(current.ca.pair, now=now):
-        ca = CertificateAuthority.create("jobsink-webhook-ca", lifetime=lifetimes.ca)
+        ca = CertificateAuthority.create(ca_name, lifetime=lifetimes.ca)
         updated = replace(updated, ca=ca, trusted=(ca.cert_pem, *updated.trusted))
     trusted = tuple(pem for pem in updated.trusted if not _expired(pem, now))
     if updated.ca.cert_pem not in trusted:

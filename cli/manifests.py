@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from copy import deepcopy
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,15 @@ import yaml
 from cli.exits import ExitCode, fail
 
 Document = dict[str, Any]
+
+
+class TransportMode(StrEnum):
+    """Knative's ``transport-encryption`` values (``receiver.settings``), as a CLI choice."""
+
+    disabled = "disabled"
+    permissive = "permissive"
+    strict = "strict"
+
 
 # The CRD carries the whole Job schema (~450 KB): libyaml parses it ~20x faster than pure Python.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -132,12 +142,18 @@ def _named(docs: list[Document], kind: str, name: str) -> Document | None:
     )
 
 
-def _mount_tls(deployment: Document, secret: str, env: dict[str, str]) -> None:
-    """Mount ``secret`` at /etc/jobsink/tls in the first container and set ``env`` there."""
-    pod = deployment["spec"]["template"]["spec"]
-    container = pod["containers"][0]
+def _set_env(deployment: Document, env: dict[str, str]) -> None:
+    """Set ``env`` in the first container, replacing variables of the same names."""
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
     container["env"] = [e for e in container.get("env", []) if e["name"] not in env]
     container["env"] += [{"name": key, "value": value} for key, value in env.items()]
+
+
+def _mount_tls(deployment: Document, secret: str, env: dict[str, str]) -> None:
+    """Mount ``secret`` at /etc/jobsink/tls in the first container and set ``env`` there."""
+    _set_env(deployment, env)
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
     pod["volumes"] = [v for v in pod.get("volumes", []) if v["name"] != "tls"]
     pod["volumes"].append({"name": "tls", "secret": {"secretName": secret}})
     mounts = [m for m in container.get("volumeMounts", []) if m["name"] != "tls"]
@@ -147,18 +163,30 @@ def _mount_tls(deployment: Document, secret: str, env: dict[str, str]) -> None:
     ]
 
 
+def with_transport_encryption(docs: Iterable[Document], mode: str) -> list[Document]:
+    """The receiver's listeners and published addresses in ``mode`` (Knative's values)."""
+    result = [deepcopy(d) for d in docs]
+    receiver = _named(result, "Deployment", "job-sink")
+    if receiver is not None:
+        _set_env(receiver, {"JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION": str(mode)})
+    return result
+
+
 def with_cert_manager(docs: Iterable[Document], namespace: str) -> list[Document]:
-    """cert-manager issues both serving certificates; the webhook drops its self-management.
+    """cert-manager issues both serving certificates; both servers drop their self-management.
 
     The webhook reads jobsink-webhook-tls from files (its defaults), cainjector fills caBundle,
-    the receiver serves HTTPS on 8443 beside HTTP on 8080, and the RBAC that only self-managed
-    certificates need (the webhook's Secret and caBundle writes) leaves the bundle.
+    the receiver's HTTPS listener serves job-sink-server-tls and publishes its ca.crt as
+    CACerts, and the RBAC that only self-managed certificates need (the webhook's Secret and
+    caBundle writes, the receiver's Secret writes) leaves the bundle.
     """
     self_managed_rbac = {
         ("ClusterRole", "jobsink-webhook-ca-bundle"),
         ("ClusterRoleBinding", "jobsink-webhook-ca-bundle"),
         ("Role", "jobsink-webhook"),
         ("RoleBinding", "jobsink-webhook"),
+        ("Role", "jobsink-receiver-certs"),
+        ("RoleBinding", "jobsink-receiver-certs"),
     }
     result = [
         deepcopy(d)
@@ -174,11 +202,9 @@ def with_cert_manager(docs: Iterable[Document], namespace: str) -> list[Document
             receiver,
             "job-sink-server-tls",
             {
-                "JOBSINK_RECEIVER_PORT": "8443",
-                "JOBSINK_RECEIVER_HTTP_PORT": "8080",
                 "JOBSINK_RECEIVER_TLS_CERT": f"{TLS_DIRECTORY}/tls.crt",
                 "JOBSINK_RECEIVER_TLS_KEY": f"{TLS_DIRECTORY}/tls.key",
-                "JOBSINK_RECEIVER_CA_FILE": f"{TLS_DIRECTORY}/ca.crt",
+                "JOBSINK_RECEIVER_TLS_CA": f"{TLS_DIRECTORY}/ca.crt",
             },
         )
     for doc in result:
@@ -209,15 +235,18 @@ def bundle(
     namespace: str = DEFAULT_NAMESPACE,
     image: str = DEFAULT_IMAGE,
     cert_manager: bool = False,
+    transport_encryption: str | None = None,
     event_policy_crd: bool = False,
 ) -> list[Document]:
-    """The install bundle's objects, in apply order."""
+    """The install bundle's objects, in apply order. ``transport_encryption`` defaults to
+    permissive with cert-manager (a certificate was asked for), else disabled."""
     files = source_files(root, cert_manager=cert_manager, event_policy_crd=event_policy_crd)
     docs = with_image(
         with_namespace(load_documents(f.read_text() for f in files), namespace), image
     )
     docs = with_cert_manager(docs, namespace) if cert_manager else without_cert_manager(docs)
-    return ordered(docs)
+    mode = transport_encryption or ("permissive" if cert_manager else "disabled")
+    return ordered(with_transport_encryption(docs, mode))
 
 
 def _check_sources(root: Path) -> None:
@@ -245,6 +274,14 @@ def manifests(
         bool,
         typer.Option("--cert-manager", help="Issue the serving certificates with cert-manager."),
     ] = False,
+    transport_encryption: Annotated[
+        TransportMode | None,
+        typer.Option(
+            help="The receiver's transport encryption: disabled (HTTP), permissive (HTTP and "
+            "HTTPS) or strict (events over HTTPS only). Default: permissive with "
+            "--cert-manager, else disabled."
+        ),
+    ] = None,
     event_policy_crd: Annotated[
         bool,
         typer.Option(
@@ -266,6 +303,7 @@ def manifests(
       jobsink manifests --image registry.example/jobsink:0.1.0 \
           | kubectl apply -f -
       jobsink manifests --cert-manager --namespace jobsink-system -o jobsink.yaml
+      jobsink manifests --transport-encryption strict -o jobsink.yaml
       jobsink manifests --event-policy-crd | kubectl apply -f -
     """
     _check_sources(source)
@@ -275,6 +313,7 @@ def manifests(
             namespace=namespace,
             image=image,
             cert_manager=cert_manager,
+            transport_encryption=transport_encryption,
             event_policy_crd=event_policy_crd,
         )
     except yaml.YAMLError as error:

@@ -22,6 +22,7 @@ from receiver.settings import (
     ServerSettings,
     Settings,
     StatusSettings,
+    TlsSettings,
 )
 
 
@@ -29,32 +30,62 @@ def receiver(
     port: Annotated[
         int | None,
         typer.Option(
-            help=option_help(ServerSettings, "port", "Main port: HTTPS with --tls-cert, else HTTP")
+            help=option_help(
+                ServerSettings, "port", "Plain-HTTP port (probes, /metrics, events unless strict)"
+            )
         ),
     ] = None,
     host: Annotated[
         str | None, typer.Option(help=option_help(ServerSettings, "host", "Bind address"))
     ] = None,
-    http_port: Annotated[
+    transport_encryption: Annotated[
+        str | None,
+        typer.Option(
+            help=option_help(
+                ServerSettings,
+                "transport_encryption",
+                "disabled (HTTP), permissive (HTTP and HTTPS) or strict (events over HTTPS only)",
+            )
+        ),
+    ] = None,
+    https_port: Annotated[
         int | None,
-        typer.Option(
-            help=option_help(ServerSettings, "http_port", "With TLS, also serve plain HTTP here")
-        ),
+        typer.Option(help=option_help(ServerSettings, "https_port", "HTTPS port")),
     ] = None,
-    tls_cert: Annotated[
+    cert: Annotated[
         Path | None,
         typer.Option(
-            help=option_help(ServerSettings, "tls_cert", "Serving certificate (PEM)"),
+            "--tls-cert",
+            help=option_help(
+                TlsSettings, "cert", "Serving certificate (PEM); without it self-managed"
+            ),
             dir_okay=False,
             exists=True,
         ),
     ] = None,
-    tls_key: Annotated[
+    key: Annotated[
         Path | None,
         typer.Option(
-            help=option_help(ServerSettings, "tls_key", "Private key of --tls-cert (PEM)"),
+            "--tls-key",
+            help=option_help(TlsSettings, "key", "Private key of --tls-cert (PEM)"),
             dir_okay=False,
             exists=True,
+        ),
+    ] = None,
+    ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-ca",
+            help=option_help(TlsSettings, "ca", "CA certificates published as CACerts (PEM)"),
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    min_version: Annotated[
+        str | None,
+        typer.Option(
+            "--tls-min-version",
+            help=option_help(TlsSettings, "min_version", "Lowest TLS version, 1.2 or 1.3"),
         ),
     ] = None,
     kubeconfig: Annotated[
@@ -124,11 +155,12 @@ def receiver(
 
       jobsink receiver --port 8080 --kubeconfig ~/.kube/config
 
-      jobsink receiver --port 8443 --tls-cert tls.crt --tls-key tls.key \\
-          --http-port 8080
+      jobsink receiver --transport-encryption permissive --https-port 8443 \\
+          --tls-cert tls.crt --tls-key tls.key --tls-ca ca.crt
     """
     from kubeapi.config import load_api_client
-    from receiver import app, logs, server
+    from receiver import app, certificates, logs, server
+    from receiver.controller.addressing import addressing_from
 
     settings = load(
         Settings,
@@ -138,9 +170,14 @@ def receiver(
             "server": {
                 "port": port,
                 "host": host,
-                "http_port": http_port,
-                "tls_cert": tls_cert,
-                "tls_key": tls_key,
+                "transport_encryption": transport_encryption,
+                "https_port": https_port,
+                "tls": {
+                    "cert": cert,
+                    "key": key,
+                    "ca": ca,
+                    "min_version": min_version,
+                },
             },
             "limits": {"max_inflight": max_inflight},
             "kube": {"kubeconfig": kubeconfig, "qps": kube_qps},
@@ -151,7 +188,8 @@ def receiver(
     try:
         kubeconfig_file = str(settings.kube.kubeconfig) if settings.kube.kubeconfig else None
         api_client = load_api_client(kubeconfig_file)
-        plane, background = app.build(settings, api_client)
+        certs = certificates.build(settings, api_client)
+        plane, background = app.build(settings, api_client, trust=certs.trust if certs else None)
     except OSError as error:
         fail(f"cannot read {error.filename}: {error.strerror}", ExitCode.USAGE)
     except Exception as error:  # kubeconfig problems come as many exception types
@@ -159,7 +197,14 @@ def receiver(
     try:
         # uvloop: the event loop parses and answers every request; it is the receiver's hot thread.
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(server.serve(app.create_app(plane, background), settings.server))
+            runner.run(
+                server.serve(
+                    app.create_app(plane, background, certs),
+                    settings.server,
+                    certs,
+                    https_base=addressing_from(settings.status, settings.server).https_base,
+                )
+            )
     except KeyboardInterrupt:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 

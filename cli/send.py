@@ -14,7 +14,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from cli import endpoint
+from cli import credentials, endpoint
 from cli.exits import ExitCode, fail
 from jobsink import media
 from jobsink.event import CloudEvent, EventError, body_data
@@ -140,8 +140,17 @@ def send(
     base_url: endpoint.BaseUrl = endpoint.DEFAULT_URL,
     cacert: endpoint.CaCert = None,
     timeout: endpoint.Timeout = 30.0,
+    token: credentials.Token = None,
+    token_file: credentials.TokenFile = None,
+    audience_from_sink: credentials.AudienceFromSink = False,
+    service_account: credentials.ServiceAccount = None,
+    kubeconfig: credentials.Kubeconfig = None,
 ) -> None:
     r"""Send a CloudEvent to a JobSink; prints the HTTP status and the Location to poll.
+
+    With the receiver's authentication on, send a bearer token for the JobSink's audience:
+    --token or --token-file, or --audience-from-sink --service-account NS/NAME to have the
+    apiserver issue one (TokenRequest, ten minutes) for that service account.
 
     Exit codes: 0 accepted, 1 refused (4xx/5xx), 2 bad input,
     3 receiver unreachable, 4 JobSink not found.
@@ -151,6 +160,8 @@ def send(
           --type my.demo.event --id 123 --data '{"details":"JobSinkDemo"}'
       jobsink send http://127.0.0.1:8080/default/job-sink-logger \
           -s my/source -t my.type -f event.json --structured
+      jobsink send team-a/my-sink -s my/source -t my.type \
+          --audience-from-sink --service-account team-a/sender
     """
     body = _read_data(data, data_file)
     outgoing = Outgoing(
@@ -166,6 +177,16 @@ def send(
     except EventError as error:
         fail(f"invalid event: {error}", ExitCode.USAGE)
     url = endpoint.sink_url(target, base_url)
+    bearer = credentials.bearer_token(
+        target,
+        token=token,
+        token_file=token_file,
+        audience_from_sink=audience_from_sink,
+        service_account=service_account,
+        kubeconfig=kubeconfig,
+    )
+    if bearer is not None:
+        request.headers["authorization"] = f"Bearer {bearer}"
     with endpoint.client(cacert=cacert, timeout=timeout) as http:
         try:
             response = http.post(url, headers=request.headers, content=request.body)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from cli import endpoint
+from cli import credentials, endpoint
 from cli.exits import ExitCode, fail
 
 #: HTTP status -> (state shown, exit code) for answers about an existing Job.
@@ -111,8 +111,13 @@ def status(
     base_url: endpoint.BaseUrl = endpoint.DEFAULT_URL,
     cacert: endpoint.CaCert = None,
     timeout: endpoint.Timeout = 30.0,
+    token: credentials.Token = None,
+    token_file: credentials.TokenFile = None,
 ) -> None:
     r"""Show the state of the Job an event created.
+
+    With the receiver's authentication on, reading a Location takes the same bearer token as
+    sending to its JobSink (--token or --token-file).
 
     Exit codes: 0 Complete, 1 Failed (or request refused), 2 bad input,
     3 receiver unreachable, 4 no such Job, 5 still running
@@ -123,10 +128,13 @@ def status(
       jobsink status "$LOCATION" --wait --wait-timeout 600
     """
     url = endpoint.location_url(location, base_url)
+    bearer = credentials.given_token(token, token_file)
     deadline = time.monotonic() + wait_timeout if wait_timeout else None
     last: list[str] = []
     try:
         with endpoint.client(cacert=cacert, timeout=timeout) as http:
+            if bearer is not None:
+                http.headers["authorization"] = f"Bearer {bearer}"
             while True:
                 result = report(_get(http, url))
                 if result.error:

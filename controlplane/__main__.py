@@ -18,6 +18,7 @@ import typer
 
 from controlplane.cluster import ControlPlane
 from controlplane.errors import ControlPlaneError
+from controlplane.kueue import kueue_unavailable_reason
 from controlplane.node import node_wanted
 from controlplane.ports import Ports
 
@@ -49,6 +50,14 @@ def main(
             "Default: whenever one can run here (Linux, root, cgroup v1).",
         ),
     ] = None,
+    kueue: Annotated[
+        bool,
+        typer.Option(
+            "--kueue",
+            help="Also run Kueue's controller manager (sigs.k8s.io/kueue, built from its Go "
+            "module) with its webhooks, so Jobs labelled kueue.x-k8s.io/queue-name are queued.",
+        ),
+    ] = False,
 ) -> None:
     """Start etcd, kube-apiserver and kube-controller-manager (Kubernetes v1.36.3) on 127.0.0.1,
     and a local node on which Pods run (unless --no-node, or a node cannot run here).
@@ -66,8 +75,14 @@ def main(
         raise typer.Exit(1) from None
     if why_not:
         _progress(f"no node ({why_not}): Pods will stay Pending")
+    if kueue and (kueue_missing := kueue_unavailable_reason()):
+        print(f"error: cannot run Kueue: {kueue_missing}", file=sys.stderr)
+        raise typer.Exit(1)
     plane = ControlPlane(
-        workdir=workdir, ports=Ports.free(apiserver=port) if port else None, node=with_node
+        workdir=workdir,
+        ports=Ports.free(apiserver=port) if port else None,
+        node=with_node,
+        kueue=kueue,
     )
     try:
         plane.start(progress=_progress)

@@ -27,6 +27,7 @@ from kubernetes import client, config
 from certs.authority import CertificateAuthority
 from controlplane.binaries import Binaries, ensure_binaries
 from controlplane.errors import ControlPlaneError, KubectlError
+from controlplane.kueue import RunningKueue, start_kueue
 from controlplane.layout import Layout, clear_kept_workdir
 from controlplane.node.binaries import ensure_node_binaries
 from controlplane.node.node import LocalNode
@@ -58,6 +59,7 @@ class ControlPlane:
     ones if another process grabs one first.
     ``node``: also start a local node (needs Linux and root; see ``controlplane.node.preflight``);
     ``pod_range`` is its Pod network (default: a private range no host route uses).
+    ``kueue``: also run Kueue's controller manager with its webhooks (see ``controlplane.kueue``).
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class ControlPlane:
         timeout: float = START_TIMEOUT,
         node: bool = False,
         pod_range: str | None = None,
+        kueue: bool = False,
     ) -> None:
         self._requested_workdir = workdir
         self._requested_ports = ports
@@ -86,6 +89,8 @@ class ControlPlane:
         self._want_node = node
         self._pod_range = pod_range
         self._node: LocalNode | None = None
+        self._want_kueue = kueue
+        self._kueue: RunningKueue | None = None
         self.startup_seconds: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -109,6 +114,8 @@ class ControlPlane:
             say(f"control plane ready at {self.server} in {self.startup_seconds:.1f}s")
             if self._want_node:
                 self._start_node(say)
+            if self._want_kueue:
+                self._kueue = start_kueue(self, say)
         except BaseException:
             self.stop()
             raise
@@ -119,6 +126,7 @@ class ControlPlane:
         remove temporary files. Raises ``ControlPlaneError`` if the node left something behind
         (the run's record is then kept, so the next start tries again)."""
         atexit.unregister(self.stop)
+        self._kueue = None  # its process is one of ours, stopped with the others
         self._stop_processes()
         node, self._node = self._node, None
         try:
@@ -202,6 +210,11 @@ class ControlPlane:
     def node(self) -> LocalNode | None:
         """The running local node, or None when this plane runs without one."""
         return self._node
+
+    @property
+    def kueue(self) -> RunningKueue | None:
+        """Kueue's running manager, or None when this plane runs without it."""
+        return self._kueue
 
     @property
     def processes(self) -> Sequence[ManagedProcess]:

@@ -20,18 +20,22 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
+from receiver.auth.discovery import ApiserverDiscovery, UrlDiscovery
+from receiver.auth.keys import KeySet
 from receiver.auth.policy_cache import NoPolicies, PolicyCache, PolicyView
 from receiver.auth.policy_status import SinkPolicyStatus
+from receiver.auth.tokens import TokenVerifier
+from receiver.certificates import ServingCertificates, TrustBundle
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
-from receiver.dataplane.authenticate import Authenticator, Unauthenticated
+from receiver.dataplane.authenticate import Authenticator, BearerTokens, Unauthenticated
 from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane, SinkLookup
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics, exposition
 from receiver.protocol import WriteProtocol
-from receiver.settings import Settings
+from receiver.settings import AuthenticationSettings, Settings
 from receiver.sweeper import Sweeper
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -43,7 +47,12 @@ class Background(Protocol):
     def stop(self, timeout: float = 5.0) -> None: ...
 
 
-def create_app(plane: DataPlane, background: Sequence[Background] = ()) -> FastAPI:
+def create_app(
+    plane: DataPlane,
+    background: Sequence[Background] = (),
+    certificates: ServingCertificates | None = None,
+) -> FastAPI:
+    """``certificates``: the HTTPS listener's; the receiver is not ready until it listens."""
     plane.metrics.include_process_metrics()
 
     @asynccontextmanager
@@ -75,9 +84,16 @@ def create_app(plane: DataPlane, background: Sequence[Background] = ()) -> FastA
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        if plane.ready:
+        certified = certificates is None or certificates.listening
+        if plane.ready and certified:
             return JSONResponse({"status": "ready"})
-        reason = "draining" if plane.draining else "JobSink cache not synced yet"
+        reason = (
+            "draining"
+            if plane.draining
+            else "JobSink cache not synced yet"
+            if not plane.ready
+            else "HTTPS listener not started: no serving certificate yet"
+        )
         return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
 
     @app.get("/metrics", include_in_schema=False)
@@ -113,10 +129,12 @@ def build(
     api_client: client.ApiClient,
     sinks: SinkLookup | None = None,
     metrics: Metrics | None = None,
+    trust: TrustBundle | None = None,
 ) -> tuple[DataPlane, list[Background]]:
     """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
     EventPolicy cache, JobSink cache and status reconciler unless ``sinks`` is given, sweeper),
-    all counting on ``metrics``."""
+    all counting on ``metrics``. ``trust``: the CA certificates the status publishes with https
+    addresses."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -126,7 +144,6 @@ def build(
     index = JobIndex(jobs, namespace=settings.namespace, max_entries=settings.index.max_entries)
     protocol = WriteProtocol(jobs, secrets, index)
     background: list[Background] = [index]
-    authenticator: Authenticator = Unauthenticated()
     policies: PolicyView = NoPolicies()
     if settings.authorization.event_policies:
         policy_cache = PolicyCache(api_client, namespace=settings.namespace)
@@ -136,21 +153,23 @@ def build(
         cache = SinkCache(api_client, namespace=settings.namespace, metrics=metrics)
         background.append(cache)
         if settings.status.enabled:
-            background.append(
-                StatusReconciler(
-                    api_client,
-                    cache,
-                    settings.status,
-                    server=settings.server,
-                    policies=SinkPolicyStatus(
-                        policies,
-                        # Policies are enforced only on authenticated senders.
-                        authentication=not isinstance(authenticator, Unauthenticated),
-                        default_mode=settings.authorization.default_mode,
-                    ),
-                    metrics=metrics,
-                )
+            reconciler = StatusReconciler(
+                api_client,
+                cache,
+                settings.status,
+                server=settings.server,
+                ca_certs=trust.pem if trust else None,
+                audiences=settings.authentication.enabled,
+                policies=SinkPolicyStatus(
+                    policies,
+                    authentication=settings.authentication.enabled,
+                    default_mode=settings.authorization.default_mode,
+                ),
+                metrics=metrics,
             )
+            if trust is not None:
+                trust.subscribe(reconciler.publish_ca_certs)
+            background.append(reconciler)
         sinks = cache
     background.append(
         Sweeper(
@@ -169,7 +188,9 @@ def build(
         jobs,
         namespace=settings.namespace,
         metrics=metrics,
-        authenticator=authenticator,
+        authenticator=authenticator(
+            settings.authentication, api_client, limits.retry_after_seconds, metrics
+        ),
         authorizer=EventPolicyAuthorizer(
             policies,
             settings.authorization.default_mode,
@@ -177,3 +198,33 @@ def build(
         ),
     )
     return plane, background
+
+
+def authenticator(
+    settings: AuthenticationSettings,
+    api_client: client.ApiClient,
+    retry_after: int,
+    metrics: Metrics | None = None,
+) -> Authenticator:
+    """Bearer tokens verified against the issuer's keys when authentication is on; else none."""
+    if not settings.enabled:
+        return Unauthenticated()
+    fetch = (
+        UrlDiscovery(settings.discovery_base_url, settings.discovery_ca_file)
+        if settings.discovery_base_url
+        else ApiserverDiscovery(api_client)
+    )
+    keys = KeySet(
+        fetch,
+        refetch_seconds=settings.refetch_seconds,
+        max_age_seconds=settings.keys_max_age_seconds,
+        metrics=metrics,
+    )
+    verifier = TokenVerifier(
+        keys,
+        skew_seconds=settings.clock_skew_seconds,
+        max_token_bytes=settings.max_token_bytes,
+        cache_entries=settings.verified_tokens,
+        metrics=metrics,
+    )
+    return BearerTokens(verifier, retry_after)

@@ -33,6 +33,7 @@ class Metrics:
     def __post_init__(self) -> None:
         self._data_plane()
         self._controller()
+        self._authentication()
 
     def _data_plane(self) -> None:
         self.events_accepted = Counter(
@@ -112,6 +113,21 @@ class Metrics:
         self.jobs_swept = Counter(
             "jobsink_jobs_swept",
             "Jobs deleted because their Secret never arrived",
+            registry=self.registry,
+        )
+
+    def _authentication(self) -> None:
+        self.oidc_key_fetches = Counter(
+            "jobsink_oidc_key_fetches",
+            "Fetches of the OIDC issuer's discovery document and JWKS, by outcome (ok, error)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.oidc_tokens = Counter(
+            "jobsink_oidc_tokens",
+            "Bearer tokens checked, by how (verified: signature checked; remembered: a token "
+            "verified before; rejected)",
+            ["how"],
             registry=self.registry,
         )
 

@@ -1,4 +1,10 @@
-"""Serving the app on uvicorn: HTTP, or HTTPS plus an optional plain-HTTP port, and a graceful stop.
+"""Serving the app on uvicorn: HTTP, and HTTPS unless transport encryption is disabled; a graceful
+stop.
+
+The plain-HTTP listener always runs (probes, ``/metrics``) and runs the lifespan; in strict mode it
+refuses events (``receiver.httpsonly``). The HTTPS listener serves from the live ``SSLContext`` of
+``receiver.certificates``, so a renewed certificate reaches new connections without a restart, and
+starts once the first certificate is loaded.
 
 On SIGTERM (or SIGINT) the receiver first reports not-ready for ``drain_seconds`` so that load
 balancers stop sending, then closes its listeners; uvicorn lets in-flight requests finish (up to
@@ -17,7 +23,9 @@ from collections.abc import Generator
 import uvicorn
 from fastapi import FastAPI
 
+from receiver.certificates import ServingCertificates
 from receiver.dataplane.handler import DataPlane
+from receiver.httpsonly import HttpsOnly
 from receiver.settings import ServerSettings
 from serving.protocol import protocol_for
 
@@ -32,8 +40,16 @@ class _Server(uvicorn.Server):
         yield
 
 
-def configs(app: FastAPI, settings: ServerSettings) -> list[uvicorn.Config]:
-    """The listeners: the main one runs the lifespan, an extra HTTP one shares the app."""
+def configs(
+    app: FastAPI,
+    settings: ServerSettings,
+    certificates: ServingCertificates | None = None,
+    https_base: str = "",
+) -> list[uvicorn.Config]:
+    """The listeners, plain HTTP first (it runs the lifespan), then HTTPS when it runs.
+
+    ``https_base`` is the published HTTPS address that strict mode's refusals point to.
+    """
     common = {
         "host": settings.host,
         "log_config": None,
@@ -46,28 +62,66 @@ def configs(app: FastAPI, settings: ServerSettings) -> list[uvicorn.Config]:
         "http": protocol_for(settings.http_limits),
         "ws": "none",
     }
-    main = uvicorn.Config(
-        app,
-        port=settings.port,
-        lifespan="on",
-        ssl_certfile=settings.tls_cert,
-        ssl_keyfile=settings.tls_key,
-        **common,  # type: ignore[arg-type]
-    )
-    listeners = [main]
-    if settings.tls_cert and settings.http_port:
-        listeners.append(uvicorn.Config(app, port=settings.http_port, lifespan="off", **common))  # type: ignore[arg-type]
+    strict = settings.transport_encryption == "strict"
+    plain_app = HttpsOnly(app, https_base) if strict else app
+    listeners = [uvicorn.Config(plain_app, port=settings.port, lifespan="on", **common)]  # type: ignore[arg-type]
+    if settings.https:
+        if certificates is None:
+            mode = settings.transport_encryption
+            raise ValueError(f"transport_encryption {mode}: the HTTPS listener needs certificates")
+        live = certificates.live
+        listeners.append(
+            uvicorn.Config(
+                app,
+                port=settings.https_port,
+                lifespan="off",
+                ssl_context_factory=lambda _config, _default: live.context,
+                **common,  # type: ignore[arg-type]
+            )
+        )
     return listeners
 
 
-async def serve(app: FastAPI, settings: ServerSettings) -> None:
-    plane: DataPlane = app.state.plane
-    servers = [_Server(config) for config in configs(app, settings)]
+async def _first_certificate(certificates: ServingCertificates, stopping: asyncio.Event) -> bool:
+    """Wait for the first serving certificate (False: stopped first). Nothing listens before it:
+    the status reconciler, started with the lifespan, is to publish its CA in every https
+    address from its first write on, and the HTTPS listener would fail every handshake."""
+    while not certificates.loaded and not stopping.is_set():  # noqa: ASYNC110 (no event to wait on)
+        await asyncio.sleep(0.05)
+    return certificates.loaded
+
+
+async def serve(
+    app: FastAPI,
+    settings: ServerSettings,
+    certificates: ServingCertificates | None = None,
+    https_base: str = "",
+) -> None:
+    servers = [_Server(config) for config in configs(app, settings, certificates, https_base)]
+    # Certificate watchers and rotation run on this loop: installs must happen where handshakes do.
+    keepers = (
+        [asyncio.create_task(task()) for task in certificates.background] if certificates else []
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    try:
+        if certificates is None or await _first_certificate(certificates, stopping):
+            await _listen(app.state.plane, settings, servers, stopping, certificates)
+    finally:
+        for keeper in keepers:
+            keeper.cancel()
+        await asyncio.gather(*keepers, return_exceptions=True)
 
+
+async def _listen(
+    plane: DataPlane,
+    settings: ServerSettings,
+    servers: list[_Server],
+    stopping: asyncio.Event,
+    certificates: ServingCertificates | None,
+) -> None:
     main, *extra = servers
     extra_tasks: list[asyncio.Task[None]] = []
 
@@ -87,10 +141,15 @@ async def serve(app: FastAPI, settings: ServerSettings) -> None:
 
     watcher = asyncio.create_task(stop_on_signal())
     main_task = asyncio.create_task(main.serve())
-    # The extra listener starts once the lifespan has started the background parts.
+    # The HTTPS listener starts once the lifespan has started the background parts.
     while not main.started and not main_task.done():  # noqa: ASYNC110 (uvicorn has no event)
         await asyncio.sleep(0.05)
-    extra_tasks.extend(asyncio.create_task(server.serve()) for server in extra)
+    if not stopping.is_set():
+        extra_tasks.extend(asyncio.create_task(server.serve()) for server in extra)
+        while extra and not all(s.started for s in extra) and not main_task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if certificates is not None:
+            certificates.listening = all(s.started for s in extra)
     try:
         await main_task
         await asyncio.gather(*extra_tasks)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, IPvAnyAddress, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from certs.authority import CA_LIFETIME, LEAF_LIFETIME
 from jobsink.lifecycle import TransportEncryption
 from receiver.auth.policy_decision import DEFAULT_MODE, AuthorizationMode
 from serving.limits import (
@@ -36,7 +37,13 @@ is cut to the second, the last Kubernetes call may end a moment past the deadlin
 apiserver's clock (which stamps the Job) and the receiver's (which judges its age) differ a
 little."""
 
+MIN_LIFETIME_SECONDS: Final = 3600.0
+"""Self-managed certificates are back-dated a few minutes against clock skew
+(``certs.authority.BACKDATE``), and that counts towards their lifetime: one much shorter than an
+hour would be due for renewal the moment it is issued."""
+
 LogLevel = Literal["debug", "info", "warning", "error"]
+TlsVersion = Literal["1.2", "1.3"]
 
 
 def _config(prefix: str = "") -> SettingsConfigDict:
@@ -47,21 +54,84 @@ def _config(prefix: str = "") -> SettingsConfigDict:
     )
 
 
+class TlsSettings(BaseSettings):
+    """The HTTPS listener's certificate: files (cert-manager's Secret, mounted) when ``cert`` and
+    ``key`` are set, else self-managed in the Secret ``secret`` (``receiver.certificates``)."""
+
+    model_config = _config("TLS_")
+
+    cert: Path | None = Field(
+        None, description="serving certificate file (PEM); reloaded on change"
+    )
+    key: Path | None = Field(None, description="private key file of cert (PEM)")
+    ca: Path | None = Field(
+        None, description="with cert: CA certificates published as CACerts (cert-manager's ca.crt)"
+    )
+    min_version: TlsVersion = Field(
+        "1.2", description="lowest TLS version offered, 1.2 or 1.3; 1.3 is preferred either way"
+    )
+    secret: str = Field(
+        "job-sink-certs", description="self-managed: the Secret (system namespace) holding them"
+    )
+    ips: list[IPvAnyAddress] = Field(
+        default_factory=list,
+        description="self-managed: IP addresses the certificate names besides the Service DNS",
+    )
+    serving_lifetime_seconds: float = Field(
+        LEAF_LIFETIME.total_seconds(),
+        ge=MIN_LIFETIME_SECONDS,
+        description="self-managed: serving certificate lifetime; renewed after 2/3 of it",
+    )
+    ca_lifetime_seconds: float = Field(
+        CA_LIFETIME.total_seconds(),
+        ge=MIN_LIFETIME_SECONDS,
+        description="self-managed: CA lifetime; replaced after 2/3, trusted until it expires",
+    )
+    resync_seconds: float = Field(
+        300.0, gt=0, description="self-managed: how often the Secret is read again"
+    )
+
+    @model_validator(mode="after")
+    def _files_go_together(self) -> TlsSettings:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("tls cert and key go together: give both or neither")
+        if self.ca is not None and self.cert is None:
+            raise ValueError(
+                "tls ca goes with cert and key: self-managed certificates publish their own CA"
+            )
+        if self.serving_lifetime_seconds > self.ca_lifetime_seconds:
+            raise ValueError(
+                f"serving_lifetime_seconds ({self.serving_lifetime_seconds:.0f}) must not exceed "
+                f"ca_lifetime_seconds ({self.ca_lifetime_seconds:.0f})"
+            )
+        return self
+
+    @property
+    def self_managed(self) -> bool:
+        return self.cert is None
+
+
 class ServerSettings(BaseSettings):
     """The listeners and how they stop."""
 
     model_config = _config()
 
     host: str = Field("0.0.0.0", description="bind address")
-    port: int = Field(8080, ge=0, le=65535, description="main port; HTTPS when tls_cert is set")
-    http_port: int | None = Field(
-        None,
-        ge=1,
+    port: int = Field(
+        8080,
+        ge=0,
         le=65535,
-        description="an extra plain-HTTP port next to HTTPS (probes, http URL)",
+        description="plain-HTTP port: probes, /metrics, and events unless transport is strict",
     )
-    tls_cert: Path | None = Field(None, description="serving certificate (PEM)")
-    tls_key: Path | None = Field(None, description="private key of tls_cert (PEM)")
+    transport_encryption: TransportEncryption = Field(
+        "disabled",
+        description="disabled (HTTP only), permissive (HTTP and HTTPS) or strict (events over "
+        "HTTPS only), as Knative's transport-encryption feature",
+    )
+    https_port: int = Field(
+        8443, ge=0, le=65535, description="HTTPS port, unless transport_encryption is disabled"
+    )
+    tls: TlsSettings = Field(default_factory=TlsSettings)
     drain_seconds: float = Field(
         3.0, ge=0, description="on SIGTERM, answer not-ready this long before closing listeners"
     )
@@ -89,15 +159,18 @@ class ServerSettings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _tls_pair(self) -> ServerSettings:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key go together: give both or neither")
+    def _head_within_request(self) -> ServerSettings:
         if self.read_timeout < self.header_timeout:
             raise ValueError(
                 f"read_timeout ({self.read_timeout}) must be at least header_timeout "
                 f"({self.header_timeout}): the head is part of the request"
             )
         return self
+
+    @property
+    def https(self) -> bool:
+        """Whether the HTTPS listener runs."""
+        return self.transport_encryption != "disabled"
 
     @property
     def http_limits(self) -> HttpLimits:
@@ -245,11 +318,57 @@ class StatusSettings(BaseSettings):
     public_https_url: str | None = Field(
         None, description="base of the published https address instead of the Service's"
     )
-    transport_encryption: TransportEncryption | None = Field(
-        None, description="addresses to publish; default: follow the listeners"
-    )
-    ca_file: Path | None = Field(None, description="CA certificates published with https addresses")
     lease: LeaseSettings = Field(default_factory=LeaseSettings)
+
+
+class AuthenticationSettings(BaseSettings):
+    """Who may send: OIDC bearer tokens (Kubernetes service-account tokens by default), each
+    JobSink with its own audience (``receiver.auth``). Named after Knative's
+    ``authentication-oidc`` feature and ``oidc-discovery-base-url`` setting."""
+
+    model_config = _config("OIDC_")
+
+    enabled: bool = Field(
+        False,
+        validation_alias=PREFIX + "AUTHENTICATION_OIDC",
+        description="require a bearer token for the JobSink's audience on every POST and GET "
+        "of an event (Knative's authentication-oidc: enabled/disabled, or true/false)",
+    )
+    discovery_base_url: str | None = Field(
+        None,
+        description="issuer whose /.well-known/openid-configuration and JWKS verify tokens; "
+        "default: the kube-apiserver's, fetched with the receiver's own credentials",
+    )
+    discovery_ca_file: Path | None = Field(
+        None, description="CA certificates for discovery_base_url (default: the system's)"
+    )
+    clock_skew_seconds: float = Field(
+        30.0, ge=0, le=300, description="slack on a token's exp and nbf for clocks that differ"
+    )
+    refetch_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="a token naming an unknown key refetches the JWKS at most this often",
+    )
+    keys_max_age_seconds: float = Field(
+        300.0, gt=0, description="the JWKS is refreshed when older than this"
+    )
+    max_token_bytes: int = Field(
+        16 * 1024, ge=1024, le=64 * 1024, description="longer tokens are refused unread (401)"
+    )
+    verified_tokens: int = Field(
+        10_000,
+        ge=0,
+        description="verified tokens remembered until they expire, about 1.5 KB each (0: none)",
+    )
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _knative_words(cls, value: object) -> object:
+        # Knative's feature flags read "enabled"/"disabled"; a bool reads as usual.
+        if isinstance(value, str) and value.strip().lower() in ("enabled", "disabled"):
+            return value.strip().lower() == "enabled"
+        return value
 
 
 class Settings(BaseSettings):
@@ -266,6 +385,7 @@ class Settings(BaseSettings):
     sweeper: SweeperSettings = Field(default_factory=SweeperSettings)
     authorization: AuthorizationSettings = Field(default_factory=AuthorizationSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    authentication: AuthenticationSettings = Field(default_factory=AuthenticationSettings)
 
     @model_validator(mode="after")
     def _grace_outlasts_a_delivery(self) -> Settings:

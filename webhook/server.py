@@ -93,8 +93,20 @@ def build(settings: Settings) -> Webhook:
     if settings.self_managed:
         assert api is not None
         from certs.managed import SelfManaged
+        from webhook.cabundle import publisher
 
-        managed = SelfManaged.for_cluster(api, live, settings.certs)
+        certs = settings.certs
+        managed = SelfManaged.in_secret(
+            api,
+            live,
+            publisher(api, certs),
+            namespace=certs.namespace,
+            secret=certs.secret,
+            dns_names=certs.dns_names,
+            ips=[str(ip) for ip in certs.ips],
+            ca_name="jobsink-webhook-ca",
+            resync_seconds=certs.resync_seconds,
+        )
         background.append(managed.run)
     else:
         files = FileSource(live, settings.tls_cert, settings.tls_key)

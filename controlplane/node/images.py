@@ -49,11 +49,17 @@ PRUNED = (
 
 @dataclass(frozen=True)
 class DebianImage:
-    """An image whose root filesystem is the given Debian packages and their dependencies."""
+    """An image whose root filesystem is the given Debian packages and their dependencies.
+
+    ``content`` is an extra cache input: an image whose archive must change whenever a package
+    version does passes :func:`package_files` of its packages here.
+    """
 
     reference: str
     packages: tuple[str, ...]
     cmd: tuple[str, ...]
+    env: tuple[str, ...] = (PATH_ENV,)
+    content: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ def cache_key(image: Image) -> str:
     described: dict[str, object]
     if isinstance(image, DebianImage):
         described = {"packages": image.packages, "cmd": image.cmd}
+        if image.env != (PATH_ENV,) or image.content:
+            described |= {"env": image.env, "content": image.content}
     else:
         described = {"binary": hashlib.sha256(image.binary.read_bytes()).hexdigest()}
     text = json.dumps({"format": FORMAT, "reference": image.reference, **described}, sort_keys=True)
@@ -141,6 +149,35 @@ def _resolve(packages: tuple[str, ...]) -> list[str]:
     return closure
 
 
+def downloaded_files(print_uris_output: str) -> list[str]:
+    """``<file name> <SHA256:...>`` per package from ``apt-get download --print-uris`` output."""
+    files = []
+    for line in print_uris_output.splitlines():
+        fields = line.split()
+        if len(fields) == 4 and fields[0].startswith("'"):
+            files.append(f"{fields[1]} {fields[3]}")
+    return sorted(files)
+
+
+def package_files(packages: tuple[str, ...]) -> str:
+    """The exact Debian files ``packages`` and their dependencies would be assembled from, one
+    per line: names carry the versions, hashes the contents. Asks apt; downloads nothing."""
+    uris = _run(["apt-get", "download", "--print-uris", *_resolve(packages)])
+    return "\n".join(downloaded_files(uris))
+
+
+def ca_bundle(rootfs: Path) -> None:
+    """``/etc/ssl/certs/ca-certificates.crt`` from the certificates ca-certificates ships, as its
+    maintainer script (which ``dpkg-deb -x`` does not run) would write it."""
+    shipped = sorted((rootfs / "usr/share/ca-certificates").rglob("*.crt"))
+    if not shipped:
+        return
+    certs = rootfs / "etc/ssl/certs"
+    certs.mkdir(parents=True, exist_ok=True)
+    pem = "".join(cert.read_text().rstrip("\n") + "\n" for cert in shipped)
+    (certs / "ca-certificates.crt").write_text(pem)
+
+
 def _debian_rootfs(image: DebianImage, rootfs: Path, downloads: Path, say: Progress) -> None:
     packages = _resolve(image.packages)
     say(f"{image.reference}: downloading {len(packages)} Debian packages")
@@ -149,6 +186,7 @@ def _debian_rootfs(image: DebianImage, rootfs: Path, downloads: Path, say: Progr
         _run(["dpkg-deb", "-x", str(deb), str(rootfs)])
     for pruned in PRUNED:
         shutil.rmtree(rootfs / pruned, ignore_errors=True)
+    ca_bundle(rootfs)
     etc = rootfs / "etc"
     etc.mkdir(exist_ok=True)
     (etc / "passwd").write_text(
@@ -189,7 +227,7 @@ def ensure_archive(image: Image, say: Progress) -> Path:
                 image.reference,
                 layer_from_directory(rootfs),
                 cmd=image.cmd,
-                env=[PATH_ENV],
+                env=list(image.env) if isinstance(image, DebianImage) else [PATH_ENV],
                 created_by=created_by,
             )
             partial = target.with_suffix(".partial")

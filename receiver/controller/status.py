@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
 from receiver.auth.policy_status import SinkPolicyStatus
-from receiver.controller.addressing import addressing_from
+from receiver.controller.addressing import addressing_from, with_audiences
 from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
 from receiver.controller.storms import StormGuard
@@ -63,9 +64,11 @@ def _problems(sink: dict[str, Any]) -> list[str]:
 class StatusReconciler:
     """Keeps ``.status`` of every cached JobSink right, while this process leads.
 
-    ``server`` is the listeners, whose TLS decides the published addresses unless
-    ``settings.transport_encryption`` does (None: plain HTTP). The Lease elector and storm guard
-    it makes itself count on its ``metrics``; ones handed in keep their own.
+    ``server`` is the listeners, whose ``transport_encryption`` decides the published addresses
+    (None: plain HTTP); ``ca_certs`` is published with https addresses, and replaced by
+    ``publish_ca_certs`` when the certificates rotate. ``audiences``: authentication is on, so
+    every address carries the JobSink's OIDC audience. The Lease elector and storm guard it makes
+    itself count on its ``metrics``; ones handed in keep their own.
     """
 
     def __init__(
@@ -76,6 +79,8 @@ class StatusReconciler:
         identity: str | None = None,
         *,
         server: ServerSettings | None = None,
+        ca_certs: str | None = None,
+        audiences: bool = False,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
         policies: SinkPolicyStatus | None = None,
@@ -91,7 +96,8 @@ class StatusReconciler:
         lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
-        self.addressing = addressing_from(settings, server)
+        addressing = addressing_from(settings, server, ca_certs)
+        self.addressing = with_audiences(addressing) if audiences else addressing
         self.elector = elector or LeaderElector(
             Leases(api_client, lease.namespace or settings.system_namespace),
             lease.name,
@@ -149,6 +155,13 @@ class StatusReconciler:
         for key in self._cache.sink_keys():
             if namespace is None or key[0] == namespace:
                 self.enqueue(key)
+
+    def publish_ca_certs(self, ca_certs: str | None) -> None:
+        """New CA certificates for the https addresses: every JobSink's status is written again,
+        so senders learn of a new CA before the serving certificate it signs is installed."""
+        self.addressing = replace(self.addressing, ca_certs=ca_certs)
+        for key in self._cache.sink_keys():
+            self.enqueue(key)
 
     def _leadership_changed(self, leading: bool) -> None:
         if leading:

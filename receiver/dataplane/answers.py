@@ -7,6 +7,7 @@ status and headers come from ``refusals``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -15,6 +16,9 @@ from kubeapi.errors import KubeError
 from receiver.dataplane import refusals, routes
 from receiver.dataplane.deliver import Delivered
 from receiver.dataplane.refusals import Failure, Rejection
+
+#: The label by which a Job names the Kueue LocalQueue it is submitted to.
+QUEUE_NAME_LABEL = "kueue.x-k8s.io/queue-name"
 
 JOB_STATES = (
     # (condition type, HTTP status, Reason header): first True condition wins, failure first.
@@ -95,35 +99,78 @@ def batch(
     return JSONResponse({"results": results}, status_code=worst, headers=headers)
 
 
-def job_state(job: dict[str, Any]) -> tuple[int, str]:
-    """(HTTP status, state) of a Job: 200 Complete, 400 Failed or 202 Running.
+@dataclass(frozen=True)
+class JobState:
+    """What ``GET <Location>`` reports of a Job: its HTTP status and state; for a Job held
+    suspended, where it waits and why, as far as the Job itself tells."""
 
-    ``FailureTarget`` and ``SuccessCriteriaMet`` (Kubernetes 1.31+) are set before the terminal
-    ``Failed``/``Complete`` while the Job's pods are being terminated; the outcome is decided then.
+    status: int
+    state: str
+    #: The Kueue LocalQueue a ``Queued`` Job waits in (its ``kueue.x-k8s.io/queue-name`` label).
+    queue: str | None = None
+    #: Reason and message of the Job's ``Suspended`` condition, once the job controller set it.
+    reason: str | None = None
+    message: str | None = None
+
+    def details(self) -> dict[str, str]:
+        found = {"queue": self.queue, "reason": self.reason, "message": self.message}
+        return {key: value for key, value in found.items() if value is not None}
+
+
+def describe_job(job: dict[str, Any]) -> JobState:
+    """The state of a Job, from the Job alone (no Workload is read: one GET, one API call).
+
+    Ended: 200 ``Complete`` or 400 ``Failed`` (the first True condition of ``JOB_STATES``;
+    ``FailureTarget`` and ``SuccessCriteriaMet``, Kubernetes 1.31+, are set before the terminal
+    ``Failed``/``Complete`` while the Job's pods are being terminated; the outcome is decided then).
+    Not ended and ``spec.suspend`` true: 202 ``Queued`` when the Job names a Kueue queue (Kueue
+    holds it until its Workload is admitted, and suspends it again if it is preempted), else 202
+    ``Suspended`` (held by whoever set the flag). Otherwise 202 ``Running``: Pods may still be
+    pending, but nothing holds the Job back.
     """
-    conditions = (job.get("status") or {}).get("conditions") or []
+    status = job.get("status") or {}
+    conditions = status.get("conditions") or []
     true_types = {c.get("type") for c in conditions if c.get("status") == "True"}
-    for condition, status, state in JOB_STATES:
+    for condition, code, state in JOB_STATES:
         if condition in true_types:
-            return status, state
-    return 202, "Running"
+            return JobState(code, state)
+    if (job.get("spec") or {}).get("suspend") is not True:
+        return JobState(202, "Running")
+    suspended: dict[str, Any] = next(
+        (c for c in conditions if c.get("type") == "Suspended" and c.get("status") == "True"), {}
+    )
+    queue = ((job.get("metadata") or {}).get("labels") or {}).get(QUEUE_NAME_LABEL)
+    return JobState(
+        202,
+        "Queued" if queue else "Suspended",
+        queue=queue or None,
+        reason=suspended.get("reason"),
+        message=suspended.get("message"),
+    )
+
+
+def job_state(job: dict[str, Any]) -> tuple[int, str]:
+    """(HTTP status, state) of a Job; see ``describe_job``."""
+    found = describe_job(job)
+    return found.status, found.state
 
 
 def job(route: routes.EventPath, name: str, found: dict[str, Any]) -> JSONResponse:
     """The state of an event's Job: its status code, a ``Reason`` header once it has ended, and
-    the ``Location`` to poll again while it runs."""
-    status, state = job_state(found)
-    if status == 202:
+    the ``Location`` to poll again while it runs or waits."""
+    state = describe_job(found)
+    if state.status == 202:
         headers = {"Location": routes.location(route.namespace, route.name, route.source, route.id)}
     else:
-        headers = {"Reason": state}
+        headers = {"Reason": state.state}
     body = {
         "namespace": route.namespace,
         "job": name,
-        "state": state,
+        "state": state.state,
+        **state.details(),
         "conditions": (found.get("status") or {}).get("conditions") or [],
     }
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=state.status, headers=headers)
 
 
 def _severity(status: int) -> int:

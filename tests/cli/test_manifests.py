@@ -185,20 +185,64 @@ def test_cert_manager_variant_wires_both_certificates() -> None:
     assert ("Certificate", "job-sink-server-tls") in docs
     assert _env(docs[("Deployment", "jobsink-webhook")])["JOBSINK_WEBHOOK_SELF_MANAGED"] == "false"
     receiver = _env(docs[("Deployment", "job-sink")])
-    assert receiver["JOBSINK_RECEIVER_PORT"] == "8443"
-    assert receiver["JOBSINK_RECEIVER_HTTP_PORT"] == "8080"
+    assert receiver["JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION"] == "permissive"
     assert receiver["JOBSINK_RECEIVER_TLS_CERT"] == "/etc/jobsink/tls/tls.crt"
+    assert receiver["JOBSINK_RECEIVER_TLS_KEY"] == "/etc/jobsink/tls/tls.key"
+    assert receiver["JOBSINK_RECEIVER_TLS_CA"] == "/etc/jobsink/tls/ca.crt"
     for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
         (configuration,) = [d for (k, _), d in docs.items() if k == kind]
         annotations = configuration["metadata"]["annotations"]
         assert annotations["cert-manager.io/inject-ca-from"] == "js/jobsink-webhook-tls"
     # What only self-managed certificates need is gone; the default bundle keeps it.
-    assert ("ClusterRole", "jobsink-webhook-ca-bundle") not in docs
-    assert ("ClusterRole", "jobsink-webhook-ca-bundle") in default
+    for rbac in (("ClusterRole", "jobsink-webhook-ca-bundle"), ("Role", "jobsink-receiver-certs")):
+        assert rbac not in docs
+        assert rbac in default
     assert not any(str(d["apiVersion"]).startswith("cert-manager.io/") for d in default.values())
 
 
 def test_default_bundle_self_manages_the_webhook_certificate() -> None:
     docs = _by_name(manifests.bundle(ROOT))
     assert _env(docs[("Deployment", "jobsink-webhook")])["JOBSINK_WEBHOOK_SELF_MANAGED"] == "true"
-    assert _env(docs[("Deployment", "job-sink")])["JOBSINK_RECEIVER_PORT"] == "8080"
+    receiver = _env(docs[("Deployment", "job-sink")])
+    assert receiver["JOBSINK_RECEIVER_PORT"] == "8080"
+    assert receiver["JOBSINK_RECEIVER_HTTPS_PORT"] == "8443"
+    assert receiver["JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION"] == "disabled"
+    assert "JOBSINK_RECEIVER_TLS_CERT" not in receiver  # self-managed once HTTPS is turned on
+
+
+def test_receiver_service_maps_443_to_the_https_listener() -> None:
+    docs = _by_name(manifests.bundle(ROOT))
+    ports = {p["name"]: p for p in docs[("Service", "job-sink")]["spec"]["ports"]}
+    assert (ports["http"]["port"], ports["http"]["targetPort"]) == (80, "http")
+    assert (ports["https"]["port"], ports["https"]["targetPort"]) == (443, "https")
+    container = docs[("Deployment", "job-sink")]["spec"]["template"]["spec"]["containers"][0]
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert named == {"http": 8080, "https": 8443}
+
+
+@pytest.mark.parametrize(
+    ("flags", "mode"),
+    [
+        pytest.param([], "disabled", id="default"),
+        pytest.param(["--transport-encryption", "strict"], "strict", id="strict"),
+        pytest.param(["--cert-manager"], "permissive", id="cert-manager-default"),
+        pytest.param(
+            ["--cert-manager", "--transport-encryption", "strict"],
+            "strict",
+            id="cert-manager-strict",
+        ),
+    ],
+)
+def test_transport_encryption_flag_sets_the_receivers_mode(
+    runner: CliRunner, flags: list[str], mode: str
+) -> None:
+    result = runner.invoke(APP, ["manifests", *flags])
+    assert result.exit_code == 0, result.stderr
+    docs = _by_name([d for d in yaml.safe_load_all(result.stdout) if d])
+    assert _env(docs[("Deployment", "job-sink")])["JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION"] == mode
+
+
+def test_unknown_transport_mode_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(APP, ["manifests", "--transport-encryption", "on"])
+    assert result.exit_code == 2
+    assert "--transport-encryption" in result.stderr

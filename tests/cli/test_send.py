@@ -281,3 +281,45 @@ def test_unreachable_receiver_exits_3(runner: CliRunner) -> None:
     assert code == ExitCode.UNREACHABLE
     assert err.startswith("error: cannot reach http://127.0.0.1:9/ns/sink")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("how", ["--token", "--token-file"])
+def test_a_given_token_goes_out_as_a_bearer_header(
+    runner: CliRunner, loopback: Loopback, tmp_path: Path, how: str
+) -> None:
+    loopback.answers.append(Answer(202))
+    (tmp_path / "token").write_text("header.payload.signature\n")
+    value = "header.payload.signature" if how == "--token" else str(tmp_path / "token")
+    code, _, _ = _send(runner, "ns/sink", *SEED_ARGS, "--url", loopback.url, how, value)
+    assert code == 0
+    (request,) = loopback.requests
+    assert request.headers["authorization"] == "Bearer header.payload.signature"
+
+
+def test_without_a_token_no_authorization_header_is_sent(
+    runner: CliRunner, loopback: Loopback
+) -> None:
+    loopback.answers.append(Answer(202))
+    assert _send(runner, "ns/sink", *SEED_ARGS, "--url", loopback.url)[0] == 0
+    assert "authorization" not in loopback.requests[0].headers
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(("--token", "a", "--token-file", "f"), "use one of", id="two-ways"),
+        pytest.param(("--token", "a", "--audience-from-sink"), "use one of", id="token-and-sa"),
+        pytest.param(("--service-account", "ns/sa"), "goes with --audience-from-sink", id="sa"),
+        pytest.param(("--audience-from-sink",), "needs --service-account", id="no-sa"),
+        pytest.param(
+            ("--audience-from-sink", "--service-account", "sa"), "NAMESPACE/NAME", id="sa-shape"
+        ),
+        pytest.param(("--token-file", "/nonexistent/token"), "cannot read", id="token-file"),
+    ],
+)
+def test_token_options_that_do_not_fit_exit_2(
+    runner: CliRunner, args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = _send(runner, "ns/sink", *SEED_ARGS, "--url", "http://127.0.0.1:9", *args)
+    assert code == ExitCode.USAGE
+    assert message in err

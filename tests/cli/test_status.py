@@ -161,3 +161,12 @@ def test_not_found_exits_4(runner: CliRunner, loopback: Loopback) -> None:
     result = runner.invoke(APP, ["status", LOCATION, "--url", loopback.url, "--wait"])
     assert result.exit_code == ExitCode.NOT_FOUND
     assert result.stderr.strip() == "error: 404 Not Found: no such Job"
+
+
+def test_a_token_goes_out_with_every_poll(runner: CliRunner, loopback: Loopback) -> None:
+    loopback.answers.append(_json(202, {"state": "Running"}))
+    loopback.answers.append(_json(200, {"state": "Complete"}))
+    polling = ["--wait", "--interval", "0.1", "--token", "t0k3n"]
+    result = runner.invoke(APP, ["status", LOCATION, "--url", loopback.url, *polling])
+    assert result.exit_code == ExitCode.OK
+    assert [r.headers["authorization"] for r in loopback.requests] == ["Bearer t0k3n"] * 2

@@ -146,8 +146,10 @@ def _rules() -> list[tuple[str, Doc]]:
 
 @pytest.mark.parametrize("rule", [r for _, r in _rules()], ids=[n for n, _ in _rules()])
 def test_rbac_rule_names_no_wildcards(rule: Doc) -> None:
-    for key in ("apiGroups", "resources", "verbs"):
-        assert "*" not in rule[key]
+    # A rule names resources (apiGroups + resources) or non-resource URLs, never both.
+    assert ("nonResourceURLs" in rule) != ("resources" in rule)
+    for key in ("apiGroups", "resources", "nonResourceURLs", "verbs"):
+        assert "*" not in rule.get(key, [])
 
 
 SECRET_VERBS = {
@@ -155,6 +157,8 @@ SECRET_VERBS = {
     ("ClusterRole", "jobsink-receiver-events"): {"create", "get", "list", "delete"},
     # The webhook's own certificate Secret, in the system namespace only.
     ("Role", "jobsink-webhook"): {"create", "get", "update"},
+    # The receiver's self-managed HTTPS certificate Secret, likewise.
+    ("Role", "jobsink-receiver-certs"): {"create", "get", "update"},
 }
 
 
@@ -164,7 +168,7 @@ def test_only_named_roles_touch_secrets_and_none_watches_them() -> None:
             verbs = {
                 verb
                 for rule in doc["rules"]
-                if "secrets" in rule["resources"]
+                if "secrets" in rule.get("resources", [])
                 for verb in rule["verbs"]
             }
             assert verbs == SECRET_VERBS.get((kind, doc["metadata"]["name"]), set())

@@ -112,7 +112,7 @@ class Target:
 def tls_receiver(control_plane: ControlPlane) -> Iterator[Target]:
     """``jobsink receiver`` serving HTTPS with a certificate of the control plane's CA.
 
-    Its plain-HTTP port only answers the readiness probe here. It writes no JobSink status: the
+    Strict: its plain-HTTP port only answers the readiness probe. It writes no JobSink status: the
     session's receiver does, and a second writer would race it for the lease.
     """
     tls_dir = control_plane.workdir / "receiver-tls"
@@ -127,8 +127,9 @@ def tls_receiver(control_plane: ControlPlane) -> Iterator[Target]:
             jobsink_executable(),
             "receiver",
             f"--host={LOOPBACK}",
-            f"--port={https_port}",
-            f"--http-port={http_port}",
+            f"--port={http_port}",
+            "--transport-encryption=strict",
+            f"--https-port={https_port}",
             f"--tls-cert={tls_dir / 'tls.crt'}",
             f"--tls-key={tls_dir / 'tls.key'}",
             f"--kubeconfig={control_plane.kubeconfig}",

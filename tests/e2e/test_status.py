@@ -24,7 +24,7 @@ from kubeapi.jobsinks import JobSinks
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
 from receiver.settings import LeaseSettings, StatusSettings
-from tests.e2e import services
+from tests.e2e import own_plane, services
 from tests.e2e.support import EXAMPLES
 
 pytestmark = pytest.mark.usefixtures("jobsink_crd")
@@ -33,35 +33,12 @@ TIMEOUT = 30.0
 SEED = EXAMPLES / "job-sink-logger.yaml"
 
 
-@pytest.fixture(scope="module")
-def control_plane() -> Iterator[ControlPlane]:
-    """This module's own control plane: its tests decide which status reconcilers run, and the
-    session's cluster-wide receiver (``receiver`` in conftest) would be one more writer."""
-    plane = ControlPlane()
-    plane.start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
-def kubectl(control_plane: ControlPlane) -> Callable[..., Any]:
-    return control_plane.kubectl
-
-
-@pytest.fixture(scope="module")
-def api_client(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
-    api = control_plane.api_client()
-    try:
-        yield api
-    finally:
-        api.close()  # type: ignore[no-untyped-call]
-
-
-@pytest.fixture(scope="module")
-def jobsink_crd(control_plane: ControlPlane) -> list[str]:
-    return services.apply_crds(control_plane)
+# Its own plane: its tests decide which status reconcilers run, and the session's cluster-wide
+# receiver (``receiver`` in conftest) would be one more writer.
+control_plane = own_plane.fixture(own_plane.control_plane)
+kubectl = own_plane.fixture(own_plane.kubectl)
+api_client = own_plane.fixture(own_plane.api_client)
+jobsink_crd = own_plane.fixture(own_plane.jobsink_crd)
 
 
 class CountingJobSinks(JobSinks):

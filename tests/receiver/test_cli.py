@@ -73,13 +73,22 @@ def test_tls_cert_needs_its_key(tmp_path: Path) -> None:
     cert.write_text("x")
     result = CliRunner().invoke(app, ["receiver", "--tls-cert", str(cert)])
     assert result.exit_code == 2
-    assert "tls_cert and tls_key go together" in result.output
+    assert "tls cert and key go together" in result.output
 
 
 def test_help_lists_the_flags() -> None:
     result = CliRunner().invoke(app, ["receiver", "--help"])
     assert result.exit_code == 0
-    for flag in ("--port", "--tls-cert", "--tls-key", "--kubeconfig", "--http-port"):
+    for flag in (
+        "--port",
+        "--transport-encryption",
+        "--https-port",
+        "--tls-cert",
+        "--tls-key",
+        "--tls-ca",
+        "--tls-min-version",
+        "--kubeconfig",
+    ):
         assert flag in result.output
 
 

@@ -354,7 +354,7 @@ def test_job_of_another_event_is_409(served: Served) -> None:
         pytest.param([("Failed", "True")], 400, "Failed", "Failed", id="failed"),
         pytest.param([("FailureTarget", "True")], 400, "Failed", "Failed", id="failure-target"),
         pytest.param([("Failed", "False")], 202, None, "Running", id="condition-false"),
-        pytest.param([("Suspended", "True")], 202, None, "Running", id="suspended"),
+        pytest.param([("Suspended", "True")], 202, None, "Running", id="suspended-condition-only"),
     ],
 )
 def test_get_location_reports_the_job(
@@ -369,6 +369,40 @@ def test_get_location_reports_the_job(
     body = response.json()
     assert (body["job"], body["state"]) == (job["metadata"]["name"], state)
     assert [c["type"] for c in body["conditions"]] == [t for t, _ in conditions]
+
+
+@pytest.mark.parametrize(
+    ("labels", "state", "details"),
+    [
+        pytest.param(
+            {"kueue.x-k8s.io/queue-name": "user-queue"},
+            "Queued",
+            {"queue": "user-queue"},
+            id="held-by-kueue",
+        ),
+        pytest.param({}, "Suspended", {}, id="held-by-its-spec"),
+    ],
+)
+def test_get_location_reports_a_suspended_job_as_waiting(
+    served: Served, labels: dict[str, str], state: str, details: dict[str, str]
+) -> None:
+    location = post(served).headers["location"]
+    (job,) = served.fake.of("jobs")
+    job["metadata"]["labels"].update(labels)
+    job["spec"]["suspend"] = True
+    suspended = {"type": "Suspended", "status": "True", "reason": "JobSuspended", "message": "m"}
+    job["status"] = {"conditions": [suspended]}
+    response = httpx.get(served.url + location)
+    assert response.status_code == 202
+    assert response.headers["location"] == location
+    assert "reason" not in response.headers
+    body = response.json()
+    assert body["state"] == state
+    assert {k: body[k] for k in ("queue", "reason", "message") if k in body} == {
+        **details,
+        "reason": "JobSuspended",
+        "message": "m",
+    }
 
 
 @pytest.mark.parametrize(
@@ -511,7 +545,7 @@ def test_method_refusal_names_the_allowed_methods_in_its_header_only(served: Ser
 class RefuseEveryone:
     """A test authorizer: shows where the authorization step sits, not how to authenticate."""
 
-    async def authorize(self, headers: Any, sink: dict[str, Any], decoded: Any) -> None:
+    async def authorize(self, subject: Any, sink: dict[str, Any], decoded: Any) -> None:
         raise Rejection(403, f"not allowed to send to {sink['metadata']['name']}")
 
 

@@ -3,6 +3,7 @@ from variables that belong to someone else."""
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from receiver.settings import (
     ServerSettings,
     Settings,
     SweeperSettings,
+    TlsSettings,
 )
 
 # Every setting, by the variable that sets it (the names the Deployment and the docs use).
@@ -23,8 +25,25 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_NAMESPACE", "namespace", "team-a", "team-a"),
     ("JOBSINK_RECEIVER_LOG_LEVEL", "log_level", "debug", "debug"),
     ("JOBSINK_RECEIVER_HOST", "server.host", "127.0.0.1", "127.0.0.1"),
-    ("JOBSINK_RECEIVER_PORT", "server.port", "8443", 8443),
-    ("JOBSINK_RECEIVER_HTTP_PORT", "server.http_port", "8080", 8080),
+    ("JOBSINK_RECEIVER_PORT", "server.port", "8081", 8081),
+    ("JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION", "server.transport_encryption", "strict", "strict"),
+    ("JOBSINK_RECEIVER_HTTPS_PORT", "server.https_port", "9443", 9443),
+    ("JOBSINK_RECEIVER_TLS_MIN_VERSION", "server.tls.min_version", "1.3", "1.3"),
+    ("JOBSINK_RECEIVER_TLS_SECRET", "server.tls.secret", "rx-certs", "rx-certs"),
+    ("JOBSINK_RECEIVER_TLS_IPS", "server.tls.ips", '["127.0.0.1"]', [ip_address("127.0.0.1")]),
+    (
+        "JOBSINK_RECEIVER_TLS_SERVING_LIFETIME_SECONDS",
+        "server.tls.serving_lifetime_seconds",
+        "3600",
+        3600.0,
+    ),
+    (
+        "JOBSINK_RECEIVER_TLS_CA_LIFETIME_SECONDS",
+        "server.tls.ca_lifetime_seconds",
+        "100000000",
+        1e8,
+    ),
+    ("JOBSINK_RECEIVER_TLS_RESYNC_SECONDS", "server.tls.resync_seconds", "30", 30.0),
     ("JOBSINK_RECEIVER_DRAIN_SECONDS", "server.drain_seconds", "0.5", 0.5),
     ("JOBSINK_RECEIVER_SHUTDOWN_TIMEOUT", "server.shutdown_timeout", "9", 9.0),
     ("JOBSINK_RECEIVER_MAX_HEADER_BYTES", "server.max_header_bytes", "16384", 16384),
@@ -56,17 +75,27 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_CLUSTER_DOMAIN", "status.cluster_domain", "c.example", "c.example"),
     ("JOBSINK_RECEIVER_PUBLIC_URL", "status.public_url", "http://h", "http://h"),
     ("JOBSINK_RECEIVER_PUBLIC_HTTPS_URL", "status.public_https_url", "https://h", "https://h"),
-    ("JOBSINK_RECEIVER_TRANSPORT_ENCRYPTION", "status.transport_encryption", "strict", "strict"),
-    ("JOBSINK_RECEIVER_CA_FILE", "status.ca_file", "/ca.crt", Path("/ca.crt")),
     ("JOBSINK_RECEIVER_LEASE_NAME", "status.lease.name", "l", "l"),
     ("JOBSINK_RECEIVER_LEASE_NAMESPACE", "status.lease.namespace", "ns", "ns"),
     ("JOBSINK_RECEIVER_LEASE_DURATION_SECONDS", "status.lease.duration_seconds", "30", 30.0),
     ("JOBSINK_RECEIVER_LEASE_RENEW_SECONDS", "status.lease.renew_seconds", "1", 1.0),
-]
-# Only together: one without the other is refused.
+    ("JOBSINK_RECEIVER_AUTHENTICATION_OIDC", "authentication.enabled", "enabled", True),
+    ("JOBSINK_RECEIVER_OIDC_DISCOVERY_BASE_URL", "authentication.discovery_base_url",
+     "https://issuer.example", "https://issuer.example"),
+    ("JOBSINK_RECEIVER_OIDC_DISCOVERY_CA_FILE", "authentication.discovery_ca_file", "/ca.crt",
+     Path("/ca.crt")),
+    ("JOBSINK_RECEIVER_OIDC_CLOCK_SKEW_SECONDS", "authentication.clock_skew_seconds", "5", 5.0),
+    ("JOBSINK_RECEIVER_OIDC_REFETCH_SECONDS", "authentication.refetch_seconds", "2", 2.0),
+    ("JOBSINK_RECEIVER_OIDC_KEYS_MAX_AGE_SECONDS", "authentication.keys_max_age_seconds", "60",
+     60.0),
+    ("JOBSINK_RECEIVER_OIDC_MAX_TOKEN_BYTES", "authentication.max_token_bytes", "8192", 8192),
+    ("JOBSINK_RECEIVER_OIDC_VERIFIED_TOKENS", "authentication.verified_tokens", "0", 0),
+]  # fmt: skip
+# Only together: one without the others is refused.
 PAIRED = {
-    "JOBSINK_RECEIVER_TLS_CERT": "server.tls_cert",
-    "JOBSINK_RECEIVER_TLS_KEY": "server.tls_key",
+    "JOBSINK_RECEIVER_TLS_CERT": "server.tls.cert",
+    "JOBSINK_RECEIVER_TLS_KEY": "server.tls.key",
+    "JOBSINK_RECEIVER_TLS_CA": "server.tls.ca",
 }
 
 
@@ -130,9 +159,29 @@ def test_unprefixed_variables_of_other_programs_are_not_read(
     ("make", "message"),
     [
         pytest.param(
-            lambda: ServerSettings(tls_cert=Path("/c")),
-            "tls_cert and tls_key go together",
+            lambda: TlsSettings(cert=Path("/c")),
+            "tls cert and key go together",
             id="tls-cert-without-key",
+        ),
+        pytest.param(
+            lambda: TlsSettings(ca=Path("/ca")),
+            "self-managed certificates publish their own CA",
+            id="tls-ca-without-files",
+        ),
+        pytest.param(
+            lambda: TlsSettings(serving_lifetime_seconds=7200, ca_lifetime_seconds=3600),
+            r"serving_lifetime_seconds \(7200\) must not exceed ca_lifetime_seconds \(3600\)",
+            id="serving-outlives-ca",
+        ),
+        pytest.param(
+            lambda: TlsSettings(min_version="1.1"),  # type: ignore[arg-type]
+            "'1.2' or '1.3'",
+            id="tls-below-1.2",
+        ),
+        pytest.param(
+            lambda: ServerSettings(transport_encryption="on"),  # type: ignore[arg-type]
+            "'disabled', 'permissive' or 'strict'",
+            id="unknown-transport-mode",
         ),
         pytest.param(
             lambda: LeaseSettings(duration_seconds=15, renew_seconds=15),
@@ -199,3 +248,18 @@ def test_sweep_grace_is_checked_against_the_variables_too(monkeypatch: pytest.Mo
     monkeypatch.setenv("JOBSINK_RECEIVER_REQUEST_TIMEOUT", "26")
     with pytest.raises(ValidationError, match="REQUEST_TIMEOUT=26"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("raw", "enabled"),
+    [("enabled", True), ("disabled", False), ("Enabled", True), ("true", True), ("0", False)],
+)
+def test_authentication_reads_knatives_words_and_booleans(
+    monkeypatch: pytest.MonkeyPatch, raw: str, enabled: bool
+) -> None:
+    monkeypatch.setenv("JOBSINK_RECEIVER_AUTHENTICATION_OIDC", raw)
+    assert Settings().authentication.enabled is enabled
+
+
+def test_authentication_is_off_by_default() -> None:
+    assert Settings().authentication.enabled is False

@@ -1,19 +1,16 @@
-"""The real server process: SIGTERM drains and finishes in-flight requests; HTTPS + extra HTTP."""
+"""The real server process: SIGTERM drains and finishes in-flight requests."""
 
 from __future__ import annotations
 
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
-from certs.authority import CertificateAuthority
 from tests.receiver.fake_kube import FakeKubeApi
 from tests.seed import SEED_BODY, SEED_HEADERS
 
@@ -74,34 +71,3 @@ def test_sigterm_drains_then_finishes_in_flight_requests(fake: FakeKubeApi, fake
         process.kill()
     assert [answer.status_code for answer in answers] == [202]
     assert len(fake.of("jobs")) == len(fake.of("secrets")) == 1
-
-
-def test_https_and_the_extra_http_port_serve_the_same_receiver(
-    fake: FakeKubeApi, fake_url: str, tmp_path: Path
-) -> None:
-    authority = CertificateAuthority.create()
-    pair = authority.issue_server(ips=["127.0.0.1"])
-    (tmp_path / "tls.crt").write_bytes(pair.cert_pem)
-    (tmp_path / "tls.key").write_bytes(pair.key_pem)
-    https_port, http_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.receiver.serve_fake", fake_url, str(https_port),
-         str(tmp_path / "tls.crt"), str(tmp_path / "tls.key"), str(http_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    context = ssl.create_default_context(cadata=authority.cert_pem.decode())
-    https, http = f"https://127.0.0.1:{https_port}", f"http://127.0.0.1:{http_port}"
-    try:
-        wait_ready(http + "/readyz")
-        secure = httpx.post(https + "/default/job-sink-logger", headers=SEED_HEADERS,
-                            content=SEED_BODY, verify=context)  # fmt: skip
-        plain = httpx.post(http + "/default/job-sink-logger", headers=SEED_HEADERS,
-                           content=SEED_BODY)  # fmt: skip
-        assert (secure.status_code, plain.status_code) == (202, 202)
-        assert plain.json()["outcome"] == "duplicate"
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
-    finally:
-        process.kill()
-    assert len(fake.of("jobs")) == 1
