@@ -40,7 +40,7 @@ from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane
 from receiver.protocol import WriteProtocol
 from receiver.settings import LeaseSettings, LimitSettings, StatusSettings
-from tests.e2e import services
+from tests.e2e import own_plane
 from tests.e2e.support import EXAMPLES, REPO
 from tests.receiver.test_http import serve
 
@@ -69,35 +69,12 @@ class SubjectFromHeaderForTests:
         return Subject(sub, "https://kubernetes.default.svc.cluster.local", ("test",))
 
 
-@pytest.fixture(scope="module")
-def control_plane() -> Iterator[ControlPlane]:
-    """This module's own control plane: it installs and removes the EventPolicy CRD, and its
-    status reconciler must be the only writer (the session's receiver would be another)."""
-    plane = ControlPlane()
-    plane.start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-@pytest.fixture(scope="module")
-def kubectl(control_plane: ControlPlane) -> Callable[..., Any]:
-    return control_plane.kubectl
-
-
-@pytest.fixture(scope="module")
-def api_client(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
-    api = control_plane.api_client()
-    try:
-        yield api
-    finally:
-        api.close()  # type: ignore[no-untyped-call]
-
-
-@pytest.fixture(scope="module")
-def jobsink_crd(control_plane: ControlPlane) -> list[str]:
-    return services.apply_crds(control_plane)
+# This module's own control plane: it installs and removes the EventPolicy CRD, and its status
+# reconciler must be the only writer (the session's receiver would be another).
+control_plane = own_plane.fixture(own_plane.control_plane)
+kubectl = own_plane.fixture(own_plane.kubectl)
+api_client = own_plane.fixture(own_plane.api_client)
+jobsink_crd = own_plane.fixture(own_plane.jobsink_crd)
 
 
 def install_event_policy_crd(plane: ControlPlane) -> None:
