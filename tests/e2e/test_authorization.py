@@ -2,10 +2,11 @@
 says, and the default mode when no policy (or no EventPolicy CRD) is there.
 
 The receiver runs in this process over the real apiserver: JobSink and EventPolicy watches, the
-status reconciler, the data plane on real uvicorn. Only the authenticator is a test double
-(``SubjectFromHeaderForTests``): it takes the subject a verified token would carry from the
-``Authorization`` header, so these tests exercise authorization alone; token verification has
-its own tests.
+status reconciler, the data plane on real uvicorn. Most tests use a test double of the
+authenticator (``SubjectFromHeaderForTests``), which takes the subject a verified token would
+carry from the ``Authorization`` header, so they exercise authorization alone and can name any
+subject; one test sends real service-account tokens from ``TokenRequest`` through the real
+verifier.
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ from controlplane.readiness import wait_for
 from jobsink.types import GROUP, PLURAL, VERSION
 from kubeapi import object_client
 from kubeapi.calls import Caller
+from kubeapi.tokens import request_token
+from receiver.app import authenticator as token_authenticator
+from receiver.auth.audience import audience_of
 from receiver.auth.policy_cache import PolicyCache
 from receiver.auth.policy_status import SinkPolicyStatus
 from receiver.auth.subject import Subject
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
+from receiver.dataplane.authenticate import Authenticator
 from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane
 from receiver.protocol import WriteProtocol
-from receiver.settings import LeaseSettings, LimitSettings, StatusSettings
+from receiver.settings import AuthenticationSettings, LeaseSettings, LimitSettings, StatusSettings
 from tests.e2e import own_plane
 from tests.e2e.support import EXAMPLES, REPO
 from tests.receiver.test_http import serve
@@ -120,9 +125,12 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(api_client: client.ApiClient, namespace: str) -> Iterator[Receiver]:
-    """The receiver's parts for ``namespace``, as ``receiver.app.build`` wires them, with the
-    test-double authenticator and authentication reported on in status."""
+def running_receiver(
+    api_client: client.ApiClient, namespace: str, authenticator: Authenticator | None = None
+) -> Iterator[Receiver]:
+    """The receiver's parts for ``namespace``, as ``receiver.app.build`` wires them, with
+    authentication on in status (audiences published) and ``authenticator`` (default: the test
+    double)."""
     sinks = SinkCache(api_client, namespace=namespace)
     policies = PolicyCache(api_client, namespace=namespace, max_backoff=1.0)
     status = StatusSettings(
@@ -133,6 +141,7 @@ def running_receiver(api_client: client.ApiClient, namespace: str) -> Iterator[R
         sinks,
         status,
         "authorization-e2e",
+        audiences=True,
         policies=SinkPolicyStatus(
             policies, authentication=True, default_mode="allow-same-namespace"
         ),
@@ -145,7 +154,7 @@ def running_receiver(api_client: client.ApiClient, namespace: str) -> Iterator[R
         WriteProtocol(jobs, object_client.secrets(caller)),
         jobs,
         namespace=namespace,
-        authenticator=SubjectFromHeaderForTests(),
+        authenticator=authenticator or SubjectFromHeaderForTests(),
         authorizer=EventPolicyAuthorizer(policies, "allow-same-namespace"),
     )
     parts = (policies, sinks, reconciler)
@@ -414,3 +423,45 @@ def test_the_crd_is_accepted_with_knatives_status(
     refused = kubectl("apply", "-f", str(path), check=False)
     assert refused.returncode != 0
     assert "each entry of spec.from needs exactly one of ref and sub" in refused.stderr
+
+
+@pytest.mark.usefixtures("event_policy_crd")
+def test_real_tokens_meet_the_policy(
+    kubectl: Callable[..., Any], api_client: client.ApiClient, namespace: str
+) -> None:
+    """TokenRequest tokens verified by the real authenticator: the policy's subject gets 202, a
+    service account of the same namespace that the policy does not name gets 403 (the policy
+    applies, so the default mode does not), no token 401."""
+    for account in ("sender", "bystander"):
+        kubectl("create", "serviceaccount", account, "-n", namespace)
+    apply_sink(kubectl, namespace)
+    admitted = f"system:serviceaccount:{namespace}:sender"
+    apply_policy(kubectl, namespace, "allow-sender", subs=(admitted,))
+    verifier = token_authenticator(AuthenticationSettings(enabled=True), api_client, 1)
+    with running_receiver(api_client, namespace, verifier) as running:
+        wait_for_policies(running, "allow-sender")
+        wait_for(
+            lambda: bool((status_yaml(kubectl, namespace).get("address") or {}).get("audience")),
+            what="the audience in the JobSink's status",
+            timeout=TIMEOUT,
+        )
+        audience = audience_of(namespace, SINK)
+
+        def post(account: str | None) -> httpx.Response:
+            headers = {
+                "ce-specversion": "1.0",
+                "ce-id": uuid.uuid4().hex,
+                "ce-source": "/e2e/tokens",
+                "ce-type": "com.example.order.created",
+            }
+            if account is not None:
+                token = request_token(api_client, namespace, account, audience)
+                headers["authorization"] = f"Bearer {token}"
+            url = f"{running.url}/{namespace}/{SINK}"
+            return httpx.post(url, content=b"{}", headers=headers, timeout=TIMEOUT)
+
+        assert post("sender").status_code == 202
+        refused = refusal(post("bystander"))
+        assert refused["reason"] == "no_policy_admits"
+        assert f"system:serviceaccount:{namespace}:bystander" in refused["error"]
+        assert post(None).status_code == 401
