@@ -28,7 +28,8 @@ from certs.authority import CertificateAuthority
 from controlplane.binaries import Binaries, ensure_binaries
 from controlplane.errors import ControlPlaneError, KubectlError
 from controlplane.layout import Layout, clear_kept_workdir
-from controlplane.node.binaries import ensure_node_binaries
+from controlplane.node.addresses import KUBERNETES_SERVICE_IP, KUBERNETES_SERVICE_NAMES
+from controlplane.node.binaries import NodeBinaries, ensure_node_binaries
 from controlplane.node.node import LocalNode
 from controlplane.node.teardown import TeardownIncomplete, safe_to_remove, teardown_node
 from controlplane.pki import PkiFiles, write_pki
@@ -57,7 +58,11 @@ class ControlPlane:
     ``ports``: fixed ports; by default free ones are picked, and start-up retries with new
     ones if another process grabs one first.
     ``node``: also start a local node (needs Linux and root; see ``controlplane.node.preflight``);
-    ``pod_range`` is its Pod network (default: a private range no host route uses).
+    ``pod_range`` is its Pod network (default: a private range no host route uses);
+    ``services``: the node routes Services and runs the cluster DNS (None: whenever no other
+    run on this machine does; True: insist; False: never); ``extra_images``: (OCI archive,
+    reference) pairs the node publishes before its kubelet starts (see
+    ``LocalNode.publish_image`` for later ones).
     """
 
     def __init__(
@@ -71,6 +76,8 @@ class ControlPlane:
         timeout: float = START_TIMEOUT,
         node: bool = False,
         pod_range: str | None = None,
+        services: bool | None = None,
+        extra_images: Sequence[tuple[Path, str]] = (),
     ) -> None:
         self._requested_workdir = workdir
         self._requested_ports = ports
@@ -85,7 +92,10 @@ class ControlPlane:
         self._processes: list[ManagedProcess] = []
         self._want_node = node
         self._pod_range = pod_range
+        self._services = services
+        self._extra_images = tuple(extra_images)
         self._node: LocalNode | None = None
+        self._node_binaries: NodeBinaries | None = None
         self.startup_seconds: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -103,11 +113,18 @@ class ControlPlane:
         # A script that never calls stop() still ends its processes when Python exits.
         atexit.register(self.stop)
         try:
-            _, self._authority = write_pki(self._layout.pki.directory)
+            if self._want_node:
+                self._open_node_network(say)
+            pod_address = self._node.pod_address if self._node is not None else None
+            _, self._authority = write_pki(
+                self._layout.pki.directory,
+                extra_dns_names=KUBERNETES_SERVICE_NAMES if pod_address else (),
+                extra_ips=(pod_address, KUBERNETES_SERVICE_IP) if pod_address else (),
+            )
             self._start_components(say)
             self.startup_seconds = time.monotonic() - began
             say(f"control plane ready at {self.server} in {self.startup_seconds:.1f}s")
-            if self._want_node:
+            if self._node is not None:
                 self._start_node(say)
         except BaseException:
             self.stop()
@@ -123,7 +140,7 @@ class ControlPlane:
         node, self._node = self._node, None
         try:
             if node is not None:
-                teardown_node(node.record)
+                teardown_node(node.record, node.service_lock)
         except TeardownIncomplete as error:
             raise ControlPlaneError(f"the node was not fully torn down: {error}") from None
         finally:
@@ -296,12 +313,16 @@ class ControlPlane:
         )
 
     def _start_components(self, say: Progress) -> None:
+        node = self._node
         for attempt in range(1, PORT_ATTEMPTS + 1):
             self._ports = self._requested_ports or Ports.free()
+            if node is not None:
+                node.fence(self.ports.apiserver)
             try:
                 launch(
                     self._start, self.binaries, self.layout, self.ports,
                     timeout=self._timeout, say=say, node=self._want_node,
+                    pod_address=node.pod_address if node is not None else None,
                 )  # fmt: skip
                 return
             except ComponentExited as exited:
@@ -316,12 +337,20 @@ class ControlPlane:
                 self._stop_processes()
                 shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
 
-    def _start_node(self, say: Progress) -> None:
-        binaries = ensure_node_binaries(say)
-        node = LocalNode(self.layout.workdir, self._run_id, self._pod_range)
+    def _open_node_network(self, say: Progress) -> None:
+        """Before the apiserver: its address for Pods and its packet filter depend on it."""
+        self._node_binaries = ensure_node_binaries(say)
+        node = LocalNode(self.layout.workdir, self._run_id, self._pod_range, self._services)
         # Recorded before anything exists on the host, so a kill from here on is reclaimed.
         self._node = node
         self._save_record()
+        node.open_network(say)
+        self._save_record()
+
+    def _start_node(self, say: Progress) -> None:
+        node, binaries = self._node, self._node_binaries
+        assert node is not None
+        assert binaries is not None
         node.start(
             binaries=binaries,
             authority=self.authority,
@@ -332,7 +361,10 @@ class ControlPlane:
             ),
             say=say,
             timeout=NODE_START_TIMEOUT,
+            kubectl=self.binaries.kubectl,
+            extra_images=self._extra_images,
         )
+        self._save_record()
 
     def _start(self, name: str, argv: list[str]) -> ManagedProcess:
         return self._track(ManagedProcess.spawn(name, argv, self.layout.log(name)))
