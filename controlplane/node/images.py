@@ -108,7 +108,8 @@ exec "$@"
 #: 101), working directory its home.
 CURL_IMAGE = DebianImage(
     "docker.io/curlimages/curl:latest",
-    ("curl", "ca-certificates", "dash"),
+    # dash and coreutils: the shell and tools (cat, id, ...) busybox gives the real image.
+    ("curl", "ca-certificates", "dash", "coreutils"),
     ("curl",),
     entrypoint=("/entrypoint.sh",),
     account=Account("curl_user", 100, "curl_group", 101),
