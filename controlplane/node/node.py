@@ -55,7 +55,7 @@ from controlplane.node.registry import (
     RegistrySettings,
     registry_args,
 )
-from controlplane.node.service_network import ServiceNetwork
+from controlplane.node.service_network import ServiceNetwork, services_wanted
 from controlplane.node.services import apply_addons
 from controlplane.node.teardown import NodeRecord
 from controlplane.pki import PkiFiles
@@ -72,7 +72,8 @@ class LocalNode:
     """One node for one control plane run. ``record`` is known before anything is created.
 
     ``services``: route Services (kube-proxy, the cluster DNS, Pods reaching the apiserver):
-    True insists, None does whenever no other run on this machine routes them, False never.
+    True insists, None does whenever no other run on this machine routes them, False never;
+    None defers to ``JOBSINK_NODE_SERVICES`` (``0``, ``1``) when it is set.
     """
 
     def __init__(
@@ -98,7 +99,9 @@ class LocalNode:
         self.kubelet_port = 0
         self.scheduler_port = 0
         self.ready_seconds: float | None = None
-        self.network = ServiceNetwork(run_id, self.record, self.pod_range, services)
+        self.network = ServiceNetwork(
+            run_id, self.record, self.pod_range, services_wanted(services, os.environ)
+        )
         self.registry: RegistrySettings | None = None
         self._binaries: NodeBinaries | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from controlplane.errors import ControlPlaneError
 from controlplane.node import firewall, host
@@ -13,7 +13,21 @@ from controlplane.node.addresses import SERVICE_RANGE, gateway, gateway_interfac
 from controlplane.node.teardown import NodeRecord
 
 Progress = Callable[[str], None]
+#: ``0`` turns Services off for a node (``1`` insists); unset, a node routes them when it can.
+SERVICES_ENV = "JOBSINK_NODE_SERVICES"
 TOOLS = ("iptables", "iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore")
+
+
+def services_wanted(requested: bool | None, environment: Mapping[str, str]) -> bool | None:
+    """``requested`` if given, else what :data:`SERVICES_ENV` says (None when unset)."""
+    if requested is not None:
+        return requested
+    value = environment.get(SERVICES_ENV, "").strip()
+    if value in ("", "auto"):
+        return None
+    if value in ("0", "1"):
+        return value == "1"
+    raise ControlPlaneError(f"{SERVICES_ENV}={value!r}: use 0 (no Services), 1 (insist) or unset")
 
 
 class ServiceNetwork:

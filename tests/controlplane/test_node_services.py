@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from controlplane import flags
+from controlplane.errors import ControlPlaneError
 from controlplane.node.addresses import (
     DNS_SERVICE_IP,
     KUBERNETES_SERVICE_IP,
@@ -28,6 +29,7 @@ from controlplane.node.firewall import (
 from controlplane.node.images import CURL_IMAGE, DebianImage, cache_key, imported_names
 from controlplane.node.kube_proxy import KubeProxySettings, kube_proxy_configuration
 from controlplane.node.registry import RegistrySettings, registry_configuration, repository_path
+from controlplane.node.service_network import services_wanted
 
 POD_RANGE = ipaddress.IPv4Network("10.244.0.0/24")
 GUARD = Guard("0123456789ab", "jsk-01234567", SERVICE_RANGE, 6443)
@@ -236,3 +238,25 @@ def test_rule_lines_ignore_the_empty_tables_nf_tables_keeps() -> None:
     assert rule_lines(empty) == []
     assert rule_lines("*filter\n:FORWARD DROP [0:0]\nCOMMIT\n") == ["filter :FORWARD DROP"]
     assert "filter -A INPUT -j KUBE-FIREWALL" in rule_lines(SAVED)
+
+
+@pytest.mark.parametrize(
+    ("requested", "environment", "wanted"),
+    [
+        (None, {}, None),
+        (None, {"JOBSINK_NODE_SERVICES": "0"}, False),
+        (None, {"JOBSINK_NODE_SERVICES": "1"}, True),
+        (None, {"JOBSINK_NODE_SERVICES": "auto"}, None),
+        (False, {"JOBSINK_NODE_SERVICES": "1"}, False),
+        (True, {}, True),
+    ],
+)
+def test_services_are_wanted_as_asked_else_as_the_environment_says(
+    requested: bool | None, environment: dict[str, str], wanted: bool | None
+) -> None:
+    assert services_wanted(requested, environment) is wanted
+
+
+def test_an_unknown_services_setting_is_an_error_naming_the_variable() -> None:
+    with pytest.raises(ControlPlaneError, match="JOBSINK_NODE_SERVICES='yes'"):
+        services_wanted(None, {"JOBSINK_NODE_SERVICES": "yes"})
