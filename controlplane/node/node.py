@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from certs.authority import CertificateAuthority
@@ -24,6 +25,7 @@ from controlplane.node import firewall, host
 from controlplane.node.addresses import DNS_SERVICE_IP, SERVICE_RANGE
 from controlplane.node.api_reader import ApiReader
 from controlplane.node.binaries import NodeBinaries
+from controlplane.node.coredns import COREDNS_IMAGE
 from controlplane.node.coredns import NAME as COREDNS
 from controlplane.node.coredns import NAMESPACE as COREDNS_NAMESPACE
 from controlplane.node.ctr import ctr_answers
@@ -49,7 +51,7 @@ from controlplane.node.network import (
     host_routes,
     network_name,
 )
-from controlplane.node.publish import publish
+from controlplane.node.publish import import_image, publish, push_image
 from controlplane.node.registry import (
     REGISTRY_ENV,
     RegistrySettings,
@@ -171,6 +173,11 @@ class LocalNode:
             REGISTRY_ENV,
         )
         scheduler = spawn("kube-scheduler", self._scheduler_args(binaries, pki), {})
+        everything = [registry, scheduler]
+        if self.services:
+            say(f"starting kube-proxy (Services {SERVICE_RANGE}, DNS {DNS_SERVICE_IP})")
+            proxy_argv = kube_proxy_args(binaries.kube_proxy, self.layout.kube_proxy_config)
+            everything.append(spawn("kube-proxy", proxy_argv, {}))
         say("starting containerd")
         path = os.pathsep.join(
             [str(binaries.containerd.parent), str(binaries.runc.parent), os.environ["PATH"]]
@@ -180,51 +187,74 @@ class LocalNode:
             [str(binaries.containerd), f"--config={self.layout.containerd_config}"],
             {"PATH": path},
         )
+        everything.append(containerd)
+        socket, registry_settings = self.layout.containerd_socket, self.registry
         wait_for(
-            lambda: ctr_answers(binaries.ctr, self.layout.containerd_socket, "version"),
+            lambda: ctr_answers(binaries.ctr, socket, "version"),
             what="containerd to answer on its socket",
             timeout=min(60.0, remaining()),
-            watched=[containerd],
+            watched=everything,
         )
         wait_for(
-            lambda: http_ok(f"{self.registry.url}/v2/"),  # type: ignore[union-attr]
+            lambda: http_ok(f"{registry_settings.url}/v2/"),
             what="the registry /v2/",
             timeout=min(60.0, remaining()),
-            watched=[registry],
+            watched=everything,
         )
-        references = ", ".join(image.reference for image in images)
+        published = [
+            *zip(archives, (image.reference for image in images), strict=True),
+            *extra_images,
+        ]
+        references = ", ".join(reference for _, reference in published)
         say(f"importing {references} into containerd and the node's registry; {STAND_IN_NOTE}")
-        for archive, image in zip(archives, images, strict=True):
-            self.publish_image(archive, image.reference)
-        for archive, reference in extra_images:
-            self.publish_image(archive, reference)
 
-        say(f"starting kubelet (node {self.name}, Pod range {self.pod_range})")
-        kubelet = spawn(
-            "kubelet",
-            kubelet_args(
-                binaries.kubelet,
-                config=self.layout.kubelet_config,
-                kubeconfig=self.layout.kubelet_kubeconfig,
-                root_dir=self.layout.kubelet_root,
-                cert_dir=self.layout.kubelet_cert_dir,
-            ),
-            {"PATH": path},
-        )
-        everything = [registry, scheduler, containerd, kubelet]
-        if self.services:
-            say(f"starting kube-proxy (Services {SERVICE_RANGE}, cluster DNS {DNS_SERVICE_IP})")
-            everything.append(
-                spawn(
-                    "kube-proxy",
-                    kube_proxy_args(binaries.kube_proxy, self.layout.kube_proxy_config),
-                    {},
-                )
+        # The sandbox image first, then the kubelet: it registers the Node while the rest is
+        # imported one after the other (in parallel they only contend for the disk), the
+        # cluster DNS's first, and pushed behind. Start-up ends once all of it is done, so
+        # no Pod of the caller's can miss an image.
+        pause, rest = published[0], published[1:]
+        rest.sort(key=lambda pair: pair[1] != COREDNS_IMAGE)
+        import_image(binaries.ctr, socket, *pause)
+        importer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import")
+        others = ThreadPoolExecutor(max_workers=2, thread_name_prefix="push")
+        background: list[Future[object]] = [
+            others.submit(push_image, binaries.ctr, socket, pause[1], registry_settings)
+        ]
+
+        def import_then_push(archive: Path, reference: str) -> None:
+            import_image(binaries.ctr, socket, archive, reference)
+            # Queued before this import's future resolves, so the final join sees it.
+            background.append(
+                others.submit(push_image, binaries.ctr, socket, reference, registry_settings)
             )
-            apply_addons(kubectl, server, pki, self.layout.addons)
+            if reference == COREDNS_IMAGE:
+                # Only now: a cluster DNS Pod bound before its image is here would pull it
+                # from the registry, where it may not be yet, and back off for seconds.
+                background.append(
+                    others.submit(apply_addons, kubectl, server, pki, self.layout.addons)
+                )
+
+        background += [importer.submit(import_then_push, *pair) for pair in rest]
+
         probe = HttpsProbe(pki.ca_cert)
         api = ApiReader(server, pki)
         try:
+            say(f"starting kubelet (node {self.name}, Pod range {self.pod_range})")
+            everything.append(
+                spawn(
+                    "kubelet",
+                    kubelet_args(
+                        binaries.kubelet,
+                        config=self.layout.kubelet_config,
+                        kubeconfig=self.layout.kubelet_kubeconfig,
+                        root_dir=self.layout.kubelet_root,
+                        cert_dir=self.layout.kubelet_cert_dir,
+                    ),
+                    {"PATH": path},
+                )
+            )
+            while background:  # grows while imports finish and queue their pushes
+                background.pop(0).result(timeout=remaining())
             wait_for(
                 lambda: probe.ok(f"https://{LOOPBACK}:{self.scheduler_port}/healthz"),
                 what="kube-scheduler /healthz",
@@ -245,6 +275,10 @@ class LocalNode:
                     watched=everything,
                 )
         finally:
+            # Nothing is left running on failure: queued work is dropped, running work ends
+            # with its ctr process (or with containerd when the plane stops).
+            importer.shutdown(wait=False, cancel_futures=True)
+            others.shutdown(wait=False, cancel_futures=True)
             probe.close()
             api.close()
         self.ready_seconds = time.monotonic() - began

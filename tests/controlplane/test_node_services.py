@@ -28,6 +28,7 @@ from controlplane.node.firewall import (
 )
 from controlplane.node.images import CURL_IMAGE, DebianImage, cache_key, imported_names
 from controlplane.node.kube_proxy import KubeProxySettings, kube_proxy_configuration
+from controlplane.node.publish import pulled_on_every_start
 from controlplane.node.registry import RegistrySettings, registry_configuration, repository_path
 from controlplane.node.service_network import services_wanted
 
@@ -260,3 +261,16 @@ def test_services_are_wanted_as_asked_else_as_the_environment_says(
 def test_an_unknown_services_setting_is_an_error_naming_the_variable() -> None:
     with pytest.raises(ControlPlaneError, match="JOBSINK_NODE_SERVICES='yes'"):
         services_wanted(None, {"JOBSINK_NODE_SERVICES": "yes"})
+
+
+@pytest.mark.parametrize(
+    ("reference", "pulled"),
+    [
+        ("docker.io/curlimages/curl:latest", True),
+        ("curlimages/curl", True),
+        ("docker.io/library/bash:5", False),
+        ("localhost/jobsink/coredns:v1.13.1", False),
+    ],
+)
+def test_only_images_pulled_on_every_start_are_left_packed(reference: str, pulled: bool) -> None:
+    assert pulled_on_every_start(reference) is pulled
