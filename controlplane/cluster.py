@@ -5,7 +5,9 @@
 
 By default there is no scheduler and no kubelet: Pods are created (by the job controller, for
 example) but stay Pending forever. ``ControlPlane(node=True)`` adds a local node (containerd,
-kubelet, kube-scheduler; see ``controlplane.node``) on which Pods run to their end.
+kubelet, kube-scheduler, and kube-proxy, CoreDNS and a loopback registry; see
+``controlplane.node``) on which Pods run to their end and reach Services, the cluster DNS and
+the apiserver as on a cluster.
 """
 
 from __future__ import annotations

@@ -294,11 +294,3 @@ def imported_names(ctr_import_output: str) -> list[str]:
         if len(words) >= 2 and words[0] == "unpacking":
             names.append(words[1])
     return names
-
-
-def import_archive(ctr: Path, socket: Path, namespace: str, archive: Path) -> list[str]:
-    """Import into containerd and unpack for the default (overlayfs) snapshotter; returns the
-    names of the images imported."""
-    output = _run([str(ctr), f"--address={socket}", f"--namespace={namespace}", "images",
-                   "import", "--local", str(archive)])  # fmt: skip
-    return imported_names(output)
