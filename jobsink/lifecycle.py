@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from jobsink.names import selector
-from jobsink.validation import validate
+from jobsink.validation import DELIVERY_PATH, validate
 
 ADDRESSABLE = "Addressable"
 READY = "Ready"
@@ -132,7 +132,13 @@ def spec_problems(sink: Mapping[str, Any]) -> list[str]:
     """Why the Jobs of ``sink`` would be refused, as ``path: message`` lines: the admission
     webhook's own checks, for JobSinks stored while it was bypassed, down, or older than a rule."""
     without_status = {key: value for key, value in sink.items() if key != "status"}
-    return [str(problem) for problem in validate(without_status)]
+    # spec.delivery only decides where the events of failed Jobs go: its problems show in the
+    # DeadLetterSinkResolved condition and never keep a JobSink from taking events.
+    return [
+        str(problem)
+        for problem in validate(without_status)
+        if not problem.path.startswith(DELIVERY_PATH)
+    ]
 
 
 def desired_status(
