@@ -23,9 +23,11 @@ from kubeapi.config import size_connection_pool
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
 from receiver.dataplane.handler import DataPlane, SinkLookup
+from receiver.deadletter.dispatcher import DeadLetterDispatcher
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics, exposition
+from receiver.outcomes.events import EventRecorder
 from receiver.protocol import WriteProtocol
 from receiver.settings import Settings
 from receiver.sweeper import Sweeper
@@ -111,8 +113,8 @@ def build(
     metrics: Metrics | None = None,
 ) -> tuple[DataPlane, list[Background]]:
     """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
-    JobSink cache and status reconciler unless ``sinks`` is given, sweeper), all counting on
-    ``metrics``."""
+    JobSink cache, status reconciler and dead-letter dispatcher unless ``sinks`` is given,
+    sweeper), all counting on ``metrics``."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -126,9 +128,19 @@ def build(
         cache = SinkCache(api_client, namespace=settings.namespace, metrics=metrics)
         background.append(cache)
         if settings.status.enabled:
+            reconciler = StatusReconciler(
+                api_client, cache, settings.status, server=settings.server, metrics=metrics
+            )
+            background.append(reconciler)
+            # Dead letters go out from the Lease holder only, like status writes.
             background.append(
-                StatusReconciler(
-                    api_client, cache, settings.status, server=settings.server, metrics=metrics
+                DeadLetterDispatcher(
+                    caller,
+                    cache,
+                    reconciler.elector,
+                    EventRecorder(caller),
+                    namespace=settings.namespace,
+                    metrics=metrics,
                 )
             )
         sinks = cache
