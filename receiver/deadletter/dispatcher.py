@@ -250,7 +250,7 @@ class DeadLetterDispatcher:
 
     def _delivered(self, progress: Progress, sink: dict[str, Any], url: str) -> None:
         job = progress.job
-        self._marks.mark(job.namespace, job.name, job.uid, DEAD_LETTER_DELIVERED, url)
+        self._mark(job, DEAD_LETTER_DELIVERED, url)
         self._metrics.dead_letters_delivered.labels(job.namespace, job.sink).inc()
         note = f"Sent the event of failed Job {job.name} to {url}"
         log.info("dead letter of Job %s/%s delivered to %s", job.namespace, job.name, url)
@@ -259,12 +259,21 @@ class DeadLetterDispatcher:
 
     def _give_up(self, progress: Progress, sink: dict[str, Any] | None, why: str) -> None:
         job = progress.job
-        self._marks.mark(job.namespace, job.name, job.uid, DEAD_LETTER_GAVE_UP, why)
+        self._mark(job, DEAD_LETTER_GAVE_UP, why)
         self._metrics.dead_letters_failed.labels(job.namespace, job.sink).inc()
         note = f"Gave up the dead letter of failed Job {job.name}: {why}"
         log.warning("dead letter of Job %s/%s given up: %s", job.namespace, job.name, why)
         self._record(sink, job, "Warning", "DeadLetterGaveUp", note)
         self._finish(progress)
+
+    def _mark(self, job: PendingJob, outcome: str, detail: str) -> None:
+        if not self._marks.mark(job.namespace, job.name, job.uid, outcome, detail):
+            log.info(
+                "Job %s/%s not marked %s: it is gone, or already shows an outcome",
+                job.namespace,
+                job.name,
+                outcome,
+            )
 
     def _finish(self, progress: Progress) -> None:
         self.pending.done(progress.job)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import socket
 import time
 from datetime import UTC, datetime
@@ -55,8 +56,9 @@ def event_body(
     return {
         "apiVersion": "events.k8s.io/v1",
         "kind": "Event",
+        # Named as client-go names Events: the object's name, a dot, something unique.
         "metadata": {
-            "generateName": f"{ref.get('name', 'jobsink')}.",
+            "name": f"{ref.get('name', 'jobsink')}.{secrets.token_hex(8)}",
             "namespace": ref["namespace"],
         },
         "eventTime": datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
