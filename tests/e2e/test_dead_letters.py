@@ -313,7 +313,11 @@ def test_a_receiver_killed_between_sending_and_recording_delivers_once(
                 "B to take the Lease and deliver the letter A never recorded",
             )
             assert box.count() == 2
-            assert box.letters[0].body == box.letters[1].body
+            # The same letter twice; only knativeerrordest may differ, because each test
+            # receiver publishes its own address (in a cluster both have the Service's).
+            first_letter, again = (json.loads(letter.body) for letter in box.letters)
+            del first_letter["knativeerrordest"], again["knativeerrordest"]
+            assert first_letter == again
         assert lease_holder(plane).endswith(f"_{second.process.pid}")
         assert len(jobs_of(plane, namespace, dead)) == 1
     finally:
