@@ -5,9 +5,11 @@ process watches the pending Jobs (``receiver.deadletter.pending``), so a new lea
 once from what it already knows; before sending it reads the Job live and skips it when another
 leader already recorded an outcome.
 
-For each failed Job, on its own schedule (a slow sink holds up no other Job's letter):
+For each failed Job, on its own schedule (a sink that is down delays the others' letters by at
+most its attempt's ``timeout``, never by its backoff):
 
-1. read the Job live (its outcome label may have moved on) and its JobSink from the cache;
+1. read the Job live (another leader may have recorded an outcome) and its JobSink from the
+   cache;
 2. read the event from the Job's Secret once, and build the letter (``receiver.deadletter.letter``);
 3. POST it to ``status.deadLetterSinkUri`` (published by the status reconciler), at most
    ``retry + 1`` times, waiting per ``spec.delivery`` (``jobsink.delivery``) in between;
@@ -181,11 +183,11 @@ class DeadLetterDispatcher:
 
     def _step(self, progress: Progress) -> None:
         job = progress.job
-        if progress.attempts == 0 and progress.letter is None:
-            live = self._marks.read(job.namespace, job.name, job.uid)
-            if live is not None and outcome_of(live) != DEAD_LETTER_PENDING:
-                self._finish(progress)  # another leader recorded it
-                return
+        # Read live before each attempt: a leader before this one may have finished it.
+        live = self._marks.read(job.namespace, job.name, job.uid)
+        if live is not None and outcome_of(live) != DEAD_LETTER_PENDING:
+            self._finish(progress)
+            return
         sink = self._cache.watched(job.namespace, job.sink)
         if sink is None or dead_letter_sink(sink) is None:
             what = "is gone" if sink is None else "no longer has a dead-letter sink"
