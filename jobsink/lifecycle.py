@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from jobsink.delivery import dead_letter_sink
+from jobsink.destinations import DEAD_LETTER_SINK_RESOLVED, STATUS_FIELDS, Resolution
 from jobsink.names import selector
-from jobsink.validation import validate
+from jobsink.validation import DELIVERY_PATH, validate
 
 ADDRESSABLE = "Addressable"
 READY = "Ready"
@@ -34,7 +36,7 @@ TransportEncryption = Literal["disabled", "permissive", "strict"]
 
 # The status keys this module owns. Anything else under .status (policies, annotations written by
 # someone else) is left alone by the patch.
-OWNED_KEYS = ("address", "addresses", "job", "observedGeneration", "conditions")
+OWNED_KEYS = ("address", "addresses", "job", "observedGeneration", "conditions", *STATUS_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,13 @@ def spec_problems(sink: Mapping[str, Any]) -> list[str]:
     """Why the Jobs of ``sink`` would be refused, as ``path: message`` lines: the admission
     webhook's own checks, for JobSinks stored while it was bypassed, down, or older than a rule."""
     without_status = {key: value for key, value in sink.items() if key != "status"}
-    return [str(problem) for problem in validate(without_status)]
+    # spec.delivery only decides where the events of failed Jobs go: its problems show in the
+    # DeadLetterSinkResolved condition and never keep a JobSink from taking events.
+    return [
+        str(problem)
+        for problem in validate(without_status)
+        if not problem.path.startswith(DELIVERY_PATH)
+    ]
 
 
 def desired_status(
@@ -140,9 +148,11 @@ def desired_status(
     addressing: Addressing,
     now: datetime,
     problems: Sequence[str] = (),
+    dead_letter: Resolution | None = None,
 ) -> dict[str, Any]:
     """The owned part of ``.status`` for ``sink`` (a JobSink as the apiserver returns it), given
-    the ``problems`` of its spec (``spec_problems``)."""
+    the ``problems`` of its spec (``spec_problems``) and, when it has a dead-letter sink, how that
+    resolved (``jobsink.destinations``; None counts as not resolved yet)."""
     metadata = sink.get("metadata") or {}
     namespace, name = metadata["namespace"], metadata["name"]
     current = sink.get("status") or {}
@@ -172,12 +182,31 @@ def desired_status(
     else:
         ready = condition(READY, TRUE, now, previous.get(READY))
 
+    conditions = [addressable, ready]
     status: dict[str, Any] = {
         "observedGeneration": metadata.get("generation", 0),
         "address": addressing.primary(namespace, name),
         "addresses": addressing.addresses(namespace, name),
-        "conditions": sorted([addressable, ready], key=lambda c: str(c["type"])),
     }
+    if dead_letter_sink(sink) is not None:
+        # Ready is left alone: events keep becoming Jobs whatever the dead-letter sink does.
+        resolution = dead_letter or Resolution.failed(UNKNOWN, "not resolved yet")
+        previous_dls = previous.get(DEAD_LETTER_SINK_RESOLVED)
+        if resolution.url is not None:
+            conditions.append(condition(DEAD_LETTER_SINK_RESOLVED, TRUE, now, previous_dls))
+            status.update(resolution.status_fields())
+        else:
+            conditions.append(
+                condition(
+                    DEAD_LETTER_SINK_RESOLVED,
+                    UNKNOWN if resolution.reason == UNKNOWN else FALSE,
+                    now,
+                    previous_dls,
+                    reason=resolution.reason if resolution.reason != UNKNOWN else None,
+                    message=resolution.message,
+                )
+            )
+    status["conditions"] = sorted(conditions, key=lambda c: str(c["type"]))
     if has_job:
         status["job"] = {"selector": selector(name)}
     return status
@@ -215,10 +244,11 @@ def status_patch(
     addressing: Addressing,
     now: datetime,
     problems: Sequence[str] = (),
+    dead_letter: Resolution | None = None,
 ) -> dict[str, Any]:
     """The merge patch for ``.status`` of ``sink``; ``{}`` when its status is already right."""
     current = sink.get("status") or {}
-    desired = desired_status(sink, addressing, now, problems)
+    desired = desired_status(sink, addressing, now, problems, dead_letter)
     # Only the owned keys take part, so the patch never deletes what another writer put in .status.
     owned_current = {k: current[k] for k in OWNED_KEYS if k in current}
     return merge_patch(owned_current, desired)
