@@ -5,7 +5,9 @@
 
 By default there is no scheduler and no kubelet: Pods are created (by the job controller, for
 example) but stay Pending forever. ``ControlPlane(node=True)`` adds a local node (containerd,
-kubelet, kube-scheduler; see ``controlplane.node``) on which Pods run to their end.
+kubelet, kube-scheduler, and kube-proxy, CoreDNS and a loopback registry; see
+``controlplane.node``) on which Pods run to their end and reach Services, the cluster DNS and
+the apiserver as on a cluster.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from controlplane.binaries import Binaries, ensure_binaries
 from controlplane.errors import ControlPlaneError, KubectlError
 from controlplane.kueue import RunningKueue, start_kueue
 from controlplane.layout import Layout, clear_kept_workdir
-from controlplane.node.binaries import ensure_node_binaries
+from controlplane.node.addresses import KUBERNETES_SERVICE_IP, KUBERNETES_SERVICE_NAMES
+from controlplane.node.binaries import NodeBinaries, ensure_node_binaries
 from controlplane.node.node import LocalNode
 from controlplane.node.teardown import TeardownIncomplete, safe_to_remove, teardown_node
 from controlplane.pki import PkiFiles, write_pki
@@ -58,7 +61,11 @@ class ControlPlane:
     ``ports``: fixed ports; by default free ones are picked, and start-up retries with new
     ones if another process grabs one first.
     ``node``: also start a local node (needs Linux and root; see ``controlplane.node.preflight``);
-    ``pod_range`` is its Pod network (default: a private range no host route uses).
+    ``pod_range`` is its Pod network (default: a private range no host route uses);
+    ``services``: the node routes Services and runs the cluster DNS (None: whenever no other
+    run on this machine does; True: insist; False: never); ``extra_images``: (OCI archive,
+    reference) pairs the node publishes before its kubelet starts (see
+    ``LocalNode.publish_image`` for later ones).
     ``kueue``: also run Kueue's controller manager with its webhooks (see ``controlplane.kueue``).
     """
 
@@ -74,6 +81,8 @@ class ControlPlane:
         node: bool = False,
         pod_range: str | None = None,
         kueue: bool = False,
+        services: bool | None = None,
+        extra_images: Sequence[tuple[Path, str]] = (),
     ) -> None:
         self._requested_workdir = workdir
         self._requested_ports = ports
@@ -88,9 +97,12 @@ class ControlPlane:
         self._processes: list[ManagedProcess] = []
         self._want_node = node
         self._pod_range = pod_range
+        self._services = services
+        self._extra_images = tuple(extra_images)
         self._node: LocalNode | None = None
         self._want_kueue = kueue
         self._kueue: RunningKueue | None = None
+        self._node_binaries: NodeBinaries | None = None
         self.startup_seconds: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -108,11 +120,18 @@ class ControlPlane:
         # A script that never calls stop() still ends its processes when Python exits.
         atexit.register(self.stop)
         try:
-            _, self._authority = write_pki(self._layout.pki.directory)
+            if self._want_node:
+                self._open_node_network(say)
+            pod_address = self._node.pod_address if self._node is not None else None
+            _, self._authority = write_pki(
+                self._layout.pki.directory,
+                extra_dns_names=KUBERNETES_SERVICE_NAMES if pod_address else (),
+                extra_ips=(pod_address, KUBERNETES_SERVICE_IP) if pod_address else (),
+            )
             self._start_components(say)
             self.startup_seconds = time.monotonic() - began
             say(f"control plane ready at {self.server} in {self.startup_seconds:.1f}s")
-            if self._want_node:
+            if self._node is not None:
                 self._start_node(say)
             if self._want_kueue:
                 self._kueue = start_kueue(self, say)
@@ -131,7 +150,7 @@ class ControlPlane:
         node, self._node = self._node, None
         try:
             if node is not None:
-                teardown_node(node.record)
+                teardown_node(node.record, node.service_lock)
         except TeardownIncomplete as error:
             raise ControlPlaneError(f"the node was not fully torn down: {error}") from None
         finally:
@@ -309,12 +328,16 @@ class ControlPlane:
         )
 
     def _start_components(self, say: Progress) -> None:
+        node = self._node
         for attempt in range(1, PORT_ATTEMPTS + 1):
             self._ports = self._requested_ports or Ports.free()
+            if node is not None:
+                node.fence(self.ports.apiserver)
             try:
                 launch(
                     self._start, self.binaries, self.layout, self.ports,
                     timeout=self._timeout, say=say, node=self._want_node,
+                    pod_address=node.pod_address if node is not None else None,
                 )  # fmt: skip
                 return
             except ComponentExited as exited:
@@ -329,12 +352,20 @@ class ControlPlane:
                 self._stop_processes()
                 shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
 
-    def _start_node(self, say: Progress) -> None:
-        binaries = ensure_node_binaries(say)
-        node = LocalNode(self.layout.workdir, self._run_id, self._pod_range)
+    def _open_node_network(self, say: Progress) -> None:
+        """Before the apiserver: its address for Pods and its packet filter depend on it."""
+        self._node_binaries = ensure_node_binaries(say)
+        node = LocalNode(self.layout.workdir, self._run_id, self._pod_range, self._services)
         # Recorded before anything exists on the host, so a kill from here on is reclaimed.
         self._node = node
         self._save_record()
+        node.open_network(say)
+        self._save_record()
+
+    def _start_node(self, say: Progress) -> None:
+        node, binaries = self._node, self._node_binaries
+        assert node is not None
+        assert binaries is not None
         node.start(
             binaries=binaries,
             authority=self.authority,
@@ -345,7 +376,10 @@ class ControlPlane:
             ),
             say=say,
             timeout=NODE_START_TIMEOUT,
+            kubectl=self.binaries.kubectl,
+            extra_images=self._extra_images,
         )
+        self._save_record()
 
     def _start(self, name: str, argv: list[str]) -> ManagedProcess:
         return self._track(ManagedProcess.spawn(name, argv, self.layout.log(name)))

@@ -29,6 +29,11 @@ CONTROLLERS = (
 )
 #: With a node: the Node's not-ready taint (set at registration) is lifted only by this one.
 NODE_CONTROLLERS = ("node-lifecycle-controller",)
+#: With Services on the node: Deployments (the cluster DNS, an install's own) and the
+#: EndpointSlices kube-proxy and CoreDNS read.
+SERVICE_CONTROLLERS = ("deployment-controller", "replicaset-controller", "endpointslice-controller")
+#: Every address: IPv4 and IPv6 (the node's packet filter admits only loopback and the bridge).
+ALL_ADDRESSES = "0.0.0.0"
 
 
 def etcd_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
@@ -50,14 +55,34 @@ def etcd_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
     ]
 
 
-def apiserver_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
+def _addresses(pod_address: str | None) -> list[str]:
+    if pod_address is None:
+        return [
+            # Loopback only; --advertise-address avoids probing for a default route.
+            f"--bind-address={LOOPBACK}",
+            f"--advertise-address={LOOPBACK}",
+            # A loopback address is not a valid endpoint for the `kubernetes` Service; without
+            # this the apiserver keeps trying to publish it and logs errors.
+            "--endpoint-reconciler-type=none",
+        ]
+    return [
+        # Pods reach the apiserver through the `kubernetes` Service, whose endpoint the
+        # apiserver publishes itself (the default lease reconciler): the bridge's address.
+        # One --bind-address only, so every address, fenced by the node's packet filter.
+        f"--bind-address={ALL_ADDRESSES}",
+        f"--advertise-address={pod_address}",
+    ]
+
+
+def apiserver_args(
+    binary: Path, layout: Layout, ports: Ports, *, pod_address: str | None = None
+) -> list[str]:
+    """``pod_address``: where Pods reach the apiserver (a node with Services), else loopback."""
     pki = layout.pki
     return [
         str(binary),
         f"--etcd-servers=http://{LOOPBACK}:{ports.etcd_client}",
-        # Loopback only, HTTPS only; --advertise-address avoids probing for a default route.
-        f"--bind-address={LOOPBACK}",
-        f"--advertise-address={LOOPBACK}",
+        *_addresses(pod_address),
         f"--secure-port={ports.apiserver}",
         f"--cert-dir={layout.apiserver_cert_dir}",
         f"--tls-cert-file={pki.serving_cert}",
@@ -71,9 +96,6 @@ def apiserver_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
         f"--service-account-key-file={pki.service_account_public_key}",
         f"--service-account-signing-key-file={pki.service_account_key}",
         f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
-        # A loopback address is not a valid endpoint for the `kubernetes` Service; without
-        # this the apiserver keeps trying to publish it and logs errors.
-        "--endpoint-reconciler-type=none",
         "--allow-privileged=true",
         "--profiling=false",
         # `kubectl logs`: the apiserver dials the kubelet by the node's Hostname address only
@@ -87,10 +109,12 @@ def apiserver_args(binary: Path, layout: Layout, ports: Ports) -> list[str]:
 
 
 def controller_manager_args(
-    binary: Path, layout: Layout, ports: Ports, *, node: bool = False
+    binary: Path, layout: Layout, ports: Ports, *, node: bool = False, services: bool = False
 ) -> list[str]:
     pki = layout.pki
-    controllers = CONTROLLERS + (NODE_CONTROLLERS if node else ())
+    controllers = (
+        CONTROLLERS + (NODE_CONTROLLERS if node else ()) + (SERVICE_CONTROLLERS if services else ())
+    )
     node_flags = ["--node-monitor-period=1s"] if node else []
     return [
         str(binary),

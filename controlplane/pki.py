@@ -7,6 +7,7 @@ service-account tokens. Everything is fresh per run, so nothing secret outlives 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,13 +87,18 @@ def _service_account_keys() -> tuple[bytes, bytes]:
     return private_pem, public_pem
 
 
-def write_pki(directory: Path) -> tuple[PkiFiles, CertificateAuthority]:
-    """Create the CA, leaves and service-account keys under ``directory``."""
+def write_pki(
+    directory: Path, *, extra_dns_names: Sequence[str] = (), extra_ips: Sequence[str] = ()
+) -> tuple[PkiFiles, CertificateAuthority]:
+    """Create the CA, leaves and service-account keys under ``directory``. ``extra_*``: more
+    names for the serving certificate (the ones Pods use when a node routes Services)."""
     directory.mkdir(parents=True, exist_ok=True)
     files = PkiFiles(directory)
     authority = CertificateAuthority.create("jobsink-local-control-plane")
     _write_pair(files.ca_cert, files.ca_key, authority.pair)
-    serving = authority.issue_server(dns_names=SERVING_DNS_NAMES, ips=SERVING_IPS)
+    serving = authority.issue_server(
+        dns_names=[*SERVING_DNS_NAMES, *extra_dns_names], ips=[*SERVING_IPS, *extra_ips]
+    )
     _write_pair(files.serving_cert, files.serving_key, serving)
     admin = authority.issue_client(ADMIN_USER, organizations=ADMIN_GROUPS)
     _write_pair(files.admin_cert, files.admin_key, admin)

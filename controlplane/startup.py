@@ -38,8 +38,10 @@ def launch(
     timeout: float,
     say: Progress,
     node: bool = False,
+    pod_address: str | None = None,
 ) -> None:
-    """Start the three components; returns once Pods can be created."""
+    """Start the three components; returns once Pods can be created. ``pod_address``: the
+    address Pods reach the apiserver on (a node that routes Services), else loopback only."""
     pki = layout.pki
     server = server_url(ports)
     deadline = time.monotonic() + timeout
@@ -70,7 +72,8 @@ def launch(
         ),
     )
     apiserver = start(
-        "kube-apiserver", flags.apiserver_args(binaries.kube_apiserver, layout, ports)
+        "kube-apiserver",
+        flags.apiserver_args(binaries.kube_apiserver, layout, ports, pod_address=pod_address),
     )
     probe = HttpsProbe(pki.ca_cert, pki.admin_cert, pki.admin_key)
     try:
@@ -85,7 +88,11 @@ def launch(
         kcm = start(
             "kube-controller-manager",
             flags.controller_manager_args(
-                binaries.kube_controller_manager, layout, ports, node=node
+                binaries.kube_controller_manager,
+                layout,
+                ports,
+                node=node,
+                services=pod_address is not None,
             ),
         )
         everything = [etcd, apiserver, kcm]

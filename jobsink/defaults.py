@@ -11,6 +11,11 @@ The rules, applied to ``spec.job.spec.template.spec``:
    (``"0.25"``). A Job accepts both, but the CRD's schema types quantities as int-or-string, and
    the apiserver checks that schema after the mutating webhook, so a float would be refused.
 
+And one outside the pod spec, as Knative's ``Destination.SetDefaults`` does:
+
+4. ``spec.delivery.deadLetterSink.ref.namespace`` is the JobSink's namespace when unset (known
+   when the object carries ``metadata.namespace``, as the apiserver's admission requests do).
+
 Nothing else is defaulted on purpose: the apiserver applies the Job defaults of the cluster's own
 version (``backoffLimit: 6``, ``completions``/``parallelism: 1``, ``podReplacementPolicy``, ...)
 when the receiver creates each Job. Copying 1.36's values into every stored JobSink would freeze
@@ -33,6 +38,8 @@ Pointer = str | None
 DEFAULT_RESTART_POLICY = "Never"
 POD_SPEC_KEYS = ("spec", "job", "spec", "template", "spec")
 POD_SPEC_POINTER = "/" + "/".join(POD_SPEC_KEYS)
+REF_KEYS = ("spec", "delivery", "deadLetterSink", "ref")
+REF_POINTER = "/" + "/".join(REF_KEYS)
 QUANTITY_MAPS = frozenset({"limits", "requests", "overhead"})
 """Keys whose value maps resource names to quantities, wherever they appear in a pod spec."""
 QUANTITY_FIELDS = frozenset({"sizeLimit", "divisor"})
@@ -44,6 +51,7 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
     pod = _pod_spec(result)
     if pod is not None:
         _default_pod(pod, None, [])
+    _default_ref_namespace(result, [])
     return result
 
 
@@ -54,12 +62,35 @@ def default_patch(obj: dict[str, Any]) -> JSONPatch:
     objects lists them (per object: added members first, then changed ones in document order),
     so there is no diff to compute. Only the pod spec is copied: nothing else changes.
     """
-    pod = _pod_spec(obj)
-    if pod is None:
-        return []
     ops: JSONPatch = []
-    _default_pod(copy_json(pod), POD_SPEC_POINTER, ops)
+    pod = _pod_spec(obj)
+    if pod is not None:
+        _default_pod(copy_json(pod), POD_SPEC_POINTER, ops)
+    _default_ref_namespace(copy_json(obj), ops)
     return ops
+
+
+def _default_ref_namespace(obj: dict[str, Any], ops: JSONPatch) -> None:
+    """Rule 4 on ``obj`` (a private copy) in place, recorded in ``ops``."""
+    metadata, ref = obj.get("metadata"), _path(obj, REF_KEYS)
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    if (
+        isinstance(ref, dict)
+        and isinstance(namespace, str)
+        and namespace
+        and not ref.get("namespace")
+    ):
+        op = "replace" if "namespace" in ref else "add"
+        ref["namespace"] = _changed(ops, op, REF_POINTER, "namespace", namespace)
+
+
+def _path(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    node: Any = obj
+    for key in keys:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
 
 
 def copy_json(value: Any) -> Any:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from jobsink.delivery import dead_letter_sink
+from jobsink.destinations import DEAD_LETTER_SINK_RESOLVED, STATUS_FIELDS, Resolution
 from jobsink.names import selector
-from jobsink.validation import validate
+from jobsink.validation import DELIVERY_PATH, validate
 
 ADDRESSABLE = "Addressable"
 EVENT_POLICIES_READY = "EventPoliciesReady"
@@ -35,7 +37,7 @@ TransportEncryption = Literal["disabled", "permissive", "strict"]
 
 # The status keys this module owns. Anything else under .status (annotations written by someone
 # else) is left alone by the patch; ``policies`` is owned when the caller knows the EventPolicies.
-OWNED_KEYS = ("address", "addresses", "job", "observedGeneration", "conditions")
+OWNED_KEYS = ("address", "addresses", "job", "observedGeneration", "conditions", *STATUS_FIELDS)
 POLICIES_KEY = "policies"
 
 
@@ -147,7 +149,13 @@ def spec_problems(sink: Mapping[str, Any]) -> list[str]:
     """Why the Jobs of ``sink`` would be refused, as ``path: message`` lines: the admission
     webhook's own checks, for JobSinks stored while it was bypassed, down, or older than a rule."""
     without_status = {key: value for key, value in sink.items() if key != "status"}
-    return [str(problem) for problem in validate(without_status)]
+    # spec.delivery only decides where the events of failed Jobs go: its problems show in the
+    # DeadLetterSinkResolved condition and never keep a JobSink from taking events.
+    return [
+        str(problem)
+        for problem in validate(without_status)
+        if not problem.path.startswith(DELIVERY_PATH)
+    ]
 
 
 def desired_status(
@@ -155,11 +163,13 @@ def desired_status(
     addressing: Addressing,
     now: datetime,
     problems: Sequence[str] = (),
+    dead_letter: Resolution | None = None,
     policies: EventPolicies | None = None,
 ) -> dict[str, Any]:
     """The owned part of ``.status`` for ``sink`` (a JobSink as the apiserver returns it), given
-    the ``problems`` of its spec (``spec_problems``) and, when known, what its EventPolicies make
-    of it (Ready depends on ``EventPoliciesReady``, as in Knative)."""
+    the ``problems`` of its spec (``spec_problems``), when it has a dead-letter sink, how that
+    resolved (``jobsink.destinations``; None counts as not resolved yet), and, when known, what
+    its EventPolicies make of it (Ready depends on ``EventPoliciesReady``, as in Knative)."""
     metadata = sink.get("metadata") or {}
     namespace, name = metadata["namespace"], metadata["name"]
     current = sink.get("status") or {}
@@ -210,12 +220,31 @@ def desired_status(
     else:
         ready = condition(READY, TRUE, now, previous.get(READY))
 
+    conditions = [*owned, ready]
     status: dict[str, Any] = {
         "observedGeneration": metadata.get("generation", 0),
         "address": addressing.primary(namespace, name),
         "addresses": addressing.addresses(namespace, name),
-        "conditions": sorted([*owned, ready], key=lambda c: str(c["type"])),
     }
+    if dead_letter_sink(sink) is not None:
+        # Ready is left alone: events keep becoming Jobs whatever the dead-letter sink does.
+        resolution = dead_letter or Resolution.failed(UNKNOWN, "not resolved yet")
+        previous_dls = previous.get(DEAD_LETTER_SINK_RESOLVED)
+        if resolution.url is not None:
+            conditions.append(condition(DEAD_LETTER_SINK_RESOLVED, TRUE, now, previous_dls))
+            status.update(resolution.status_fields())
+        else:
+            conditions.append(
+                condition(
+                    DEAD_LETTER_SINK_RESOLVED,
+                    UNKNOWN if resolution.reason == UNKNOWN else FALSE,
+                    now,
+                    previous_dls,
+                    reason=resolution.reason if resolution.reason != UNKNOWN else None,
+                    message=resolution.message,
+                )
+            )
+    status["conditions"] = sorted(conditions, key=lambda c: str(c["type"]))
     if has_job:
         status["job"] = {"selector": selector(name)}
     if policies is not None and policies.applied:
@@ -257,11 +286,12 @@ def status_patch(
     addressing: Addressing,
     now: datetime,
     problems: Sequence[str] = (),
+    dead_letter: Resolution | None = None,
     policies: EventPolicies | None = None,
 ) -> dict[str, Any]:
     """The merge patch for ``.status`` of ``sink``; ``{}`` when its status is already right."""
     current = sink.get("status") or {}
-    desired = desired_status(sink, addressing, now, problems, policies)
+    desired = desired_status(sink, addressing, now, problems, dead_letter, policies)
     # Only the owned keys take part, so the patch never deletes what another writer put in .status.
     owned_keys = (*OWNED_KEYS, POLICIES_KEY) if policies is not None else OWNED_KEYS
     owned_current = {k: current[k] for k in owned_keys if k in current}

@@ -30,6 +30,16 @@ ANNOTATION_EVENT_ID: Final = "sinks.knative.dev/event-id"
 ANNOTATION_EVENT_STORED: Final = "sinks.knative.dev/event-stored"
 """Set on a Job by the delivery that completed it with its Secret after an earlier one failed."""
 
+LABEL_DEAD_LETTER: Final = "sinks.knative.dev/dead-letter"
+"""On the Jobs of a JobSink with a dead-letter sink: ``pending`` from creation, then ``delivered``
+or ``gave-up`` once the event of the failed Job was sent or given up (``receiver.deadletter``).
+A label, so that the receiver watches only these Jobs."""
+ANNOTATION_DEAD_LETTER: Final = "sinks.knative.dev/dead-letter"
+"""When and how a Job's dead letter ended: ``<outcome> <RFC 3339 time>: <detail>``."""
+DEAD_LETTER_PENDING: Final = "pending"
+DEAD_LETTER_DELIVERED: Final = "delivered"
+DEAD_LETTER_GAVE_UP: Final = "gave-up"
+
 EVENT_VOLUME: Final = "jobsink-event"
 """Name of the Secret volume (and of the user's volumeMount that relocates it)."""
 EVENT_MOUNT_PATH: Final = "/etc/jobsink-event"

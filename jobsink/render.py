@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from jobsink.defaults import copy_json, default
+from jobsink.delivery import dead_letter_sink
 from jobsink.names import (
     ANNOTATION_EVENT_ID,
     ANNOTATION_EVENT_SOURCE,
+    DEAD_LETTER_PENDING,
     ENV_EVENT_PATH,
     EVENT_KEY,
     EVENT_MOUNT_PATH,
     EVENT_VOLUME,
+    LABEL_DEAD_LETTER,
     LABEL_SINK_ID,
     LABEL_SINK_NAME,
     job_name,
@@ -116,13 +119,17 @@ def render_defaulted(sink: dict[str, Any], event: Event) -> Rendered:
     namespace = meta.get("namespace") or "default"
     job_spec = template.get("spec") or {}  # the caller's private copy: safe to modify
     _inject_event(job_spec, secret_name=name)
+    job_labels = labels
+    if dead_letter_sink(sink) is not None:
+        # Only the Job: it is what the dead-letter dispatcher watches and marks when done.
+        job_labels = {**labels, LABEL_DEAD_LETTER: DEAD_LETTER_PENDING}
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": labels,
+            "labels": job_labels,
             "annotations": annotations,
             "ownerReferences": [
                 {

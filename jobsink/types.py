@@ -18,7 +18,7 @@ from pydantic import Field, StrictStr
 
 from jobsink.models.base import KubeModel
 from jobsink.models.batch_v1 import JobSpec, ObjectMeta
-from jobsink.models.scalars import Int64, Time
+from jobsink.models.scalars import Int32, Int64, Time
 
 GROUP = "sinks.knative.dev"
 VERSION = "v1alpha1"
@@ -62,6 +62,72 @@ class JobTemplate(KubeModel):
     )
 
 
+class KReference(KubeModel):
+    """A reference to an Addressable object (Knative's ``duckv1.KReference``)."""
+
+    apiVersion: StrictStr = Field(description="API version of the referent.")
+    kind: StrictStr = Field(description="Kind of the referent, for example JobSink or Broker.")
+    name: StrictStr = Field(description="Name of the referent.")
+    namespace: StrictStr | None = Field(
+        default=None,
+        description="Namespace of the referent; defaults to the namespace of the JobSink.",
+    )
+
+
+class Destination(KubeModel):
+    """Where events go (Knative's ``duckv1.Destination``): a ``ref``, a ``uri``, or both."""
+
+    ref: KReference | None = Field(
+        default=None,
+        description="An Addressable whose status.address.url is the destination.",
+    )
+    uri: StrictStr | None = Field(
+        default=None,
+        description=(
+            "An absolute URL; or, with ref, a URL resolved against the referent's address "
+            "(a path such as /extra)."
+        ),
+    )
+    CACerts: StrictStr | None = Field(
+        default=None,
+        description="PEM CA certificates to trust for an https destination.",
+    )
+    audience: StrictStr | None = Field(
+        default=None, description="OIDC audience of the destination."
+    )
+
+
+class DeliverySpec(KubeModel):
+    """What happens to the event of a Job that fails (Knative's ``DeliverySpec`` shape).
+
+    An addition to Knative's JobSink API: Knative's own CRD would prune it.
+    """
+
+    deadLetterSink: Destination | None = Field(
+        default=None,
+        description=(
+            "Where the original event of a Job that ends Failed is sent, with the "
+            "knativeerrordest, knativeerrorcode and knativeerrordata extensions."
+        ),
+    )
+    retry: Int32 | None = Field(
+        default=None,
+        description="Retries of the dead-letter delivery after its first attempt (default 10).",
+    )
+    backoffPolicy: StrictStr | None = Field(
+        default=None,
+        description="How the delay between retries grows: exponential (default) or linear.",
+    )
+    backoffDelay: StrictStr | None = Field(
+        default=None,
+        description="ISO 8601 duration the retry delays are based on (default PT0.2S).",
+    )
+    timeout: StrictStr | None = Field(
+        default=None,
+        description="ISO 8601 duration of each delivery attempt (default PT30S).",
+    )
+
+
 class JobSinkSpec(KubeModel):
     """The desired state of a JobSink."""
 
@@ -70,6 +136,13 @@ class JobSinkSpec(KubeModel):
     job: JobTemplate | None = Field(
         default=None,
         description="The Job template instantiated once per event. Required.",
+    )
+    delivery: DeliverySpec | None = Field(
+        default=None,
+        description=(
+            "Where the events of failed Jobs go (a dead-letter sink) and how that delivery is "
+            "retried; an addition to Knative's JobSink API."
+        ),
     )
 
 
@@ -159,6 +232,17 @@ class JobSinkStatus(KubeModel):
     policies: list[AppliedEventPolicy] | None = Field(
         default=None,
         description="EventPolicies that apply to this JobSink.",
+    )
+    deadLetterSinkUri: StrictStr | None = Field(
+        default=None,
+        description="The resolved URL of spec.delivery.deadLetterSink (Knative's DeliveryStatus).",
+    )
+    deadLetterSinkCACerts: StrictStr | None = Field(
+        default=None,
+        description="PEM CA certificates of the resolved dead-letter sink.",
+    )
+    deadLetterSinkAudience: StrictStr | None = Field(
+        default=None, description="OIDC audience of the resolved dead-letter sink."
     )
 
 

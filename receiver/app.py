@@ -31,9 +31,11 @@ from receiver.controller.status import StatusReconciler
 from receiver.dataplane.authenticate import Authenticator, BearerTokens, Unauthenticated
 from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane, SinkLookup
+from receiver.deadletter.dispatcher import DeadLetterDispatcher
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics, exposition
+from receiver.outcomes.events import EventRecorder
 from receiver.protocol import WriteProtocol
 from receiver.settings import AuthenticationSettings, Settings
 from receiver.sweeper import Sweeper
@@ -132,9 +134,9 @@ def build(
     trust: TrustBundle | None = None,
 ) -> tuple[DataPlane, list[Background]]:
     """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
-    EventPolicy cache, JobSink cache and status reconciler unless ``sinks`` is given, sweeper),
-    all counting on ``metrics``. ``trust``: the CA certificates the status publishes with https
-    addresses."""
+    EventPolicy cache, JobSink cache, status reconciler and dead-letter dispatcher unless ``sinks``
+    is given, sweeper), all counting on ``metrics``. ``trust``: the CA certificates the status
+    publishes with https addresses."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -170,6 +172,17 @@ def build(
             if trust is not None:
                 trust.subscribe(reconciler.publish_ca_certs)
             background.append(reconciler)
+            # Dead letters go out from the Lease holder only, like status writes.
+            background.append(
+                DeadLetterDispatcher(
+                    caller,
+                    cache,
+                    reconciler.elector,
+                    EventRecorder(caller),
+                    namespace=settings.namespace,
+                    metrics=metrics,
+                )
+            )
         sinks = cache
     background.append(
         Sweeper(

@@ -34,6 +34,7 @@ class Metrics:
         self._data_plane()
         self._controller()
         self._authentication()
+        self._dead_letters()
 
     def _data_plane(self) -> None:
         self.events_accepted = Counter(
@@ -128,6 +129,21 @@ class Metrics:
             "Bearer tokens checked, by how (verified: signature checked; remembered: a token "
             "verified before; rejected)",
             ["how"],
+            registry=self.registry,
+        )
+
+    def _dead_letters(self) -> None:
+        # Labels are the JobSink's namespace and name: bounded by the JobSinks that exist.
+        self.dead_letters_delivered = Counter(
+            "jobsink_dead_letters_delivered",
+            "Events of failed Jobs delivered to their JobSink's dead-letter sink",
+            ["namespace", "jobsink"],
+            registry=self.registry,
+        )
+        self.dead_letters_failed = Counter(
+            "jobsink_dead_letters_failed",
+            "Events of failed Jobs whose dead letter was given up",
+            ["namespace", "jobsink"],
             registry=self.registry,
         )
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the binaries of the local node, each pinned and cached per version
 # beside the control plane:
-#   k8s-$K8S_VERSION/              kube-scheduler, kubelet (tools/k8s, as the control plane)
+#   k8s-$K8S_VERSION/              kube-scheduler, kubelet, kube-proxy (tools/k8s, as the control plane)
 #   containerd-$CONTAINERD_VERSION/ containerd, containerd-shim-runc-v2, ctr (tools/containerd)
 #   runc-$RUNC_VERSION/             runc with seccomp (tools/runc; cgo and libseccomp-dev)
 #   cni-$CNI_VERSION/               bridge, host-local, loopback, portmap (tools/cni)
 #   pause-$PAUSE_VERSION/           pause, compiled from Kubernetes' own pause.c
+#   coredns-$COREDNS_VERSION/       coredns, the cluster DNS (tools/coredns: the plugins its Corefile uses)
+#   registry-$REGISTRY_VERSION/     registry, the loopback OCI registry (tools/registry: filesystem storage)
 #
 # Versions: containerd recommends its 2.2 and 2.3 lines for Kubernetes 1.36 (RELEASES.md,
 # "Kubernetes Support"), both still run on cgroup v1; containerd 2.3 is tested with runc 1.5
@@ -19,6 +21,10 @@ CONTAINERD_VERSION=v2.3.7
 RUNC_VERSION=v1.5.3
 CNI_VERSION=v1.10.0
 PAUSE_VERSION=3.10.2
+# CoreDNS 1.13 is the line Kubernetes 1.36 ships as its cluster DNS; distribution v3.0.0 is the
+# registry's first v3 release.
+COREDNS_VERSION=v1.13.1
+REGISTRY_VERSION=v3.0.0
 
 # Everything runs from main(), which bash parses completely before running: editing this
 # file while a build is running cannot change what the running build executes.
@@ -30,7 +36,9 @@ main() {
   runc_dir="$cache_root/runc-$RUNC_VERSION"
   cni_dir="$cache_root/cni-$CNI_VERSION"
   pause_dir="$cache_root/pause-$PAUSE_VERSION"
-  mkdir -p "$k8s_dir" "$containerd_dir" "$runc_dir" "$cni_dir" "$pause_dir"
+  coredns_dir="$cache_root/coredns-$COREDNS_VERSION"
+  registry_dir="$cache_root/registry-$REGISTRY_VERSION"
+  mkdir -p "$k8s_dir" "$containerd_dir" "$runc_dir" "$cni_dir" "$pause_dir" "$coredns_dir" "$registry_dir"
 
   # The control-plane build writes into the same k8s directory and holds the same lock: one
   # Go build at a time on a 2-core machine, and never two writers of one binary.
@@ -42,18 +50,20 @@ main() {
     for name in "$@"; do [[ -x "$dir/$name" ]] || return 1; done
   }
   all_cached() {
-    have "$k8s_dir" kube-scheduler kubelet &&
+    have "$k8s_dir" kube-scheduler kubelet kube-proxy &&
       have "$containerd_dir" containerd containerd-shim-runc-v2 ctr &&
       have "$runc_dir" runc &&
       have "$cni_dir" bridge host-local loopback portmap &&
-      have "$pause_dir" pause
+      have "$pause_dir" pause &&
+      have "$coredns_dir" coredns &&
+      have "$registry_dir" registry
   }
   report() {
-    printf '%s\n' "$k8s_dir" "$containerd_dir" "$runc_dir" "$cni_dir" "$pause_dir"
+    printf '%s\n' "$k8s_dir" "$containerd_dir" "$runc_dir" "$cni_dir" "$pause_dir" "$coredns_dir" "$registry_dir"
   }
 
   if all_cached; then
-    echo "node binaries cached (kubelet $K8S_VERSION, containerd $CONTAINERD_VERSION, runc $RUNC_VERSION, CNI $CNI_VERSION)" >&2
+    echo "node binaries cached (kubelet $K8S_VERSION, containerd $CONTAINERD_VERSION, runc $RUNC_VERSION, CNI $CNI_VERSION, CoreDNS $COREDNS_VERSION, registry $REGISTRY_VERSION)" >&2
     report
     exit 0
   fi
@@ -89,6 +99,7 @@ main() {
   done
   build "$k8s_dir" kube-scheduler "$here/k8s" k8s.io/kubernetes/cmd/kube-scheduler 0 "" "$k8s_ldflags" "$K8S_VERSION"
   build "$k8s_dir" kubelet "$here/k8s" k8s.io/kubernetes/cmd/kubelet 0 "" "$k8s_ldflags" "$K8S_VERSION"
+  build "$k8s_dir" kube-proxy "$here/k8s" k8s.io/kubernetes/cmd/kube-proxy 0 "" "$k8s_ldflags" "$K8S_VERSION"
 
   # Static, as containerd's own static release: btrfs and devmapper need cgo and are unused.
   ctr_pkg=github.com/containerd/containerd/v2
@@ -128,6 +139,11 @@ main() {
     strip "$pause_dir/.pause.tmp"
     mv "$pause_dir/.pause.tmp" "$pause_dir/pause"
   fi
+
+  # Static (no cgo): CoreDNS runs alone in an image of its own, the registry on the host.
+  build "$coredns_dir" coredns "$here/coredns" . 0 "" "-s -w" "${COREDNS_VERSION#v}"
+  build "$registry_dir" registry "$here/registry" . 0 "" \
+    "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" "$REGISTRY_VERSION"
 
   echo "node binaries built in $(( $(date +%s) - start ))s" >&2
   report

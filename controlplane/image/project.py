@@ -34,9 +34,9 @@ from controlplane.image.inputs import (
 from controlplane.image.layout import BuildLayout
 from controlplane.image.wheelhouse import ensure_wheelhouse, served
 from controlplane.node.binaries import ensure_node_binaries
-from controlplane.node.containerd_config import CRI_NAMESPACE
-from controlplane.node.images import images_dir, import_archive
+from controlplane.node.images import images_dir
 from controlplane.node.layout import RUNTIME_PARENT, RUNTIME_PREFIX
+from controlplane.node.publish import import_image
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT = 1800
@@ -180,7 +180,7 @@ def ensure_project_image(
     imported: list[Path] = []
     for socket in running_node_sockets() if import_into is None else import_into:
         try:
-            import_archive(node.ctr, socket, CRI_NAMESPACE, archive)
+            import_image(node.ctr, socket, archive, reference)
         except ControlPlaneError:
             if import_into is not None:
                 raise

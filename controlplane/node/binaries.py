@@ -18,6 +18,8 @@ CONTAINERD_VERSION = "v2.3.7"
 RUNC_VERSION = "v1.5.3"
 CNI_VERSION = "v1.10.0"
 PAUSE_VERSION = "3.10.2"
+COREDNS_VERSION = "v1.13.1"
+REGISTRY_VERSION = "v3.0.0"
 CNI_PLUGINS = ("bridge", "host-local", "loopback", "portmap")
 
 BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "build-node.sh"
@@ -29,12 +31,15 @@ class NodeBinaries:
 
     kube_scheduler: Path
     kubelet: Path
+    kube_proxy: Path
     containerd: Path
     containerd_shim: Path
     ctr: Path
     runc: Path
     cni_dir: Path
     pause: Path
+    coredns: Path
+    registry: Path
 
     @classmethod
     def in_cache(cls, root: Path) -> NodeBinaries:
@@ -43,23 +48,29 @@ class NodeBinaries:
         return cls(
             kube_scheduler=k8s / "kube-scheduler",
             kubelet=k8s / "kubelet",
+            kube_proxy=k8s / "kube-proxy",
             containerd=containerd / "containerd",
             containerd_shim=containerd / "containerd-shim-runc-v2",
             ctr=containerd / "ctr",
             runc=root / f"runc-{RUNC_VERSION}" / "runc",
             cni_dir=root / f"cni-{CNI_VERSION}",
             pause=root / f"pause-{PAUSE_VERSION}" / "pause",
+            coredns=root / f"coredns-{COREDNS_VERSION}" / "coredns",
+            registry=root / f"registry-{REGISTRY_VERSION}" / "registry",
         )
 
     def executables(self) -> list[Path]:
         fixed = [
             self.kube_scheduler,
             self.kubelet,
+            self.kube_proxy,
             self.containerd,
             self.containerd_shim,
             self.ctr,
             self.runc,
             self.pause,
+            self.coredns,
+            self.registry,
         ]
         return fixed + [self.cni_dir / plugin for plugin in CNI_PLUGINS]
 

@@ -17,9 +17,6 @@ from controlplane.node.binaries import PAUSE_VERSION
 SANDBOX_IMAGE = f"localhost/jobsink/pause:{PAUSE_VERSION}"
 #: CRI's namespace in containerd: images must be imported there for the kubelet to see them.
 CRI_NAMESPACE = "k8s.io"
-#: Where every image pull goes: a loopback port nothing serves. No registry is reachable from
-#: here, and a pull must fail at once on this machine rather than try the internet.
-UNREACHABLE_REGISTRY = "http://127.0.0.1:9"
 
 
 @dataclass(frozen=True)
@@ -112,6 +109,7 @@ oom_score = 0
 """
 
 
-def registry_hosts_toml() -> str:
-    """``_default/hosts.toml``: every registry resolves to :data:`UNREACHABLE_REGISTRY`."""
-    return f"server = {_s(UNREACHABLE_REGISTRY)}\n"
+def registry_hosts_toml(registry_url: str) -> str:
+    """``_default/hosts.toml``: every registry, whatever host an image names, is the node's
+    loopback registry (``server`` leaves no fallback to the named host)."""
+    return f"server = {_s(registry_url)}\n"

@@ -203,6 +203,20 @@ def link_exists(name: str) -> bool:
     return _ip("link", "show", "dev", name).returncode == 0
 
 
+def create_bridge(bridge: str, address: str) -> None:
+    """The run's bridge with ``address`` (``a.b.c.d/len``) on its host side, up, forwarding
+    only what arrives on it (the machine-wide switch stays as it is)."""
+    for args in (
+        ("link", "add", bridge, "type", "bridge"),
+        ("addr", "add", address, "dev", bridge),
+        ("link", "set", bridge, "up"),
+    ):
+        result = _ip(*args)
+        if result.returncode != 0:
+            raise OSError(f"ip {' '.join(args)}: {result.stderr.strip()}")
+    Path(f"/proc/sys/net/ipv4/conf/{bridge}/forwarding").write_text("1\n")
+
+
 def delete_bridge(bridge: str) -> list[str]:
     """Delete the run's bridge and any interface still enslaved to it; returns what was deleted.
 

@@ -1,11 +1,13 @@
 """Images for Pods without a registry: locally assembled stand-ins under the exact references
 the documentation's Jobs name, built once and cached, imported into containerd at start.
 
-No registry is reachable from here. ``docker.io/library/bash:5`` is assembled from Debian's
-``bash`` and ``coreutils`` packages (and what they depend on) with ``apt-get download`` and
-``dpkg-deb -x``; ``localhost/jobsink/pause`` holds the pause binary compiled from Kubernetes'
-own source. They behave like the real images for the examples (bash, cat, echo, sleep) but are
-not them: a real cluster pulls the real images.
+No registry outside is reachable from here. ``docker.io/library/bash:5`` is assembled from
+Debian's ``bash`` and ``coreutils`` packages (and what they depend on) with ``apt-get download``
+and ``dpkg-deb -x``; ``docker.io/curlimages/curl:latest`` from ``curl`` and ``ca-certificates``,
+started as the real one starts (entrypoint, user, working directory);
+``localhost/jobsink/pause`` and ``localhost/jobsink/coredns`` hold one binary each, built here
+from source. They behave like the real images for what the documentation runs but are not
+them: a real cluster pulls the real images.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from pathlib import Path
 
 from controlplane.binaries import cache_root
 from controlplane.errors import ControlPlaneError
-from controlplane.node.binaries import PAUSE_VERSION
+from controlplane.node.binaries import COREDNS_VERSION, PAUSE_VERSION
 from controlplane.node.containerd_config import SANDBOX_IMAGE
-from controlplane.node.oci import image_archive, layer_from_directory
+from controlplane.node.coredns import COREDNS_IMAGE
+from controlplane.node.oci import RunConfig, image_archive, layer_from_directory
 
 Progress = Callable[[str], None]
 #: Raised whenever the way archives are made changes, so stale cached archives are rebuilt.
@@ -34,8 +37,8 @@ PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Said wherever the images are mentioned: they are not the images a cluster would pull.
 STAND_IN_NOTE = (
     "the images are locally assembled stand-ins under the references the documentation uses "
-    "(bash from Debian bookworm packages, pause from Kubernetes' source); a real cluster pulls "
-    "the real images"
+    "(bash and curl from Debian bookworm packages, pause and CoreDNS built from source); a real "
+    "cluster pulls the real images"
 )
 #: Documentation, manuals and translations: megabytes no container here reads.
 PRUNED = (
@@ -48,8 +51,23 @@ PRUNED = (
 
 
 @dataclass(frozen=True)
+class Account:
+    """A user (and its group) the image runs as, written to its passwd and group files."""
+
+    name: str
+    uid: int
+    group: str
+    gid: int
+
+    @property
+    def home(self) -> str:
+        return f"/home/{self.name}"
+
+
+@dataclass(frozen=True)
 class DebianImage:
-    """An image whose root filesystem is the given Debian packages and their dependencies.
+    """An image whose root filesystem is the given Debian packages and their dependencies,
+    plus ``files`` (path, text, mode), started as ``entrypoint`` + ``cmd`` by ``account``.
 
     ``content`` is an extra cache input: an image whose archive must change whenever a package
     version does passes :func:`package_files` of its packages here.
@@ -60,6 +78,9 @@ class DebianImage:
     cmd: tuple[str, ...]
     env: tuple[str, ...] = (PATH_ENV,)
     content: str = ""
+    entrypoint: tuple[str, ...] = ()
+    account: Account | None = None
+    files: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,18 +90,49 @@ class BinaryImage:
     reference: str
     binary: Path
     cmd: tuple[str, ...] = field(default=())
+    version: str = PAUSE_VERSION
 
 
 Image = DebianImage | BinaryImage
 
-#: The images the documentation's JobSinks run (examples/*.yaml all use bash:5).
+#: What curlimages/curl's entrypoint does: arguments that start with a dash, or name no
+#: command, are curl's (so `kubectl run curl --image=curlimages/curl -- -X POST ...` works).
+CURL_ENTRYPOINT = """\
+#!/bin/sh
+set -e
+case "$1" in
+  -*) set -- curl "$@" ;;
+  *) if [ -z "$1" ] || ! command -v "$1" >/dev/null 2>&1; then set -- curl "$@"; fi ;;
+esac
+exec "$@"
+"""
+
+#: The images the documentation's commands run: examples/*.yaml use bash:5, the install
+#: section's trigger `kubectl run curl --image=curlimages/curl` (untagged, so `:latest`,
+#: pulled on every start: it comes from the node's registry). The curl image starts as
+#: curlimages/curl does: entrypoint /entrypoint.sh, Cmd curl, user curl_user (uid 100, group
+#: 101), working directory its home.
+CURL_IMAGE = DebianImage(
+    "docker.io/curlimages/curl:latest",
+    # dash and coreutils: the shell and tools (cat, id, ...) busybox gives the real image.
+    ("curl", "ca-certificates", "dash", "coreutils"),
+    ("curl",),
+    entrypoint=("/entrypoint.sh",),
+    account=Account("curl_user", 100, "curl_group", 101),
+    files=(("entrypoint.sh", CURL_ENTRYPOINT, 0o755),),
+)
 WORKLOAD_IMAGES: tuple[DebianImage, ...] = (
     DebianImage("docker.io/library/bash:5", ("bash", "coreutils"), ("bash",)),
+    CURL_IMAGE,
 )
 
 
 def pause_image(pause_binary: Path) -> BinaryImage:
     return BinaryImage(SANDBOX_IMAGE, pause_binary, ("/pause",))
+
+
+def coredns_image(coredns_binary: Path) -> BinaryImage:
+    return BinaryImage(COREDNS_IMAGE, coredns_binary, ("/coredns",), version=COREDNS_VERSION)
 
 
 def images_dir() -> Path:
@@ -93,6 +145,10 @@ def cache_key(image: Image) -> str:
         described = {"packages": image.packages, "cmd": image.cmd}
         if image.env != (PATH_ENV,) or image.content:
             described |= {"env": image.env, "content": image.content}
+        # Only when set, so the keys (and cached archives) of plain images stay as they were.
+        if image.entrypoint or image.account or image.files:
+            described["start"] = [image.entrypoint, image.account and vars(image.account)]
+            described["files"] = image.files
     else:
         described = {"binary": hashlib.sha256(image.binary.read_bytes()).hexdigest()}
     text = json.dumps({"format": FORMAT, "reference": image.reference, **described}, sort_keys=True)
@@ -189,13 +245,41 @@ def _debian_rootfs(image: DebianImage, rootfs: Path, downloads: Path, say: Progr
     ca_bundle(rootfs)
     etc = rootfs / "etc"
     etc.mkdir(exist_ok=True)
-    (etc / "passwd").write_text(
-        "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    passwd = (
+        "root:x:0:0:root:/root:/bin/bash\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
     )
-    (etc / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    group = "root:x:0:\nnogroup:x:65534:\n"
+    account = image.account
+    if account is not None:
+        passwd += f"{account.name}:x:{account.uid}:{account.gid}::{account.home}:/sbin/nologin\n"
+        group += f"{account.group}:x:{account.gid}:\n"
+        (rootfs / account.home.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    (etc / "passwd").write_text(passwd)
+    (etc / "group").write_text(group)
     for directory, mode in (("tmp", 0o1777), ("root", 0o700), ("proc", 0o555), ("sys", 0o555)):
         (rootfs / directory).mkdir(exist_ok=True)
         (rootfs / directory).chmod(mode)
+    _maintainer_steps(rootfs)
+    for path, text, file_mode in image.files:
+        target = rootfs / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        target.chmod(file_mode)
+
+
+def _maintainer_steps(rootfs: Path) -> None:
+    """What the packages' maintainer scripts would have done that the images rely on
+    (``dpkg-deb -x`` runs none): dash's ``/bin/sh`` link and ca-certificates' bundle."""
+    shell = rootfs / "bin" / "sh"
+    if (rootfs / "bin" / "dash").exists() and not shell.exists() and not shell.is_symlink():
+        shell.symlink_to("dash")
+    certificates = rootfs / "usr" / "share" / "ca-certificates"
+    if certificates.is_dir():
+        bundle = rootfs / "etc" / "ssl" / "certs" / "ca-certificates.crt"
+        bundle.parent.mkdir(parents=True, exist_ok=True)
+        pems = sorted(certificates.rglob("*.crt"))
+        bundle.write_text("".join(pem.read_text() for pem in pems))
 
 
 def _binary_rootfs(image: BinaryImage, rootfs: Path) -> None:
@@ -220,15 +304,19 @@ def ensure_archive(image: Image, say: Progress) -> Path:
             if isinstance(image, DebianImage):
                 _debian_rootfs(image, rootfs, downloads, say)
                 created_by = f"jobsink: Debian packages {' '.join(image.packages)} (stand-in)"
+                run = RunConfig(
+                    cmd=image.cmd,
+                    entrypoint=image.entrypoint,
+                    env=list(image.env),
+                    user=str(image.account.uid) if image.account else "",
+                    workdir=image.account.home if image.account else "/",
+                )
             else:
                 _binary_rootfs(image, rootfs)
-                created_by = f"jobsink: {image.binary.name} {PAUSE_VERSION} (stand-in)"
+                created_by = f"jobsink: {image.binary.name} {image.version} (stand-in)"
+                run = RunConfig(cmd=image.cmd, env=[PATH_ENV])
             archive = image_archive(
-                image.reference,
-                layer_from_directory(rootfs),
-                cmd=image.cmd,
-                env=list(image.env) if isinstance(image, DebianImage) else [PATH_ENV],
-                created_by=created_by,
+                image.reference, layer_from_directory(rootfs), run=run, created_by=created_by
             )
             partial = target.with_suffix(".partial")
             partial.write_bytes(archive)
@@ -236,7 +324,11 @@ def ensure_archive(image: Image, say: Progress) -> Path:
     return target
 
 
-def import_archive(ctr: Path, socket: Path, namespace: str, archive: Path) -> None:
-    """Import into containerd and unpack for the default (overlayfs) snapshotter."""
-    _run([str(ctr), f"--address={socket}", f"--namespace={namespace}", "images", "import",
-          "--local", str(archive)])  # fmt: skip
+def imported_names(ctr_import_output: str) -> list[str]:
+    """Image names from ``ctr images import`` output (``unpacking NAME (sha256:...)...``)."""
+    names = []
+    for line in ctr_import_output.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "unpacking":
+            names.append(words[1])
+    return names

@@ -8,8 +8,9 @@ Choices that differ from a kubeadm node, and why:
   through the node's Hostname address, ``localhost`` (a loopback node IP is refused).
 - Small eviction thresholds and no image garbage collection: the machine is small and shared,
   and the locally assembled images cannot be pulled again once removed.
-- DNS: Pods are told to ask ``127.0.0.1``, their own loopback, where nothing answers; there is
-  no cluster DNS and nothing outside they may reach (and the host's resolvers are not copied).
+- DNS: Pods ask the cluster DNS (``kube-dns``) when the node routes Services; without it they
+  are told to ask ``127.0.0.1``, their own loopback, where nothing answers. The host's
+  resolvers are never copied into a Pod (``resolvConf: ""``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class KubeletSettings:
     serving_key: Path
     pod_logs: Path
     volume_plugins: Path
+    cluster_dns: str = LOOPBACK
 
 
 def kubelet_configuration(settings: KubeletSettings) -> dict[str, Any]:
@@ -70,7 +72,7 @@ def kubelet_configuration(settings: KubeletSettings) -> dict[str, Any]:
         "podLogsDir": str(settings.pod_logs),
         "volumePluginDir": str(settings.volume_plugins),
         "resolvConf": "",
-        "clusterDNS": [LOOPBACK],
+        "clusterDNS": [settings.cluster_dns],
         "clusterDomain": "cluster.local",
         "failSwapOn": False,
         # Not -999: without CAP_SYS_RESOURCE (withheld in sandboxes) lowering it fails.

@@ -112,3 +112,26 @@ class NodeLayout:
     @property
     def pki(self) -> Path:
         return self.root / "pki"
+
+    # -- Services, DNS and the registry ------------------------------------------------------
+
+    @property
+    def kube_proxy_config(self) -> Path:
+        return self.root / "kube-proxy.yaml"
+
+    @property
+    def kube_proxy_kubeconfig(self) -> Path:
+        return self.root / "kube-proxy.kubeconfig"
+
+    @property
+    def addons(self) -> Path:
+        """The cluster DNS's objects, as applied."""
+        return self.root / "coredns.yaml"
+
+    @property
+    def registry_config(self) -> Path:
+        return self.root / "registry.yaml"
+
+    @property
+    def registry_storage(self) -> Path:
+        return self.root / "registry"

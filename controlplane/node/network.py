@@ -1,9 +1,12 @@
-"""The Pods' network: one Linux bridge per run with a private IPv4 range, and nothing more.
+"""The Pods' network: one Linux bridge per run with a private IPv4 range (pure functions).
 
-Pod traffic must never leave the machine, so the bridge gets no address on the host and the
-Pods get no default route: a Pod reaches the other Pods of its run on the same bridge and its
-own loopback, nothing else (no masquerading, no forwarding, no DNS server). The range must not
-overlap any route of the host, or a Pod address could shadow a real network. Pure functions.
+Pod traffic must never leave the machine, so the Pods get no default route. Without Services
+the bridge has no address on the host either: a Pod reaches the other Pods of its run and its
+own loopback, nothing else. With Services (see ``firewall`` and ``kube_proxy``) the run
+creates the bridge itself with the range's first address (the gateway) and the Pods get one
+route more: the Service range via that gateway, where kube-proxy's rules rewrite it to a Pod
+or to the apiserver. The range must not overlap any route of the host, or a Pod address could
+shadow a real network.
 """
 
 from __future__ import annotations
@@ -102,9 +105,17 @@ def choose_pod_range(
 
 
 def cni_conflist(
-    *, network: str, bridge: str, pod_range: ipaddress.IPv4Network, ipam_dir: str
+    *,
+    network: str,
+    bridge: str,
+    pod_range: ipaddress.IPv4Network,
+    ipam_dir: str,
+    service_range: ipaddress.IPv4Network | None = None,
 ) -> dict[str, Any]:
-    """The CNI network list containerd hands to the plugins for every Pod sandbox."""
+    """The CNI network list containerd hands to the plugins for every Pod sandbox;
+    ``service_range``: routed via the gateway (the bridge's host address, which the run sets)."""
+    gateway = str(pod_range[1])
+    routes = [] if service_range is None else [{"dst": str(service_range), "gw": gateway}]
     return {
         "cniVersion": CNI_VERSION,
         "name": network,
@@ -112,16 +123,18 @@ def cni_conflist(
             {
                 "type": "bridge",
                 "bridge": bridge,
-                # No host address on the bridge and no default route in the Pod: nothing
-                # routes from a Pod to the host or beyond.
+                # No default route in the Pod, and the plugin sets no host address (it would
+                # also switch on forwarding for the whole machine): the run sets the gateway
+                # on the bridge itself when Pods need one.
                 "isGateway": False,
                 "isDefaultGateway": False,
                 "ipMasq": False,
                 "hairpinMode": False,
                 "ipam": {
                     "type": "host-local",
-                    "ranges": [[{"subnet": str(pod_range)}]],
-                    "routes": [],
+                    # The gateway is reserved: no Pod gets the bridge's address.
+                    "ranges": [[{"subnet": str(pod_range), "gateway": gateway}]],
+                    "routes": routes,
                     # host-local's default is /var/lib/cni/networks, shared with the host.
                     "dataDir": ipam_dir,
                 },

@@ -1,75 +1,91 @@
-"""``LocalNode``: containerd, the kubelet and kube-scheduler joined to a local control plane.
+"""``LocalNode``: containerd, the kubelet and kube-scheduler joined to a local control plane,
+with kube-proxy, the cluster DNS and a loopback registry when it routes Services.
 
-Start-up order: host checks and names; binaries and images (cached); certificates and
-configuration files; the run's cgroup; kube-scheduler and containerd; images imported into
-containerd; the kubelet; then wait until the Node is Ready and schedulable. Every wait has a
-deadline and fails at once, with the log tail, if a component exits.
+Before the control plane starts: :meth:`LocalNode.open_network` takes the machine's Service
+network (see ``firewall``) and creates the bridge with its gateway, so the apiserver can
+advertise it; :meth:`LocalNode.fence` adds the run's packet-filter rules for the apiserver's
+port. Then :meth:`LocalNode.start`: binaries and images (cached); certificates and
+configuration files; the run's cgroup; the registry, kube-scheduler and containerd; images
+imported into containerd and pushed to the registry; the kubelet and kube-proxy; the Node Ready
+and schedulable; the cluster DNS available. Every wait has a deadline and fails at once, with
+the log tail, if a component exits.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import ssl
-import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import httpx
-import yaml
 
 from certs.authority import CertificateAuthority
-from controlplane.kubeconfig import kubeconfig_document, write_kubeconfig
-from controlplane.node import host
+from controlplane.errors import ControlPlaneError
+from controlplane.node import firewall, host
+from controlplane.node.addresses import DNS_SERVICE_IP, SERVICE_RANGE
+from controlplane.node.api_reader import ApiReader
 from controlplane.node.binaries import NodeBinaries
-from controlplane.node.containerd_config import (
-    CRI_NAMESPACE,
-    ContainerdPaths,
-    containerd_config,
-    registry_hosts_toml,
-)
+from controlplane.node.coredns import COREDNS_IMAGE
+from controlplane.node.coredns import NAME as COREDNS
+from controlplane.node.coredns import NAMESPACE as COREDNS_NAMESPACE
+from controlplane.node.ctr import ctr_answers
+from controlplane.node.files import NodeInputs, write_node_files
 from controlplane.node.images import (
     STAND_IN_NOTE,
     WORKLOAD_IMAGES,
     Image,
+    coredns_image,
     ensure_archive,
-    import_archive,
     pause_image,
 )
+from controlplane.node.kube_proxy import kube_proxy_args
 from controlplane.node.kubelet_config import (
     NODE_NAME,
-    KubeletSettings,
     kubelet_args,
-    kubelet_configuration,
 )
 from controlplane.node.layout import NodeLayout
 from controlplane.node.network import (
     POD_CIDR_ENV,
     bridge_name,
     choose_pod_range,
-    cni_conflist,
     host_routes,
     network_name,
 )
-from controlplane.node.pki import write_node_pki
+from controlplane.node.publish import import_image, publish, push_image
+from controlplane.node.registry import (
+    REGISTRY_ENV,
+    RegistrySettings,
+    registry_args,
+)
+from controlplane.node.service_network import ServiceNetwork, services_wanted
+from controlplane.node.services import apply_addons
 from controlplane.node.teardown import NodeRecord
 from controlplane.pki import PkiFiles
-from controlplane.ports import LOOPBACK, free_ports
+from controlplane.ports import LOOPBACK
 from controlplane.processes import ManagedProcess
-from controlplane.readiness import HttpsProbe, wait_for
+from controlplane.readiness import HttpsProbe, http_ok, wait_for
 
 Progress = Callable[[str], None]
 Spawn = Callable[[str, list[str], Mapping[str, str]], ManagedProcess]
 CGROUP_PREFIX = "/jobsink-"
-NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 
 
 class LocalNode:
-    """One node for one control plane run. ``record`` is known before anything is created."""
+    """One node for one control plane run. ``record`` is known before anything is created.
 
-    def __init__(self, workdir: Path, run_id: str, pod_range: str | None = None) -> None:
+    ``services``: route Services (kube-proxy, the cluster DNS, Pods reaching the apiserver):
+    True insists, None does whenever no other run on this machine routes them, False never;
+    None defers to ``JOBSINK_NODE_SERVICES`` (``0``, ``1``) when it is set.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        run_id: str,
+        pod_range: str | None = None,
+        services: bool | None = None,
+    ) -> None:
+        self.run_id = run_id
         self.layout = NodeLayout(workdir, run_id)
         self.pod_range = choose_pod_range(
             host_routes(host.ip_routes()), pod_range or os.environ.get(POD_CIDR_ENV)
@@ -85,6 +101,35 @@ class LocalNode:
         self.kubelet_port = 0
         self.scheduler_port = 0
         self.ready_seconds: float | None = None
+        self.network = ServiceNetwork(
+            run_id, self.record, self.pod_range, services_wanted(services, os.environ)
+        )
+        self.registry: RegistrySettings | None = None
+        self._binaries: NodeBinaries | None = None
+
+    # -- before the control plane --------------------------------------------------------
+
+    @property
+    def services(self) -> bool:
+        """Whether this node routes Services (decided by :meth:`open_network`)."""
+        return self.network.held
+
+    @property
+    def service_lock(self) -> firewall.ServiceNetworkLock:
+        return self.network.lock
+
+    @property
+    def pod_address(self) -> str | None:
+        """Where Pods reach the apiserver: the gateway, when this node routes Services."""
+        return self.network.pod_address
+
+    def open_network(self, say: Progress) -> None:
+        """Before the apiserver: take the machine's Service network if wanted and free."""
+        self.network.open(f"the node of {self.layout.workdir}", say)
+
+    def fence(self, apiserver_port: int) -> None:
+        """The run's packet-filter rules for the apiserver's port (see ``firewall``)."""
+        self.network.fence(apiserver_port)
 
     def start(
         self,
@@ -96,19 +141,43 @@ class LocalNode:
         spawn: Spawn,
         say: Progress,
         timeout: float,
+        kubectl: Path,
+        extra_images: Sequence[tuple[Path, str]] = (),
     ) -> None:
+        """``extra_images``: (OCI archive, reference) pairs published as by
+        :meth:`publish_image` before the kubelet starts."""
         began = time.monotonic()
         deadline = began + timeout
+        self._binaries = binaries
 
         def remaining() -> float:
             return max(1.0, deadline - time.monotonic())
 
         images: list[Image] = [pause_image(binaries.pause), *WORKLOAD_IMAGES]
+        if self.services:
+            images.append(coredns_image(binaries.coredns))
         archives = [ensure_archive(image, say) for image in images]
-        self._write_files(binaries, authority, pki, server)
+        ports = write_node_files(
+            self.layout,
+            self.record,
+            NodeInputs(binaries, authority, pki, server, self.name, self.pod_range, self.services),
+        )
+        self.kubelet_port, self.scheduler_port = ports.kubelet, ports.scheduler
+        self.registry = ports.registry
         host.create_cgroup(self.record.cgroup)
 
+        assert self.registry is not None
+        registry = spawn(
+            "registry",
+            registry_args(binaries.registry, self.layout.registry_config),
+            REGISTRY_ENV,
+        )
         scheduler = spawn("kube-scheduler", self._scheduler_args(binaries, pki), {})
+        everything = [registry, scheduler]
+        if self.services:
+            say(f"starting kube-proxy (Services {SERVICE_RANGE}, DNS {DNS_SERVICE_IP})")
+            proxy_argv = kube_proxy_args(binaries.kube_proxy, self.layout.kube_proxy_config)
+            everything.append(spawn("kube-proxy", proxy_argv, {}))
         say("starting containerd")
         path = os.pathsep.join(
             [str(binaries.containerd.parent), str(binaries.runc.parent), os.environ["PATH"]]
@@ -118,33 +187,74 @@ class LocalNode:
             [str(binaries.containerd), f"--config={self.layout.containerd_config}"],
             {"PATH": path},
         )
+        everything.append(containerd)
+        socket, registry_settings = self.layout.containerd_socket, self.registry
         wait_for(
-            lambda: self._ctr(binaries, "version"),
+            lambda: ctr_answers(binaries.ctr, socket, "version"),
             what="containerd to answer on its socket",
             timeout=min(60.0, remaining()),
-            watched=[containerd],
+            watched=everything,
         )
-        references = ", ".join(image.reference for image in images)
-        say(f"importing {references} into containerd; {STAND_IN_NOTE}")
-        for archive in archives:
-            import_archive(binaries.ctr, self.layout.containerd_socket, CRI_NAMESPACE, archive)
+        wait_for(
+            lambda: http_ok(f"{registry_settings.url}/v2/"),
+            what="the registry /v2/",
+            timeout=min(60.0, remaining()),
+            watched=everything,
+        )
+        published = [
+            *zip(archives, (image.reference for image in images), strict=True),
+            *extra_images,
+        ]
+        references = ", ".join(reference for _, reference in published)
+        say(f"importing {references} into containerd and the node's registry; {STAND_IN_NOTE}")
 
-        say(f"starting kubelet (node {self.name}, Pod range {self.pod_range})")
-        kubelet = spawn(
-            "kubelet",
-            kubelet_args(
-                binaries.kubelet,
-                config=self.layout.kubelet_config,
-                kubeconfig=self.layout.kubelet_kubeconfig,
-                root_dir=self.layout.kubelet_root,
-                cert_dir=self.layout.kubelet_cert_dir,
-            ),
-            {"PATH": path},
-        )
-        everything = [scheduler, containerd, kubelet]
+        # The sandbox image first, then the kubelet: it registers the Node while the rest is
+        # imported one after the other (in parallel they only contend for the disk), the
+        # cluster DNS's first, and pushed behind. Start-up ends once all of it is done, so
+        # no Pod of the caller's can miss an image.
+        pause, rest = published[0], published[1:]
+        rest.sort(key=lambda pair: pair[1] != COREDNS_IMAGE)
+        import_image(binaries.ctr, socket, *pause)
+        importer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import")
+        others = ThreadPoolExecutor(max_workers=2, thread_name_prefix="push")
+        background: list[Future[object]] = [
+            others.submit(push_image, binaries.ctr, socket, pause[1], registry_settings)
+        ]
+
+        def import_then_push(archive: Path, reference: str) -> None:
+            import_image(binaries.ctr, socket, archive, reference)
+            # Queued before this import's future resolves, so the final join sees it.
+            background.append(
+                others.submit(push_image, binaries.ctr, socket, reference, registry_settings)
+            )
+            if reference == COREDNS_IMAGE:
+                # Only now: a cluster DNS Pod bound before its image is here would pull it
+                # from the registry, where it may not be yet, and back off for seconds.
+                background.append(
+                    others.submit(apply_addons, kubectl, server, pki, self.layout.addons)
+                )
+
+        background += [importer.submit(import_then_push, *pair) for pair in rest]
+
         probe = HttpsProbe(pki.ca_cert)
-        nodes = _ApiReader(server, pki)
+        api = ApiReader(server, pki)
         try:
+            say(f"starting kubelet (node {self.name}, Pod range {self.pod_range})")
+            everything.append(
+                spawn(
+                    "kubelet",
+                    kubelet_args(
+                        binaries.kubelet,
+                        config=self.layout.kubelet_config,
+                        kubeconfig=self.layout.kubelet_kubeconfig,
+                        root_dir=self.layout.kubelet_root,
+                        cert_dir=self.layout.kubelet_cert_dir,
+                    ),
+                    {"PATH": path},
+                )
+            )
+            while background:  # grows while imports finish and queue their pushes
+                background.pop(0).result(timeout=remaining())
             wait_for(
                 lambda: probe.ok(f"https://{LOOPBACK}:{self.scheduler_port}/healthz"),
                 what="kube-scheduler /healthz",
@@ -152,90 +262,37 @@ class LocalNode:
                 watched=everything,
             )
             wait_for(
-                lambda: nodes.node_schedulable(self.name),
+                lambda: api.node_schedulable(self.name),
                 what=f"Node {self.name} to be Ready and schedulable",
                 timeout=remaining(),
                 watched=everything,
             )
+            if self.services:
+                wait_for(
+                    lambda: api.deployment_available(COREDNS_NAMESPACE, COREDNS),
+                    what="the cluster DNS (Deployment kube-system/coredns) to be available",
+                    timeout=remaining(),
+                    watched=everything,
+                )
         finally:
+            # Nothing is left running on failure: queued work is dropped, running work ends
+            # with its ctr process (or with containerd when the plane stops).
+            importer.shutdown(wait=False, cancel_futures=True)
+            others.shutdown(wait=False, cancel_futures=True)
             probe.close()
-            nodes.close()
+            api.close()
         self.ready_seconds = time.monotonic() - began
         say(f"node {self.name} ready in {self.ready_seconds:.1f}s")
 
-    # -- files -------------------------------------------------------------------------
-
-    def _write_files(
-        self, binaries: NodeBinaries, authority: CertificateAuthority, pki: PkiFiles, server: str
-    ) -> None:
-        layout = self.layout
-        for directory in (
-            layout.root,
-            layout.runtime_dir,
-            layout.cni_conf_dir,
-            layout.ipam_dir,
-            layout.kubelet_root,
-            layout.pod_logs,
-            layout.volume_plugins,
-            layout.registry_hosts / "_default",
-        ):
-            directory.mkdir(parents=True, exist_ok=True)
-        layout.runtime_dir.chmod(0o700)
-        node_pki = write_node_pki(
-            layout.pki, authority, node_name=self.name, serving_ips=[LOOPBACK]
-        )
-        for path, client in (
-            (layout.kubelet_kubeconfig, node_pki.kubelet_client),
-            (layout.scheduler_kubeconfig, node_pki.scheduler_client),
-        ):
-            write_kubeconfig(
-                path,
-                kubeconfig_document(
-                    server=server,
-                    ca_cert=pki.ca_cert,
-                    client_cert=client.cert,
-                    client_key=client.key,
-                ),
-            )
-        self.kubelet_port, healthz_port, self.scheduler_port = free_ports(3)
-        settings = KubeletSettings(
-            port=self.kubelet_port,
-            healthz_port=healthz_port,
-            cgroup_root=self.record.cgroup,
-            runtime_socket=layout.containerd_socket,
-            client_ca=pki.ca_cert,
-            serving_cert=node_pki.kubelet_serving.cert,
-            serving_key=node_pki.kubelet_serving.key,
-            pod_logs=layout.pod_logs,
-            volume_plugins=layout.volume_plugins,
-        )
-        layout.kubelet_config.write_text(yaml.safe_dump(kubelet_configuration(settings)))
-        layout.containerd_config.write_text(
-            containerd_config(
-                ContainerdPaths(
-                    root=layout.containerd_root,
-                    state=layout.containerd_state,
-                    temp=layout.containerd_temp,
-                    socket=layout.containerd_socket,
-                    shim_sockets=layout.shim_sockets,
-                    runc=binaries.runc,
-                    runc_root=layout.runc_root,
-                    cni_bin=binaries.cni_dir,
-                    cni_conf=layout.cni_conf_dir,
-                    registry_hosts=layout.registry_hosts,
-                    opt=layout.root / "containerd" / "opt",
-                    cgroup=f"{self.record.cgroup}/runtime",
-                )
-            )
-        )
-        (layout.registry_hosts / "_default" / "hosts.toml").write_text(registry_hosts_toml())
-        conflist = cni_conflist(
-            network=self.record.network,
-            bridge=self.record.bridge,
-            pod_range=self.pod_range,
-            ipam_dir=str(layout.ipam_dir),
-        )
-        (layout.cni_conf_dir / "10-jobsink.conflist").write_text(json.dumps(conflist, indent=2))
+    def publish_image(self, archive: Path, reference: str) -> str:
+        """Import an OCI archive into containerd (so ``IfNotPresent`` finds it) and push it to
+        the node's registry (so a pull finds it too, as for ``:latest``). Returns the
+        registry path (``library/bash:5``). Works while the node runs, and for archives made
+        anywhere: an archive naming one other image is tagged ``reference``."""
+        binaries, registry = self._binaries, self.registry
+        if binaries is None or registry is None:
+            raise ControlPlaneError("the node is not started")
+        return publish(binaries.ctr, self.layout.containerd_socket, archive, reference, registry)
 
     def _scheduler_args(self, binaries: NodeBinaries, pki: PkiFiles) -> list[str]:
         return [
@@ -250,47 +307,3 @@ class LocalNode:
             f"--tls-private-key-file={pki.serving_key}",
             "--profiling=false",
         ]
-
-    def _ctr(self, binaries: NodeBinaries, *args: str) -> bool:
-        if not self.layout.containerd_socket.exists():
-            return False
-        result = subprocess.run(
-            [str(binaries.ctr), f"--address={self.layout.containerd_socket}", *args],
-            capture_output=True,
-            check=False,
-            timeout=30,
-        )
-        return result.returncode == 0
-
-
-class _ApiReader:
-    """GETs against the apiserver as the admin user (JSON answers, unlike ``HttpsProbe``)."""
-
-    def __init__(self, server: str, pki: PkiFiles) -> None:
-        context = ssl.create_default_context(cafile=str(pki.ca_cert))
-        context.load_cert_chain(str(pki.admin_cert), str(pki.admin_key))
-        self._server = server
-        # trust_env=False: a proxy from the environment must never see loopback traffic.
-        self._client = httpx.Client(verify=context, timeout=5.0, trust_env=False)
-
-    def get(self, path: str) -> dict[str, Any] | None:
-        try:
-            response = self._client.get(f"{self._server}{path}")
-        except httpx.HTTPError:
-            return None
-        if response.status_code != httpx.codes.OK:
-            return None
-        document: dict[str, Any] = response.json()
-        return document
-
-    def node_schedulable(self, name: str) -> bool:
-        node = self.get(f"/api/v1/nodes/{name}")
-        if node is None:
-            return False
-        conditions = node.get("status", {}).get("conditions", [])
-        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-        taints = node.get("spec", {}).get("taints", [])
-        return ready and not any(t["key"] == NOT_READY_TAINT for t in taints)
-
-    def close(self) -> None:
-        self._client.close()

@@ -72,24 +72,40 @@ def layer_from_directory(rootfs: Path) -> bytes:
     return buffer.getvalue()
 
 
-def image_config(
-    layer: Blob, *, cmd: Sequence[str], env: Sequence[str], created_by: str
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunConfig:
+    """How a container of the image starts, as an image's ``config`` says it."""
+
+    cmd: Sequence[str] = ()
+    entrypoint: Sequence[str] = ()
+    env: Sequence[str] = ()
+    user: str = ""
+    workdir: str = "/"
+
+    def document(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"Cmd": list(self.cmd), "Env": list(self.env)}
+        if self.entrypoint:
+            config["Entrypoint"] = list(self.entrypoint)
+        if self.user:
+            config["User"] = self.user
+        config["WorkingDir"] = self.workdir
+        return config
+
+
+def image_config(layer: Blob, *, run: RunConfig, created_by: str) -> dict[str, Any]:
     return {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Cmd": list(cmd), "Env": list(env), "WorkingDir": "/"},
+        "config": run.document(),
         "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
         "history": [{"created_by": created_by}],
     }
 
 
-def image_archive(
-    reference: str, layer_tar: bytes, *, cmd: Sequence[str], env: Sequence[str], created_by: str
-) -> bytes:
+def image_archive(reference: str, layer_tar: bytes, *, run: RunConfig, created_by: str) -> bytes:
     """A tarred OCI image layout holding one image named ``reference``."""
     layer = Blob(LAYER, layer_tar)
-    config = Blob(CONFIG, _canonical(image_config(layer, cmd=cmd, env=env, created_by=created_by)))
+    config = Blob(CONFIG, _canonical(image_config(layer, run=run, created_by=created_by)))
     manifest = Blob(
         MANIFEST,
         _canonical(

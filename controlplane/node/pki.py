@@ -2,7 +2,8 @@
 
 The kubelet authenticates as ``system:node:<node name>`` in group ``system:nodes``, which the
 apiserver's Node authorizer recognises, exactly as in a kubeadm cluster; the scheduler as
-``system:kube-scheduler``, which the default RBAC roles already bind. The kubelet's serving
+``system:kube-scheduler`` and kube-proxy as ``system:kube-proxy``, which the default RBAC roles
+already bind. The kubelet's serving
 certificate names the loopback address the apiserver dials for ``kubectl logs``.
 """
 
@@ -15,6 +16,8 @@ from certs.authority import CertificateAuthority, KeyPair
 
 NODE_GROUP = "system:nodes"
 SCHEDULER_USER = "system:kube-scheduler"
+#: Bound to ``system:node-proxier`` by the default RBAC policy, as kube-proxy is on any cluster.
+KUBE_PROXY_USER = "system:kube-proxy"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class NodePki:
     kubelet_client: CertFiles
     kubelet_serving: CertFiles
     scheduler_client: CertFiles
+    kube_proxy_client: CertFiles
 
 
 def node_user(node_name: str) -> str:
@@ -49,8 +53,10 @@ def write_node_pki(
     client = authority.issue_client(node_user(node_name), organizations=[NODE_GROUP])
     serving = authority.issue_server(dns_names=[node_name], ips=serving_ips)
     scheduler = authority.issue_client(SCHEDULER_USER)
+    kube_proxy = authority.issue_client(KUBE_PROXY_USER)
     return NodePki(
         kubelet_client=_write(directory, "kubelet-client", client),
         kubelet_serving=_write(directory, "kubelet-serving", serving),
         scheduler_client=_write(directory, "scheduler-client", scheduler),
+        kube_proxy_client=_write(directory, "kube-proxy-client", kube_proxy),
     )

@@ -2,8 +2,9 @@
 
 What one node leaves on the host besides its processes, all named after its run: a cgroup
 tree (containerd, its shims and every container live there), mounts below its directories
-(container root filesystems, Secret volumes, network namespaces), a bridge, and the CNI result
-cache files containerd's CNI library keeps in ``/var/lib/cni/results``.
+(container root filesystems, Secret volumes, network namespaces), a bridge, the CNI result
+cache files containerd's CNI library keeps in ``/var/lib/cni/results``, and, when it routed
+Services, its own ``JSK-<run>`` chains and kube-proxy's ``KUBE-*`` ones (see ``firewall``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from controlplane.node import host
+from controlplane.node import firewall, host
 
 #: Where libcni caches results; its default, which containerd does not let us move. Files are
 #: named ``<network>-<sandbox id>-<interface>``; containerd's own loopback network is one of them.
@@ -33,14 +34,23 @@ class NodeRecord(BaseModel):
     cgroup: str
     bridge: str
     network: str
+    #: Set once the run holds the Service network: its chains' prefix and kube-proxy binary.
+    chain_prefix: str | None = None
+    kube_proxy: str | None = None
 
 
 class TeardownIncomplete(RuntimeError):
     """Something could not be undone; the message lists it."""
 
 
-def teardown_node(record: NodeRecord) -> list[str]:
-    """Kill, unmount, delete; returns what was done. Raises if anything is left behind."""
+def teardown_node(
+    record: NodeRecord, service_lock: firewall.ServiceNetworkLock | None = None
+) -> list[str]:
+    """Kill, unmount, delete; returns what was done. Raises if anything is left behind.
+
+    ``service_lock``: the run's own hold on the Service network, released at the end; a run
+    recorded as routing Services without one (a killed run) has kube-proxy's rules removed
+    only if the lock is free, since a live holder's rules are the same chains."""
     done: list[str] = []
     killed = host.kill_cgroup(record.cgroup)
     if killed:
@@ -53,12 +63,38 @@ def teardown_node(record: NodeRecord) -> list[str]:
     busy_cgroups = host.remove_cgroup(record.cgroup)
     _remove_cni_results(record)
     _remove_shared_leftovers()
+    rules_left = _remove_rules(record, service_lock)
+    if record.chain_prefix or record.kube_proxy:
+        done.append("removed the run's packet-filter rules")
     problems = [f"still mounted: {point}" for point in still_mounted]
     problems += [f"cgroup still busy: {cgroup}" for cgroup in busy_cgroups]
+    problems += rules_left
     if problems:
         raise TeardownIncomplete("; ".join(problems))
     shutil.rmtree(record.runtime_dir, ignore_errors=True)
     return done
+
+
+def _remove_rules(
+    record: NodeRecord, service_lock: firewall.ServiceNetworkLock | None
+) -> list[str]:
+    problems: list[str] = []
+    if record.chain_prefix:
+        problems += firewall.remove_chains(record.chain_prefix)
+    lock = service_lock or firewall.ServiceNetworkLock()
+    try:
+        if record.kube_proxy and (
+            lock.held or lock.try_acquire(f"clean-up of {record.root}") is None
+        ):
+            error = firewall.kube_proxy_cleanup(Path(record.kube_proxy))
+            if error:
+                problems.append(error)
+            # --cleanup leaves KUBE-FIREWALL (the iptables proxier makes it, the kubelet used
+            # to): every KUBE- chain on this machine was this run's, since it held the lock.
+            problems += firewall.remove_chains(firewall.KUBE_PROXY_PREFIX)
+    finally:
+        lock.release()
+    return problems
 
 
 def sandbox_ids(record: NodeRecord) -> set[str]:

@@ -4,7 +4,8 @@
 for an event: would that Job be accepted? It runs, in order,
 
 1. structural validation against the generated models (types, unknown fields, required fields);
-2. the JobSink's own rules (``spec.job`` required, a name short enough for the labels);
+2. the JobSink's own rules (``spec.job`` required, a name short enough for the labels, a
+   ``spec.delivery`` Knative would accept);
 3. conflicts between the template and the injected event volume, mount and variable;
 4. the apiserver's Job and pod rules on the Job rendered for a placeholder event.
 
@@ -18,16 +19,18 @@ from typing import Any
 from jobsink.defaults import default
 from jobsink.render import PlaceholderEvent, render_defaulted
 from jobsink.validation.advice import warnings
+from jobsink.validation.delivery import validate_delivery
 from jobsink.validation.errors import FieldError, required
 from jobsink.validation.injection import injected_paths, is_under, validate_injection
 from jobsink.validation.job import validate_job_spec
 from jobsink.validation.meta import validate_annotations, validate_labels, validate_sink_metadata
 from jobsink.validation.structure import validate_structure
 
-__all__ = ["FieldError", "validate", "warnings"]
+__all__ = ["DELIVERY_PATH", "FieldError", "validate", "warnings"]
 
 JOB_SPEC_PATH = "spec.job.spec"
 POD_SPEC_PATH = f"{JOB_SPEC_PATH}.template.spec"
+DELIVERY_PATH = "spec.delivery"
 
 
 def validate(obj: dict[str, Any]) -> list[FieldError]:
@@ -41,6 +44,7 @@ def validate(obj: dict[str, Any]) -> list[FieldError]:
     if errors:
         return errors
     errors = validate_sink_metadata(obj.get("metadata") or {})
+    errors += validate_delivery((obj.get("spec") or {}).get("delivery"), DELIVERY_PATH)
     obj = default(obj)
     job = (obj.get("spec") or {}).get("job")
     if job is None:

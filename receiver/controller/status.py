@@ -26,12 +26,15 @@ from typing import Any, Literal
 from kubernetes import client
 
 from jobsink.lifecycle import spec_problems, status_patch
+from kubeapi.addressables import Addressables
+from kubeapi.calls import Caller
 from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
 from receiver.auth.policy_status import SinkPolicyStatus
 from receiver.controller.addressing import addressing_from, with_audiences
+from receiver.controller.destinations import RETRY_UNRESOLVED, DestinationResolver
 from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
 from receiver.controller.storms import StormGuard
@@ -89,6 +92,7 @@ class StatusReconciler:
         elector: LeaderElector | None = None,
         storms: StormGuard | None = None,
         metrics: Metrics | None = None,
+        resolver: DestinationResolver | None = None,
     ) -> None:
         """``policies``: the EventPolicies part of the status (None: not published)."""
         metrics = metrics or Metrics()
@@ -96,6 +100,7 @@ class StatusReconciler:
         lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
         self._jobsinks = jobsinks or JobSinks(api_client)
         self._cache = cache
+        self._resolver = resolver or DestinationResolver(cache, Addressables(Caller(api_client)))
         addressing = addressing_from(settings, server, ca_certs)
         self.addressing = with_audiences(addressing) if audiences else addressing
         self.elector = elector or LeaderElector(
@@ -111,6 +116,8 @@ class StatusReconciler:
         self._ready: set[Key] = set()
         self._delayed: dict[Key, float] = {}
         self._failures: dict[Key, int] = {}
+        self._unresolved: set[Key] = set()
+        """JobSinks whose dead-letter sink did not resolve: tried again after a while."""
         self._storms = storms or StormGuard(max_hold=max_backoff, metrics=metrics)
         self._wakeup = threading.Condition()
         self._stopping = threading.Event()
@@ -118,7 +125,7 @@ class StatusReconciler:
         self._processing: set[Key] = set()
         self._workers = workers
         self._next_resync = time.monotonic() + resync_every
-        cache.subscribe(self.enqueue)
+        cache.subscribe(self._sink_changed)
         self._policies = policies
         if policies is not None:
             policies.policies.subscribe(self._policies_changed)
@@ -162,6 +169,12 @@ class StatusReconciler:
         self.addressing = replace(self.addressing, ca_certs=ca_certs)
         for key in self._cache.sink_keys():
             self.enqueue(key)
+
+    def _sink_changed(self, key: Key) -> None:
+        self.enqueue(key)
+        # A JobSink that is another's dead-letter sink may have just got (or lost) its address.
+        for referrer in self._resolver.referrers_of(key):
+            self.enqueue(referrer)
 
     def _leadership_changed(self, leading: bool) -> None:
         if leading:
@@ -228,6 +241,10 @@ class StatusReconciler:
             self._storms.written(key)
         elif outcome == "gone":
             self._storms.forget(key)
+            self._resolver.forget(key)
+            self._unresolved.discard(key)
+        if key in self._unresolved:
+            self._defer(key, time.monotonic() + RETRY_UNRESOLVED)
 
     def _retry_later(self, key: Key) -> float:
         failures = self._failures[key] = self._failures.get(key, 0) + 1
@@ -254,8 +271,13 @@ class StatusReconciler:
                 policies = self._policies.of(sink)
                 if policies is None:
                     raise PoliciesNotLoaded("EventPolicies are not listed yet")
+            dead_letter = self._resolver.resolve(sink)
+            if dead_letter is not None and dead_letter.url is None:
+                self._unresolved.add(key)
+            else:
+                self._unresolved.discard(key)
             now = datetime.now(UTC)
-            patch = status_patch(sink, self.addressing, now, _problems(sink), policies)
+            patch = status_patch(sink, self.addressing, now, _problems(sink), dead_letter, policies)
             if not patch:
                 self._reconciles.labels("unchanged").inc()
                 return "unchanged"

@@ -105,3 +105,39 @@ def test_only_node_restriction_is_added_to_the_default_admission_plugins() -> No
 )
 def test_binary_comes_first(builder: Builder) -> None:
     assert builder(Path("/opt/bin/b"), LAYOUT, PORTS)[0] == "/opt/bin/b"
+
+
+@pytest.mark.parametrize(
+    ("pod_address", "present", "absent"),
+    [
+        (
+            None,
+            ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+             "--endpoint-reconciler-type=none"],
+            [],
+        ),
+        (
+            "10.244.0.1",
+            ["--bind-address=0.0.0.0", "--advertise-address=10.244.0.1"],
+            ["--endpoint-reconciler-type=none", "--bind-address=127.0.0.1"],
+        ),
+    ],
+    ids=["no Services: loopback only", "Services: advertised to Pods, lease reconciler"],
+)  # fmt: skip
+def test_the_apiserver_is_advertised_to_pods_only_when_the_node_routes_services(
+    pod_address: str | None, present: list[str], absent: list[str]
+) -> None:
+    argv = flags.apiserver_args(Path("/bin/apiserver"), LAYOUT, PORTS, pod_address=pod_address)
+    assert [flag for flag in present if flag not in argv] == []
+    assert [flag for flag in absent if flag in argv] == []
+
+
+def test_deployments_and_endpoint_slices_are_reconciled_only_with_services() -> None:
+    def controllers(services: bool) -> set[str]:
+        argv = flags.controller_manager_args(
+            Path("/bin/kcm"), LAYOUT, PORTS, node=True, services=services
+        )
+        return set(next(a for a in argv if a.startswith("--controllers=")).split("=")[1].split(","))
+
+    assert set(flags.SERVICE_CONTROLLERS).isdisjoint(controllers(services=False))
+    assert set(flags.SERVICE_CONTROLLERS) <= controllers(services=True)

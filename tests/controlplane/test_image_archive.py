@@ -9,13 +9,13 @@ import tarfile
 from pathlib import Path
 
 from controlplane.image.archive import unpacked_size
-from controlplane.node.oci import LAYER, MANIFEST, Blob, image_archive
+from controlplane.node.oci import LAYER, MANIFEST, Blob, RunConfig, image_archive
 
 
 def test_an_uncompressed_layer_counts_as_stored(tmp_path: Path) -> None:
     layer = b"x" * 10240
     archive = tmp_path / "plain.tar"
-    archive.write_bytes(image_archive("localhost/x:1", layer, cmd=[], env=[], created_by="test"))
+    archive.write_bytes(image_archive("localhost/x:1", layer, run=RunConfig(), created_by="test"))
     assert unpacked_size(archive) == len(layer)
 
 

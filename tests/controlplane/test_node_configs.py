@@ -7,7 +7,6 @@ from pathlib import Path
 
 from controlplane.node.containerd_config import (
     SANDBOX_IMAGE,
-    UNREACHABLE_REGISTRY,
     ContainerdPaths,
     containerd_config,
     registry_hosts_toml,
@@ -75,9 +74,11 @@ def test_the_containerd_config_parses_and_points_into_the_run() -> None:
     assert leaks == []
 
 
-def test_every_registry_resolves_to_a_loopback_port() -> None:
-    assert tomllib.loads(registry_hosts_toml()) == {"server": UNREACHABLE_REGISTRY}
-    assert UNREACHABLE_REGISTRY.startswith("http://127.0.0.1:")
+def test_every_registry_resolves_to_the_nodes_loopback_registry_alone() -> None:
+    # `server` and no [host] table: containerd has no other host to fall back to.
+    assert tomllib.loads(registry_hosts_toml("http://127.0.0.1:5123")) == {
+        "server": "http://127.0.0.1:5123"
+    }
 
 
 def test_the_shim_socket_directory_fits_containerds_limit() -> None:

@@ -35,7 +35,7 @@ def test_print_uris_output_becomes_one_sorted_line_per_file_with_its_hash() -> N
 def test_the_workload_images_keep_their_cache_keys() -> None:
     """Images without env or content keep the key they had before those fields existed, so
     the archives already cached on machines stay valid."""
-    (bash,) = WORKLOAD_IMAGES
+    bash = WORKLOAD_IMAGES[0]
     assert bash.env == (PATH_ENV,)
     assert not bash.content
     assert cache_key(bash) == "b35b23b10db0efae"

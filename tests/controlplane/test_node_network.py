@@ -85,23 +85,35 @@ def test_bridge_names_fit_an_interface_name() -> None:
     assert len(bridge_name("f" * 32)) <= IFNAMSIZ
 
 
-def test_the_cni_list_gives_pods_no_gateway_no_masquerade_and_no_routes() -> None:
+@pytest.mark.parametrize(
+    ("service_range", "routes"),
+    [
+        (None, []),
+        ("10.0.0.0/24", [{"dst": "10.0.0.0/24", "gw": "10.245.0.1"}]),
+    ],
+    ids=["no Services: no route at all", "Services: their range via the gateway, no default"],
+)
+def test_the_cni_list_gives_pods_no_default_route_and_no_masquerade(
+    service_range: str | None, routes: list[dict[str, str]]
+) -> None:
     conflist = cni_conflist(
         network="jobsink-abc",
         bridge="jsk-abc",
         pod_range=ipaddress.IPv4Network("10.245.0.0/24"),
         ipam_dir="/work/run/node/cni/ipam",
+        service_range=ipaddress.IPv4Network(service_range) if service_range else None,
     )
     bridge, portmap = conflist["plugins"]
     assert conflist["name"] == "jobsink-abc"
     assert (bridge["type"], bridge["bridge"]) == ("bridge", "jsk-abc")
+    # isGateway would make the plugin switch on forwarding for the whole machine.
     assert bridge["isGateway"] is False
     assert bridge["isDefaultGateway"] is False
     assert bridge["ipMasq"] is False
     assert bridge["ipam"] == {
         "type": "host-local",
-        "ranges": [[{"subnet": "10.245.0.0/24"}]],
-        "routes": [],
+        "ranges": [[{"subnet": "10.245.0.0/24", "gateway": "10.245.0.1"}]],
+        "routes": routes,
         "dataDir": "/work/run/node/cni/ipam",
     }
     assert portmap["type"] == "portmap"

@@ -15,6 +15,7 @@ from controlplane.node.oci import (
     IMAGE_NAME_ANNOTATION,
     LAYER,
     MANIFEST,
+    RunConfig,
     image_archive,
     layer_from_directory,
 )
@@ -69,7 +70,7 @@ def test_the_same_tree_gives_the_same_bytes(tmp_path: Path) -> None:
 )
 def test_the_index_names_the_image_and_every_digest_matches(reference: str, tag: str) -> None:
     archive = image_archive(
-        reference, b"layer-bytes", cmd=["bash"], env=["PATH=/bin"], created_by="t"
+        reference, b"layer-bytes", run=RunConfig(cmd=["bash"], env=["PATH=/bin"]), created_by="t"
     )
     files = _members(archive)
     assert json.loads(files["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
@@ -86,3 +87,31 @@ def test_the_index_names_the_image_and_every_digest_matches(reference: str, tag:
     config = json.loads(files[f"blobs/sha256/{manifest['config']['digest'].split(':')[1]}"])
     assert config["rootfs"]["diff_ids"] == [layer["digest"]]
     assert config["config"]["Cmd"] == ["bash"]
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        (
+            RunConfig(cmd=["bash"], env=["PATH=/bin"]),
+            {"Cmd": ["bash"], "Env": ["PATH=/bin"], "WorkingDir": "/"},
+        ),
+        (
+            RunConfig(
+                cmd=["curl"], entrypoint=["/entrypoint.sh"], user="100", workdir="/home/curl_user"
+            ),
+            {
+                "Cmd": ["curl"],
+                "Entrypoint": ["/entrypoint.sh"],
+                "Env": [],
+                "User": "100",
+                "WorkingDir": "/home/curl_user",
+            },
+        ),
+    ],
+    ids=["a command alone, as before", "entrypoint, user and working directory"],
+)
+def test_the_image_config_says_how_a_container_starts(
+    run: RunConfig, expected: dict[str, object]
+) -> None:
+    assert run.document() == expected

@@ -42,6 +42,7 @@ from kubernetes import client
 
 from controlplane import ControlPlane
 from jobsink.types import CRD_NAME
+from tests.e2e.node.residue import packet_filter_rules
 from tests.e2e.node.runs import NodeStack, require_node
 from tests.e2e.services import (
     RunningReceiver,
@@ -101,8 +102,10 @@ def _session_plane(
 ) -> Iterator[ControlPlane]:
     config = request.config
     say = _terminal_printer(config)
+    rules_before = packet_filter_rules() if node else []
     plane = ControlPlane(keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1", node=node)
     plane.start(progress=say)
+    routed_services = plane.node is not None and plane.node.services
     say(f"workdir {plane.workdir}; KUBECONFIG={plane.kubeconfig}")
     config.stash[key] = plane
     try:
@@ -115,6 +118,10 @@ def _session_plane(
             shutil.copytree(plane.layout.logs, kept, dirs_exist_ok=True)
             say(f"end-to-end tests failed: full component logs kept in {kept}")
         plane.stop()
+        if routed_services:
+            # The node held the machine's Service network: its rules, kube-proxy's included,
+            # are gone and nothing else changed (an error at the session's end otherwise).
+            assert packet_filter_rules() == rules_before
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from controlplane.node import host
+from controlplane.node.firewall import rule_lines, save
 from controlplane.node.teardown import CNI_RESULTS, LOOPBACK_NETWORK, NodeRecord
 
 SLEEPER = """\
@@ -47,10 +48,24 @@ def residue(record: NodeRecord, workdir: Path, sandboxes: set[str]) -> list[str]
     ]
     if Path(record.runtime_dir).exists():
         found.append(f"directory {record.runtime_dir}")
-    iptables_save = shutil.which("iptables-save")
-    if iptables_save:
-        rules = subprocess.run([iptables_save], capture_output=True, text=True, check=False)
-        found += [
-            f"iptables rule {line}" for line in rules.stdout.splitlines() if record.network in line
-        ]
+    marks = [record.network, *([record.chain_prefix] if record.chain_prefix else [])]
+    for family in ("iptables", "ip6tables"):
+        save = shutil.which(f"{family}-save")
+        if save:
+            rules = subprocess.run([save], capture_output=True, text=True, check=False)
+            found += [
+                f"{family} rule {line}"
+                for line in rules.stdout.splitlines()
+                if any(mark in line for mark in marks)
+            ]
     return found
+
+
+def packet_filter_rules() -> list[str]:
+    """Every rule and user chain of the machine, IPv4 and IPv6 (see ``firewall.rule_lines``)."""
+    return [
+        f"{family} {line}"
+        for family in ("iptables", "ip6tables")
+        if shutil.which(f"{family}-save")
+        for line in rule_lines(save(family))
+    ]

@@ -12,17 +12,19 @@ from pathlib import Path
 from controlplane import ControlPlane
 from controlplane.node.teardown import NodeRecord, sandbox_ids
 from controlplane.state import RunRegistry
-from tests.e2e.node.residue import SLEEPER, residue
+from tests.e2e.node.residue import SLEEPER, packet_filter_rules, residue
 from tests.e2e.node.runs import require_node
 from tests.e2e.support import REPO
 
 
-def test_stopping_the_node_leaves_no_process_mount_interface_or_cgroup() -> None:
+def test_stopping_the_node_leaves_no_process_mount_interface_cgroup_or_rule() -> None:
     require_node()
+    rules_before = packet_filter_rules()
     plane = ControlPlane(node=True).start()
     try:
         assert plane.node is not None
         record, workdir = plane.node.record, plane.workdir
+        routed_services = plane.node.services
         plane.kubectl("apply", "-f", "-", input=SLEEPER)
         plane.kubectl("wait", "--for=condition=Ready", "--timeout=120s", "pod/sleeper")
         sandboxes = sandbox_ids(record)
@@ -35,6 +37,10 @@ def test_stopping_the_node_leaves_no_process_mount_interface_or_cgroup() -> None
 
     assert residue(record, workdir, sandboxes) == []
     assert not workdir.exists()
+    if routed_services:
+        # It held the machine's Service network, so no other run changed a rule meanwhile:
+        # iptables-save and ip6tables-save say what they said before it started.
+        assert packet_filter_rules() == rules_before
 
 
 def test_a_killed_run_is_reclaimed_by_the_next() -> None:

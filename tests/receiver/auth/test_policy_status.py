@@ -87,7 +87,7 @@ def conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_ready_follows_event_policies_ready() -> None:
     broken = EventPolicies("False", "EventPoliciesNotReady", "event policies b are not ready")
-    status = desired_status(sink(), Addressing.for_service(), NOW, (), broken)
+    status = desired_status(sink(), Addressing.for_service(), NOW, policies=broken)
     by_type = conditions(status)
     assert list(by_type) == ["Addressable", "EventPoliciesReady", "Ready"]
     assert by_type["Ready"]["status"] == "False"
@@ -97,7 +97,7 @@ def test_ready_follows_event_policies_ready() -> None:
 
 def test_status_lists_the_ready_applying_policies() -> None:
     fine = EventPolicies("True", applied=("a", "b"))
-    status = desired_status(sink(), Addressing.for_service(), NOW, (), fine)
+    status = desired_status(sink(), Addressing.for_service(), NOW, policies=fine)
     assert status["policies"] == [
         {"apiVersion": "eventing.knative.dev/v1alpha1", "name": "a"},
         {"apiVersion": "eventing.knative.dev/v1alpha1", "name": "b"},
@@ -110,7 +110,7 @@ def test_policies_that_stop_applying_are_removed_from_status() -> None:
         "status": {"policies": [{"apiVersion": "eventing.knative.dev/v1alpha1", "name": "a"}]}
     }
     patch = status_patch(
-        obj, Addressing.for_service(), NOW, (), EventPolicies("True", "OIDCDisabled", "m")
+        obj, Addressing.for_service(), NOW, policies=EventPolicies("True", "OIDCDisabled", "m")
     )
     assert patch["policies"] is None
 
