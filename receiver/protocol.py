@@ -34,6 +34,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from jobsink import tracecontext
 from jobsink.event import CloudEvent
 from jobsink.names import (
     ANNOTATION_EVENT_ID,
@@ -105,7 +106,7 @@ class WriteProtocol:
         name = self.name_of(sink, event)
         if self._already_done(namespace, name, sink, event, deadline):
             return Accepted(namespace, name, Outcome.DUPLICATE)
-        rendered = render(sink, event)
+        rendered = render(sink, event, tracecontext.of_attributes(event.attributes))
         job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
         body = secret_owned_by(rendered.secret, name, _uid(job))
         completed = self._ensure_secret(namespace, body, deadline)

@@ -130,6 +130,7 @@ class DataPlane:
             return self._refuse(failure, close=True)  # the body is not (all) read
         limit = self.limits.max_batch_events
         decoded = wire.decode(request.headers.raw, raw, max_batch_events=limit)  # 5
+        decoded = wire.with_request_trace(decoded, request.headers.raw)
         await self.authorizer.authorize(request.headers, sink, decoded)  # 6
         deadline = time.monotonic() + self.limits.request_timeout
         protocol = self.protocol
