@@ -20,15 +20,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
+from kubeapi.events import EventClient
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
 from receiver.dataplane.handler import DataPlane, SinkLookup
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics, exposition
+from receiver.outcomes.events import EventRecorder
+from receiver.outcomes.jobs import JobOutcomes
 from receiver.protocol import WriteProtocol
 from receiver.settings import Settings
 from receiver.sweeper import Sweeper
+from receiver.tracing import Tracing, configure
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -109,10 +113,12 @@ def build(
     api_client: client.ApiClient,
     sinks: SinkLookup | None = None,
     metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
 ) -> tuple[DataPlane, list[Background]]:
-    """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
-    JobSink cache and status reconciler unless ``sinks`` is given, sweeper), all counting on
-    ``metrics``."""
+    """The real receiver over ``api_client``: the data plane, and the background parts (span
+    exporter, Event recorder, Job index, JobSink cache, status reconciler and the watch of how
+    Jobs end unless ``sinks`` is given, sweeper), all counting on ``metrics``. ``tracing``
+    defaults to what the ``OTEL_*`` variables ask for."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -120,17 +126,36 @@ def build(
     caller = Caller(api_client, observe=metrics.observe_kube_call, throttle=throttle)
     jobs, secrets = object_client.jobs(caller), object_client.secrets(caller)
     index = JobIndex(jobs, namespace=settings.namespace, max_entries=settings.index.max_entries)
-    protocol = WriteProtocol(jobs, secrets, index)
-    background: list[Background] = [index]
+    tracing = tracing or configure()  # the OTEL_* variables
+    protocol = WriteProtocol(jobs, secrets, index, tracing)
+    # Event writes go around the client-side QPS limit: they have bounds of their own
+    # (receiver.outcomes.series) and must never take the data plane's share of calls.
+    recorder = EventRecorder(
+        EventClient(Caller(api_client, observe=metrics.observe_kube_call)), metrics=metrics
+    )
+    # Started first and stopped last, so the other parts' last Events are written.
+    background: list[Background] = [tracing, recorder, index]
     if sinks is None:
         cache = SinkCache(api_client, namespace=settings.namespace, metrics=metrics)
         background.append(cache)
         if settings.status.enabled:
-            background.append(
-                StatusReconciler(
-                    api_client, cache, settings.status, server=settings.server, metrics=metrics
-                )
+            reconciler = StatusReconciler(
+                api_client,
+                cache,
+                settings.status,
+                server=settings.server,
+                metrics=metrics,
+                recorder=recorder,
             )
+            outcomes = JobOutcomes(
+                jobs,
+                recorder,
+                metrics=metrics,
+                namespace=settings.namespace,
+                grace=settings.status.lease.duration_seconds,
+            )
+            reconciler.elector.on_change(outcomes.leadership_changed)
+            background += [reconciler, outcomes]
         sinks = cache
     background.append(
         Sweeper(
@@ -142,5 +167,14 @@ def build(
             metrics=metrics,
         )
     )
-    plane = DataPlane(limits, sinks, protocol, jobs, namespace=settings.namespace, metrics=metrics)
+    plane = DataPlane(
+        limits,
+        sinks,
+        protocol,
+        jobs,
+        namespace=settings.namespace,
+        metrics=metrics,
+        recorder=recorder,
+        tracing=tracing,
+    )
     return plane, background
