@@ -36,6 +36,9 @@ class Metrics:
     _with_process_metrics: bool = field(default=False, init=False, repr=False)
 
     _sink_labels: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
+    _sink_children: dict[tuple[int, str, str], Counter] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._data_plane()
@@ -170,6 +173,16 @@ class Metrics:
             return OVERFLOW, OVERFLOW
         self._sink_labels.add(pair)
         return pair
+
+    def count_for_sink(self, counter: Counter, namespace: str, name: str) -> None:
+        """Add one to ``counter`` for a JobSink, the labelled child kept (``labels`` takes a lock
+        and checks the values each time; the data plane counts every created Job)."""
+        labels = self.sink(namespace, name)
+        key = (id(counter), *labels)
+        child = self._sink_children.get(key)
+        if child is None:
+            child = self._sink_children[key] = counter.labels(*labels)
+        child.inc()
 
     def observe_kube_call(self, operation: str, code: str, seconds: float) -> None:
         """``kubeapi.calls.Observer`` feeding the two Kubernetes metrics."""

@@ -216,9 +216,9 @@ class DataPlane:
         self.metrics.events_accepted.labels(accepted.outcome.value).inc()
         if accepted.outcome is Outcome.CREATED:
             self.metrics.jobs_created.inc()
-            self.metrics.sink_jobs_created.labels(
-                *self.metrics.sink(accepted.namespace, sink["metadata"]["name"])
-            ).inc()
+            self.metrics.count_for_sink(
+                self.metrics.sink_jobs_created, accepted.namespace, sink["metadata"]["name"]
+            )
             # One Event per JobSink and interval with a count, not one per Job: a storm of
             # events must not become a storm of etcd writes.
             self.recorder.emit(sink, NORMAL, "SuccessfulCreate", "Created Job for an event")

@@ -73,6 +73,17 @@ def reference(obj: dict[str, Any], *, kind: str = "JobSink") -> dict[str, str]:
     return {k: v for k, v in ref.items() if v}
 
 
+def _identity(obj: dict[str, Any] | None) -> Hashable:
+    """What tells objects apart for :meth:`EventRecorder.emit`'s cache: the kind, namespace,
+    name and uid of a whole object, the fields of a reference."""
+    if obj is None:
+        return None
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        return (obj.get("kind"), meta.get("namespace"), meta.get("name"), meta.get("uid"))
+    return tuple(sorted((k, str(v)) for k, v in obj.items() if k in REFERENCE_FIELDS))
+
+
 def micro_time(wall: float) -> str:
     """A MicroTime as the API writes it: RFC 3339 in UTC with microseconds."""
     return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -110,6 +121,10 @@ class EventRecorder:
         self._metrics = metrics or Metrics()
         self._clock, self._wall = clock, wall
         self._bodies: dict[Hashable, tuple[str, dict[str, Any]]] = {}
+        self._kinds: dict[Hashable, tuple[Hashable, tuple[str, str], str, dict[str, Any]]] = {}
+        """What :meth:`_kind` made of an occurrence, by the identity of its objects: the data
+        plane records one per created Job, and this keeps that to a dict lookup."""
+        self._observed = self._metrics.kube_events.labels("observed")
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -131,39 +146,62 @@ class EventRecorder:
     ) -> None:
         """:meth:`record` for threads; ``related`` is a second object (the Job)."""
         try:
-            ref = reference(regarding)
-            rel = reference(related, kind="Job") if related else None
-            note = note if len(note) <= MAX_NOTE else note[: MAX_NOTE - 3] + "..."
-            action = (action or ACTIONS.get(reason, reason))[:128]
-            key = (
-                tuple(sorted(ref.items())),
-                tuple(sorted(rel.items())) if rel else None,
-                type_,
-                reason[:128],
-                action,
-                note,
-            )
-            sink = (ref.get("namespace", ""), ref.get("name", ""))
+            quick = (_identity(regarding), _identity(related), type_, reason, note, action)
+            kind = self._kinds.get(quick)
+            if kind is None:
+                kind = self._kind(regarding, type_, reason, note, related, action)
+                if len(self._kinds) >= self.book.max_series:
+                    self._kinds.clear()  # a cache: rebuilt as occurrences come
+                self._kinds[quick] = kind
+            key, sink, namespace, body = kind
             now, wall = self._clock(), self._wall()
             with self._lock:
                 dropped = self.book.observe(key, sink, now, wall)
                 if dropped is None and key not in self._bodies:
-                    body: dict[str, Any] = {
-                        "reportingController": REPORTING_CONTROLLER,
-                        "reportingInstance": self.instance,
-                        "action": action,
-                        "reason": reason[:128],
-                        "note": note,
-                        "type": type_,
-                        "regarding": ref,
-                    }
-                    if rel:
-                        body["related"] = rel
-                    self._bodies[key] = (ref.get("namespace") or "default", body)
+                    self._bodies[key] = (namespace, body)
                     self._wake.set()
-            self._metrics.kube_events.labels("observed" if dropped is None else dropped).inc()
+            if dropped is None:
+                self._observed.inc()
+            else:
+                self._metrics.kube_events.labels(dropped).inc()
         except Exception:
             log.exception("recording the Event %s failed", reason)
+
+    def _kind(
+        self,
+        regarding: dict[str, Any],
+        type_: str,
+        reason: str,
+        note: str,
+        related: dict[str, Any] | None,
+        action: str | None,
+    ) -> tuple[Hashable, tuple[str, str], str, dict[str, Any]]:
+        """The series key, JobSink, namespace and Event body of one kind of occurrence."""
+        ref = reference(regarding)
+        rel = reference(related, kind="Job") if related else None
+        note = note if len(note) <= MAX_NOTE else note[: MAX_NOTE - 3] + "..."
+        action = (action or ACTIONS.get(reason, reason))[:128]
+        key = (
+            tuple(sorted(ref.items())),
+            tuple(sorted(rel.items())) if rel else None,
+            type_,
+            reason[:128],
+            action,
+            note,
+        )
+        body: dict[str, Any] = {
+            "reportingController": REPORTING_CONTROLLER,
+            "reportingInstance": self.instance,
+            "action": action,
+            "reason": reason[:128],
+            "note": note,
+            "type": type_,
+            "regarding": ref,
+        }
+        if rel:
+            body["related"] = rel
+        sink = (ref.get("namespace", ""), ref.get("name", ""))
+        return key, sink, ref.get("namespace") or "default", body
 
     # -- writing -------------------------------------------------------------------------------
 
