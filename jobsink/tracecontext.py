@@ -103,12 +103,25 @@ def of_attributes(attributes: Mapping[str, object]) -> TraceContext | None:
     return parse(attributes.get(TRACEPARENT), attributes.get(TRACESTATE))
 
 
+def of_extensions(extra: Iterable[tuple[str, object]]) -> TraceContext | None:
+    """:func:`of_attributes` of a ``CloudEvent.extra``, without building the attribute dict."""
+    parent = state = None
+    for name, value in extra:
+        if name == TRACEPARENT:
+            parent = value
+        elif name == TRACESTATE:
+            state = value
+    return None if parent is None else parse(parent, state)
+
+
 def of_headers(headers: Iterable[tuple[bytes, bytes]]) -> TraceContext | None:
     """The context of a request's ``traceparent``/``tracestate`` headers. A header sent twice
     is not a traceparent (W3C: treat as invalid); repeated tracestate headers are one list."""
     parents: list[str] = []
     states: list[str] = []
     for raw_name, raw_value in headers:
+        if len(raw_name) not in (10, 11):
+            continue  # every request passes here: most headers are told apart by length alone
         name = raw_name.lower()
         if name == b"traceparent":
             parents.append(raw_value.decode("latin-1").strip())

@@ -112,7 +112,7 @@ class WriteProtocol:
         name = self.name_of(sink, event)
         if self._already_done(namespace, name, sink, event, deadline):
             return Accepted(namespace, name, Outcome.DUPLICATE)
-        rendered = render(sink, event, tracecontext.of_attributes(event.attributes))
+        rendered = render(sink, event, tracecontext.of_extensions(event.extra))
         job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
         body = secret_owned_by(rendered.secret, name, _uid(job))
         completed = self._ensure_secret(namespace, body, deadline)

@@ -62,7 +62,7 @@ def check_size(sink: dict[str, Any], event: CloudEvent) -> None:
     if size > MAX_EVENT_BYTES:
         raise Rejection(413, f"the event is {size} bytes as stored JSON; a Secret holds at most "
                         f"{MAX_EVENT_BYTES}")  # fmt: skip
-    trace = tracecontext.job_annotations(tracecontext.of_attributes(event.attributes))
+    trace = tracecontext.job_annotations(tracecontext.of_extensions(event.extra))
     overflow = annotation_overflow(sink, event.source, event.id, trace)
     if overflow:
         raise Rejection(413, f"source and id are {overflow} bytes too long: they are stored as "
