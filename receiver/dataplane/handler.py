@@ -111,7 +111,7 @@ class DataPlane:
                     if span is not None:
                         span.set_attribute("http.response.status_code", response.status_code)
                         span.set_attribute("k8s.namespace.name", route.namespace)
-                        span.set_attribute("jobsink.name", route.name)
+                        span.set_attribute("k8s.jobsink.name", route.name)
                     return response
             return await self._job(route)
         except FAILURES as failure:
