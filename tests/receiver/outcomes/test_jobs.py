@@ -11,6 +11,7 @@ from receiver.metrics import Metrics
 from receiver.outcomes.events import EventRecorder
 from receiver.outcomes.jobs import Ended, EndedJobs, JobOutcomes, ended, jobsink_of, timestamp
 from receiver.outcomes.series import SeriesBook
+from tests.kubeapi.fake_source import FakeListWatch, wait_for
 
 CREATED = "2026-01-01T00:00:00Z"
 
@@ -178,3 +179,38 @@ def test_sink_labels_are_bounded() -> None:
 
 def test_ended_seconds_never_negative() -> None:
     assert Ended(True, started=10.0, finished=5.0, reason="", message="").seconds == 0.0
+
+
+def with_rv(job_: dict[str, Any], rv: int) -> dict[str, Any]:
+    job_["metadata"]["resourceVersion"] = str(rv)
+    return job_
+
+
+def test_only_the_lease_holder_watches_and_it_tells_ends_while_it_leads() -> None:
+    """With a FAKE list/watch: the grace cut-off at taking the Lease needs Jobs that ended at
+    chosen times, which the real apiserver does not write on demand."""
+    recent = with_rv(job("recent", [cond("Failed", at="2026-01-01T00:00:55Z")], name="r"), 1)
+    old = with_rv(job("old", [cond("Complete", at="2026-01-01T00:00:10Z")], name="o"), 2)
+    source = FakeListWatch(recent, old, with_rv(job("running", name="run"), 3))
+    metrics = Metrics()
+    outcomes = JobOutcomes(
+        None,  # type: ignore[arg-type]
+        EventRecorder(None, metrics=metrics),
+        metrics=metrics,
+        grace=15.0,
+        source=source,
+        wall=lambda: timestamp("2026-01-01T00:01:00Z") or 0.0,
+    )
+    failed = metrics.sink_jobs_failed.labels("ns", "sink")
+    succeeded = metrics.sink_jobs_succeeded.labels("ns", "sink")
+    outcomes.leadership_changed(False)  # not leading: nothing watched
+    assert source.lists == 0
+    outcomes.leadership_changed(True)
+    wait_for(lambda: failed._value.get() == 1, "the Job that ended within the grace is told")
+    assert succeeded._value.get() == 0  # ended before the Lease was taken, less the grace
+    source.send("MODIFIED", with_rv(job("running", DONE, name="run"), 4))
+    wait_for(lambda: succeeded._value.get() == 1, "the Job that ends while watched is told")
+    outcomes.leadership_changed(False)
+    source.send("MODIFIED", with_rv(job("late", FAILED, name="l"), 5))
+    outcomes.stop()
+    assert failed._value.get() == 1
