@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
+from kubeapi.events import EventClient
 from receiver.auth.discovery import ApiserverDiscovery, UrlDiscovery
 from receiver.auth.keys import KeySet
 from receiver.auth.tokens import TokenVerifier
@@ -33,9 +34,11 @@ from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics, exposition
 from receiver.outcomes.events import EventRecorder
+from receiver.outcomes.jobs import JobOutcomes
 from receiver.protocol import WriteProtocol
 from receiver.settings import AuthenticationSettings, Settings
 from receiver.sweeper import Sweeper
+from receiver.tracing import Tracing, configure
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -129,11 +132,13 @@ def build(
     sinks: SinkLookup | None = None,
     metrics: Metrics | None = None,
     trust: TrustBundle | None = None,
+    tracing: Tracing | None = None,
 ) -> tuple[DataPlane, list[Background]]:
-    """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
-    JobSink cache, status reconciler and dead-letter dispatcher unless ``sinks`` is given,
-    sweeper), all counting on ``metrics``. ``trust``: the CA certificates the status publishes
-    with https addresses."""
+    """The real receiver over ``api_client``: the data plane, and the background parts (span
+    exporter, Event recorder, Job index, JobSink cache, status reconciler, dead-letter dispatcher
+    and the watch of how Jobs end unless ``sinks`` is given, sweeper), all counting on
+    ``metrics``. ``trust``: the CA certificates the status publishes with https addresses.
+    ``tracing`` defaults to what the ``OTEL_*`` variables ask for."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -141,8 +146,15 @@ def build(
     caller = Caller(api_client, observe=metrics.observe_kube_call, throttle=throttle)
     jobs, secrets = object_client.jobs(caller), object_client.secrets(caller)
     index = JobIndex(jobs, namespace=settings.namespace, max_entries=settings.index.max_entries)
-    protocol = WriteProtocol(jobs, secrets, index)
-    background: list[Background] = [index]
+    tracing = tracing or configure()  # the OTEL_* variables
+    protocol = WriteProtocol(jobs, secrets, index, tracing)
+    # Event writes go around the client-side QPS limit: they have bounds of their own
+    # (receiver.outcomes.series) and must never take the data plane's share of calls.
+    recorder = EventRecorder(
+        EventClient(Caller(api_client, observe=metrics.observe_kube_call)), metrics=metrics
+    )
+    # Started first and stopped last, so the other parts' last Events are written.
+    background: list[Background] = [tracing, recorder, index]
     if sinks is None:
         cache = SinkCache(api_client, namespace=settings.namespace, metrics=metrics)
         background.append(cache)
@@ -155,6 +167,7 @@ def build(
                 ca_certs=trust.pem if trust else None,
                 audiences=settings.authentication.enabled,
                 metrics=metrics,
+                recorder=recorder,
             )
             if trust is not None:
                 trust.subscribe(reconciler.publish_ca_certs)
@@ -165,11 +178,20 @@ def build(
                     caller,
                     cache,
                     reconciler.elector,
-                    EventRecorder(caller),
+                    recorder,
                     namespace=settings.namespace,
                     metrics=metrics,
                 )
             )
+            outcomes = JobOutcomes(
+                jobs,
+                recorder,
+                metrics=metrics,
+                namespace=settings.namespace,
+                grace=settings.status.lease.duration_seconds,
+            )
+            reconciler.elector.on_change(outcomes.leadership_changed)
+            background.append(outcomes)
         sinks = cache
     background.append(
         Sweeper(
@@ -191,6 +213,8 @@ def build(
         authenticator=authenticator(
             settings.authentication, api_client, limits.retry_after_seconds, metrics
         ),
+        recorder=recorder,
+        tracing=tracing,
     )
     return plane, background
 
