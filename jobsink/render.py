@@ -12,7 +12,11 @@ and "The event volume"):
 * an owner reference to the JobSink (``controller: true``), so deleting the sink deletes its Jobs;
 * a Secret volume ``jobsink-event``; in every container and initContainer a read-only mount of it at
   ``/etc/jobsink-event`` unless the container mounts ``jobsink-event`` itself, and ``K_EVENT_PATH``
-  (the mount directory) unless the container sets it.
+  (the mount directory) unless the container sets it;
+* for an event with a valid trace context (``jobsink.tracecontext``): the annotations
+  ``sinks.knative.dev/traceparent`` (and ``/tracestate``), and in every container and
+  initContainer ``TRACEPARENT`` (and ``TRACESTATE``) unless the container sets a variable of that
+  name in ``env``.
 
 Everything else in ``spec.job.spec`` (``suspend``, ``podFailurePolicy``, ...) passes through as is.
 """
@@ -24,6 +28,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from jobsink import tracecontext
 from jobsink.defaults import copy_json, default
 from jobsink.delivery import dead_letter_sink
 from jobsink.names import (
@@ -90,12 +95,17 @@ def sink_name(sink: dict[str, Any]) -> str:
     return f"{meta.get('generateName') or ''}{PLACEHOLDER_NAME_SUFFIX}"
 
 
-def render(sink: dict[str, Any], event: Event) -> Rendered:
-    """The Job and event Secret for ``event`` sent to ``sink`` (a JobSink as a plain dict)."""
-    return render_defaulted(default(sink), event)
+def render(
+    sink: dict[str, Any], event: Event, trace: tracecontext.TraceContext | None = None
+) -> Rendered:
+    """The Job and event Secret for ``event`` sent to ``sink`` (a JobSink as a plain dict);
+    ``trace`` is the event's trace context, handed on to the Job."""
+    return render_defaulted(default(sink), event, trace)
 
 
-def render_defaulted(sink: dict[str, Any], event: Event) -> Rendered:
+def render_defaulted(
+    sink: dict[str, Any], event: Event, trace: tracecontext.TraceContext | None = None
+) -> Rendered:
     """:func:`render` for a caller that already holds ``default(sink)``; the Job reuses its parts.
 
     ``sink`` must be that private copy: its ``spec.job.spec`` becomes the Job's spec and gets the
@@ -118,7 +128,7 @@ def render_defaulted(sink: dict[str, Any], event: Event) -> Rendered:
     }
     namespace = meta.get("namespace") or "default"
     job_spec = template.get("spec") or {}  # the caller's private copy: safe to modify
-    _inject_event(job_spec, secret_name=name)
+    _inject_event(job_spec, secret_name=name, env=tracecontext.job_environment(trace))
     job_labels = labels
     if dead_letter_sink(sink) is not None:
         # Only the Job: it is what the dead-letter dispatcher watches and marks when done.
@@ -130,7 +140,7 @@ def render_defaulted(sink: dict[str, Any], event: Event) -> Rendered:
             "name": name,
             "namespace": namespace,
             "labels": job_labels,
-            "annotations": annotations,
+            "annotations": {**annotations, **tracecontext.job_annotations(trace)},
             "ownerReferences": [
                 {
                     "apiVersion": API_VERSION,
@@ -181,7 +191,7 @@ def dry_run_job(sink: dict[str, Any]) -> dict[str, Any]:
     return render(sink, PlaceholderEvent()).job
 
 
-def _inject_event(job_spec: dict[str, Any], secret_name: str) -> None:
+def _inject_event(job_spec: dict[str, Any], secret_name: str, env: list[dict[str, str]]) -> None:
     template = _member(job_spec, "template", {})
     pod = _member(template, "spec", {})
     # A user volume of that name would shadow the event; validation rejects it, and rendering
@@ -196,6 +206,7 @@ def _inject_event(job_spec: dict[str, Any], secret_name: str) -> None:
     for kind in ("initContainers", "containers"):
         for container in pod.get(kind) or []:
             _mount_event(container)
+            _add_variables(container, env)
 
 
 def _mount_event(container: dict[str, Any]) -> None:
@@ -209,6 +220,16 @@ def _mount_event(container: dict[str, Any]) -> None:
     env = _member(container, "env", [])
     if not any(var.get("name") == ENV_EVENT_PATH for var in env):
         env.append({"name": ENV_EVENT_PATH, "value": directory})
+
+
+def _add_variables(container: dict[str, Any], variables: list[dict[str, str]]) -> None:
+    """Append ``variables`` the container does not set in ``env`` itself (``envFrom`` cannot be
+    seen here; a variable in ``env`` wins over ``envFrom`` in Kubernetes)."""
+    if not variables:
+        return
+    env = _member(container, "env", [])
+    own = {var.get("name") for var in env}
+    env.extend(dict(var) for var in variables if var["name"] not in own)
 
 
 def _member(obj: dict[str, Any], name: str, empty: Any) -> Any:

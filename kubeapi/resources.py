@@ -32,6 +32,7 @@ class ResourceType:
 JOBS = ResourceType("batch", "v1", "jobs", "Job", namespaced=True)
 SECRETS = ResourceType("", "v1", "secrets", "Secret", namespaced=True)
 LEASES = ResourceType("coordination.k8s.io", "v1", "leases", "Lease", namespaced=True)
+EVENTS = ResourceType("events.k8s.io", "v1", "events", "Event", namespaced=True)
 EVENT_POLICIES = ResourceType(
     "eventing.knative.dev", "v1alpha1", "eventpolicies", "EventPolicy", namespaced=True
 )

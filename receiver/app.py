@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
+from kubeapi.events import EventClient
 from receiver.auth.discovery import ApiserverDiscovery, UrlDiscovery
 from receiver.auth.keys import KeySet
 from receiver.auth.policy_cache import NoPolicies, PolicyCache, PolicyView
@@ -36,9 +37,11 @@ from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics, exposition
 from receiver.outcomes.events import EventRecorder
+from receiver.outcomes.jobs import JobOutcomes
 from receiver.protocol import WriteProtocol
 from receiver.settings import AuthenticationSettings, Settings
 from receiver.sweeper import Sweeper
+from receiver.tracing import Tracing, configure
 
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -132,11 +135,13 @@ def build(
     sinks: SinkLookup | None = None,
     metrics: Metrics | None = None,
     trust: TrustBundle | None = None,
+    tracing: Tracing | None = None,
 ) -> tuple[DataPlane, list[Background]]:
-    """The real receiver over ``api_client``: the data plane, and the background parts (Job index,
-    EventPolicy cache, JobSink cache, status reconciler and dead-letter dispatcher unless ``sinks``
-    is given, sweeper), all counting on ``metrics``. ``trust``: the CA certificates the status
-    publishes with https addresses."""
+    """The real receiver over ``api_client``: the data plane, and the background parts (span
+    exporter, Event recorder, Job index, EventPolicy cache, JobSink cache, status reconciler,
+    dead-letter dispatcher and the watch of how Jobs end unless ``sinks`` is given, sweeper), all
+    counting on ``metrics``. ``trust``: the CA certificates the status publishes with https
+    addresses. ``tracing`` defaults to what the ``OTEL_*`` variables ask for."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -144,8 +149,15 @@ def build(
     caller = Caller(api_client, observe=metrics.observe_kube_call, throttle=throttle)
     jobs, secrets = object_client.jobs(caller), object_client.secrets(caller)
     index = JobIndex(jobs, namespace=settings.namespace, max_entries=settings.index.max_entries)
-    protocol = WriteProtocol(jobs, secrets, index)
-    background: list[Background] = [index]
+    tracing = tracing or configure()  # the OTEL_* variables
+    protocol = WriteProtocol(jobs, secrets, index, tracing)
+    # Event writes go around the client-side QPS limit: they have bounds of their own
+    # (receiver.outcomes.series) and must never take the data plane's share of calls.
+    recorder = EventRecorder(
+        EventClient(Caller(api_client, observe=metrics.observe_kube_call)), metrics=metrics
+    )
+    # Started first and stopped last, so the other parts' last Events are written.
+    background: list[Background] = [tracing, recorder, index]
     policies: PolicyView = NoPolicies()
     if settings.authorization.event_policies:
         policy_cache = PolicyCache(api_client, namespace=settings.namespace)
@@ -168,6 +180,7 @@ def build(
                     default_mode=settings.authorization.default_mode,
                 ),
                 metrics=metrics,
+                recorder=recorder,
             )
             if trust is not None:
                 trust.subscribe(reconciler.publish_ca_certs)
@@ -178,11 +191,20 @@ def build(
                     caller,
                     cache,
                     reconciler.elector,
-                    EventRecorder(caller),
+                    recorder,
                     namespace=settings.namespace,
                     metrics=metrics,
                 )
             )
+            outcomes = JobOutcomes(
+                jobs,
+                recorder,
+                metrics=metrics,
+                namespace=settings.namespace,
+                grace=settings.status.lease.duration_seconds,
+            )
+            reconciler.elector.on_change(outcomes.leadership_changed)
+            background.append(outcomes)
         sinks = cache
     background.append(
         Sweeper(
@@ -209,6 +231,8 @@ def build(
             settings.authorization.default_mode,
             retry_after=limits.retry_after_seconds,
         ),
+        recorder=recorder,
+        tracing=tracing,
     )
     return plane, background
 

@@ -23,6 +23,11 @@ from prometheus_client import (
 )
 
 KUBE_LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+JOB_DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400)
+"""Seconds from an event's receipt to its Job's end: batch work takes seconds to a day."""
+MAX_SINK_LABELS = 1000
+"""Distinct (namespace, jobsink) label pairs per metric; later JobSinks share ``OVERFLOW``."""
+OVERFLOW = "_other"
 
 
 @dataclass
@@ -30,11 +35,17 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     _with_process_metrics: bool = field(default=False, init=False, repr=False)
 
+    _sink_labels: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
+    _sink_children: dict[tuple[int, str, str], Counter] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
     def __post_init__(self) -> None:
         self._data_plane()
         self._controller()
         self._authentication()
         self._dead_letters()
+        self._outcomes()
 
     def _data_plane(self) -> None:
         self.events_accepted = Counter(
@@ -146,6 +157,64 @@ class Metrics:
             ["namespace", "jobsink"],
             registry=self.registry,
         )
+
+    def _outcomes(self) -> None:
+        sink = ["namespace", "jobsink"]
+        self.sink_jobs_created = Counter(
+            "jobsink_sink_jobs_created",
+            "Jobs this receiver created for events, by JobSink",
+            sink,
+            registry=self.registry,
+        )
+        self.sink_jobs_succeeded = Counter(
+            "jobsink_sink_jobs_succeeded",
+            "Jobs of events that ended Complete, by JobSink (counted by the status Lease holder)",
+            sink,
+            registry=self.registry,
+        )
+        self.sink_jobs_failed = Counter(
+            "jobsink_sink_jobs_failed",
+            "Jobs of events that ended Failed, by JobSink (counted by the status Lease holder)",
+            sink,
+            registry=self.registry,
+        )
+        self.sink_job_duration = Histogram(
+            "jobsink_sink_job_duration_seconds",
+            "Seconds from an event's receipt (its Job's creation) to the Job's end, by JobSink "
+            "and outcome (succeeded, failed)",
+            [*sink, "outcome"],
+            buckets=JOB_DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.kube_events = Counter(
+            "jobsink_kube_events",
+            "Kubernetes Events: occurrences observed or dropped by a bound (sink_rate, "
+            "global_rate, full), Events created or updated, writes failed",
+            ["result"],
+            registry=self.registry,
+        )
+
+    def sink(self, namespace: str, name: str) -> tuple[str, str]:
+        """The labels of one JobSink, or ``OVERFLOW`` for both past ``MAX_SINK_LABELS`` pairs:
+        label sets are never freed, so a namespace creating JobSinks without end must not grow
+        the exposition without end."""
+        pair = (namespace, name)
+        if pair in self._sink_labels:
+            return pair
+        if len(self._sink_labels) >= MAX_SINK_LABELS:
+            return OVERFLOW, OVERFLOW
+        self._sink_labels.add(pair)
+        return pair
+
+    def count_for_sink(self, counter: Counter, namespace: str, name: str) -> None:
+        """Add one to ``counter`` for a JobSink, the labelled child kept (``labels`` takes a lock
+        and checks the values each time; the data plane counts every created Job)."""
+        labels = self.sink(namespace, name)
+        key = (id(counter), *labels)
+        child = self._sink_children.get(key)
+        if child is None:
+            child = self._sink_children[key] = counter.labels(*labels)
+        child.inc()
 
     def observe_kube_call(self, operation: str, code: str, seconds: float) -> None:
         """``kubeapi.calls.Observer`` feeding the two Kubernetes metrics."""

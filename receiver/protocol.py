@@ -34,6 +34,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from jobsink import tracecontext
 from jobsink.event import CloudEvent
 from jobsink.names import (
     ANNOTATION_EVENT_ID,
@@ -47,6 +48,7 @@ from kubeapi.errors import AlreadyExists, ServerError
 from kubeapi.object_client import ObjectClient
 from receiver.jobdigest import Claim
 from receiver.jobindex import JobIndex, Seen
+from receiver.tracing import Tracing
 
 MAX_ATTEMPTS = 3
 """Create/verify rounds for one object when it keeps vanishing or being replaced under us."""
@@ -85,11 +87,16 @@ class WriteProtocol:
     """Delivers events through a Job and a Secret resource (real or fake apiserver alike)."""
 
     def __init__(
-        self, jobs: ObjectClient, secrets: ObjectClient, index: JobIndex | None = None
+        self,
+        jobs: ObjectClient,
+        secrets: ObjectClient,
+        index: JobIndex | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._jobs = jobs
         self._secrets = secrets
         self._index = index
+        self._tracing = tracing or Tracing(None)
 
     def name_of(self, sink: dict[str, Any], event: CloudEvent) -> str:
         return job_name(sink["metadata"]["name"], event.source, event.id)
@@ -105,7 +112,7 @@ class WriteProtocol:
         name = self.name_of(sink, event)
         if self._already_done(namespace, name, sink, event, deadline):
             return Accepted(namespace, name, Outcome.DUPLICATE)
-        rendered = render(sink, event)
+        rendered = render(sink, event, tracecontext.of_extensions(event.extra))
         job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
         body = secret_owned_by(rendered.secret, name, _uid(job))
         completed = self._ensure_secret(namespace, body, deadline)
@@ -175,7 +182,8 @@ class WriteProtocol:
         name = body["metadata"]["name"]
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._jobs.create(namespace, body, deadline=deadline), True
+                with self._tracing.span("create Job", client=True):
+                    return self._jobs.create(namespace, body, deadline=deadline), True
             except AlreadyExists:
                 pass
             # Taken: by an earlier delivery of this event, or a concurrent one. A live read (not the
@@ -193,7 +201,8 @@ class WriteProtocol:
         job_uid = body["metadata"]["ownerReferences"][0]["uid"]
         for _ in range(MAX_ATTEMPTS):
             try:
-                self._secrets.create(namespace, body, deadline=deadline, answer=False)
+                with self._tracing.span("create Secret", client=True):
+                    self._secrets.create(namespace, body, deadline=deadline, answer=False)
                 return True
             except AlreadyExists:
                 pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from jobsink.names import ANNOTATION_EVENT_ID, ANNOTATION_EVENT_SOURCE, MAX_SINK_NAME
@@ -64,7 +65,9 @@ def validate_annotations(annotations: dict[str, Any] | None, path: str) -> list[
     return errors
 
 
-def annotation_overflow(sink: dict[str, Any], source: str, event_id: str) -> int:
+def annotation_overflow(
+    sink: dict[str, Any], source: str, event_id: str, extra: Mapping[str, str] | None = None
+) -> int:
     """Bytes by which a rendered Job's annotations would pass the 256 KiB total (0: they fit).
 
     The event's source and id are stored as annotations next to the user's own, so an absurdly
@@ -72,6 +75,6 @@ def annotation_overflow(sink: dict[str, Any], source: str, event_id: str) -> int
     """
     template = (sink.get("spec") or {}).get("job") or {}
     user = (template.get("metadata") or {}).get("annotations") or {}
-    ours = {ANNOTATION_EVENT_SOURCE: source, ANNOTATION_EVENT_ID: event_id}
+    ours = {ANNOTATION_EVENT_SOURCE: source, ANNOTATION_EVENT_ID: event_id, **(extra or {})}
     size = sum(len(k.encode()) + len(str(v).encode()) for k, v in {**user, **ours}.items())
     return max(0, size - TOTAL_ANNOTATION_SIZE)

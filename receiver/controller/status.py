@@ -39,6 +39,7 @@ from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
 from receiver.controller.storms import StormGuard
 from receiver.metrics import Metrics
+from receiver.outcomes.events import WARNING, EventRecorder
 from receiver.settings import ServerSettings, StatusSettings
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,11 @@ class StatusReconciler:
         storms: StormGuard | None = None,
         metrics: Metrics | None = None,
         resolver: DestinationResolver | None = None,
+        recorder: EventRecorder | None = None,
     ) -> None:
         """``policies``: the EventPolicies part of the status (None: not published)."""
         metrics = metrics or Metrics()
+        self._recorder = recorder or EventRecorder(None, metrics=metrics)
         self._reconciles = metrics.status_reconciles
         lease = settings.lease  # its settings ensure renew_seconds < duration_seconds
         self._jobsinks = jobsinks or JobSinks(api_client)
@@ -229,6 +232,9 @@ class StatusReconciler:
         except Exception as error:
             self._reconciles.labels("error").inc()
             delay = self._retry_later(key)
+            self._recorder.emit(
+                self._reference(key), WARNING, "StatusNotWritten", one_line(error)[:300]
+            )
             log.warning(
                 "status of JobSink %s/%s not written (%s); retrying in %.1fs",
                 *key,
@@ -245,6 +251,13 @@ class StatusReconciler:
             self._unresolved.discard(key)
         if key in self._unresolved:
             self._defer(key, time.monotonic() + RETRY_UNRESOLVED)
+
+    def _reference(self, key: Key) -> dict[str, Any]:
+        """The JobSink of ``key`` as the cache has it, else a reference without uid."""
+        sink = self._cache.watched(*key)
+        return (
+            sink if sink is not None else {"kind": "JobSink", "namespace": key[0], "name": key[1]}
+        )
 
     def _retry_later(self, key: Key) -> float:
         failures = self._failures[key] = self._failures.get(key, 0) + 1
@@ -293,6 +306,10 @@ class StatusReconciler:
                 self._reconciles.labels("gone").inc()
                 return "gone"
             self._reconciles.labels("updated").inc()
+            problems = _problems(sink)
+            if problems:
+                # Said once per change of the status, not on every resync.
+                self._recorder.emit(sink, WARNING, "InvalidSpec", "; ".join(problems)[:500])
             log.info("status of JobSink %s/%s updated", *key)
             return "updated"
         raise Conflict(

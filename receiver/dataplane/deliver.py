@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from jobsink import tracecontext
 from jobsink.event import CloudEvent
 from jobsink.validation.meta import annotation_overflow
 from receiver.dataplane import routes
@@ -61,7 +62,8 @@ def check_size(sink: dict[str, Any], event: CloudEvent) -> None:
     if size > MAX_EVENT_BYTES:
         raise Rejection(413, f"the event is {size} bytes as stored JSON; a Secret holds at most "
                         f"{MAX_EVENT_BYTES}")  # fmt: skip
-    overflow = annotation_overflow(sink, event.source, event.id)
+    trace = tracecontext.job_annotations(tracecontext.of_extensions(event.extra))
+    overflow = annotation_overflow(sink, event.source, event.id, trace)
     if overflow:
         raise Rejection(413, f"source and id are {overflow} bytes too long: they are stored as "
                         "Job annotations, which hold 256 KiB in all", "source")  # fmt: skip

@@ -28,6 +28,7 @@ so slow senders cannot keep others' events from the apiserver.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Callable
@@ -48,8 +49,10 @@ from receiver.dataplane.deliver import Delivered
 from receiver.dataplane.refusals import FAILURES, Failure, Rejection
 from receiver.limits import BodyBudget, InflightLimit
 from receiver.metrics import Metrics
+from receiver.outcomes.events import NORMAL, EventRecorder
 from receiver.protocol import Outcome, WriteProtocol
 from receiver.settings import MAX_EVENT_BYTES, LimitSettings
+from receiver.tracing import Tracing
 
 log = logging.getLogger("jobsink.receiver")
 
@@ -79,8 +82,11 @@ class DataPlane:
         metrics: Metrics | None = None,
         authorizer: Authorizer | None = None,
         authenticator: Authenticator | None = None,
+        recorder: EventRecorder | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
-        """``namespace``: serve only this namespace's JobSinks (None: all)."""
+        """``namespace``: serve only this namespace's JobSinks (None: all). ``recorder``: where
+        the aggregated "Job created" Events go (None: a recorder that only counts)."""
         self.limits = limits
         self.sinks = sinks
         self.protocol = protocol
@@ -89,6 +95,8 @@ class DataPlane:
         self.metrics = metrics or Metrics()
         self.authorizer = authorizer or EveryoneAllowed()
         self.authenticator = authenticator or Unauthenticated()
+        self.recorder = recorder or EventRecorder(None, metrics=self.metrics)
+        self.tracing = tracing or Tracing(None)
         self.slots = InflightLimit(limits.max_inflight)
         self.body_budget = BodyBudget(limits.body_budget_bytes)
         self.pool = ThreadPoolExecutor(limits.max_inflight, thread_name_prefix="jobsink-kube")
@@ -105,7 +113,13 @@ class DataPlane:
         try:
             route = routes.route(raw_path, request.method)  # 1
             if isinstance(route, routes.SinkPath):
-                return await self._post(request, route, began)
+                with self.tracing.receive(request.headers.raw) as span:
+                    response = await self._post(request, route, began)
+                    if span is not None:
+                        span.set_attribute("http.response.status_code", response.status_code)
+                        span.set_attribute("k8s.namespace.name", route.namespace)
+                        span.set_attribute("k8s.jobsink.name", route.name)
+                    return response
             return await self._job(request, route)
         except FAILURES as failure:
             return self._refuse(failure)
@@ -137,20 +151,22 @@ class DataPlane:
         except FAILURES as failure:
             return self._refuse(failure, close=True)  # the body is not (all) read
         limit = self.limits.max_batch_events
-        decoded = wire.decode(request.headers.raw, raw, max_batch_events=limit)  # 6
+        with self.tracing.span("decode"):
+            decoded = wire.decode(request.headers.raw, raw, max_batch_events=limit)  # 6
+            decoded = wire.with_request_trace(decoded, request.headers.raw)
         await self.authorizer.authorize(subject, sink, decoded)  # 7
         deadline = time.monotonic() + self.limits.request_timeout
         protocol = self.protocol
         match decoded:  # 8, 9
             case wire.Single(event):
                 delivered = await self._kube(lambda: deliver.one(protocol, sink, event, deadline))
-                self._count(delivered)
+                self._count(delivered, sink)
                 _log_accepted(route, delivered)
                 return answers.accepted(route, delivered)
             case wire.Batch(items):
                 outcomes = await self._kube(lambda: deliver.batch(protocol, sink, items, deadline))
                 for outcome in outcomes:
-                    self._count(outcome)
+                    self._count(outcome, sink)
                 return answers.batch(route, outcomes, self.limits.retry_after_seconds)
 
     async def _job(self, request: Request, route: routes.EventPath) -> Response:
@@ -187,6 +203,9 @@ class DataPlane:
         if not self.slots.try_acquire():
             raise Rejection.overloaded(self.limits.retry_after_seconds)
         self.metrics.inflight.inc()
+        if self.tracing.enabled:
+            # Worker threads do not inherit the request's context: its span is their parent.
+            work = _in_context(contextvars.copy_context(), work)
         try:
             future = self.pool.submit(work)
         except BaseException:
@@ -199,7 +218,7 @@ class DataPlane:
         self.slots.release()
         self.metrics.inflight.dec()
 
-    def _count(self, outcome: Delivered | Failure) -> None:
+    def _count(self, outcome: Delivered | Failure, sink: dict[str, Any]) -> None:
         if not isinstance(outcome, Delivered):
             self.metrics.events_rejected.labels(refusals.reason_of(outcome)).inc()
             return
@@ -210,6 +229,12 @@ class DataPlane:
         self.metrics.events_accepted.labels(accepted.outcome.value).inc()
         if accepted.outcome is Outcome.CREATED:
             self.metrics.jobs_created.inc()
+            self.metrics.count_for_sink(
+                self.metrics.sink_jobs_created, accepted.namespace, sink["metadata"]["name"]
+            )
+            # One Event per JobSink and interval with a count, not one per Job: a storm of
+            # events must not become a storm of etcd writes.
+            self.recorder.emit(sink, NORMAL, "SuccessfulCreate", "Created Job for an event")
 
     def _refuse(self, failure: Failure, *, close: bool = False) -> Response:
         self.metrics.events_rejected.labels(refusals.reason_of(failure)).inc()
@@ -217,6 +242,10 @@ class DataPlane:
         level = logging.WARNING if status >= 500 else logging.INFO
         log.log(level, "request refused", extra={"status": status, "error": str(failure)})
         return answers.refused(failure, self.limits.retry_after_seconds, close=close)
+
+
+def _in_context(context: contextvars.Context, work: Callable[[], T]) -> Callable[[], T]:
+    return lambda: context.run(work)
 
 
 def _log_accepted(route: routes.SinkPath, delivered: Delivered) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from jobsink import media
+from jobsink import media, tracecontext
 from jobsink.event import (
     DATA_MEMBERS,
     SPEC_VERSION_03,
@@ -85,6 +85,29 @@ def decode(
     if max_batch_events is not None and len(document) > max_batch_events:
         raise Rejection(413, f"batch of {len(document)} events; at most {max_batch_events}")
     return Batch(tuple(_batch_element(element) for element in document))
+
+
+def with_request_trace(decoded: Decoded, headers: Iterable[tuple[bytes, bytes]]) -> Decoded:
+    """``decoded`` with the request's W3C trace context added to each event that has no
+    ``traceparent`` extension of its own (``jobsink.tracecontext``)."""
+    context = tracecontext.of_headers(headers)
+    if context is None:
+        return decoded
+    match decoded:
+        case Single(event):
+            return Single(_traced(event, context))
+        case Batch(items):
+            return Batch(
+                tuple(i if isinstance(i, Rejection) else _traced(i, context) for i in items)
+            )
+
+
+def _traced(event: CloudEvent, context: tracecontext.TraceContext) -> CloudEvent:
+    attributes = event.attributes
+    added = tracecontext.missing_extensions(attributes, context)
+    if not added:
+        return event
+    return CloudEvent.from_attributes({**attributes, **added}, event.data)
 
 
 def mode_of(content_type: str | None) -> ContentMode:

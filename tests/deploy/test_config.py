@@ -162,6 +162,30 @@ SECRET_VERBS = {
 }
 
 
+def test_events_are_written_by_the_per_namespace_receiver_role_only() -> None:
+    writers = {
+        (kind, doc["metadata"]["name"]): sorted(
+            verb
+            for rule in doc["rules"]
+            if "events" in rule.get("resources", [])
+            for verb in rule["verbs"]
+        )
+        for kind in ("ClusterRole", "Role")
+        for _, doc in _of_kind(kind)
+    }
+    assert {role: verbs for role, verbs in writers.items() if verbs} == {
+        ("ClusterRole", "jobsink-receiver-events"): ["create", "patch"]
+    }
+    (rule,) = [
+        r
+        for _, d in _of_kind("ClusterRole")
+        if d["metadata"]["name"] == "jobsink-receiver-events"
+        for r in d["rules"]
+        if "events" in r.get("resources", [])
+    ]
+    assert rule["apiGroups"] == ["events.k8s.io"]
+
+
 def test_only_named_roles_touch_secrets_and_none_watches_them() -> None:
     for kind in ("ClusterRole", "Role"):
         for _, doc in _of_kind(kind):
