@@ -1,7 +1,8 @@
 """``jobsink manifests``: the one install bundle (``kubectl apply -f dist/jobsink.yaml``).
 
 The bundle is assembled from the repository's sources: the CRD (``crds/``), the deployment
-manifests (``config/``) and the webhook configurations (``config/webhook/``). The functions that
+manifests (``config/``) and the webhook configurations (``config/webhook/``); on request, the
+EventPolicy CRD for clusters without Knative (``crds/knative/``). The functions that
 read, adjust and order documents are pure so the tests call them without touching files.
 """
 
@@ -66,13 +67,19 @@ KIND_ORDER = (
 )
 
 
-def source_files(root: Path, *, cert_manager: bool = False) -> list[Path]:
+def source_files(
+    root: Path, *, cert_manager: bool = False, event_policy_crd: bool = False
+) -> list[Path]:
     """The manifest files of the bundle, in a stable order.
 
     ``config/`` and ``config/webhook/`` hold cert-manager variants too, included only on request
     since they need cert-manager in the cluster (a file counts as one when its name says so).
+    ``crds/knative/`` holds Knative's EventPolicy CRD, included only on request: a cluster with
+    Knative Eventing has its own, which ours must not replace.
     """
     files = sorted((root / "crds").glob("*.yaml"))
+    if event_policy_crd:
+        files += sorted((root / "crds" / "knative").glob("*.yaml"))
     for directory in (root / "config", root / "config" / "webhook"):
         found = sorted(directory.glob("*.yaml"))
         files += [f for f in found if cert_manager or "cert-manager" not in f.name]
@@ -229,10 +236,11 @@ def bundle(
     image: str = DEFAULT_IMAGE,
     cert_manager: bool = False,
     transport_encryption: str | None = None,
+    event_policy_crd: bool = False,
 ) -> list[Document]:
     """The install bundle's objects, in apply order. ``transport_encryption`` defaults to
     permissive with cert-manager (a certificate was asked for), else disabled."""
-    files = source_files(root, cert_manager=cert_manager)
+    files = source_files(root, cert_manager=cert_manager, event_policy_crd=event_policy_crd)
     docs = with_image(
         with_namespace(load_documents(f.read_text() for f in files), namespace), image
     )
@@ -274,6 +282,14 @@ def manifests(
             "--cert-manager, else disabled."
         ),
     ] = None,
+    event_policy_crd: Annotated[
+        bool,
+        typer.Option(
+            "--event-policy-crd",
+            help="Add Knative's EventPolicy CRD (eventing.knative.dev/v1alpha1), for clusters "
+            "without Knative Eventing, so EventPolicies can authorize senders.",
+        ),
+    ] = False,
     source: Annotated[
         Path, typer.Option(help="Repository checkout holding crds/ and config/.", hidden=True)
     ] = REPO_ROOT,
@@ -288,6 +304,7 @@ def manifests(
           | kubectl apply -f -
       jobsink manifests --cert-manager --namespace jobsink-system -o jobsink.yaml
       jobsink manifests --transport-encryption strict -o jobsink.yaml
+      jobsink manifests --event-policy-crd | kubectl apply -f -
     """
     _check_sources(source)
     try:
@@ -297,6 +314,7 @@ def manifests(
             image=image,
             cert_manager=cert_manager,
             transport_encryption=transport_encryption,
+            event_policy_crd=event_policy_crd,
         )
     except yaml.YAMLError as error:
         fail(f"a manifest is not valid YAML: {error}", ExitCode.USAGE)

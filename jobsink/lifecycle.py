@@ -21,6 +21,7 @@ from jobsink.names import selector
 from jobsink.validation import DELIVERY_PATH, validate
 
 ADDRESSABLE = "Addressable"
+EVENT_POLICIES_READY = "EventPoliciesReady"
 READY = "Ready"
 
 TRUE = "True"
@@ -34,9 +35,23 @@ MAX_LISTED_PROBLEMS = 3
 
 TransportEncryption = Literal["disabled", "permissive", "strict"]
 
-# The status keys this module owns. Anything else under .status (policies, annotations written by
-# someone else) is left alone by the patch.
+# The status keys this module owns. Anything else under .status (annotations written by someone
+# else) is left alone by the patch; ``policies`` is owned when the caller knows the EventPolicies.
 OWNED_KEYS = ("address", "addresses", "job", "observedGeneration", "conditions", *STATUS_FIELDS)
+POLICIES_KEY = "policies"
+
+
+@dataclass(frozen=True)
+class EventPolicies:
+    """What the EventPolicies applying to a JobSink make of its status (Knative's
+    ``AppliedEventPoliciesStatus`` and ``EventPoliciesReady`` condition): ``applied`` are the
+    names of the ready applying policies (``status.policies``), the rest is the condition."""
+
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    applied: tuple[str, ...] = ()
+    api_version: str = "eventing.knative.dev/v1alpha1"
 
 
 @dataclass(frozen=True)
@@ -149,10 +164,12 @@ def desired_status(
     now: datetime,
     problems: Sequence[str] = (),
     dead_letter: Resolution | None = None,
+    policies: EventPolicies | None = None,
 ) -> dict[str, Any]:
     """The owned part of ``.status`` for ``sink`` (a JobSink as the apiserver returns it), given
-    the ``problems`` of its spec (``spec_problems``) and, when it has a dead-letter sink, how that
-    resolved (``jobsink.destinations``; None counts as not resolved yet)."""
+    the ``problems`` of its spec (``spec_problems``), when it has a dead-letter sink, how that
+    resolved (``jobsink.destinations``; None counts as not resolved yet), and, when known, what
+    its EventPolicies make of it (Ready depends on ``EventPoliciesReady``, as in Knative)."""
     metadata = sink.get("metadata") or {}
     namespace, name = metadata["namespace"], metadata["name"]
     current = sink.get("status") or {}
@@ -160,6 +177,18 @@ def desired_status(
     has_job = isinstance((sink.get("spec") or {}).get("job"), Mapping)
 
     addressable = condition(ADDRESSABLE, TRUE, now, previous.get(ADDRESSABLE))
+    owned = [addressable]
+    if policies is not None:
+        owned.append(
+            condition(
+                EVENT_POLICIES_READY,
+                policies.status,
+                now,
+                previous.get(EVENT_POLICIES_READY),
+                reason=policies.reason,
+                message=policies.message,
+            )
+        )
     if not has_job:
         # The webhook rejects this; it can only get here when the webhook was bypassed or is down.
         ready = condition(
@@ -179,10 +208,19 @@ def desired_status(
             reason=REASON_INVALID_SPEC,
             message=_listing(problems),
         )
+    elif policies is not None and policies.status != TRUE:
+        ready = condition(
+            READY,
+            policies.status,
+            now,
+            previous.get(READY),
+            reason=policies.reason,
+            message=policies.message,
+        )
     else:
         ready = condition(READY, TRUE, now, previous.get(READY))
 
-    conditions = [addressable, ready]
+    conditions = [*owned, ready]
     status: dict[str, Any] = {
         "observedGeneration": metadata.get("generation", 0),
         "address": addressing.primary(namespace, name),
@@ -209,6 +247,10 @@ def desired_status(
     status["conditions"] = sorted(conditions, key=lambda c: str(c["type"]))
     if has_job:
         status["job"] = {"selector": selector(name)}
+    if policies is not None and policies.applied:
+        status[POLICIES_KEY] = [
+            {"apiVersion": policies.api_version, "name": policy} for policy in policies.applied
+        ]
     return status
 
 
@@ -245,10 +287,12 @@ def status_patch(
     now: datetime,
     problems: Sequence[str] = (),
     dead_letter: Resolution | None = None,
+    policies: EventPolicies | None = None,
 ) -> dict[str, Any]:
     """The merge patch for ``.status`` of ``sink``; ``{}`` when its status is already right."""
     current = sink.get("status") or {}
-    desired = desired_status(sink, addressing, now, problems, dead_letter)
+    desired = desired_status(sink, addressing, now, problems, dead_letter, policies)
     # Only the owned keys take part, so the patch never deletes what another writer put in .status.
-    owned_current = {k: current[k] for k in OWNED_KEYS if k in current}
+    owned_keys = (*OWNED_KEYS, POLICIES_KEY) if policies is not None else OWNED_KEYS
+    owned_current = {k: current[k] for k in owned_keys if k in current}
     return merge_patch(owned_current, desired)

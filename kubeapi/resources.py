@@ -33,6 +33,11 @@ JOBS = ResourceType("batch", "v1", "jobs", "Job", namespaced=True)
 SECRETS = ResourceType("", "v1", "secrets", "Secret", namespaced=True)
 LEASES = ResourceType("coordination.k8s.io", "v1", "leases", "Lease", namespaced=True)
 EVENTS = ResourceType("events.k8s.io", "v1", "events", "Event", namespaced=True)
+EVENT_POLICIES = ResourceType(
+    "eventing.knative.dev", "v1alpha1", "eventpolicies", "EventPolicy", namespaced=True
+)
+"""Knative's EventPolicy: its CRD comes with Knative Eventing or ``jobsink manifests
+--event-policy-crd``, so a cluster may lack it (listing answers 404)."""
 MUTATING_WEBHOOK_CONFIGURATIONS = ResourceType(
     "admissionregistration.k8s.io",
     "v1",

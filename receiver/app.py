@@ -23,11 +23,14 @@ from kubeapi.config import size_connection_pool
 from kubeapi.events import EventClient
 from receiver.auth.discovery import ApiserverDiscovery, UrlDiscovery
 from receiver.auth.keys import KeySet
+from receiver.auth.policy_cache import NoPolicies, PolicyCache, PolicyView
+from receiver.auth.policy_status import SinkPolicyStatus
 from receiver.auth.tokens import TokenVerifier
 from receiver.certificates import ServingCertificates, TrustBundle
 from receiver.controller.sinks import SinkCache
 from receiver.controller.status import StatusReconciler
 from receiver.dataplane.authenticate import Authenticator, BearerTokens, Unauthenticated
+from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane, SinkLookup
 from receiver.deadletter.dispatcher import DeadLetterDispatcher
 from receiver.jobindex import JobIndex
@@ -135,10 +138,10 @@ def build(
     tracing: Tracing | None = None,
 ) -> tuple[DataPlane, list[Background]]:
     """The real receiver over ``api_client``: the data plane, and the background parts (span
-    exporter, Event recorder, Job index, JobSink cache, status reconciler, dead-letter dispatcher
-    and the watch of how Jobs end unless ``sinks`` is given, sweeper), all counting on
-    ``metrics``. ``trust``: the CA certificates the status publishes with https addresses.
-    ``tracing`` defaults to what the ``OTEL_*`` variables ask for."""
+    exporter, Event recorder, Job index, EventPolicy cache, JobSink cache, status reconciler,
+    dead-letter dispatcher and the watch of how Jobs end unless ``sinks`` is given, sweeper), all
+    counting on ``metrics``. ``trust``: the CA certificates the status publishes with https
+    addresses. ``tracing`` defaults to what the ``OTEL_*`` variables ask for."""
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
@@ -155,6 +158,11 @@ def build(
     )
     # Started first and stopped last, so the other parts' last Events are written.
     background: list[Background] = [tracing, recorder, index]
+    policies: PolicyView = NoPolicies()
+    if settings.authorization.event_policies:
+        policy_cache = PolicyCache(api_client, namespace=settings.namespace)
+        background.append(policy_cache)
+        policies = policy_cache
     if sinks is None:
         cache = SinkCache(api_client, namespace=settings.namespace, metrics=metrics)
         background.append(cache)
@@ -166,6 +174,11 @@ def build(
                 server=settings.server,
                 ca_certs=trust.pem if trust else None,
                 audiences=settings.authentication.enabled,
+                policies=SinkPolicyStatus(
+                    policies,
+                    authentication=settings.authentication.enabled,
+                    default_mode=settings.authorization.default_mode,
+                ),
                 metrics=metrics,
                 recorder=recorder,
             )
@@ -212,6 +225,11 @@ def build(
         metrics=metrics,
         authenticator=authenticator(
             settings.authentication, api_client, limits.retry_after_seconds, metrics
+        ),
+        authorizer=EventPolicyAuthorizer(
+            policies,
+            settings.authorization.default_mode,
+            retry_after=limits.retry_after_seconds,
         ),
         recorder=recorder,
         tracing=tracing,

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certs.authority import CA_LIFETIME, LEAF_LIFETIME
 from jobsink.lifecycle import TransportEncryption
+from receiver.auth.policy_decision import DEFAULT_MODE, AuthorizationMode
 from serving.limits import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_HEADER_BYTES,
@@ -271,6 +272,28 @@ class LeaseSettings(BaseSettings):
         return self
 
 
+class AuthorizationSettings(BaseSettings):
+    """Which authenticated senders may deliver to a JobSink: Knative's EventPolicies, and the
+    default mode for JobSinks no policy applies to (``receiver.auth.policy_decision``). With
+    authentication off nobody is refused, as in Knative."""
+
+    model_config = _config()
+
+    default_mode: AuthorizationMode = Field(
+        DEFAULT_MODE,
+        validation_alias=PREFIX + "DEFAULT_AUTHORIZATION_MODE",
+        description="for JobSinks no EventPolicy applies to: allow-all, allow-same-namespace "
+        "(service accounts of the JobSink's namespace) or deny-all (Knative's "
+        "default-authorization-mode)",
+    )
+    event_policies: bool = Field(
+        True,
+        validation_alias=PREFIX + "EVENT_POLICIES",
+        description="watch Knative EventPolicies (list/watch on eventpolicies); off: the default "
+        "mode decides for every JobSink",
+    )
+
+
 class StatusSettings(BaseSettings):
     """The JobSink status reconciler and the addresses it publishes
     (``receiver.controller.addressing``)."""
@@ -360,6 +383,7 @@ class Settings(BaseSettings):
     kube: KubeSettings = Field(default_factory=KubeSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     sweeper: SweeperSettings = Field(default_factory=SweeperSettings)
+    authorization: AuthorizationSettings = Field(default_factory=AuthorizationSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
     authentication: AuthenticationSettings = Field(default_factory=AuthenticationSettings)
 

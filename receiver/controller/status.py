@@ -1,4 +1,5 @@
-"""The JobSink status reconciler: publishes each JobSink's address, selector and Ready condition.
+"""The JobSink status reconciler: publishes each JobSink's address, selector, applying
+EventPolicies and conditions.
 
 It runs inside every receiver process, reads JobSinks from the shared watch cache (so it costs no
 extra watch), and writes only while its process holds the status Lease. A write is a merge patch of
@@ -7,6 +8,10 @@ resourceVersion as precondition: a conflict means someone changed the JobSink, s
 and the patch recomputed. Its own write comes back through the watch, finds nothing to change and
 stops there, so there are no write loops; a second writer that keeps changing the status back is
 held off by ``receiver.controller.storms``.
+
+EventPolicies come from their own watch (``receiver.auth.policy_cache``); when a namespace's
+policies change, every JobSink of that namespace is queued, and those whose status does not
+change stop at the comparison.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
+from receiver.auth.policy_status import SinkPolicyStatus
 from receiver.controller.addressing import addressing_from, with_audiences
 from receiver.controller.destinations import RETRY_UNRESOLVED, DestinationResolver
 from receiver.controller.lease import LeaderElector
@@ -41,6 +47,10 @@ log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 5
 
 Outcome = Literal["updated", "unchanged", "gone"]
+
+
+class PoliciesNotLoaded(Exception):
+    """The EventPolicies are not listed yet: the status would say nothing true about them."""
 
 
 def _problems(sink: dict[str, Any]) -> list[str]:
@@ -77,6 +87,7 @@ class StatusReconciler:
         audiences: bool = False,
         resync_every: float = 600.0,
         max_backoff: float = 60.0,
+        policies: SinkPolicyStatus | None = None,
         workers: int = 4,
         jobsinks: JobSinks | None = None,
         elector: LeaderElector | None = None,
@@ -85,6 +96,7 @@ class StatusReconciler:
         resolver: DestinationResolver | None = None,
         recorder: EventRecorder | None = None,
     ) -> None:
+        """``policies``: the EventPolicies part of the status (None: not published)."""
         metrics = metrics or Metrics()
         self._recorder = recorder or EventRecorder(None, metrics=metrics)
         self._reconciles = metrics.status_reconciles
@@ -117,6 +129,9 @@ class StatusReconciler:
         self._workers = workers
         self._next_resync = time.monotonic() + resync_every
         cache.subscribe(self._sink_changed)
+        self._policies = policies
+        if policies is not None:
+            policies.policies.subscribe(self._policies_changed)
         self.elector.on_change(self._leadership_changed)
 
     def start(self) -> None:
@@ -145,6 +160,11 @@ class StatusReconciler:
             self._delayed.pop(key, None)
             self._ready.add(key)
             self._wakeup.notify()
+
+    def _policies_changed(self, namespace: str | None) -> None:
+        for key in self._cache.sink_keys():
+            if namespace is None or key[0] == namespace:
+                self.enqueue(key)
 
     def publish_ca_certs(self, ca_certs: str | None) -> None:
         """New CA certificates for the https addresses: every JobSink's status is written again,
@@ -259,14 +279,18 @@ class StatusReconciler:
             if sink is None:
                 self._reconciles.labels("gone").inc()
                 return "gone"
+            policies = None
+            if self._policies is not None:
+                policies = self._policies.of(sink)
+                if policies is None:
+                    raise PoliciesNotLoaded("EventPolicies are not listed yet")
             dead_letter = self._resolver.resolve(sink)
             if dead_letter is not None and dead_letter.url is None:
                 self._unresolved.add(key)
             else:
                 self._unresolved.discard(key)
-            patch = status_patch(
-                sink, self.addressing, datetime.now(UTC), _problems(sink), dead_letter
-            )
+            now = datetime.now(UTC)
+            patch = status_patch(sink, self.addressing, now, _problems(sink), dead_letter, policies)
             if not patch:
                 self._reconciles.labels("unchanged").inc()
                 return "unchanged"

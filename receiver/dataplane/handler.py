@@ -15,8 +15,9 @@ A POST takes these steps, cheapest refusal first, nothing written before deliver
    5xx);
 9. answer.
 
-A GET (or HEAD) on an event's Location takes steps 1, 3 and 4, then reads the event's Job and
-answers its state.
+A GET (or HEAD) on an event's Location takes steps 1, 3 and 4, is authorized by its subject
+alone (step 7 without events: there is none to filter), then reads the event's Job and answers
+its state.
 
 Kubernetes I/O runs in a bounded thread pool, so the event loop never blocks; each piece of it
 takes an in-flight slot first (``_kube``) and its worker gives the slot back when done. Nothing
@@ -170,7 +171,8 @@ class DataPlane:
 
     async def _job(self, request: Request, route: routes.EventPath) -> Response:
         sink = await self._sink(route.namespace, route.name)
-        await self._authenticate(request, sink)
+        subject = await self._authenticate(request, sink)
+        await self.authorizer.authorize(subject, sink, None)
         name = job_name(route.name, route.source, route.id)
         deadline = time.monotonic() + self.limits.request_timeout
         job = await self._kube(lambda: self.jobs.get(route.namespace, name, deadline=deadline))

@@ -65,6 +65,7 @@ FAILURES = (Rejection, KubeError, EventConflict, Busy)
 _REASONS = {
     400: "invalid",
     401: "unauthenticated",
+    403: "forbidden",
     404: "not_found",
     405: "method",
     408: "body_timeout",
@@ -96,6 +97,8 @@ def reason_of(failure: Failure) -> str:
     if isinstance(failure, Rejection):
         if failure.reason in _WAITING_FOR_AUTHENTICATION:
             return "authentication_not_ready"
+        if failure.reason == "policies_not_loaded":
+            return "authorization_not_ready"
         return _REASONS.get(failure.status, "invalid")
     if isinstance(failure, EventConflict):
         return "conflict"

@@ -92,6 +92,42 @@ def test_bundle_from_the_repository() -> None:
         assert kinds[1] == "CustomResourceDefinition"
 
 
+EVENT_POLICY_CRD = ("CustomResourceDefinition", "eventpolicies.eventing.knative.dev")
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_the_event_policy_crd_comes_only_when_asked(asked: bool) -> None:
+    docs = manifests.bundle(ROOT, event_policy_crd=asked)
+    names = [(doc["kind"], doc["metadata"]["name"]) for doc in docs]
+    assert (EVENT_POLICY_CRD in names) is asked
+    if asked:
+        # Before the receiver that watches it, with the other CRDs.
+        assert names.index(EVENT_POLICY_CRD) < names.index(("Deployment", "job-sink"))
+
+
+def test_the_event_policy_crd_flag_reaches_the_bundle(runner: CliRunner) -> None:
+    result = runner.invoke(APP, ["manifests", "--event-policy-crd"])
+    assert result.exit_code == 0, result.output
+    assert "name: eventpolicies.eventing.knative.dev" in result.stdout
+
+
+def test_the_receiver_may_list_and_watch_event_policies() -> None:
+    docs = manifests.bundle(ROOT)
+    role = next(
+        d
+        for d in docs
+        if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "jobsink-receiver"
+    )
+    rules = [r for r in role["rules"] if "eventpolicies" in r.get("resources", [])]
+    assert rules == [
+        {
+            "apiGroups": ["eventing.knative.dev"],
+            "resources": ["eventpolicies"],
+            "verbs": ["list", "watch"],
+        }
+    ]
+
+
 def test_command_writes_the_file(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "dist" / "jobsink.yaml"
     result = runner.invoke(

@@ -49,6 +49,17 @@ def test_every_object_of_the_bundle_is_accepted(kubectl: Kubectl, namespace: str
     assert {"CustomResourceDefinition", "Deployment", "Service", "ClusterRole"} <= kinds
 
 
+def test_the_event_policy_crd_variant_is_accepted(kubectl: Kubectl, namespace: str) -> None:
+    docs = [
+        doc
+        for doc in manifests.bundle(manifests.REPO_ROOT, namespace=namespace, event_policy_crd=True)
+        if doc["kind"] != "Namespace"
+    ]
+    result = _dry_run(kubectl, docs)
+    assert result.returncode == 0, result.stderr
+    assert "eventpolicies.eventing.knative.dev created (server dry run)" in result.stdout
+
+
 def test_cert_manager_variant_is_accepted_apart_from_cert_manager_kinds(
     kubectl: Kubectl, namespace: str
 ) -> None:

@@ -62,6 +62,13 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("JOBSINK_RECEIVER_INDEX_MAX_ENTRIES", "index.max_entries", "1000", 1000),
     ("JOBSINK_RECEIVER_SWEEP_INTERVAL_SECONDS", "sweeper.interval_seconds", "0", 0.0),
     ("JOBSINK_RECEIVER_SWEEP_GRACE_SECONDS", "sweeper.grace_seconds", "60", 60.0),
+    (
+        "JOBSINK_RECEIVER_DEFAULT_AUTHORIZATION_MODE",
+        "authorization.default_mode",
+        "deny-all",
+        "deny-all",
+    ),
+    ("JOBSINK_RECEIVER_EVENT_POLICIES", "authorization.event_policies", "false", False),
     ("JOBSINK_RECEIVER_STATUS_RECONCILER", "status.enabled", "false", False),
     ("JOBSINK_RECEIVER_SYSTEM_NAMESPACE", "status.system_namespace", "sys", "sys"),
     ("JOBSINK_RECEIVER_SERVICE_NAME", "status.service_name", "rx", "rx"),

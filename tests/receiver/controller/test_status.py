@@ -13,12 +13,15 @@ from kubernetes.client.exceptions import ApiException
 
 from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
+from receiver.auth.policy import parse
+from receiver.auth.policy_status import SinkPolicyStatus
 from receiver.controller.lease import LeaderElector
 from receiver.controller.sinks import Key, SinkCache
-from receiver.controller.status import StatusReconciler
+from receiver.controller.status import PoliciesNotLoaded, StatusReconciler
 from receiver.controller.storms import StormGuard
 from receiver.metrics import Metrics
 from receiver.settings import StatusSettings
+from tests.receiver.auth.policies import StaticPolicies, policy
 from tests.receiver.figures import figure
 
 KEY = ("default", "job-sink-logger")
@@ -382,3 +385,50 @@ def test_invalid_spec_is_not_ready() -> None:
     assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
     assert ready["message"].startswith("spec.job.spec.template.spec.restartPolicy: ")
     assert server.objects[KEY]["status"]["address"] == {"name": "http", "url": URL}
+
+
+def policy_status(policies: StaticPolicies) -> SinkPolicyStatus:
+    return SinkPolicyStatus(policies, authentication=True, default_mode="allow-same-namespace")
+
+
+def test_status_carries_the_applying_policies() -> None:
+    server = FakeApiServer(jobsink())
+    policies = StaticPolicies((parse(policy("p", namespace="default")),))
+    assert reconciler(server, policies=policy_status(policies)).reconcile(KEY) == "updated"
+    status = server.objects[KEY]["status"]
+    assert status["policies"] == [{"apiVersion": "eventing.knative.dev/v1alpha1", "name": "p"}]
+    assert [(c["type"], c["status"]) for c in status["conditions"]] == [
+        ("Addressable", "True"),
+        ("EventPoliciesReady", "True"),
+        ("Ready", "True"),
+    ]
+
+
+def test_policies_still_loading_postpone_the_write() -> None:
+    server = FakeApiServer(jobsink())
+    loading = StaticPolicies(state="loading")
+    with pytest.raises(PoliciesNotLoaded):
+        reconciler(server, policies=policy_status(loading)).reconcile(KEY)
+    assert server.patches == []
+
+
+def test_a_policy_change_requeues_the_jobsinks_of_its_namespace() -> None:
+    other = jobsink("elsewhere")
+    other["metadata"]["namespace"] = "team-b"
+    server = FakeApiServer(jobsink(), other)
+    policies, elector = StaticPolicies(), FakeElector(leading=False)
+    status = reconciler(server, elector, policies=policy_status(policies))
+    status.start()
+    try:
+        elector.become(True)
+        wait_for(lambda: len(server.patches) == 2, "both JobSinks written once")
+        policies.policies = (parse(policy("p", namespace="default")),)
+        for listener in policies.listeners:
+            listener("default")
+        wait_for(lambda: len(server.patches) == 3, "the JobSink of namespace default rewritten")
+        assert server.patches[-1][0] == KEY
+        assert server.patches[-1][1]["policies"] == [
+            {"apiVersion": "eventing.knative.dev/v1alpha1", "name": "p"}
+        ]
+    finally:
+        status.stop()
