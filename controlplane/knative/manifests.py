@@ -11,6 +11,11 @@ local node needs:
 * the ConfigMaps of image references a release generates (``eventing-integrations-images``,
   ``eventing-transformations-images``; the controller reads them through ``configMapKeyRef``)
   are made with the same not-built references;
+* the ClusterRoles Knative builds by aggregation (``addressable-resolver``,
+  ``channelable-manipulator``, ...: an ``aggregationRule`` selecting the ClusterRoles labelled
+  ``duck.knative.dev/addressable: "true"`` and so on) get their rules written out: the local
+  controller manager runs no ``clusterrole-aggregation-controller``, so without this the
+  aggregated roles stay empty and, for one, the broker controller may not list InMemoryChannels;
 * files listed in :data:`SKIPPED_FILES` are left out, each for the reason given there.
 """
 
@@ -130,6 +135,38 @@ def generated_config_maps(documents: Iterable[Document]) -> list[Document]:
     ]
 
 
+def _selected(role: Document, selector: Mapping[str, Any]) -> bool:
+    labels = role["metadata"].get("labels") or {}
+    wanted = selector.get("matchLabels") or {}
+    if selector.get("matchExpressions"):
+        raise ValueError(f"matchExpressions in an aggregationRule are not handled: {selector}")
+    return all(labels.get(key) == value for key, value in wanted.items())
+
+
+def aggregate_cluster_roles(documents: Iterable[Document]) -> list[Document]:
+    """``documents`` with every aggregated ClusterRole's ``rules`` filled in, as Kubernetes'
+    clusterrole-aggregation controller fills them: the rules of every ClusterRole (among
+    ``documents``) that one of its selectors matches, in document order, without repeats."""
+    documents = list(documents)
+    roles = [doc for doc in documents if doc.get("kind") == "ClusterRole"]
+    result = []
+    for document in documents:
+        rule = document.get("aggregationRule") if document.get("kind") == "ClusterRole" else None
+        if not rule:
+            result.append(document)
+            continue
+        rules: list[Any] = []
+        for role in roles:
+            if role is document or role.get("aggregationRule"):
+                continue
+            if any(_selected(role, s) for s in rule.get("clusterRoleSelectors") or []):
+                for granted in role.get("rules") or []:
+                    if granted not in rules:
+                        rules.append(granted)
+        result.append({**document, "rules": rules})
+    return result
+
+
 @dataclass(frozen=True)
 class InstallPlan:
     """What to apply, in two steps: ``first`` (Namespaces and CRDs, waited until Established)
@@ -151,6 +188,7 @@ def install_plan(sources: Iterable[SourceDocument]) -> InstallPlan:
     references = built_references()
     documents = [copy.deepcopy(substitute_images(s.document, references)) for s in sources]
     documents += generated_config_maps(documents)
+    documents = aggregate_cluster_roles(documents)
     first = [doc for doc in documents if doc["kind"] in FIRST_KINDS]
     rest = [doc for doc in documents if doc["kind"] not in FIRST_KINDS]
     return InstallPlan(first, rest)

@@ -16,6 +16,7 @@ from controlplane.knative.images import ensure_image_archive, image_reference, k
 from controlplane.knative.manifests import (
     SKIPPED_FILES,
     SourceDocument,
+    aggregate_cluster_roles,
     built_references,
     generated_config_maps,
     install_plan,
@@ -213,3 +214,30 @@ def test_an_image_is_the_binary_alone_started_as_ko_starts_it(tmp_path: Path) ->
     assert set(members) == {"ko-app", "ko-app/ingress", "var", "var/run", "var/run/ko"}
     # Cached: a second call reuses the archive.
     assert ensure_image_archive(files, "broker/ingress").stat().st_mtime == archive.stat().st_mtime
+
+
+def _role(name: str, labels: dict[str, str], resources: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": labels},
+        "rules": [{"apiGroups": ["x"], "resources": [r], "verbs": ["list"]} for r in resources],
+    }
+
+
+def test_aggregated_cluster_roles_get_the_rules_of_the_roles_they_select() -> None:
+    aggregated = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "channelable-manipulator"},
+        "aggregationRule": {
+            "clusterRoleSelectors": [{"matchLabels": {"duck.knative.dev/channelable": "true"}}]
+        },
+    }
+    imc = _role("imc-channelable", {"duck.knative.dev/channelable": "true"}, ["imcs", "imcs"])
+    other = _role("other", {"duck.knative.dev/addressable": "true"}, ["brokers"])
+    result = aggregate_cluster_roles([aggregated, imc, other])
+    assert result[1:] == [imc, other]
+    assert result[0]["aggregationRule"] == aggregated["aggregationRule"]
+    assert [rule["resources"] for rule in result[0]["rules"]] == [["imcs"]]
+    assert "rules" not in aggregated  # the input is left as it was
