@@ -17,7 +17,7 @@ it), unless ``JOBSINK_REQUIRE_KNATIVE=1`` (set by ``.ci/run``): then the tests f
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.knative)
     others = [item for item in items if _HERE not in item.path.parents]
     items[:] = ours + others
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed scenario's report carries the Pods of the Knative plane and the end of the logs
+    of Knative's Deployments: the Pods' logs are not among the plane's process logs."""
+    report = yield
+    cluster = getattr(item, "funcargs", {}).get("knative_cluster")
+    if report.failed and report.when == "call" and isinstance(cluster, KnativeCluster):
+        plane = cluster.plane
+        pods = plane.kubectl("get", "pods", "-A", "-o", "wide", check=False)
+        report.sections.append(("Pods of the Knative plane", pods.stdout + pods.stderr))
+        for document in cluster.knative.plan.deployments:
+            metadata = document["metadata"]
+            logs = plane.kubectl(
+                "logs", "-n", metadata["namespace"], f"deployment/{metadata['name']}",
+                "--tail=20", check=False,
+            )  # fmt: skip
+            report.sections.append((f"{metadata['name']} (last lines)", logs.stdout + logs.stderr))
+    return report
 
 
 def require_knative(plane: ControlPlane | None = None) -> None:
