@@ -72,9 +72,9 @@ main() {
   # VCS checkout either way.
   (cd "$src" && GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local \
     go build -trimpath -ldflags "-s -w" -o "$tmp/" "${packages[@]}")
-  # `go build -o dir/` names each binary after its package directory's last element; two of
-  # ours share none, but in_memory/channel_* and broker/* would be ambiguous in a flat bin/
-  # if Knative ever added one, so rename to the full path with dashes.
+  # `go build -o dir/` names each binary after the last element of its package path (ingress,
+  # filter, channel_dispatcher); bin/ names them after the whole path under cmd/, slashes as
+  # dashes (broker-ingress), which says which component each one is.
   mkdir -p "$out/.bin.final"
   for command in "${KNATIVE_COMMANDS[@]}"; do
     mv "$tmp/$(basename "$command")" "$out/.bin.final/$(binary_name "$command")"
