@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
-from controlplane.knative.binaries import COMMANDS, CONFIG_DIRECTORIES, KnativeFiles, binary_name
+from controlplane.knative.binaries import (
+    BUILD_SCRIPT,
+    COMMANDS,
+    CONFIG_DIRECTORIES,
+    KNATIVE_VERSION,
+    KnativeFiles,
+    binary_name,
+)
 from controlplane.knative.images import ensure_image_archive, image_reference, ko_reference
 from controlplane.knative.manifests import (
     SKIPPED_FILES,
@@ -241,3 +249,11 @@ def test_aggregated_cluster_roles_get_the_rules_of_the_roles_they_select() -> No
     assert result[0]["aggregationRule"] == aggregated["aggregationRule"]
     assert [rule["resources"] for rule in result[0]["rules"]] == [["imcs"]]
     assert "rules" not in aggregated  # the input is left as it was
+
+
+def test_the_build_script_builds_the_version_and_commands_python_expects() -> None:
+    script = BUILD_SCRIPT.read_text()
+    assert f"KNATIVE_VERSION={KNATIVE_VERSION}\n" in script
+    match = re.search(r"KNATIVE_COMMANDS=\(\n(.*?)\n\)", script, re.DOTALL)
+    assert match is not None
+    assert tuple(match.group(1).split()) == COMMANDS
