@@ -18,6 +18,7 @@ import typer
 
 from controlplane.cluster import ControlPlane
 from controlplane.errors import ControlPlaneError
+from controlplane.knative import knative_unavailable_reason, start_knative
 from controlplane.kueue import kueue_unavailable_reason
 from controlplane.node import node_wanted
 from controlplane.ports import Ports
@@ -58,6 +59,15 @@ def main(
             "module) with its webhooks, so Jobs labelled kueue.x-k8s.io/queue-name are queued.",
         ),
     ] = False,
+    knative: Annotated[
+        bool,
+        typer.Option(
+            "--knative",
+            help="Also run Knative Eventing's core, in-memory channel and multi-tenant broker "
+            "(knative.dev/eventing, built from its Go module) as Pods on the node; implies a "
+            "node that routes Services.",
+        ),
+    ] = False,
 ) -> None:
     """Start etcd, kube-apiserver and kube-controller-manager (Kubernetes v1.36.3) on 127.0.0.1,
     and a local node on which Pods run (unless --no-node, or a node cannot run here).
@@ -78,14 +88,27 @@ def main(
     if kueue and (kueue_missing := kueue_unavailable_reason()):
         print(f"error: cannot run Kueue: {kueue_missing}", file=sys.stderr)
         raise typer.Exit(1)
+    if knative and (node is False or why_not):
+        print(
+            f"error: Knative runs as Pods and needs a node: {why_not or '--no-node'}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
+    if knative and (knative_missing := knative_unavailable_reason()):
+        print(f"error: cannot run Knative Eventing: {knative_missing}", file=sys.stderr)
+        raise typer.Exit(1)
     plane = ControlPlane(
         workdir=workdir,
         ports=Ports.free(apiserver=port) if port else None,
         node=with_node,
         kueue=kueue,
+        # Knative's Pods reach each other and are reached by the apiserver through Services.
+        services=True if knative else None,
     )
     try:
         plane.start(progress=_progress)
+        if knative:
+            start_knative(plane, _progress)
         print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
         _progress(f"logs in {plane.layout.logs}; Ctrl-C to stop")
         ended = plane.first_exit()
