@@ -26,6 +26,9 @@ CONTROLLERS = (
     "serviceaccount-token-controller",  # legacy token Secrets, as in a real cluster
     "root-ca-certificate-publisher-controller",  # kube-root-ca.crt for projected SA volumes
     "ttl-after-finished-controller",  # spec.ttlSecondsAfterFinished, which the docs suggest
+    # aggregationRule ClusterRoles get their rules, as in a cluster: the install bundle's
+    # addressable resolver (dead-letter refs), Knative's roles.
+    "clusterrole-aggregation-controller",
 )
 #: With a node: the Node's not-ready taint (set at registration) is lifted only by this one.
 NODE_CONTROLLERS = ("node-lifecycle-controller",)
