@@ -206,10 +206,12 @@ def authentication(kubeconfig: str, namespace: str, args: argparse.Namespace) ->
         policy = receiver_auth.install_event_policy(kubeconfig, namespace, SINK)
     token = receiver_auth.sender_token(kubeconfig, namespace, audience)
     plain, plain_port = start_receiver(kubeconfig, args.max_inflight)
-    secured, port = start_receiver(kubeconfig, args.max_inflight, receiver_auth.AUTH_ENV)
+    # --control: the second receiver is plain too, which measures the method's own spread.
+    secured_env = {} if args.control else receiver_auth.AUTH_ENV
+    secured, port = start_receiver(kubeconfig, args.max_inflight, secured_env)
     probe: dict[str, Any] = {}
     try:
-        if policy is not None:
+        if policy is not None and not args.control:
             probe = receiver_auth.refused_probe(port, f"/{namespace}/{SINK}", token)
             if probe["probe_status"] != 403:
                 raise SystemExit(f"the EventPolicy's filter did not refuse the probe: {probe}")
@@ -227,7 +229,8 @@ def authentication(kubeconfig: str, namespace: str, args: argparse.Namespace) ->
         for process in (plain, secured):
             process.terminate()
             process.wait(30)
-    figures = {"auth_event_policy": policy is not None, **probe, **figures}
+    figures = {"auth_event_policy": policy is not None, "auth_control": args.control, **probe,
+               **figures}  # fmt: skip
     figures |= receiver_auth.verification_cpu(kubeconfig, token, audience)
     if policy is not None:
         sink = kubectl(kubeconfig, "get", "jobsink", SINK, "-n", namespace, "-o", "json")
@@ -249,6 +252,12 @@ def main() -> None:
         "--no-event-policy",
         action="store_true",
         help="authentication phase without the EventPolicy (authentication alone)",
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="authentication phase with two plain receivers (the same token sent to both): "
+        "how far apart the method puts two identical receivers",
     )
     parser.add_argument(
         "--auth-only",
