@@ -1,11 +1,15 @@
-"""The authentication phase of ``make bench-receiver``: the same events through a receiver with
-``authentication-oidc`` off and one with it on, in alternating rounds, and the CPU one token
-verification costs.
+"""The authentication and authorization phase of ``make bench-receiver``: the same events through
+a plain receiver (``authentication-oidc`` off, so no EventPolicy is consulted) and a secured one
+(on, with one EventPolicy applying to the benchmark's JobSink), in alternating rounds; then the
+CPU one token verification and one authorization decision cost.
 
-Senders reuse their token (a projected service-account token lives an hour), so after the first
-event the receiver answers from its verified tokens: the phase checks that this keeps unique and
-duplicate events/s at or above 0.9x of the run without authentication. ``--event-policy`` adds
-one EventPolicy admitting every subject of the namespace, for a receiver that honours them.
+The policy names the JobSink by reference, admits the sender's service account by ``sub`` and
+carries a ``prefix`` filter on ``type`` that every benchmark event matches, so each event goes
+through the policy lookup, the subject match and the filter; a probe event of another type must
+be refused (403), which proves the policy is the one deciding. Senders reuse their token (a
+projected service-account token lives an hour), so after the first event the receiver answers
+from its verified tokens: the phase checks that unique and duplicate events/s stay at or above
+0.9x of the plain receiver's.
 """
 
 from __future__ import annotations
@@ -15,26 +19,34 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bench import receiver_load as loadgen
 from bench.cluster import kubectl
+from jobsink.event import CloudEvent
 from kubeapi.config import load_api_client
 from kubeapi.tokens import request_token
 from receiver.auth.audience import audience_of
 from receiver.auth.discovery import ApiserverDiscovery
 from receiver.auth.keys import KeySet
+from receiver.auth.policy import EventPolicy, parse
+from receiver.auth.policy_cache import NamespaceListener, State
+from receiver.auth.subject import Subject
 from receiver.auth.tokens import TokenVerifier
+from receiver.dataplane.authorize import EventPolicyAuthorizer
+from receiver.dataplane.wire import Single
 
 RATIO_FLOOR = 0.9
 AUTH_ENV = {"JOBSINK_RECEIVER_AUTHENTICATION_OIDC": "enabled"}
 
-ALLOW_ALL_POLICY = {
-    "apiVersion": "eventing.knative.dev/v1alpha1",
-    "kind": "EventPolicy",
-    "metadata": {"name": "bench-allow-all"},
-    "spec": {"from": [{"sub": "*"}]},
-}
+EVENT_POLICY_CRD = Path(__file__).resolve().parents[1] / "crds" / "knative" / "eventpolicy.yaml"
+SENDER_ACCOUNT = "default"
+EVENT_TYPE_PREFIX = "bench."
+"""Every benchmark event's type starts so; the probe's does not."""
+PROBE_TYPE = "probe.refused"
 
 
 @dataclass(frozen=True)
@@ -54,17 +66,57 @@ def publish_audience(kubeconfig: str, namespace: str, sink: str) -> str:
     return audience
 
 
-def apply_allow_all_policy(kubeconfig: str, namespace: str) -> None:
-    document = {**ALLOW_ALL_POLICY, "metadata": {"name": "bench-allow-all", "namespace": namespace}}
-    kubectl(kubeconfig, "apply", "-f", "-", input=json.dumps(document))
+def sender_subject(namespace: str) -> str:
+    return f"system:serviceaccount:{namespace}:{SENDER_ACCOUNT}"
+
+
+def bench_policy(namespace: str, sink: str) -> dict[str, Any]:
+    """The one EventPolicy of the phase: this JobSink, this sender, events of the bench's types."""
+    return {
+        "apiVersion": "eventing.knative.dev/v1alpha1",
+        "kind": "EventPolicy",
+        "metadata": {"name": "bench-sender", "namespace": namespace},
+        "spec": {
+            "to": [{"ref": {"apiVersion": "sinks.knative.dev/v1alpha1", "kind": "JobSink",
+                            "name": sink}}],
+            "from": [{"sub": sender_subject(namespace)}],
+            "filters": [{"prefix": {"type": EVENT_TYPE_PREFIX}}],
+        },
+    }  # fmt: skip
+
+
+def install_event_policy(kubeconfig: str, namespace: str, sink: str) -> dict[str, Any]:
+    """Our EventPolicy CRD (as ``jobsink manifests --event-policy-crd`` writes it), then the
+    phase's policy; returns the policy."""
+    kubectl(kubeconfig, "apply", "-f", str(EVENT_POLICY_CRD))
+    kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s",
+            "crd/eventpolicies.eventing.knative.dev")  # fmt: skip
+    policy = bench_policy(namespace, sink)
+    kubectl(kubeconfig, "apply", "-f", "-", input=json.dumps(policy))
+    return policy
 
 
 def sender_token(kubeconfig: str, namespace: str, audience: str) -> str:
     api = load_api_client(kubeconfig)
     try:
-        return request_token(api, namespace, "default", audience, expiration_seconds=3600)
+        return request_token(api, namespace, SENDER_ACCOUNT, audience, expiration_seconds=3600)
     finally:
         api.close()  # type: ignore[no-untyped-call]
+
+
+def refused_probe(port: int, path: str, token: str) -> dict[str, Any]:
+    """One event whose type the policy's filter refuses, sent to the secured receiver: its
+    status and reason. Retried while the receiver has not listed the policies yet (503)."""
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json",
+               "ce-specversion": "1.0", "ce-source": "bench/probe", "ce-type": PROBE_TYPE,
+               "ce-id": "probe"}  # fmt: skip
+    for _ in range(100):
+        answer = httpx.post(f"http://127.0.0.1:{port}{path}", headers=headers, content=b"{}")
+        if answer.status_code != 503:
+            break
+        time.sleep(0.1)
+    reason = answer.json().get("reason") if answer.content else None
+    return {"probe_status": answer.status_code, "probe_reason": reason}
 
 
 def verification_cpu(
@@ -89,6 +141,45 @@ def verification_cpu(
         }
     finally:
         api.close()  # type: ignore[no-untyped-call]
+
+
+class _OnePolicy:
+    """A policy view holding the phase's policy, as the receiver's watch-backed cache would."""
+
+    state: State = "ready"
+    last_error = ""
+
+    def __init__(self, policy: EventPolicy) -> None:
+        self._policies = (policy,)
+
+    def in_namespace(self, namespace: str) -> tuple[EventPolicy, ...]:
+        return self._policies if namespace == self._policies[0].namespace else ()
+
+    def subscribe(self, listener: NamespaceListener) -> None:
+        return None
+
+
+def authorization_cpu(
+    policy: dict[str, Any], sink: dict[str, Any], count: int = 20_000
+) -> dict[str, float]:
+    """CPU per authorization decision in this process: the receiver's authorizer over ``policy``
+    for one event its filter admits (lookup of the applying policies, subject, filter)."""
+    namespace = str(policy["metadata"]["namespace"])
+    authorizer = EventPolicyAuthorizer(_OnePolicy(parse(policy)))
+    subject = Subject(sender_subject(namespace), issuer="bench", audiences=("bench",))
+    event = Single(
+        CloudEvent.from_attributes(
+            {"specversion": "1.0", "id": "1", "source": "bench", "type": EVENT_TYPE_PREFIX + "x"}
+        )
+    )
+
+    async def measure() -> float:
+        started = time.process_time()
+        for _ in range(count):
+            await authorizer.authorize(subject, sink, event)
+        return (time.process_time() - started) * 1e6 / count
+
+    return {"cpu_us_per_authorization": round(asyncio.run(measure()), 2)}
 
 
 def _measure(

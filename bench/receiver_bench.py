@@ -9,9 +9,10 @@ One run measures, in this order:
 * **D** — the same events again: duplicates per second;
 * p50/p99 ingest latency, receiver RSS (current and peak), then a full check of the namespace:
   exactly one Job and one Secret per event, every Secret owned by its Job, nothing else;
-* the authentication phase (``bench/receiver_auth.py``; ``--no-auth`` skips it): R and D with
-  ``authentication-oidc`` on against a receiver without, in alternating rounds, and the CPU of one
-  token verification.
+* the authentication and authorization phase (``bench/receiver_auth.py``; ``--no-auth`` skips it,
+  ``--auth-only`` runs it alone): R and D with ``authentication-oidc`` on and one EventPolicy
+  applying, against a plain receiver, in alternating rounds; the CPU of one token verification
+  and of one authorization decision.
 
 Usage: ``python bench/receiver_bench.py [--events 1000] [--concurrency 50] [--kubeconfig F]``.
 Without ``--kubeconfig`` it starts its own control plane (etcd + kube-apiserver +
@@ -164,7 +165,7 @@ def event_request(
             "content-type": "application/json",
             "ce-specversion": "1.0",
             "ce-source": f"bench/{run}",
-            "ce-type": "bench.event",
+            "ce-type": f"{receiver_auth.EVENT_TYPE_PREFIX}event",
             "ce-id": str(offset + index),
         }
 
@@ -197,14 +198,23 @@ def verify(kubeconfig: str, namespace: str, expected: int) -> dict[str, int]:
 
 
 def authentication(kubeconfig: str, namespace: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The authentication phase: two fresh receivers, alike but for ``authentication-oidc``."""
+    """The authentication and authorization phase: two fresh receivers, one plain, one with
+    ``authentication-oidc`` on and (unless ``--no-event-policy``) one EventPolicy applying."""
     audience = receiver_auth.publish_audience(kubeconfig, namespace, SINK)
-    if args.event_policy:
-        receiver_auth.apply_allow_all_policy(kubeconfig, namespace)
+    policy = None
+    if not args.no_event_policy:
+        policy = receiver_auth.install_event_policy(kubeconfig, namespace, SINK)
     token = receiver_auth.sender_token(kubeconfig, namespace, audience)
     plain, plain_port = start_receiver(kubeconfig, args.max_inflight)
-    secured, port = start_receiver(kubeconfig, args.max_inflight, receiver_auth.AUTH_ENV)
+    # --control: the second receiver is plain too, which measures the method's own spread.
+    secured_env = {} if args.control else receiver_auth.AUTH_ENV
+    secured, port = start_receiver(kubeconfig, args.max_inflight, secured_env)
+    probe: dict[str, Any] = {}
     try:
+        if policy is not None and not args.control:
+            probe = receiver_auth.refused_probe(port, f"/{namespace}/{SINK}", token)
+            if probe["probe_status"] != 403:
+                raise SystemExit(f"the EventPolicy's filter did not refuse the probe: {probe}")
         figures = receiver_auth.phase(
             receiver_auth.Receiver(plain_port, lambda: cpu_seconds(plain.pid)),
             receiver_auth.Receiver(port, lambda: cpu_seconds(secured.pid)),
@@ -219,7 +229,13 @@ def authentication(kubeconfig: str, namespace: str, args: argparse.Namespace) ->
         for process in (plain, secured):
             process.terminate()
             process.wait(30)
-    return {**figures, **receiver_auth.verification_cpu(kubeconfig, token, audience)}
+    figures = {"auth_event_policy": policy is not None, "auth_control": args.control, **probe,
+               **figures}  # fmt: skip
+    figures |= receiver_auth.verification_cpu(kubeconfig, token, audience)
+    if policy is not None:
+        sink = kubectl(kubeconfig, "get", "jobsink", SINK, "-n", namespace, "-o", "json")
+        figures |= receiver_auth.authorization_cpu(policy, json.loads(sink))
+    return figures
 
 
 def main() -> None:
@@ -233,11 +249,26 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--no-auth", action="store_true", help="skip the authentication phase")
     parser.add_argument(
-        "--event-policy",
+        "--no-event-policy",
         action="store_true",
-        help="in the authentication phase, apply one EventPolicy admitting every subject",
+        help="authentication phase without the EventPolicy (authentication alone)",
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="authentication phase with two plain receivers (the same token sent to both): "
+        "how far apart the method puts two identical receivers",
+    )
+    parser.add_argument(
+        "--auth-only",
+        action="store_true",
+        help="run the authentication phase alone (no B, R, D, overload and namespace check)",
     )
     args = parser.parse_args()
+    if args.auth_only:
+        with cluster(args.kubeconfig) as kubeconfig:
+            report(authentication(kubeconfig, prepare(kubeconfig), args), args.json)
+        return
     with cluster(args.kubeconfig) as kubeconfig:
         namespace = prepare(kubeconfig)
         process, port = start_receiver(kubeconfig, args.max_inflight)
@@ -341,9 +372,13 @@ def main() -> None:
         **check,
         **auth,
     }
+    report(figures, args.json)
+
+
+def report(figures: dict[str, Any], path: Path | None) -> None:
     print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if path:
+        path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":

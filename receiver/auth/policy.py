@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Final
 
 from jobsink import types
@@ -87,7 +88,11 @@ class EventPolicy:
         """Who the policy admits: what Knative resolved, or else the ``sub`` entries."""
         return self.resolved if self.resolved is not None else self.subs
 
-    @property
+    # The policy is immutable and asked on every event: what these derive is worked out once,
+    # on first use (``cached_property`` writes the instance's __dict__, which a frozen dataclass
+    # allows), instead of lowercasing names and re-checking readiness per request.
+
+    @cached_property
     def not_ready_because(self) -> str | None:
         """None when the policy is ready (it admits its subjects); otherwise why it is not."""
         if self.problem is not None:
@@ -106,31 +111,42 @@ class EventPolicy:
     def ready(self) -> bool:
         return self.not_ready_because is None
 
+    @cached_property
+    def _targets(self) -> tuple[frozenset[str], tuple[Mapping[str, Any], ...]]:
+        """The JobSink names ``spec.to`` refers to (lowercase) and its selectors on JobSinks."""
+        names: set[str] = set()
+        selectors: list[Mapping[str, Any]] = []
+        for target in self.to:
+            if target.group.lower() != types.GROUP or target.kind.lower() != types.KIND.lower():
+                continue
+            if isinstance(target, ToRef):
+                names.add(target.name.lower())
+            else:
+                selectors.append(target.selector)
+        return frozenset(names), tuple(selectors)
+
+    @cached_property
+    def _subject_patterns(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The exact subjects (lowercase) and the prefixes of those ending in ``*``."""
+        exact = frozenset(s.lower() for s in self.subjects if not s.endswith("*"))
+        return exact, tuple(s[:-1] for s in self.subjects if s.endswith("*"))
+
     def applies_to(self, sink_namespace: str, sink_name: str, labels: Mapping[str, Any]) -> bool:
         """Whether the policy governs this JobSink."""
         if sink_namespace != self.namespace:
             return False
         if not self.to:
             return True
-        for target in self.to:
-            if target.group.lower() != types.GROUP or target.kind.lower() != types.KIND.lower():
-                continue
-            if isinstance(target, ToRef) and target.name.lower() == sink_name.lower():
-                return True
-            if isinstance(target, ToSelector) and matches(dict(target.selector), dict(labels)):
-                return True
-        return False
+        names, selectors = self._targets
+        if sink_name.lower() in names:
+            return True
+        return any(matches(dict(selector), dict(labels)) for selector in selectors)
 
     def admits(self, sub: str) -> bool:
         """Whether ``sub`` is one of the policy's subjects (Knative: an exact entry matches
         case-insensitively, one ending in ``*`` matches as a case-sensitive prefix)."""
-        for allowed in self.subjects:
-            if allowed.endswith("*"):
-                if sub.startswith(allowed[:-1]):
-                    return True
-            elif allowed.lower() == sub.lower():
-                return True
-        return False
+        exact, prefixes = self._subject_patterns
+        return sub.lower() in exact or any(sub.startswith(prefix) for prefix in prefixes)
 
 
 def parse(obj: Mapping[str, Any]) -> EventPolicy:

@@ -58,7 +58,9 @@ def applying(
 ) -> tuple[EventPolicy, ...]:
     """The policies that govern JobSink ``namespace/name`` (with ``labels``), by name."""
     found = [p for p in policies if p.applies_to(namespace, name, labels)]
-    return tuple(sorted(found, key=lambda p: p.name))
+    if len(found) > 1:  # the usual one policy (or none) needs no sorting
+        found.sort(key=lambda p: p.name)
+    return tuple(found)
 
 
 def decide(

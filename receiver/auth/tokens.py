@@ -127,7 +127,12 @@ class TokenVerifier:
         self._verified = VerifiedTokens(cache_entries)
         self._decoder = jwt.PyJWT()
         self.signature_checks = 0
-        self._counted = (metrics or Metrics()).oidc_tokens
+        # The counter's children bound once: ``labels()`` takes a lock and builds a key on
+        # every call, and this runs on every request.
+        counted = (metrics or Metrics()).oidc_tokens
+        self._rejected, self._fresh, self._remembered = (
+            counted.labels(how) for how in ("rejected", "verified", "remembered")
+        )
 
     async def verify(self, token: str, audience: str) -> Subject:
         """The token's subject when it is valid now and carries ``audience``; raises
@@ -135,7 +140,7 @@ class TokenVerifier:
         try:
             return await self._verify(token, audience)
         except TokenRejected:
-            self._counted.labels("rejected").inc()
+            self._rejected.inc()
             raise
 
     async def _verify(self, token: str, audience: str) -> Subject:
@@ -148,9 +153,9 @@ class TokenVerifier:
         if verified is None:
             verified = await self._check_signature(token)
             self._verified.put(token, verified)
-            self._counted.labels("verified").inc()
+            self._fresh.inc()
         else:
-            self._counted.labels("remembered").inc()
+            self._remembered.inc()
         try:
             self._check_times(verified)
         except TokenRejected:

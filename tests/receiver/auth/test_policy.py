@@ -3,6 +3,7 @@ is ready."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -129,3 +130,21 @@ def test_a_policy_that_cannot_be_parsed_admits_nobody() -> None:
     parsed = parse(policy(filters=[{"exact": {"type": ""}}]))
     assert parsed.problem is not None
     assert not parsed.ready
+
+
+def test_answers_worked_out_once_belong_to_one_policy_value() -> None:
+    """Readiness, targets and subject patterns are derived on first use and kept on the value;
+    a changed copy (``dataclasses.replace``, as parsing builds policies) derives its own."""
+    first = parse(policy(subs=(SENDER,), to=[to_ref("orders")]))
+    assert first.admits(SENDER)
+    assert not first.admits(OTHER)
+    assert first.applies_to(*SINK)
+    assert first.ready
+    changed = replace(first, subs=(OTHER,), to=(), problem="broken on purpose")
+    assert changed.admits(OTHER)
+    assert not changed.admits(SENDER)
+    assert changed.applies_to("team-a", "payments", {})
+    assert changed.not_ready_because == "broken on purpose"
+    assert first.admits(SENDER)
+    assert first.ready
+    assert not first.applies_to("team-a", "payments", {})

@@ -20,6 +20,7 @@ from receiver.auth.audience import audience_of
 from receiver.auth.keys import KeySet, KeysUnavailable, signing_keys
 from receiver.auth.subject import Subject
 from receiver.auth.tokens import TokenRejected, TokenVerifier
+from receiver.metrics import Metrics
 from tests.receiver.auth.issuers import AUDIENCE, ISSUER, SUB, Signer, StaticIssuer
 
 SIGNER = Signer("key-1")
@@ -127,6 +128,25 @@ def test_a_verified_token_is_remembered_and_its_audience_checked_each_time() -> 
 
     asyncio.run(run())
     assert check.signature_checks == 1
+
+
+def test_each_check_is_counted_by_how_it_was_decided() -> None:
+    metrics = Metrics()
+    check = verifier(metrics=metrics)
+    token = SIGNER.token()
+
+    async def run() -> None:
+        for _ in range(3):
+            await check.verify(token, AUDIENCE)
+        with pytest.raises(TokenRejected):
+            await check.verify("not-a-jwt", AUDIENCE)
+
+    asyncio.run(run())
+    counted = {
+        how: metrics.registry.get_sample_value("jobsink_oidc_tokens_total", {"how": how})
+        for how in ("verified", "remembered", "rejected")
+    }
+    assert counted == {"verified": 1.0, "remembered": 2.0, "rejected": 1.0}
 
 
 def test_a_remembered_token_still_expires() -> None:
