@@ -179,6 +179,11 @@ class ControlPlane:
         return self._layout
 
     @property
+    def run_id(self) -> str:
+        """This run's name on the machine: its node's bridge, chains and records carry it."""
+        return self._run_id
+
+    @property
     def workdir(self) -> Path:
         return self.layout.workdir
 

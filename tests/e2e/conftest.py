@@ -102,8 +102,8 @@ def _session_plane(
 ) -> Iterator[ControlPlane]:
     config = request.config
     say = _terminal_printer(config)
-    rules_before = packet_filter_rules() if node else []
     plane = ControlPlane(keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1", node=node)
+    rules_before = packet_filter_rules(plane.run_id) if node else []
     plane.start(progress=say)
     routed_services = plane.node is not None and plane.node.services
     say(f"workdir {plane.workdir}; KUBECONFIG={plane.kubeconfig}")
@@ -121,7 +121,7 @@ def _session_plane(
         if routed_services:
             # The node held the machine's Service network: its rules, kube-proxy's included,
             # are gone and nothing else changed (an error at the session's end otherwise).
-            assert packet_filter_rules() == rules_before
+            assert packet_filter_rules(plane.run_id) == rules_before
 
 
 @pytest.fixture(scope="session")

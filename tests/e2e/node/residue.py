@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from controlplane.node import host
-from controlplane.node.firewall import rule_lines, save
+from controlplane.node.firewall import CHAIN_PREFIX, chain_prefix, rule_lines, save
 from controlplane.node.teardown import CNI_RESULTS, LOOPBACK_NETWORK, NodeRecord
 
 SLEEPER = """\
@@ -61,11 +61,15 @@ def residue(record: NodeRecord, workdir: Path, sandboxes: set[str]) -> list[str]
     return found
 
 
-def packet_filter_rules() -> list[str]:
-    """Every rule and user chain of the machine, IPv4 and IPv6 (see ``firewall.rule_lines``)."""
+def packet_filter_rules(run_id: str) -> list[str]:
+    """Every rule and user chain of the machine, IPv4 and IPv6 (see ``firewall.rule_lines``),
+    but the chains of other runs: nodes of other test sessions on this machine come and go with
+    their own ``JSK-<run>-`` chains while this one runs, and are theirs to clean."""
+    own = chain_prefix(run_id)
     return [
         f"{family} {line}"
         for family in ("iptables", "ip6tables")
         if shutil.which(f"{family}-save")
         for line in rule_lines(save(family))
+        if CHAIN_PREFIX not in line or own in line
     ]

@@ -19,8 +19,9 @@ from tests.e2e.support import REPO
 
 def test_stopping_the_node_leaves_no_process_mount_interface_cgroup_or_rule() -> None:
     require_node()
-    rules_before = packet_filter_rules()
-    plane = ControlPlane(node=True).start()
+    plane = ControlPlane(node=True)
+    rules_before = packet_filter_rules(plane.run_id)
+    plane.start()
     try:
         assert plane.node is not None
         record, workdir = plane.node.record, plane.workdir
@@ -40,7 +41,7 @@ def test_stopping_the_node_leaves_no_process_mount_interface_cgroup_or_rule() ->
     if routed_services:
         # It held the machine's Service network, so no other run changed a rule meanwhile:
         # iptables-save and ip6tables-save say what they said before it started.
-        assert packet_filter_rules() == rules_before
+        assert packet_filter_rules(plane.run_id) == rules_before
 
 
 def test_a_killed_run_is_reclaimed_by_the_next() -> None:
