@@ -39,3 +39,9 @@ def test_the_trigger_is_the_documentations_kubectl_run_curl_verbatim() -> None:
         "kubectl", "run", "curl", "--image=curlimages/curl", "--rm=true", "--restart=Never",
         "-ti", "--", "-X", "POST", "-v", *headers, "-d", SEED_BODY.decode(), IN_CLUSTER_URL,
     ]  # fmt: skip
+
+
+def test_jobsink_dev_in_cluster_prints_the_readmes_trigger() -> None:
+    from cli.in_cluster import TRIGGER
+
+    assert trigger_command(README) == TRIGGER
