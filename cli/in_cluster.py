@@ -8,6 +8,7 @@ on a real cluster: the webhook and the receiver are Pods behind their Services.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ class InCluster:
     plane: ControlPlane
     image: str
     bundle_file: Path
+    #: From ``kubectl apply`` of the bundle to both Deployments rolled out.
+    rollout_seconds: float
 
 
 def _logger_ready(plane: ControlPlane) -> bool:
@@ -79,11 +82,14 @@ def install(
         step(f"the bundle for {build.reference}, applied; both Deployments rolled out")
         bundle_file = workdir / "jobsink.yaml"
         bundle_file.write_text(yaml.safe_dump_all(bundle(root, image=build.reference)))
+        applied = time.monotonic()
         plane.kubectl("apply", "-f", str(bundle_file), timeout=120)
         for deployment in DEPLOYMENTS:
             plane.kubectl("-n", SYSTEM_NAMESPACE, "rollout", "status",
                           f"deployment/{deployment}", f"--timeout={ROLLOUT_TIMEOUT}s",
                           timeout=ROLLOUT_TIMEOUT + 30)  # fmt: skip
+        rollout_seconds = time.monotonic() - applied
+        say(f"both Deployments available {rollout_seconds:.1f}s after the apply")
         step(f"the documentation's {LOGGER}")
         plane.kubectl("apply", "-f", str(root / "examples" / f"{LOGGER}.yaml"), timeout=120)
         wait_for(lambda: _logger_ready(plane), what=f"{LOGGER} READY at {LOGGER_URL}",
@@ -91,7 +97,7 @@ def install(
     except BaseException:
         plane.stop()
         raise
-    return InCluster(plane, build.reference, bundle_file)
+    return InCluster(plane, build.reference, bundle_file, rollout_seconds)
 
 
 def summary(running: InCluster, kubectl: str) -> str:
