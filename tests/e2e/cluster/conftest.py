@@ -38,6 +38,8 @@ def installation(node_plane: ControlPlane) -> Installation:
     node = node_plane.node
     assert node is not None
     build = ensure_project_image(print, import_into=[])
+    state = "built" if build.built else "up to date"
+    print(f"{build.reference}: {state} in {build.seconds:.1f}s, archive {build.size / 1e6:.1f} MB")
     # Into the node's containerd (IfNotPresent finds it) and its registry, as `docker push`.
     node.publish_image(build.archive, build.reference)
     return install(node_plane, build.reference)
