@@ -38,6 +38,7 @@ WEBHOOK_CONFIGURATIONS = (
 )
 SENDER = (ROOT / "bench" / "cluster_sender.py").read_text()
 EVENTS_UNDER_RESTART = 500
+TRIGGER_ATTEMPTS = 3
 
 
 def kubectl(installation: Installation, *args: str, timeout: float = 120) -> str:
@@ -101,11 +102,22 @@ def test_the_documentations_kubectl_run_curl_on_a_terminal_gets_202(
     command = trigger_command(README.read_text())
     assert " -ti -- -X POST -v " in command.replace("\\\n", " ")
     # A real terminal, so `-ti` is kept: the command is the documented text, run by a shell.
-    ran = run_on_terminal(["bash", "-c", command], env=installation.env, cwd=str(ROOT),
-                          timeout=240)  # fmt: skip
-    assert ran.returncode == 0, ran.output
-    assert "< HTTP/1.1 202" in ran.output, ran.output
-    assert 'pod "curl" deleted' in ran.output, ran.output
+    # kubectl attaches to the container's terminal once it runs, and what a short-lived curl
+    # wrote before that is not replayed ("If you don't see a command prompt ..."): when the
+    # answer was missed, the same command is run again, which the receiver answers 202 again
+    # without a second Job (the next test finds exactly one).
+    outputs = []
+    for _ in range(TRIGGER_ATTEMPTS):
+        ran = run_on_terminal(["bash", "-c", command], env=installation.env, cwd=str(ROOT),
+                              timeout=240)  # fmt: skip
+        assert ran.returncode == 0, ran.output
+        assert 'pod "curl" deleted' in ran.output, ran.output
+        outputs.append(ran.output)
+        if "< HTTP/1.1 202" in ran.output:
+            break
+    else:
+        pytest.fail("curl's answer never reached the terminal:\n" + "\n---\n".join(outputs))
+    print(f"kubectl run curl -ti: the 202 on the terminal after {len(outputs)} run(s)")
 
 
 def test_kubectl_logs_of_the_job_prints_the_documentations_event(
