@@ -18,6 +18,8 @@ from controlplane import ControlPlane
 from controlplane.image import ensure_project_image
 from controlplane.node.images import BinaryImage, ensure_archive
 from tests.e2e.cluster.install import Installation, install
+from tests.e2e.cluster.python_reader_image import REFERENCE as PYTHON_READER
+from tests.e2e.cluster.python_reader_image import ensure_python_reader
 from tests.e2e.cluster.readme import ROOT
 from tests.e2e.node.cluster_network import require_services
 
@@ -57,3 +59,13 @@ def event_reader_image(installation: Installation) -> str:
     assert node is not None
     node.publish_image(ensure_archive(image, print), image.reference)
     return image.reference
+
+
+@pytest.fixture(scope="session")
+def python_reader_image(installation: Installation) -> str:
+    """The CloudEvents Python SDK's JSON reader in an image BuildKit built from a Dockerfile
+    on the local python base, published on the node."""
+    node = installation.plane.node
+    assert node is not None
+    node.publish_image(ensure_python_reader(print), PYTHON_READER)
+    return PYTHON_READER

@@ -140,27 +140,46 @@ def _apply_ready(installation: Installation, sink: dict[str, Any]) -> None:
     wait_for(ready, what=f"JobSink {namespace}/{name} ready", timeout=60)
 
 
-def test_the_cloudevents_go_sdk_reads_the_file_the_receiver_wrote(
-    installation: Installation, event_reader_image: str
-) -> None:
-    name = "go-sdk-reader"
+def _reader_job_log(installation: Installation, name: str, image: str) -> str:
+    """A logger whose container is ``image`` (a reader of the event file): the documentation's
+    event sent to it from a Pod, its Job's log once complete."""
     sink = example("job-sink-logger.yaml")
     sink["metadata"]["name"] = name
     container = main_container(sink)
-    container.update(image=event_reader_image, command=["/event-reader"])
+    container["image"] = image
+    container.pop("command")
     container.pop("args")
     _apply_ready(installation, sink)
     url = f"http://job-sink.{NAMESPACE}.svc.cluster.local/default/{name}"
     headers = [arg for key, value in SEED_HEADERS.items() for arg in ("-H", f"{key}: {value}")]
-    sent = kubectl_run(installation.plane, "default", "curl-go", "-sS", "-o", "/dev/null",
+    sent = kubectl_run(installation.plane, "default", f"curl-{name}", "-sS", "-o", "/dev/null",
                        "-w", "%{http_code}", *headers, "-d", SEED_BODY.decode(), url)  # fmt: skip
     assert sent.stdout.strip().endswith("202"), sent
     job = _completed_job(installation, "default", name)
-    printed = kubectl(installation, "logs", f"job/{job}")
+    return kubectl(installation, "logs", f"job/{job}")
+
+
+def test_the_cloudevents_go_sdk_reads_the_file_the_receiver_wrote(
+    installation: Installation, event_reader_image: str
+) -> None:
+    printed = _reader_job_log(installation, "go-sdk-reader", event_reader_image)
     # The SDK's own rendering first (fmt.Println(event)), then the event it parsed as JSON.
     assert printed.startswith("Context Attributes,\n  specversion: 1.0\n"), printed
     (line,) = [line for line in printed.splitlines() if line.startswith("JSON ")]
     assert json.loads(line.removeprefix("JSON ")) == json.loads(SEED_EVENT)
+
+
+def test_the_cloudevents_python_sdk_reads_the_file_the_receiver_wrote(
+    installation: Installation, python_reader_image: str
+) -> None:
+    printed = json.loads(_reader_job_log(installation, "python-sdk-reader", python_reader_image))
+    sent = json.loads(SEED_EVENT)
+    data = sent.pop("data")
+    # The SDK's event type fills `time` with the moment it was read when the file has none.
+    attributes = printed["attributes"]
+    attributes.pop("time")
+    assert attributes == sent
+    assert printed["data"] == data
 
 
 def test_an_invalid_jobsink_is_refused_by_the_webhook_through_its_service(
