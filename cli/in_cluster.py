@@ -91,7 +91,12 @@ def install(
         rollout_seconds = time.monotonic() - applied
         say(f"both Deployments available {rollout_seconds:.1f}s after the apply")
         step(f"the documentation's {LOGGER}")
-        plane.kubectl("apply", "-f", str(root / "examples" / f"{LOGGER}.yaml"), timeout=120)
+        # The apiserver reaches the webhook once kube-proxy routes its Service, a moment after
+        # the rollout: until then an apply is refused ("connection refused") and is retried.
+        logger = str(root / "examples" / f"{LOGGER}.yaml")
+        wait_for(lambda: plane.kubectl("apply", "-f", logger, check=False).returncode == 0,
+                 what=f"{LOGGER} applied (the webhook answering through its Service)",
+                 timeout=120)  # fmt: skip
         wait_for(lambda: _logger_ready(plane), what=f"{LOGGER} READY at {LOGGER_URL}",
                  timeout=120)  # fmt: skip
     except BaseException:

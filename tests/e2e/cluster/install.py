@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlplane import ControlPlane
+from controlplane.readiness import wait_for
 from tests.e2e.cluster.readme import README, ROOT, for_image, install_commands
 
 NAMESPACE = "knative-eventing"
@@ -23,6 +24,8 @@ class Installation:
     env: dict[str, str]
     #: From ``kubectl apply -f dist/jobsink.yaml`` to both rollouts reported complete.
     apply_to_available_seconds: float
+    #: From then to the apiserver reaching the webhook through its Service.
+    webhook_routed_seconds: float
     #: Each command run, as run (the image reference replaced), and its output.
     transcript: tuple[tuple[tuple[str, ...], str], ...]
 
@@ -58,4 +61,22 @@ def install(plane: ControlPlane, image: str) -> Installation:
         transcript.append((tuple(argv), run(argv, env)))
     assert applied_at is not None, "the README's install block applies nothing"
     seconds = time.monotonic() - applied_at
-    return Installation(plane, image, env, seconds, tuple(transcript))
+    routed = _webhook_routed(env)
+    return Installation(plane, image, env, seconds, routed, tuple(transcript))
+
+
+def _webhook_routed(env: dict[str, str]) -> float:
+    """Seconds until the apiserver reaches the webhook through its Service once both rollouts
+    are complete: kube-proxy routes a Service to Pods once their readiness reaches it, a moment
+    after the rollout, longer on a loaded machine. An apply in between is refused with
+    "connection refused", on any cluster; the README's next step comes after this."""
+    began = time.monotonic()
+    probe = ["kubectl", "apply", "--dry-run=server", "-f", "examples/job-sink-logger.yaml"]
+
+    def answers() -> bool:
+        result = subprocess.run(probe, cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=60, check=False)  # fmt: skip
+        return result.returncode == 0
+
+    wait_for(answers, what="the webhook to answer through its Service", timeout=120)
+    return time.monotonic() - began
