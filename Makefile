@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue test-knative kueue knative generate docs docs-build docs-generate controlplane node buildkit image run manifests bench-webhook bench-receiver bench-kueue bench-node bench-soak clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue test-knative test-cluster event-reader kueue knative generate docs docs-build docs-generate controlplane node buildkit image run manifests bench-webhook bench-receiver bench-kueue bench-node bench-cluster bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -43,17 +43,25 @@ buildkit:  ## build (or reuse) BuildKit's buildkitd and buildctl v0.26.2 (for ma
 image: $(STAMP) node buildkit  ## build the project image from the Dockerfile without Docker (BuildKit); imported into running nodes
 	$(BIN)/python -m controlplane.image
 
-test: lint controlplane node kueue knative buildkit  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests (node ones too)
-	$(BIN)/pytest
+event-reader:  ## build (or reuse) the documentation's Go snippet (CloudEvents Go SDK v2.16.2) as a static binary
+	@bash tools/build-event-reader.sh >/dev/null
+
+test: lint controlplane node kueue knative buildkit event-reader  ## everything: lint, the strict docs build, unit, HTTP and end-to-end tests (node and cluster ones too)
+	$(BIN)/pytest -m "not cluster"
+	$(BIN)/pytest -m cluster
 
 test-fast: lint  ## lint and the tests that need no control plane
 	$(BIN)/pytest -m "not e2e"
 
-test-e2e: $(STAMP) controlplane node kueue knative buildkit  ## only the end-to-end suite
-	$(BIN)/pytest -m e2e
+test-e2e: $(STAMP) controlplane node kueue knative buildkit event-reader  ## only the end-to-end suite
+	$(BIN)/pytest -m "e2e and not cluster"
+	$(BIN)/pytest -m cluster
 
 test-node: $(STAMP) controlplane node  ## only the scenarios that run Pods on the local node
 	$(BIN)/pytest -m node
+
+test-cluster: $(STAMP) controlplane node buildkit event-reader  ## only the README's install run on the local node (image, bundle, the docs' trigger, restarts, uninstall)
+	$(BIN)/pytest -m cluster
 
 test-kueue: $(STAMP) controlplane node kueue  ## only the Kueue scenarios (Kueue's manager on the local node plane)
 	$(BIN)/pytest -m kueue
@@ -92,6 +100,8 @@ bench-kueue: $(STAMP) controlplane kueue  ## receiver ingest with Kueue's webhoo
 
 bench-node: $(STAMP) controlplane node  ## local node: warm start, 202 -> Pod Running/Succeeded, memory
 	$(BIN)/python tools/bench_node.py
+bench-cluster: $(STAMP) controlplane node buildkit  ## in-cluster ingest (a sender Pod through the Service) next to the loopback figure
+	$(BIN)/python bench/cluster_ingest.py
 SOAK_ARGS ?=
 bench-soak: $(STAMP) controlplane  ## steady events for 30 min with faults on a schedule, then the audit (SOAK_ARGS="--minutes 3")
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)

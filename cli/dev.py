@@ -156,6 +156,15 @@ def dev(
             "Default: whenever one can run here (Linux, root, cgroup v1); --node insists.",
         ),
     ] = None,
+    in_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--in-cluster",
+            help="Install as on a cluster instead: the image built from the Dockerfile "
+            "(BuildKit, cached), the bundle applied, the webhook and receiver as Pods behind "
+            "their Services, the documentation's logger applied. Needs the node.",
+        ),
+    ] = False,
 ) -> None:
     """Run a local Kubernetes control plane and node with the JobSink webhook and receiver.
 
@@ -174,7 +183,14 @@ def dev(
       jobsink dev
       jobsink dev --no-demo --receiver-port 9090
       jobsink dev --no-node
+      jobsink dev --in-cluster
     """
+    if in_cluster:
+        if node is False:
+            fail("--in-cluster runs the webhook and the receiver as Pods: it needs the node",
+                 ExitCode.USAGE)  # fmt: skip
+        _dev_in_cluster((workdir or default_workdir()).resolve(), exit_after_demo)
+        return
 
     # Imported here so that `jobsink --help` and the other commands stay fast and independent.
     from cli import stack as dev_stack
@@ -231,6 +247,51 @@ def dev(
                 print(f"stopping the receiver, {parts} and the control plane ...", flush=True)
                 try:
                     running.stop()
+                except ControlPlaneError as error:
+                    fail(str(error), ExitCode.REFUSED)
+                print("stopped; nothing left running.", flush=True)
+
+
+def _dev_in_cluster(workdir: Path, exit_after_install: bool) -> None:
+    """The README's install on the local node, the logger applied; up until Ctrl-C."""
+    from cli import in_cluster
+    from controlplane import ControlPlaneError
+    from controlplane.node import node_wanted
+
+    try:
+        node_wanted(True)
+    except ControlPlaneError as error:
+        fail(str(error), ExitCode.USAGE)
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stages = Stages(sys.stdout)
+    running: in_cluster.InCluster | None = None
+    with _exclusive(workdir):
+        try:
+            try:
+                running = in_cluster.install(REPO_ROOT, workdir, say=stages.say,
+                                             step=stages.step)  # fmt: skip
+                stages.close()
+            except BaseException as error:
+                stages.close(error)
+                raise
+            kubectl = _command("kubectl", running.plane.binaries.kubectl)
+            print(in_cluster.summary(running, kubectl), flush=True)
+            if not exit_after_install:
+                ended = running.plane.first_exit()
+                print(running.plane.log_tails(20), file=sys.stderr)
+                fail(f"{ended.name} exited with status {ended.returncode}", ExitCode.REFUSED)
+        except KeyboardInterrupt:
+            print("\ninterrupted", flush=True)
+        except ControlPlaneError as error:
+            fail(f"{error} (logs: {workdir / 'logs'})", ExitCode.UNREACHABLE)
+        finally:
+            if running is not None:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                print("stopping the node and the control plane ...", flush=True)
+                try:
+                    running.plane.stop()
                 except ControlPlaneError as error:
                     fail(str(error), ExitCode.REFUSED)
                 print("stopped; nothing left running.", flush=True)

@@ -68,6 +68,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
         if _HERE / "node" in item.path.parents:
             item.add_marker(pytest.mark.node)
+        if _HERE / "cluster" in item.path.parents:
+            item.add_marker(pytest.mark.cluster)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -75,7 +77,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    key = NODE_PLANE if item.get_closest_marker("node") else CONTROL_PLANE
+    on_node = item.get_closest_marker("node") or item.get_closest_marker("cluster")
+    key = NODE_PLANE if on_node else CONTROL_PLANE
     plane = item.config.stash.get(key, None)
     if report.failed and plane is not None and item.get_closest_marker("e2e"):
         report.sections.append(("control-plane logs (last lines)", plane.log_tails(40)))
