@@ -4,9 +4,12 @@ behind a Service (python from Debian's packages, a certificate from the plane's 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import yaml
@@ -60,13 +63,40 @@ def require_services(plane: ControlPlane) -> None:
 def kubectl_run(
     plane: ControlPlane, namespace: str, name: str, *args: str, image: str = CURL
 ) -> subprocess.CompletedProcess[str]:
-    """``kubectl run NAME --image=IMAGE --rm=true --restart=Never -i -- ARGS``: the docs' form
-    with ``-i`` for ``-ti`` (a test has no terminal), output and exit code as a user sees."""
-    return plane.kubectl(
-        "run", name, f"--image={image}", "--rm=true", "--restart=Never", "-i", "--quiet",
-        "-n", namespace, "--pod-running-timeout=2m", "--", *args,
-        check=False, timeout=180,
+    """``kubectl run NAME --image=IMAGE --restart=Never -- ARGS``, then the Pod's log and its
+    container's exit code, as a user sees them. Not ``-i``: kubectl may attach after a
+    short-lived container has ended and then print its output twice, or not at all (the README's
+    literal ``-ti`` form is run on a terminal by the cluster tests)."""
+    plane.kubectl(
+        "run", name, f"--image={image}", "--restart=Never", "-n", namespace, "--", *args,
+        timeout=60,
     )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        state: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            pod = json.loads(
+                plane.kubectl("get", "pod", name, "-n", namespace, "-o", "json").stdout
+            )
+            if pod["status"].get("phase") in ("Succeeded", "Failed"):
+                statuses = pod["status"].get("containerStatuses") or [{}]
+                state = statuses[0].get("state", {}).get("terminated", {})
+                if state:
+                    break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(
+                f"pod {namespace}/{name} did not end within 180 s: {pod['status']}"
+            )
+        logs = plane.kubectl("logs", name, "-n", namespace, check=False, timeout=60)
+        return subprocess.CompletedProcess(
+            ["kubectl", "run", name, f"--image={image}", "--", *args],
+            int(state.get("exitCode", 1)),
+            logs.stdout,
+            logs.stderr,
+        )
+    finally:
+        plane.kubectl("delete", "pod", name, "-n", namespace, "--now", check=False, timeout=60)
 
 
 @dataclass(frozen=True)
