@@ -115,17 +115,23 @@ def ensure_binaries(progress: Progress | None = None) -> Binaries:
 
 def _run_build(progress: Progress) -> None:
     """Run the build script, streaming its output to ``progress``."""
+    run_build_script(BUILD_SCRIPT, "the control plane", progress, hide_paths=False)
+
+
+def run_build_script(
+    script: Path, what: str, progress: Progress, *, hide_paths: bool = True
+) -> None:
+    """Run one of ``tools/build-*.sh``, streaming its output to ``progress``; ``hide_paths``
+    leaves out the lines naming cache directories, which such a script prints last."""
     with subprocess.Popen(
-        ["bash", str(BUILD_SCRIPT)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        ["bash", str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as build:
         assert build.stdout is not None
         for line in build.stdout:
-            progress(line.rstrip())
+            if not (hide_paths and line.startswith("/")):
+                progress(line.rstrip())
         if build.wait() != 0:
             raise ControlPlaneError(
-                f"building the control plane failed (exit {build.returncode}); "
-                f"run `bash {BUILD_SCRIPT}` to see the full output"
+                f"building {what} failed (exit {build.returncode}); "
+                f"run `bash {script}` to see the full output"
             )

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.binaries import Progress, cache_root
+from controlplane.binaries import Progress, cache_root, run_build_script
 from controlplane.errors import ControlPlaneError
 
 BUILDKIT_VERSION = "v0.26.2"
@@ -41,18 +40,7 @@ def ensure_buildkit(progress: Progress) -> BuildkitBinaries:
         raise ControlPlaneError(
             "BuildKit is not cached and Go (needed to build it) is not installed"
         )
-    with subprocess.Popen(
-        ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as build:
-        assert build.stdout is not None
-        for line in build.stdout:
-            if not line.startswith("/"):  # the script's last line names the cache directory
-                progress(line.rstrip())
-        if build.wait() != 0:
-            raise ControlPlaneError(
-                f"building BuildKit failed (exit {build.returncode}); "
-                f"run `bash {BUILD_SCRIPT}` to see the full output"
-            )
+    run_build_script(BUILD_SCRIPT, "BuildKit", progress)
     if binaries.missing():
         raise ControlPlaneError(
             f"the BuildKit build finished but these are missing: {binaries.missing()}"

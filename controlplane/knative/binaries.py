@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.binaries import cache_root
+from controlplane.binaries import cache_root, run_build_script
 from controlplane.errors import ControlPlaneError
 
 KNATIVE_VERSION = "v0.50.0"
@@ -103,18 +102,7 @@ def ensure_knative(progress: Progress) -> KnativeFiles:
     reason = knative_buildable()
     if reason is not None:
         raise ControlPlaneError(reason)
-    with subprocess.Popen(
-        ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as build:
-        assert build.stdout is not None
-        for line in build.stdout:
-            if not line.startswith("/"):  # the script's last line names the cache directory
-                progress(line.rstrip())
-        if build.wait() != 0:
-            raise ControlPlaneError(
-                f"building Knative Eventing failed (exit {build.returncode}); "
-                f"run `bash {BUILD_SCRIPT}` to see the full output"
-            )
+    run_build_script(BUILD_SCRIPT, "Knative Eventing", progress)
     built = KnativeFiles.in_cache(cache_root())
     if built.missing():
         raise ControlPlaneError(f"the Knative build finished without {built.missing()}")

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.binaries import cache_root
+from controlplane.binaries import cache_root, run_build_script
 from controlplane.errors import ControlPlaneError
 
 KUEUE_VERSION = "v0.17.0"
@@ -90,18 +89,7 @@ def ensure_kueue(progress: Progress) -> KueueFiles:
     reason = kueue_buildable()
     if reason is not None:
         raise ControlPlaneError(reason)
-    with subprocess.Popen(
-        ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as build:
-        assert build.stdout is not None
-        for line in build.stdout:
-            if not line.startswith("/"):  # the script's last line names the cache directory
-                progress(line.rstrip())
-        if build.wait() != 0:
-            raise ControlPlaneError(
-                f"building Kueue failed (exit {build.returncode}); "
-                f"run `bash {BUILD_SCRIPT}` to see the full output"
-            )
+    run_build_script(BUILD_SCRIPT, "Kueue", progress)
     built = KueueFiles.in_cache(cache_root())
     if built.missing():
         raise ControlPlaneError(f"the Kueue build finished without {built.missing()}")

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.binaries import K8S_VERSION, Progress, cache_root
+from controlplane.binaries import K8S_VERSION, Progress, cache_root, run_build_script
 from controlplane.errors import ControlPlaneError
 
 CONTAINERD_VERSION = "v2.3.7"
@@ -103,18 +102,7 @@ def ensure_node_binaries(progress: Progress) -> NodeBinaries:
     reason = buildable()
     if reason is not None:
         raise ControlPlaneError(reason)
-    with subprocess.Popen(
-        ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as build:
-        assert build.stdout is not None
-        for line in build.stdout:
-            if not line.startswith("/"):  # the script's last lines name the cache directories
-                progress(line.rstrip())
-        if build.wait() != 0:
-            raise ControlPlaneError(
-                f"building the node binaries failed (exit {build.returncode}); "
-                f"run `bash {BUILD_SCRIPT}` to see the full output"
-            )
+    run_build_script(BUILD_SCRIPT, "the node binaries", progress)
     built = NodeBinaries.in_cache(cache_root())
     if built.missing():
         raise ControlPlaneError(f"the node build finished but these are missing: {built.missing()}")
