@@ -137,6 +137,44 @@ def _build(daemons: Daemons, root: Path, args: list[str], log: Path, say: Progre
         raise ControlPlaneError(f"buildctl build failed (exit {code}; full log {log}):\n{tail}")
 
 
+def build_archive(
+    context: Path,
+    reference: str,
+    say: Progress,
+    *,
+    rebuild: bool = False,
+    log_name: str = "build.log",
+) -> tuple[Path, bool]:
+    """The OCI archive of ``context``'s Dockerfile named ``reference``, on the local python base
+    with pip reading the wheelhouse of ``context``'s pyproject.toml: built first when its inputs
+    changed (or ``rebuild``). Returns the archive and whether it was built now."""
+    node = ensure_node_binaries(say)
+    buildkit = ensure_buildkit(say)
+    base, base_archive = ensure_base_image(say)
+    wheelhouse = ensure_wheelhouse(state_dir(), context / "pyproject.toml", say)
+    key = inputs_key(context, [base_archive.name, wheelhouse.name, BUILDKIT_VERSION])
+    archive = archive_path(reference, key)
+    layout = BuildLayout(state_dir(), str(os.getpid()))
+    with _exclusive(layout.lock):
+        if not rebuild and archive.exists():
+            return archive, False
+        say(f"building {reference} from {context / 'Dockerfile'} on {base.reference}")
+        with running(layout, node, buildkit, say) as daemons, served(wheelhouse) as url:
+            say(f"importing {base.reference} into the build's containerd")
+            _import(daemons.ctr_argv("images", "import", "--local", str(base_archive)))
+            partial = archive.with_suffix(".partial")
+            args = buildctl_build_args(context=context, base=base.reference, wheelhouse_url=url,
+                                       reference=reference, dest=partial)  # fmt: skip
+            try:
+                _build(daemons, context, args, layout.logs / log_name, say)
+                partial.chmod(0o644)
+                partial.replace(archive)
+            finally:
+                partial.unlink(missing_ok=True)
+            say("build done; stopping the build's containerd and buildkitd")
+    return archive, True
+
+
 def ensure_project_image(
     say: Progress,
     *,
@@ -149,34 +187,12 @@ def ensure_project_image(
     (None: of every local node running now; empty: none)."""
     began = time.monotonic()
     reference = project_reference(root)
-    node = ensure_node_binaries(say)
-    buildkit = ensure_buildkit(say)
-    base, base_archive = ensure_base_image(say)
-    wheelhouse = ensure_wheelhouse(state_dir(), root / "pyproject.toml", say)
-    key = inputs_key(root, [base_archive.name, wheelhouse.name, BUILDKIT_VERSION])
-    archive = archive_path(reference, key)
-    layout = BuildLayout(state_dir(), str(os.getpid()))
-    built = False
-    with _exclusive(layout.lock):
-        if rebuild or not archive.exists():
-            say(f"building {reference} from {root / 'Dockerfile'} on {base.reference}")
-            with running(layout, node, buildkit, say) as daemons, served(wheelhouse) as url:
-                say(f"importing {base.reference} into the build's containerd")
-                _import(daemons.ctr_argv("images", "import", "--local", str(base_archive)))
-                partial = archive.with_suffix(".partial")
-                args = buildctl_build_args(context=root, base=base.reference, wheelhouse_url=url,
-                                           reference=reference, dest=partial)  # fmt: skip
-                try:
-                    _build(daemons, root, args, layout.logs / "build.log", say)
-                    partial.chmod(0o644)
-                    partial.replace(archive)
-                finally:
-                    partial.unlink(missing_ok=True)
-                say("build done; stopping the build's containerd and buildkitd")
-            built = True
+    archive, built = build_archive(root, reference, say, rebuild=rebuild)
+    with _exclusive(BuildLayout(state_dir(), str(os.getpid())).lock):
         _point(latest_pointer(reference), archive)
         if built:
             prune_archives(reference, archive)
+    node = ensure_node_binaries(say)
     imported: list[Path] = []
     for socket in running_node_sockets() if import_into is None else import_into:
         try:
