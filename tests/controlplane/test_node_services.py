@@ -4,6 +4,8 @@ the registry's paths and the run's packet-filter rules."""
 from __future__ import annotations
 
 import ipaddress
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from controlplane.node.addresses import (
 from controlplane.node.coredns import COREDNS_IMAGE, COREFILE, coredns_objects
 from controlplane.node.firewall import (
     Guard,
+    ServiceNetworkLock,
     chain_prefix,
     guard_rules,
     removal_commands,
@@ -30,7 +33,8 @@ from controlplane.node.images import CURL_IMAGE, DebianImage, cache_key, importe
 from controlplane.node.kube_proxy import KubeProxySettings, kube_proxy_configuration
 from controlplane.node.publish import pulled_on_every_start
 from controlplane.node.registry import RegistrySettings, registry_configuration, repository_path
-from controlplane.node.service_network import services_wanted
+from controlplane.node.service_network import ServiceNetwork, services_wanted, wait_seconds
+from controlplane.node.teardown import NodeRecord
 
 POD_RANGE = ipaddress.IPv4Network("10.244.0.0/24")
 GUARD = Guard("0123456789ab", "jsk-01234567", SERVICE_RANGE, 6443)
@@ -274,3 +278,61 @@ def test_an_unknown_services_setting_is_an_error_naming_the_variable() -> None:
 )
 def test_only_images_pulled_on_every_start_are_left_packed(reference: str, pulled: bool) -> None:
     assert pulled_on_every_start(reference) is pulled
+
+
+@pytest.mark.parametrize(
+    ("environment", "seconds"),
+    [({}, 0.0), ({"JOBSINK_NODE_SERVICES_WAIT": ""}, 0.0),
+     ({"JOBSINK_NODE_SERVICES_WAIT": "900"}, 900.0), ({"JOBSINK_NODE_SERVICES_WAIT": "1.5"}, 1.5)],
+)  # fmt: skip
+def test_the_wait_for_the_service_network_is_read_in_seconds(
+    environment: dict[str, str], seconds: float
+) -> None:
+    assert wait_seconds(environment) == seconds
+
+
+@pytest.mark.parametrize("value", ["-1", "soon"])
+def test_a_bad_wait_is_an_error_naming_the_variable(value: str) -> None:
+    with pytest.raises(ControlPlaneError, match=f"JOBSINK_NODE_SERVICES_WAIT='{value}'"):
+        wait_seconds({"JOBSINK_NODE_SERVICES_WAIT": value})
+
+
+def test_a_run_that_insists_waits_for_the_holder_to_release_the_service_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "services.lock"
+    holder = ServiceNetworkLock(path)
+    assert holder.try_acquire("first run") is None
+    network = ServiceNetwork("run", _record(tmp_path), SERVICE_RANGE, True)
+    network.lock = ServiceNetworkLock(path)
+    monkeypatch.setenv("JOBSINK_NODE_SERVICES_WAIT", "30")
+    said: list[str] = []
+    releaser = threading.Timer(1.5, holder.release)
+    releaser.start()
+    try:
+        assert network._acquire("second run", said.append) is None
+    finally:
+        releaser.cancel()
+        network.lock.release()
+    assert said
+    assert "first run" in said[0]
+
+
+def test_a_run_that_does_not_insist_does_not_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "services.lock"
+    holder = ServiceNetworkLock(path)
+    assert holder.try_acquire("first run") is None
+    network = ServiceNetwork("run", _record(tmp_path), SERVICE_RANGE, None)
+    network.lock = ServiceNetworkLock(path)
+    monkeypatch.setenv("JOBSINK_NODE_SERVICES_WAIT", "30")
+    began = time.monotonic()
+    assert "first run" in (network._acquire("second run", print) or "")
+    assert time.monotonic() - began < 1
+    holder.release()
+
+
+def _record(where: Path) -> NodeRecord:
+    return NodeRecord(root=str(where), runtime_dir=str(where), cgroup="test", bridge="jsbr-test",
+                      network="test")  # fmt: skip
