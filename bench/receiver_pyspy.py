@@ -1,10 +1,13 @@
 """``--profile``: where our receiver's CPU goes during a window, sampled from outside by py-spy.
 
 py-spy attaches to the running receiver by pid (no change to the process, nothing imported into
-it), records stacks of threads that are running (idle ones are left out, so the shares are of CPU,
-not of wall time) until it is interrupted, and writes them collapsed, one ``frame;frame;... count``
-line per distinct stack. :func:`top_entries` turns that into the two usual lists: self time (the
-innermost frame) and cumulative time (every frame on the stack, once per sample).
+it), records until it is interrupted and writes the stacks collapsed, one ``frame;frame;... count``
+line per distinct stack. It samples only the thread holding the GIL (``--gil``): without it, the
+client threads that wait for the apiserver inside ``SSLSocket.read`` count as busy and fill the
+profile; with it, the shares are of the Python work, which is what there is to make leaner (the
+time in OpenSSL and the kernel is not in it). It pauses the process for each sample, so the window
+it records is not one of the measured ones. :func:`top_entries` makes the two usual lists: self
+time (the innermost frame) and cumulative time (every frame on the stack, once per sample).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def py_spy() -> str:
 def recording(pid: int, output: Path) -> Iterator[None]:
     """py-spy records ``pid`` while the block runs; the collapsed stacks are in ``output``."""
     process = subprocess.Popen(
-        [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", str(SAMPLE_RATE),
+        [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", str(SAMPLE_RATE), "--gil",
          "--output", str(output)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -46,7 +49,7 @@ def recording(pid: int, output: Path) -> Iterator[None]:
             raise SystemExit(f"py-spy wrote no profile: {errors.decode(errors='replace')[-2000:]}")
 
 
-def top_entries(collapsed: str, count: int = 15) -> list[str]:
+def top_entries(collapsed: str, count: int = 20) -> list[str]:
     """The ``count`` frames with the most self samples, then the ``count`` with the most
     cumulative samples, each as ``<share>% <frame>``."""
     own: Counter[str] = Counter()
