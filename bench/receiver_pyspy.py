@@ -35,8 +35,8 @@ def py_spy() -> str:
 def recording(pid: int, output: Path) -> Iterator[None]:
     """py-spy records ``pid`` while the block runs; the collapsed stacks are in ``output``."""
     process = subprocess.Popen(
-        [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", str(SAMPLE_RATE), "--gil",
-         "--output", str(output)],
+        [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", str(SAMPLE_RATE),
+         "--gil", "--output", str(output)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )  # fmt: skip
