@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
@@ -104,6 +105,12 @@ def run_window(
     apiserver_cpu = cpu_seconds(apiserver) - apiserver_before if apiserver else None
     if kind == UNIQUE:
         target.sent += [(event_source(run), str(index)) for index in range(count)]
+    print(
+        f"[side by side] {target.name}, {result.sent} {kind}: {result.rate:.1f}/s, receiver CPU "
+        f"{receiver_cpu * 1000 / max(result.sent, 1):.2f} ms per event",
+        file=sys.stderr,
+        flush=True,
+    )
     return Window(
         contender=target.name,
         kind=kind,
