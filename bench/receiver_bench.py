@@ -46,7 +46,7 @@ from bench.receiver_process import cpu_seconds, memory, start_receiver  # noqa: 
 from bench.receiver_sink import event_request, prepare  # noqa: E402
 
 # Other benchmarks import these from here.
-__all__ = ["cpu_seconds", "event_request", "main", "memory", "start_receiver"]
+__all__ = ["cpu_seconds", "event_request", "main", "memory", "prepare", "start_receiver"]
 
 
 def parse_arguments() -> argparse.Namespace:
