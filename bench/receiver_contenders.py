@@ -252,6 +252,7 @@ def _report(
     by_name = {f.name: f for f in figures}
     conditions = {
         "events": settings.events,
+        "warm_up_events": WARM_UP,
         "repeats": settings.repeats,
         "knative_defaults_events": settings.defaults_events,
         "concurrency": settings.concurrency,
