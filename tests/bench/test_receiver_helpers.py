@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.knative_receiver import CONFIG_MAPS, SYSTEM_NAMESPACE, ClientLimits, config_maps
+from bench.receiver_contenders import parse_contenders
 from bench.receiver_process import listening_sockets, pid_listening_on
 from bench.receiver_pyspy import top_entries
 
@@ -89,3 +90,20 @@ def test_client_limits_become_knatives_environment(
 ) -> None:
     assert limits.environment() == environment
     assert limits.describe() == described
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ours,knative,knative-defaults", ["ours", "knative", "knative-defaults"]),
+        (" ours , knative ", ["ours", "knative"]),
+        ("", []),
+    ],
+)
+def test_parse_contenders(text: str, expected: list[str]) -> None:
+    assert parse_contenders(text) == expected
+
+
+def test_parse_contenders_names_the_unknown_one() -> None:
+    with pytest.raises(SystemExit, match=r"--contenders: unknown \['kn'\]"):
+        parse_contenders("ours,kn")
