@@ -45,6 +45,7 @@ from typing import Any
 import yaml
 
 from bench.cluster import kubectl
+from bench.receiver_process import pid_listening_on
 from controlplane.knative.binaries import KNATIVE_VERSION, ensure_knative
 from controlplane.ports import free_ports
 
@@ -170,6 +171,9 @@ def knative_receiver(
                     f"(exit code {process.poll()}); its log ends:\n{tail}"
                 )
             time.sleep(0.1)
+        if pid_listening_on(HTTP_PORT) != process.pid:
+            # Another process took the port between the check and the start: never measure it.
+            raise SystemExit(f"port {HTTP_PORT} answers, but not from Knative's receiver")
         yield process
     finally:
         process.terminate()

@@ -187,6 +187,7 @@ def side_by_side(kubeconfig: str, settings: Settings) -> dict[str, Any]:
     finished: list[Contender] = []
     profile: list[str] = []
     if any(name.startswith("knative") for name in names):
+        knative_receiver.check_ports()  # before anything is installed or measured
         knative_receiver.install_prerequisites(kubeconfig)
     with (
         tempfile.TemporaryDirectory(prefix="bench-knative-") as logs,
