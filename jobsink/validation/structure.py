@@ -68,8 +68,10 @@ def _job_status(obj: dict[str, Any]) -> list[FieldError]:
 
 def _without_job_status(obj: dict[str, Any]) -> dict[str, Any]:
     spec = obj.get("spec")
-    job = spec.get("job") if isinstance(spec, dict) else None
-    if not isinstance(job, dict) or "status" not in job:
+    if not isinstance(spec, dict) or not isinstance(spec.get("job"), dict):
+        return obj
+    job = spec["job"]
+    if "status" not in job:
         return obj
     without = {key: value for key, value in job.items() if key != "status"}
     return {**obj, "spec": {**spec, "job": without}}
