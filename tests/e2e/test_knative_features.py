@@ -26,6 +26,10 @@ class NoTokens:
         return None
 
 
+def config_map(name: str, data: dict[str, str]) -> client.V1ConfigMap:
+    return client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name), data=data)
+
+
 def eventually(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -47,25 +51,15 @@ def test_the_data_plane_follows_config_features(
         apply(features)
 
     # Another ConfigMap of the namespace is listed too, and changes nothing.
-    core.create_namespaced_config_map(
-        namespace, {"metadata": {"name": "config-logging"}, "data": {"zap": "{}"}}
-    )
+    core.create_namespaced_config_map(namespace, config_map("config-logging", {"zap": "{}"}))
     watch = FeaturesWatch(record, namespace=namespace, api_client=api_client, max_backoff=1.0)
     watch.start()
     try:
         eventually(lambda: followed.enabled is not None, "the first list")
         assert (followed.enabled, authorizer.default_mode) == (False, "allow-same-namespace")
 
-        core.create_namespaced_config_map(
-            namespace,
-            {
-                "metadata": {"name": FEATURES_CONFIG_MAP},
-                "data": {
-                    "authentication-oidc": "enabled",
-                    "default-authorization-mode": "deny-all",
-                },
-            },
-        )
+        flags = {"authentication-oidc": "enabled", "default-authorization-mode": "deny-all"}
+        core.create_namespaced_config_map(namespace, config_map(FEATURES_CONFIG_MAP, flags))
         eventually(lambda: followed.enabled is True, "authentication on")
         assert authorizer.default_mode == "deny-all"
 
@@ -84,7 +78,7 @@ def test_the_data_plane_follows_config_features(
 
         core.delete_namespaced_config_map(FEATURES_CONFIG_MAP, namespace)
         eventually(lambda: followed.enabled is False, "Knative's defaults once deleted")
-        assert authorizer.default_mode == "allow-same-namespace"
+        assert str(authorizer.default_mode) == "allow-same-namespace"
     finally:
         watch.stop()
     # One application per change of the flags: the other ConfigMap's change applied nothing.
