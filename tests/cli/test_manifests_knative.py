@@ -31,6 +31,12 @@ KNATIVES = {
 }
 
 
+SPREAD = (
+    *("spec", "template", "spec", "affinity", "podAntiAffinity"),
+    *("preferredDuringSchedulingIgnoredDuringExecution", 0, "podAffinityTerm", "labelSelector"),
+)
+
+
 def bundle(**options: Any) -> list[manifests.Document]:
     return manifests.knative_eventing_bundle(ROOT, **options)
 
@@ -126,7 +132,7 @@ def test_of_knatives_objects_only_the_deployment_is_replaced() -> None:
             ),
             {"matchLabels": {"sinks.knative.dev/sink": "job-sink"}},
             id="spread-by-the-same-label",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_the_deployment(path: tuple[str | int, ...], expected: Any) -> None:
