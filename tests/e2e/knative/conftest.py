@@ -37,6 +37,7 @@ from tests.e2e.node.runs import require_node
 from tests.e2e.support import unique_name
 
 REQUIRE_KNATIVE = "JOBSINK_REQUIRE_KNATIVE"
+SERVICES_WAIT = "JOBSINK_NODE_SERVICES_WAIT"
 _HERE = Path(__file__).parent
 
 
@@ -107,7 +108,13 @@ class KnativeCluster:
 def knative_cluster() -> Iterator[KnativeCluster]:
     require_node()
     require_knative()
-    plane = ControlPlane(node=True, keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1")
+    # Insisting on Services makes the node wait for them while another run on the machine holds
+    # them, when JOBSINK_NODE_SERVICES_WAIT allows a wait; without it, this package skips.
+    plane = ControlPlane(
+        node=True,
+        services=True if os.environ.get(SERVICES_WAIT) else None,
+        keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1",
+    )
     plane.start()
     try:
         require_knative(plane)
