@@ -58,10 +58,14 @@ class JobSinkPython:
     rollout_seconds: float
 
 
+def manifests_argv(image: str) -> list[str]:
+    """The README's command, "With Knative Eventing", without its ``--out``."""
+    return ["jobsink", "manifests", "--knative-eventing", "--image", image]
+
+
 def render_bundle(image: str, namespace: str = KNATIVE_NAMESPACE) -> str:
     """``jobsink manifests --knative-eventing --image IMAGE``, run as a user runs it."""
-    jobsink = Path(sys.executable).parent / "jobsink"
-    argv = [str(jobsink), "manifests", "--knative-eventing", "--image", image]
+    argv = [str(Path(sys.executable).parent / "jobsink"), *manifests_argv(image)[1:]]
     if namespace != KNATIVE_NAMESPACE:
         argv += ["--namespace", namespace]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
