@@ -23,6 +23,7 @@ from controlplane.knative import KNATIVE_NAMESPACE, JobSinkPython
 from jobsink.names import job_name
 from receiver.auth.audience import audience_of
 from tests.e2e.knative.cluster import (
+    CURL_IMAGE,
     apply,
     broker,
     cloudevent_headers,
@@ -73,8 +74,10 @@ def test_knatives_jobsink_object_is_served_by_our_receiver(
     assert sink["status"]["address"]["url"] == service_url(namespace)
     selector = sink["status"]["job"]["selector"]
     assert selector == f"{NAME_LABEL}={SINK}"
-    printed = plane.kubectl("get", "jobsinks", "-n", namespace).stdout
-    assert printed.split("\n")[1].split()[:3] == [SINK, service_url(namespace), "True"], printed
+    header, row = plane.kubectl("get", "jobsinks", "-n", namespace).stdout.splitlines()[:2]
+    printed = dict(zip(header.split(), row.split(), strict=False))
+    assert printed["NAME"] == SINK, printed
+    assert (printed["URL"], printed["READY"]) == (service_url(namespace), "True"), printed
 
     headers = {**cloudevent_headers(DOCS_TYPE, "123", SOURCE)}
     url = sink["status"]["address"]["url"]
@@ -195,12 +198,59 @@ def test_a_trigger_delivers_with_an_oidc_token_to_our_receiver(
         **cloudevent_headers(DOCS_TYPE, "via-broker", SOURCE),
         "Authorization": f"Bearer {broker_token}",
     }
-    status = post_from_pod(
-        plane, namespace, "curl-broker", broker_address["url"], headers, DOCS_BODY
-    )
-    assert status == "202"
+    answer = verbose_post(plane, namespace, "curl-broker", broker_address["url"], headers)
+    assert "< HTTP/1.1 202" in answer, answer + knative_logs(plane)
     expected = job_name(SINK, SOURCE, "via-broker")
-    eventually(
-        lambda: jobs(plane, namespace, f"{NAME_LABEL}={SINK}") == [expected],
-        "the Trigger's delivery, with its token, to become our Job",
+    try:
+        eventually(
+            lambda: jobs(plane, namespace, f"{NAME_LABEL}={SINK}") == [expected],
+            "the Trigger's delivery, with its token, to become our Job",
+        )
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{knative_logs(plane)}") from None
+
+
+DATA_PATH = ("mt-broker-ingress", "imc-dispatcher", "mt-broker-filter", "job-sink")
+
+
+def knative_logs(plane: ControlPlane) -> str:
+    """The end of the logs of every hop from the Broker to our receiver."""
+    return "".join(
+        f"\n--- {name}\n"
+        + str(
+            plane.kubectl(
+                "logs", "-n", KNATIVE_NAMESPACE, f"deployment/{name}", "--tail=30", check=False
+            ).stdout
+        )
+        for name in DATA_PATH
     )
+
+
+def verbose_post(
+    plane: ControlPlane, namespace: str, pod: str, url: str, headers: dict[str, str]
+) -> str:
+    """curl -v with a time limit, from a Pod: its whole dialogue, so a refusal or a hang shows
+    where it happened."""
+    argv = ["-sS", "-v", "--max-time", "60", "-X", "POST", url, "--data-raw", DOCS_BODY]
+    for key, value in headers.items():
+        argv += ["-H", f"{key}: {value}"]
+    spec = {
+        "restartPolicy": "Never",
+        "containers": [{"name": "curl", "image": CURL_IMAGE, "args": argv}],
+    }
+    apply(
+        plane,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": pod, "namespace": namespace},
+            "spec": spec,
+        },
+    )
+
+    def finished() -> bool:
+        phase = get(plane, namespace, "pod", pod).get("status", {}).get("phase")
+        return phase in ("Succeeded", "Failed")
+
+    eventually(finished, f"the curl Pod {pod} to finish", timeout=120)
+    return str(plane.kubectl("logs", "-n", namespace, pod).stdout)
