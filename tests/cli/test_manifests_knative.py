@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from cli import manifests
 from cli.exits import ExitCode
+from controlplane.knative.jobsink_python import OWN_CLUSTER_OBJECTS, OWN_NAMESPACED_OBJECTS
 from receiver.settings import Settings
 from tests.cli.conftest import single_command_app
 
@@ -216,3 +217,12 @@ def test_knatives_own_parts_are_not_added(runner: CliRunner, flag: str) -> None:
     result = runner.invoke(APP, ["manifests", "--knative-eventing", flag])
     assert result.exit_code == ExitCode.USAGE
     assert f"--knative-eventing does not take {flag}" in result.stderr
+
+
+def test_switching_back_deletes_every_object_but_the_deployment() -> None:
+    added = {
+        f"{d['kind'].lower()}/{d['metadata']['name']}"
+        for d in bundle()
+        if d["kind"] != "Deployment"
+    }
+    assert added == {*OWN_CLUSTER_OBJECTS, *OWN_NAMESPACED_OBJECTS}
