@@ -100,26 +100,26 @@ class AdmissionApp:
             if endpoint == "validation" and self.dry_run is not None:
                 answer = await _cluster_check(review, answer, self.dry_run, metrics)
         except Rejected as rejected:
-            metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
+            metrics.count_review(endpoint, operation, "invalid_request")
             log.info("request rejected", extra={"endpoint": endpoint, "error": str(rejected)})
             return rejected.status, plain_body(rejected.status, str(rejected))
         except admission.ReviewError as error:
-            metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
+            metrics.count_review(endpoint, operation, "invalid_request")
             log.info("request rejected", extra={"endpoint": endpoint, "error": str(error)})
             return 400, plain_body(400, str(error))
         except ClientDisconnect:
             # Gone before its body arrived (or cut off by the server's read deadline): there is
             # no one to answer.
-            metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
+            metrics.count_review(endpoint, operation, "invalid_request")
             log.info("request abandoned", extra={"endpoint": endpoint})
             return 400, plain_body(400, "body: the client went away before sending it")
         except Exception as error:  # a bug must still produce an answer the apiserver can show
             log.exception("admission failed", extra={"endpoint": endpoint, "uid": uid})
             answer = admission.errored(review, uid, f"{type(error).__name__}: {error}")
         result = _result(answer)
-        metrics.reviews.labels(endpoint, operation, result).inc()
+        metrics.count_review(endpoint, operation, result)
         elapsed = time.perf_counter() - started
-        metrics.latency.labels(endpoint).observe(elapsed)
+        metrics.observe_latency(endpoint, elapsed)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "review answered",
