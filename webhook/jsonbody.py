@@ -5,7 +5,9 @@ places, so every body it refuses (nesting beyond 1,024 levels, NaN, a byte-order
 lone surrogates) is decoded again by ``json.loads`` below, which then decides, as it always did;
 and a body with a run of 19 or more digits goes to ``json.loads`` at once, because orjson turns an
 integer beyond 64 bits into a float where ``json`` keeps it exact (and validation reports it).
-The result is the value ``json.loads`` returns, whichever decoder produced it.
+The result is the value ``json.loads`` returns, whichever decoder produced it, with one exception
+that changes no answer: a body nested between where ``json.loads`` gives up (below) and orjson's
+1,024 levels is decoded whole instead of pruned, and is refused by name all the same.
 
 ``json.loads`` recurses once per level and raises ``RecursionError`` at roughly 950 levels (less
 the caller's stack). Such a body may still carry a well-formed envelope, and its uid is what lets
