@@ -6,7 +6,7 @@ Anything that goes wrong while judging a well-formed review is answered as a rev
 (``allowed: false``, code 500), because that is the only answer the apiserver shows its user.
 
 ``POST /defaulting`` and ``POST /validation`` are served as plain ASGI (``webhook.asgi``: the
-framework's layers cost a sixth of a review's CPU); everything else (the probes, ``/metrics``,
+framework's layers were a fifth of a review's time); everything else (the probes, ``/metrics``,
 404 and 405 answers) is a FastAPI app behind them, reachable as ``AdmissionApp.probes``.
 """
 

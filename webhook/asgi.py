@@ -2,8 +2,8 @@
 
 The admission routes take no parameters, dependencies or middleware, and FastAPI's layers
 (routing, dependency solving, exception and exit-stack middleware, the request and response
-objects) were about a sixth of the webhook's CPU per review under load. These functions do what
-the routes used from them, and answer byte for byte as Starlette did: the same statuses,
+objects) were about a fifth of the webhook's time per review under load. These functions do
+what the routes used from them, and answer byte for byte as Starlette did: the same statuses,
 ``content-length`` then ``content-type: application/json``, and ``ClientDisconnect`` when the
 client leaves before its body arrived.
 """
