@@ -20,8 +20,9 @@ JobSink and is not timed. Every timed apply changes the Job template (an annotat
 UPDATE that leaves ``spec`` alone through untouched.
 
 The contenders take turns in windows, in ``--rounds`` rounds, so load drift on the shared machine
-weighs on each alike. Switching: ours is registered by URL on 127.0.0.1 (a process per setting,
-both running throughout, the configurations pointed at one of them); Knative's is taken out by
+weighs on each alike; each window begins with ``WARMUP_APPLIES`` untimed applies. Switching:
+ours is registered by URL on 127.0.0.1 (a process per setting, both running throughout, the
+configurations pointed at one of them); Knative's is taken out by
 deleting its two configurations (saved first) and scaling its Deployment to 0, since its
 reconciler would rewrite configurations while it runs but never creates them, and put back by
 re-creating them and scaling it to 1. A switch is done when a dry-run create probe is answered by
@@ -32,7 +33,7 @@ gives what each webhook call took as the apiserver saw it, free of kubectl's own
 Only one run per machine may route Services: ``JOBSINK_NODE_SERVICES_WAIT`` (1800 s unless set)
 makes this one wait in line for them.
 
-Usage: ``python bench/webhook_apply.py [--applies 200] [--rounds 2] [--json F]``.
+Usage: ``python bench/webhook_apply.py [--applies 200] [--rounds 4] [--json F]``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ KNATIVE_DEPLOYMENT = "eventing-webhook"
 COUNTER = "bench.jobsink.dev/apply"
 HISTOGRAM = "apiserver_admission_webhook_admission_duration_seconds"
 SWITCH_TIMEOUT = 180.0
+#: Applies at the start of every window that are not timed.
+WARMUP_APPLIES = 5
 
 
 # --- arithmetic (tests/bench) ------------------------------------------------------------------
@@ -392,6 +395,10 @@ def run_window(
         if error:
             raise SystemExit(f"bench: creating the JobSink under {contender.name}: {error}")
         contender.created = True
+    # Untimed: Knative's webhook Pod may have just started, and the apiserver's connections to
+    # a webhook are new after every switch.
+    for _ in range(WARMUP_APPLIES):
+        timed_apply(plane, sink_document(contender.namespace, counter()))
     names = (*OURS, *KNATIVE)
     before = webhook_totals(apiserver_metrics(plane), names)
     for _ in range(applies):
@@ -447,7 +454,7 @@ def table(figures: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--applies", type=int, default=200, help="timed applies per contender")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     per_window = max(1, args.applies // args.rounds)
