@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from controlplane import ControlPlane
+from controlplane.image.base import BASE_REFERENCE, ensure_base_image
 from controlplane.knative import RunningKnative, knative_unavailable_reason, start_knative
 from tests.e2e.knative.cluster import eventually
 from tests.e2e.node.runs import require_node
@@ -107,3 +108,53 @@ def knative_namespace(knative_cluster: KnativeCluster, request: pytest.FixtureRe
         "the namespace's default ServiceAccount",
     )  # fmt: skip
     return name
+
+
+# Who serves Knative's `job-sink` Service in the scenarios of Knative's senders (Broker and
+# Trigger, dead-letter sink, PingSource, retries): the scenarios do not change with it.
+DATA_PLANE = "JOBSINK_KNATIVE_DATA_PLANE"
+KNATIVES_DATA_PLANE = "knative"
+"""Knative's own ``cmd/jobsink`` Deployment, as Knative Eventing installs it."""
+OUR_DATA_PLANE = "jobsink-python"
+"""JobSink for Python's receiver in place of Knative's Deployment."""
+
+
+@dataclass(frozen=True)
+class DataPlane:
+    """The data plane behind Knative's ``job-sink`` Service for this package's scenarios."""
+
+    name: str
+
+    @property
+    def ours(self) -> bool:
+        return self.name == OUR_DATA_PLANE
+
+
+def _data_planes() -> list[str]:
+    chosen = os.environ.get(DATA_PLANE, KNATIVES_DATA_PLANE)
+    names = [name.strip() for name in chosen.split(",") if name.strip()]
+    unknown = set(names) - {KNATIVES_DATA_PLANE, OUR_DATA_PLANE}
+    if unknown:
+        raise pytest.UsageError(f"{DATA_PLANE}: unknown data plane(s) {sorted(unknown)}")
+    return names
+
+
+@pytest.fixture(scope="package", params=_data_planes())
+def data_plane(knative_cluster: KnativeCluster, request: pytest.FixtureRequest) -> DataPlane:
+    """The data plane behind Knative's ``job-sink`` Service (``JOBSINK_KNATIVE_DATA_PLANE``,
+    comma-separated, runs the scenarios once per data plane)."""
+    chosen = DataPlane(str(request.param))
+    if chosen.ours:
+        pytest.skip("JobSink for Python's receiver cannot replace Knative's job-sink yet")
+    return chosen
+
+
+@pytest.fixture(scope="package")
+def python_base_on_node(knative_cluster: KnativeCluster) -> str:
+    """The local Python base image, published on the Knative plane's node (the scenarios' own
+    small servers run on it)."""
+    node = knative_cluster.plane.node
+    assert node is not None
+    _image, archive = ensure_base_image(lambda _message: None)
+    node.publish_image(archive, BASE_REFERENCE)
+    return BASE_REFERENCE

@@ -1,0 +1,112 @@
+"""Knative's dispatcher retrying against JobSink for Python's refusals: the receiver answers 429
+(its in-flight limit is full) and 503 (the apiserver refuses its Secret writes), the Trigger's
+retry policy brings every event through, and every event ends in exactly one Job with its event:
+nothing lost, nothing doubled. Nothing transient is answered 400, which Knative takes as final.
+
+Only with JobSink for Python's receiver behind Knative's job-sink Service: Knative's own data
+plane has no in-flight limit, and on a failed Secret write it answers 500 after creating the
+Job, then 202 to the retry without ever writing the Secret (``cmd/jobsink``: a Job found by its
+label is taken as the event delivered).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.knative.cluster import (
+    apply,
+    broker,
+    cloudevent_headers,
+    eventually,
+    trigger,
+    wait_ready,
+)
+from tests.e2e.knative.conftest import DataPlane, KnativeCluster
+from tests.e2e.knative.jobsinks import complete, copies, jobsink_ref, logger_jobsink, stored_events
+from tests.e2e.knative.receiver_faults import in_flight_limit, rejections, secrets_refused
+from tests.e2e.knative.senders import post_all_from_pod, with_delivery
+
+EVENT_TYPE = "dev.knative.foo.bar"
+SOURCE = "knative/retries"
+#: Generous, so the events outlast the faults: exponential from 0.5 s, 8 retries, about 2 min.
+PATIENT = {"retry": 8, "backoffPolicy": "exponential", "backoffDelay": "PT0.5S"}
+BURST = 60
+FAULTY = 12
+#: How long the apiserver refuses Secrets: several of the Trigger's retries fall inside it.
+FAULT_SECONDS = 8.0
+
+
+@pytest.fixture
+def ours(data_plane: DataPlane) -> None:
+    if not data_plane.ours:
+        pytest.skip("needs JobSink for Python's receiver behind Knative's job-sink Service")
+
+
+def _through_a_broker(cluster: KnativeCluster, namespace: str, sink: str) -> str:
+    """A suspended logger JobSink, a Broker and a Trigger to it with :data:`PATIENT` delivery;
+    returns the Broker's address once all are Ready."""
+    plane = cluster.plane
+    apply(plane, logger_jobsink(namespace, sink, suspend=True), broker(namespace))
+    to_sink = trigger(
+        namespace, "to-sink", jobsink_ref(sink), filter_attributes={"type": EVENT_TYPE}
+    )
+    apply(plane, with_delivery(to_sink, PATIENT))
+    wait_ready(plane, namespace, "jobsink", sink)
+    wait_ready(plane, namespace, "trigger", "to-sink")
+    url: str = wait_ready(plane, namespace, "broker", "default")["status"]["address"]["url"]
+    return url
+
+
+def _every_event_once(cluster: KnativeCluster, namespace: str, sink: str, ids: list[str]) -> None:
+    plane = cluster.plane
+    expected = {(SOURCE, event_id): 1 for event_id in ids}
+
+    def all_stored() -> bool:
+        events = stored_events(plane, namespace, sink)
+        return complete(events) and len(events) >= len(ids)
+
+    eventually(all_stored, f"{len(ids)} Jobs with their events", timeout=240)
+    time.sleep(3.0)  # no late copy
+    assert copies(stored_events(plane, namespace, sink)) == expected
+
+
+def test_a_full_in_flight_limit_answers_429_and_knatives_retries_bring_every_event_once(
+    knative_cluster: KnativeCluster, ours: None, knative_namespace: str
+) -> None:
+    plane, namespace, sink = knative_cluster.plane, knative_namespace, "burst"
+    url = _through_a_broker(knative_cluster, namespace, sink)
+    ids = [f"burst-{index}" for index in range(BURST)]
+    with in_flight_limit(plane, 1):
+        before = rejections(plane)
+        sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
+        answers = post_all_from_pod(plane, namespace, "burst", url, sent, "{}", at_once=True)
+        assert answers == ["202"] * BURST
+        _every_event_once(knative_cluster, namespace, sink, ids)
+        refused = rejections(plane) - before
+    assert refused["overloaded"] > 0, refused
+    assert refused["invalid"] == 0, refused
+
+
+def test_refused_secret_writes_answer_503_and_knatives_retries_bring_every_event_once(
+    knative_cluster: KnativeCluster, ours: None, knative_namespace: str
+) -> None:
+    plane, namespace, sink = knative_cluster.plane, knative_namespace, "faulty"
+    url = _through_a_broker(knative_cluster, namespace, sink)
+    ids = [f"faulty-{index}" for index in range(FAULTY)]
+    before = rejections(plane)
+    with secrets_refused(plane, namespace):
+        sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
+        answers = post_all_from_pod(plane, namespace, "during-fault", url, sent, "{}")
+        assert answers == ["202"] * FAULTY
+        eventually(
+            lambda: (rejections(plane) - before)["kube_unavailable"] >= FAULTY,
+            "the receiver to answer every event 503 once",
+            timeout=60,
+        )
+        time.sleep(FAULT_SECONDS)
+    _every_event_once(knative_cluster, namespace, sink, ids)
+    refused = rejections(plane) - before
+    assert refused["kube_unavailable"] >= FAULTY, refused
+    assert refused["invalid"] == 0, refused
