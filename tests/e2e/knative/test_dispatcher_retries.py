@@ -3,15 +3,15 @@
 retry policy brings every event through, and every event ends in exactly one Job with its event:
 nothing lost, nothing doubled. Nothing transient is answered 400, which Knative takes as final.
 
-Only with JobSink for Python's receiver behind Knative's job-sink Service: Knative's own data
-plane has no in-flight limit, and on a failed Secret write it answers 500 after creating the
-Job, then 202 to the retry without ever writing the Secret (``cmd/jobsink``: a Job found by its
-label is taken as the event delivered).
+The 429 scenario needs JobSink for Python's receiver behind Knative's job-sink Service: Knative's
+own data plane has no in-flight limit. The 503 scenario runs on either, and is expected to fail
+on Knative's (see :data:`KNATIVE_LOSES_THE_EVENT`).
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 
@@ -32,6 +32,11 @@ EVENT_TYPE = "dev.knative.foo.bar"
 SOURCE = "knative/retries"
 #: Generous, so the events outlast the faults: exponential from 0.5 s, 8 retries, about 2 min.
 PATIENT = {"retry": 8, "backoffPolicy": "exponential", "backoffDelay": "PT0.5S"}
+KNATIVE_LOSES_THE_EVENT = (
+    "Knative's cmd/jobsink creates the Job, then answers 500 when its Secret write fails; to the "
+    "retry it answers 202 because the Job exists, and never writes the Secret: the Job's Pod "
+    "waits for a Secret that never comes"
+)
 BURST = 60
 FAULTY = 12
 #: How long the apiserver refuses Secrets: several of the Trigger's retries fall inside it.
@@ -59,7 +64,9 @@ def _through_a_broker(cluster: KnativeCluster, namespace: str, sink: str) -> str
     return url
 
 
-def _every_event_once(cluster: KnativeCluster, namespace: str, sink: str, ids: list[str]) -> None:
+def _every_event_once(
+    cluster: KnativeCluster, namespace: str, sink: str, ids: list[str], timeout: float = 240
+) -> None:
     plane = cluster.plane
     expected = {(SOURCE, event_id): 1 for event_id in ids}
 
@@ -67,7 +74,7 @@ def _every_event_once(cluster: KnativeCluster, namespace: str, sink: str, ids: l
         events = stored_events(plane, namespace, sink)
         return complete(events) and len(events) >= len(ids)
 
-    eventually(all_stored, f"{len(ids)} Jobs with their events", timeout=240)
+    eventually(all_stored, f"{len(ids)} Jobs with their events", timeout=timeout)
     time.sleep(3.0)  # no late copy
     assert copies(stored_events(plane, namespace, sink)) == expected
 
@@ -90,23 +97,33 @@ def test_a_full_in_flight_limit_answers_429_and_knatives_retries_bring_every_eve
 
 
 def test_refused_secret_writes_answer_503_and_knatives_retries_bring_every_event_once(
-    knative_cluster: KnativeCluster, ours: None, knative_namespace: str
+    knative_cluster: KnativeCluster,
+    data_plane: DataPlane,
+    knative_namespace: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if not data_plane.ours:
+        request.applymarker(pytest.mark.xfail(reason=KNATIVE_LOSES_THE_EVENT, strict=True))
     plane, namespace, sink = knative_cluster.plane, knative_namespace, "faulty"
     url = _through_a_broker(knative_cluster, namespace, sink)
     ids = [f"faulty-{index}" for index in range(FAULTY)]
-    before = rejections(plane)
+    before = rejections(plane) if data_plane.ours else Counter[str]()
+
+    def every_event_met_the_fault() -> bool:
+        if data_plane.ours:
+            return (rejections(plane) - before)["kube_unavailable"] >= FAULTY
+        # Knative's data plane creates the Job before its Secret write fails.
+        return len(stored_events(plane, namespace, sink)) >= FAULTY
+
     with secrets_refused(plane, namespace):
         sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
         answers = post_all_from_pod(plane, namespace, "during-fault", url, sent, "{}")
         assert answers == ["202"] * FAULTY
-        eventually(
-            lambda: (rejections(plane) - before)["kube_unavailable"] >= FAULTY,
-            "the receiver to answer every event 503 once",
-            timeout=60,
-        )
+        eventually(every_event_met_the_fault, "every event to meet the fault", timeout=60)
         time.sleep(FAULT_SECONDS)
-    _every_event_once(knative_cluster, namespace, sink, ids)
-    refused = rejections(plane) - before
-    assert refused["kube_unavailable"] >= FAULTY, refused
-    assert refused["invalid"] == 0, refused
+    # Knative's retries come within a minute of the fault's end (its backoff doubles from 0.5 s).
+    _every_event_once(knative_cluster, namespace, sink, ids, timeout=240 if data_plane.ours else 90)
+    if data_plane.ours:
+        refused = rejections(plane) - before
+        assert refused["kube_unavailable"] >= FAULTY, refused
+        assert refused["invalid"] == 0, refused
