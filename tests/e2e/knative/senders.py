@@ -70,7 +70,7 @@ def with_delivery(trigger: Document, delivery: Mapping[str, object]) -> Document
     return {**trigger, "spec": {**trigger["spec"], "delivery": dict(delivery)}}
 
 
-def post_all_from_pod(
+def start_posts(
     plane: ControlPlane,
     namespace: str,
     name: str,
@@ -79,11 +79,12 @@ def post_all_from_pod(
     body: str,
     *,
     at_once: bool = False,
-    timeout: float = 300.0,
-) -> list[str]:
-    """POST every event (a mapping of CloudEvents headers) from one curl Pod: one after the
-    other, or ``at_once`` (each in a curl process of its own). Returns the HTTP statuses, in the
-    order the answers came."""
+) -> None:
+    """Start a curl Pod that POSTs every event (a mapping of CloudEvents headers): one after
+    the other, or ``at_once`` (each in a curl process of its own). :func:`answers` waits for it.
+
+    A Broker over an in-memory channel answers only once the Trigger's delivery ended, retries
+    included: a scenario that lifts a fault while events are posted does not wait here."""
     posts = []
     for headers in events:
         argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}\\n", "-X", "POST", url]
@@ -103,6 +104,10 @@ def post_all_from_pod(
     }
     apply(plane, pod)
 
+
+def answers(plane: ControlPlane, namespace: str, name: str, timeout: float = 300.0) -> list[str]:
+    """The HTTP statuses the curl Pod ``name`` got, in the order the answers came."""
+
     def finished() -> bool:
         phase = get(plane, namespace, "pod", name).get("status", {}).get("phase")
         return phase in ("Succeeded", "Failed")
@@ -110,3 +115,18 @@ def post_all_from_pod(
     eventually(finished, f"the curl Pod {name} to finish", timeout=timeout)
     log = str(plane.kubectl("logs", "-n", namespace, name).stdout)
     return [line.strip() for line in log.splitlines() if line.strip()]
+
+
+def post_all_from_pod(
+    plane: ControlPlane,
+    namespace: str,
+    name: str,
+    url: str,
+    events: Sequence[Mapping[str, str]],
+    body: str,
+    *,
+    at_once: bool = False,
+) -> list[str]:
+    """:func:`start_posts`, then its :func:`answers`."""
+    start_posts(plane, namespace, name, url, events, body, at_once=at_once)
+    return answers(plane, namespace, name)

@@ -26,7 +26,7 @@ from tests.e2e.knative.cluster import (
 from tests.e2e.knative.conftest import DataPlane, KnativeCluster
 from tests.e2e.knative.jobsinks import complete, copies, jobsink_ref, logger_jobsink, stored_events
 from tests.e2e.knative.receiver_faults import in_flight_limit, rejections, secrets_refused
-from tests.e2e.knative.senders import post_all_from_pod, with_delivery
+from tests.e2e.knative.senders import answers, post_all_from_pod, start_posts, with_delivery
 
 EVENT_TYPE = "dev.knative.foo.bar"
 SOURCE = "knative/retries"
@@ -79,6 +79,19 @@ def _every_event_once(
     assert copies(stored_events(plane, namespace, sink)) == expected
 
 
+def _knative_loses_the_events(cluster: KnativeCluster, namespace: str, sink: str) -> None:
+    """An expected failure when Knative's data plane does what its source says (Jobs without
+    their events once its retries are answered); a failure when it does anything else."""
+    plane = cluster.plane
+    # Every POST was answered, so every delivery ended: the broker filter answers the in-memory
+    # channel, and the channel the Broker's ingress, only once the Trigger's retries are done.
+    time.sleep(5.0)
+    events = stored_events(plane, namespace, sink)
+    if len(events) == FAULTY and not any(stored.event for stored in events):
+        pytest.xfail(f"{KNATIVE_LOSES_THE_EVENT} ({len(events)} Jobs, none with its event)")
+    pytest.fail(f"Knative's data plane no longer loses the events: {copies(events)}")
+
+
 def test_a_full_in_flight_limit_answers_429_and_knatives_retries_bring_every_event_once(
     knative_cluster: KnativeCluster, ours: None, knative_namespace: str
 ) -> None:
@@ -88,8 +101,8 @@ def test_a_full_in_flight_limit_answers_429_and_knatives_retries_bring_every_eve
     with in_flight_limit(plane, 1):
         before = rejections(plane)
         sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
-        answers = post_all_from_pod(plane, namespace, "burst", url, sent, "{}", at_once=True)
-        assert answers == ["202"] * BURST
+        statuses = post_all_from_pod(plane, namespace, "burst", url, sent, "{}", at_once=True)
+        assert statuses == ["202"] * BURST
         _every_event_once(knative_cluster, namespace, sink, ids)
         refused = rejections(plane) - before
     assert refused["overloaded"] > 0, refused
@@ -97,13 +110,8 @@ def test_a_full_in_flight_limit_answers_429_and_knatives_retries_bring_every_eve
 
 
 def test_refused_secret_writes_answer_503_and_knatives_retries_bring_every_event_once(
-    knative_cluster: KnativeCluster,
-    data_plane: DataPlane,
-    knative_namespace: str,
-    request: pytest.FixtureRequest,
+    knative_cluster: KnativeCluster, data_plane: DataPlane, knative_namespace: str
 ) -> None:
-    if not data_plane.ours:
-        request.applymarker(pytest.mark.xfail(reason=KNATIVE_LOSES_THE_EVENT, strict=True))
     plane, namespace, sink = knative_cluster.plane, knative_namespace, "faulty"
     url = _through_a_broker(knative_cluster, namespace, sink)
     ids = [f"faulty-{index}" for index in range(FAULTY)]
@@ -117,13 +125,14 @@ def test_refused_secret_writes_answer_503_and_knatives_retries_bring_every_event
 
     with secrets_refused(plane, namespace):
         sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
-        answers = post_all_from_pod(plane, namespace, "during-fault", url, sent, "{}")
-        assert answers == ["202"] * FAULTY
-        eventually(every_event_met_the_fault, "every event to meet the fault", timeout=60)
+        start_posts(plane, namespace, "during-fault", url, sent, "{}", at_once=True)
+        eventually(every_event_met_the_fault, "every event to meet the fault", timeout=120)
         time.sleep(FAULT_SECONDS)
-    # Knative's retries come within a minute of the fault's end (its backoff doubles from 0.5 s).
-    _every_event_once(knative_cluster, namespace, sink, ids, timeout=240 if data_plane.ours else 90)
-    if data_plane.ours:
-        refused = rejections(plane) - before
-        assert refused["kube_unavailable"] >= FAULTY, refused
-        assert refused["invalid"] == 0, refused
+    assert answers(plane, namespace, "during-fault") == ["202"] * FAULTY
+    if not data_plane.ours:
+        _knative_loses_the_events(knative_cluster, namespace, sink)
+        return
+    _every_event_once(knative_cluster, namespace, sink, ids)
+    refused = rejections(plane) - before
+    assert refused["kube_unavailable"] >= FAULTY, refused
+    assert refused["invalid"] == 0, refused
