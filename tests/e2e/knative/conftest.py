@@ -131,7 +131,7 @@ class DataPlane:
 
 
 def _data_planes() -> list[str]:
-    chosen = os.environ.get(DATA_PLANE, KNATIVES_DATA_PLANE)
+    chosen = os.environ.get(DATA_PLANE, OUR_DATA_PLANE)
     names = [name.strip() for name in chosen.split(",") if name.strip()]
     unknown = set(names) - {KNATIVES_DATA_PLANE, OUR_DATA_PLANE}
     if unknown:
@@ -140,13 +140,28 @@ def _data_planes() -> list[str]:
 
 
 @pytest.fixture(scope="package", params=_data_planes())
-def data_plane(knative_cluster: KnativeCluster, request: pytest.FixtureRequest) -> DataPlane:
-    """The data plane behind Knative's ``job-sink`` Service (``JOBSINK_KNATIVE_DATA_PLANE``,
-    comma-separated, runs the scenarios once per data plane)."""
-    chosen = DataPlane(str(request.param))
-    if chosen.ours:
-        pytest.skip("JobSink for Python's receiver cannot replace Knative's job-sink yet")
-    return chosen
+def chosen_data_plane(request: pytest.FixtureRequest) -> DataPlane:
+    """The data plane the scenarios run on (``JOBSINK_KNATIVE_DATA_PLANE``, comma-separated:
+    the scenarios run once per data plane, grouped; default: ours)."""
+    return DataPlane(str(request.param))
+
+
+@pytest.fixture
+def data_plane(knative_cluster: KnativeCluster, chosen_data_plane: DataPlane) -> DataPlane:
+    """:func:`chosen_data_plane`, serving now: another test may have switched in between.
+
+    The switch is the plane's own (``serve_with_jobsink_python``: the README's "With Knative
+    Eventing" install; ``serve_with_knatives_job_sink``: Knative's Deployment back); a plane
+    without it serves only Knative's."""
+    method = (
+        "serve_with_jobsink_python" if chosen_data_plane.ours else "serve_with_knatives_job_sink"
+    )
+    serve = getattr(knative_cluster, method, None)
+    if serve is not None:
+        serve()
+    elif chosen_data_plane.ours:
+        pytest.skip("this Knative plane cannot put JobSink for Python behind job-sink")
+    return chosen_data_plane
 
 
 @pytest.fixture(scope="package")

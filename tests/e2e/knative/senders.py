@@ -15,6 +15,8 @@ from controlplane import ControlPlane
 from controlplane.image.base import BASE_REFERENCE
 from tests.e2e.knative.cluster import CURL_IMAGE, Document, apply, eventually, get
 
+#: Seconds a POST may take: longer than a Trigger's retries here (about 2 min at most).
+POST_TIMEOUT = 150
 FAILING_NAME = "always-fails"
 FAILING_PORT = 8080
 FAILING_BODY = "this subscriber always fails"
@@ -88,6 +90,9 @@ def start_posts(
     posts = []
     for headers in events:
         argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}\\n", "-X", "POST", url]
+        # A Broker answers once the Trigger's delivery and its retries ended; a delivery that
+        # never ends shows as 000 instead of holding the test.
+        argv += ["--max-time", str(POST_TIMEOUT)]
         for key, value in headers.items():
             argv += ["-H", f"{key}: {value}"]
         argv += ["--data-raw", body]
@@ -129,4 +134,5 @@ def post_all_from_pod(
 ) -> list[str]:
     """:func:`start_posts`, then its :func:`answers`."""
     start_posts(plane, namespace, name, url, events, body, at_once=at_once)
-    return answers(plane, namespace, name)
+    longest = POST_TIMEOUT * (1 if at_once else len(events))
+    return answers(plane, namespace, name, timeout=60.0 + longest)

@@ -15,6 +15,7 @@ from collections import Counter
 
 import pytest
 
+from tests.e2e.knative.broker_replies import replies_through_a_broker
 from tests.e2e.knative.cluster import (
     apply,
     broker,
@@ -93,12 +94,12 @@ def _knative_loses_the_events(cluster: KnativeCluster, namespace: str, sink: str
 
 
 def test_a_full_in_flight_limit_answers_429_and_knatives_retries_bring_every_event_once(
-    knative_cluster: KnativeCluster, ours: None, knative_namespace: str
+    knative_cluster: KnativeCluster, ours: None, data_plane: DataPlane, knative_namespace: str
 ) -> None:
     plane, namespace, sink = knative_cluster.plane, knative_namespace, "burst"
     url = _through_a_broker(knative_cluster, namespace, sink)
     ids = [f"burst-{index}" for index in range(BURST)]
-    with in_flight_limit(plane, 1):
+    with in_flight_limit(plane, 1), replies_through_a_broker(plane, data_plane):
         before = rejections(plane)
         sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
         statuses = post_all_from_pod(plane, namespace, "burst", url, sent, "{}", at_once=True)
@@ -123,16 +124,17 @@ def test_refused_secret_writes_answer_503_and_knatives_retries_bring_every_event
         # Knative's data plane creates the Job before its Secret write fails.
         return len(stored_events(plane, namespace, sink)) >= FAULTY
 
-    with secrets_refused(plane, namespace):
-        sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
-        start_posts(plane, namespace, "during-fault", url, sent, "{}", at_once=True)
-        eventually(every_event_met_the_fault, "every event to meet the fault", timeout=120)
-        time.sleep(FAULT_SECONDS)
-    assert answers(plane, namespace, "during-fault") == ["202"] * FAULTY
-    if not data_plane.ours:
-        _knative_loses_the_events(knative_cluster, namespace, sink)
-        return
-    _every_event_once(knative_cluster, namespace, sink, ids)
-    refused = rejections(plane) - before
-    assert refused["kube_unavailable"] >= FAULTY, refused
-    assert refused["invalid"] == 0, refused
+    with replies_through_a_broker(plane, data_plane):
+        with secrets_refused(plane, namespace):
+            sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
+            start_posts(plane, namespace, "during-fault", url, sent, "{}", at_once=True)
+            eventually(every_event_met_the_fault, "every event to meet the fault", timeout=120)
+            time.sleep(FAULT_SECONDS)
+        assert answers(plane, namespace, "during-fault") == ["202"] * FAULTY
+        if not data_plane.ours:
+            _knative_loses_the_events(knative_cluster, namespace, sink)
+            return
+        _every_event_once(knative_cluster, namespace, sink, ids)
+        refused = rejections(plane) - before
+        assert refused["kube_unavailable"] >= FAULTY, refused
+        assert refused["invalid"] == 0, refused
