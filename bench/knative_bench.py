@@ -162,9 +162,17 @@ def _window(plane: ControlPlane, image: str, path: str, sink: str, url: str,
     started, report = _send(plane, image, f"send-{sink}", url, args)
     _poll(lambda: len(_jobs_created(plane, sink)) >= args.events, f"Jobs of {sink}", 900)
     time.sleep(3.0)  # late copies, if any, would show now
-    created = _jobs_created(plane, sink)
-    seconds = max(1.0, (created[-1] - started).total_seconds())
-    return Window(path, args.events, len(created), seconds, round(args.events / seconds, 1),
+    return window_figures(path, args.events, started, _jobs_created(plane, sink), report)
+
+
+def window_figures(
+    path: str, events: int, started: datetime, created: list[datetime], report: dict[str, Any]
+) -> Window:
+    """One window's figures: ``events`` over the seconds from the sender's start to the last
+    Job's creation (at least 1 s: both stamps are whole seconds), beside the sender's report."""
+    last = max(created, default=started)
+    seconds = max(1.0, (last - started).total_seconds())
+    return Window(path, events, len(created), seconds, round(events / seconds, 1),
                   report["accepted_per_second"], dict(report["tally"]))  # fmt: skip
 
 
