@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue test-knative test-cluster event-reader kueue knative generate docs docs-build docs-generate controlplane node buildkit image run manifests bench-webhook bench-webhook-apply bench-receiver bench-kueue bench-node bench-cluster bench-soak clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue test-knative test-cluster event-reader kueue knative generate docs docs-build docs-generate controlplane node buildkit image run manifests bench-webhook bench-webhook-apply bench-receiver bench-kueue bench-node bench-cluster bench-knative bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -106,6 +106,8 @@ bench-node: $(STAMP) controlplane node  ## local node: warm start, 202 -> Pod Ru
 	$(BIN)/python tools/bench_node.py
 bench-cluster: $(STAMP) controlplane node buildkit  ## in-cluster ingest (a sender Pod through the Service) next to the loopback figure
 	$(BIN)/python bench/cluster_ingest.py
+bench-knative: $(STAMP) controlplane node knative buildkit  ## a Broker and Trigger to Jobs next to direct POSTs, Knative's start-up (KNATIVE_BENCH_ARGS="--events 200")
+	$(BIN)/python bench/knative_bench.py $(KNATIVE_BENCH_ARGS)
 SOAK_ARGS ?=
 bench-soak: $(STAMP) controlplane  ## steady events for 30 min with faults on a schedule, then the audit (SOAK_ARGS="--minutes 3")
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)

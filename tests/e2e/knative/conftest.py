@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from controlplane import ControlPlane
+from controlplane.image.base import BASE_REFERENCE, ensure_base_image
 from controlplane.knative import (
     JobSinkPython,
     RunningKnative,
@@ -150,3 +151,60 @@ def knative_namespace(knative_cluster: KnativeCluster, request: pytest.FixtureRe
         "the namespace's default ServiceAccount",
     )  # fmt: skip
     return name
+
+
+# Who serves Knative's `job-sink` Service in the scenarios of Knative's senders (Broker and
+# Trigger, dead-letter sink, PingSource, retries): the scenarios do not change with it.
+DATA_PLANE = "JOBSINK_KNATIVE_DATA_PLANE"
+KNATIVES_DATA_PLANE = "knative"
+"""Knative's own ``cmd/jobsink`` Deployment, as Knative Eventing installs it."""
+OUR_DATA_PLANE = "jobsink-python"
+"""JobSink for Python's receiver in place of Knative's Deployment."""
+
+
+@dataclass(frozen=True)
+class DataPlane:
+    """The data plane behind Knative's ``job-sink`` Service for this package's scenarios."""
+
+    name: str
+
+    @property
+    def ours(self) -> bool:
+        return self.name == OUR_DATA_PLANE
+
+
+def _data_planes() -> list[str]:
+    chosen = os.environ.get(DATA_PLANE, OUR_DATA_PLANE)
+    names = [name.strip() for name in chosen.split(",") if name.strip()]
+    unknown = set(names) - {KNATIVES_DATA_PLANE, OUR_DATA_PLANE}
+    if unknown:
+        raise pytest.UsageError(f"{DATA_PLANE}: unknown data plane(s) {sorted(unknown)}")
+    return names
+
+
+@pytest.fixture(scope="package", params=_data_planes())
+def chosen_data_plane(request: pytest.FixtureRequest) -> DataPlane:
+    """The data plane the scenarios run on (``JOBSINK_KNATIVE_DATA_PLANE``, comma-separated:
+    the scenarios run once per data plane, grouped; default: ours)."""
+    return DataPlane(str(request.param))
+
+
+@pytest.fixture
+def data_plane(knative_cluster: KnativeCluster, chosen_data_plane: DataPlane) -> DataPlane:
+    """:func:`chosen_data_plane`, serving now: another test may have switched in between."""
+    if chosen_data_plane.ours:
+        knative_cluster.serve_with_jobsink_python()
+    else:
+        knative_cluster.serve_with_knatives_job_sink()
+    return chosen_data_plane
+
+
+@pytest.fixture(scope="package")
+def python_base_on_node(knative_cluster: KnativeCluster) -> str:
+    """The local Python base image, published on the Knative plane's node (the scenarios' own
+    small servers run on it)."""
+    node = knative_cluster.plane.node
+    assert node is not None
+    _image, archive = ensure_base_image(lambda _message: None)
+    node.publish_image(archive, BASE_REFERENCE)
+    return BASE_REFERENCE
