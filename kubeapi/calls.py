@@ -1,7 +1,6 @@
 """Plain-JSON Kubernetes calls with retries that honour ``Retry-After`` inside a deadline.
 
-Each attempt is one ``kubeapi.raw.send``: bodies go as plain JSON dicts, since the 37.x client's
-own models reject valid Jobs (numeric quantities, fields newer than the client).
+Each attempt is one ``kubeapi.raw.send``: bodies go as plain JSON dicts (``kubeapi.raw`` says why).
 
 Every call is retried on 429, 5xx and connection failures, POSTs included: the receiver's objects
 have deterministic names, so a POST that reached the apiserver before the connection broke comes
@@ -16,11 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kubernetes import client
-
 from kubeapi import raw
 from kubeapi.errors import KubeError, NoAnswer, no_answer
 from kubeapi.raw import JSON
+from kubeapi.transport import Api, Transport, transport_of
 
 Observer = Callable[[str, str, float], None]
 """Called after every attempt with (operation, outcome code such as "201" or "error", seconds)."""
@@ -29,14 +27,14 @@ Throttle = Callable[[float], None]
 
 
 class Caller:
-    """Sends requests through one ``ApiClient`` (thread-safe: urllib3's pool is).
+    """Sends requests through one ``Transport`` (thread-safe: urllib3's pool is).
 
-    ``api`` is public for ``kubeapi.watch``, which opens its long-lived GETs on the same client.
+    ``api`` is public for ``kubeapi.watch``, which opens its long-lived GETs on the same pool.
     """
 
     def __init__(
         self,
-        api: client.ApiClient,
+        api: Api,
         *,
         observe: Observer | None = None,
         throttle: Throttle | None = None,
@@ -44,12 +42,20 @@ class Caller:
         base_backoff: float = 0.05,
         max_backoff: float = 2.0,
     ) -> None:
-        self.api = api
+        self._given = api
+        self._transport: Transport | None = None
         self._observe = observe
         self._throttle = throttle
         self._attempt_timeout = attempt_timeout
         self._base_backoff = base_backoff
         self._max_backoff = max_backoff
+
+    @property
+    def api(self) -> Transport:
+        # Made on first use: a part built with a client it never calls needs no connection.
+        if self._transport is None:
+            self._transport = transport_of(self._given)
+        return self._transport
 
     def call(
         self,

@@ -13,7 +13,6 @@ from typing import Protocol
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from kubernetes import client
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,6 +20,7 @@ from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
 from kubeapi.events import EventClient
+from kubeapi.transport import Api
 from receiver.auth.discovery import ApiserverDiscovery, UrlDiscovery
 from receiver.auth.keys import KeySet
 from receiver.auth.policy_cache import NoPolicies, PolicyCache, PolicyView
@@ -131,7 +131,7 @@ class EventsFirst:
 
 def build(
     settings: Settings,
-    api_client: client.ApiClient,
+    api_client: Api,
     sinks: SinkLookup | None = None,
     metrics: Metrics | None = None,
     trust: TrustBundle | None = None,
@@ -239,7 +239,7 @@ def build(
 
 def authenticator(
     settings: AuthenticationSettings,
-    api_client: client.ApiClient,
+    api_client: Api,
     retry_after: int,
     metrics: Metrics | None = None,
 ) -> Authenticator:

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from kubernetes import client
 
 from kubeapi import raw
+from kubeapi.transport import Api
 from receiver.auth.keys import Issuer
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -57,7 +57,7 @@ class ApiserverDiscovery:
     to.
     """
 
-    def __init__(self, api_client: client.ApiClient) -> None:
+    def __init__(self, api_client: Api) -> None:
         self._api = api_client
 
     def _get(self, path: str) -> dict[str, Any]:
