@@ -21,8 +21,8 @@ import signal
 from collections.abc import Generator
 
 import uvicorn
-from fastapi import FastAPI
 
+from receiver.asgi import ReceiverApp
 from receiver.certificates import ServingCertificates
 from receiver.dataplane.handler import DataPlane
 from receiver.httpsonly import HttpsOnly
@@ -41,7 +41,7 @@ class _Server(uvicorn.Server):
 
 
 def configs(
-    app: FastAPI,
+    app: ReceiverApp,
     settings: ServerSettings,
     certificates: ServingCertificates | None = None,
     https_base: str = "",
@@ -92,7 +92,7 @@ async def _first_certificate(certificates: ServingCertificates, stopping: asynci
 
 
 async def serve(
-    app: FastAPI,
+    app: ReceiverApp,
     settings: ServerSettings,
     certificates: ServingCertificates | None = None,
     https_base: str = "",
@@ -108,7 +108,7 @@ async def serve(
         loop.add_signal_handler(sig, stopping.set)
     try:
         if certificates is None or await _first_certificate(certificates, stopping):
-            await _listen(app.state.plane, settings, servers, stopping, certificates)
+            await _listen(app.plane, settings, servers, stopping, certificates)
     finally:
         for keeper in keepers:
             keeper.cancel()
