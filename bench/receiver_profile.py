@@ -248,12 +248,16 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also profile a window of each")
     parser.add_argument("--top", type=int, default=25, help="entries per profile list")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="for the receivers"
+    )
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.env)
     figures: dict[str, Any] = {}
     profiles: dict[str, list[str]] = {}
     with cluster(args.kubeconfig) as kubeconfig:
         namespace = receiver_bench.prepare(kubeconfig)
-        process, port = receiver_bench.start_receiver(kubeconfig, args.max_inflight)
+        process, port = receiver_bench.start_receiver(kubeconfig, args.max_inflight, env)
         run = uuid.uuid4().hex[:8]
         try:
             figures["rss_at_ready_mb"] = rss_mb(process.pid)[0]
@@ -277,7 +281,7 @@ def main() -> None:
             process.terminate()
             process.wait(30)
         # A second receiver lists every Job the first one made: the start-up watch burst.
-        burst, _ = receiver_bench.start_receiver(kubeconfig, args.max_inflight)
+        burst, _ = receiver_bench.start_receiver(kubeconfig, args.max_inflight, env)
         try:
             time.sleep(2)  # the Job index's list has been applied and released
             now, peak = rss_mb(burst.pid)

@@ -26,7 +26,6 @@ from receiver.controller.status import StatusReconciler
 from receiver.dataplane.authenticate import Authenticator, BearerTokens, Unauthenticated
 from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane, SinkLookup
-from receiver.deadletter.dispatcher import DeadLetterDispatcher
 from receiver.jobindex import JobIndex
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics
@@ -103,6 +102,9 @@ def build(
             if trust is not None:
                 trust.subscribe(reconciler.publish_ca_certs)
             background.append(reconciler)
+            # Imported here: its HTTP client library is needed only where status is written.
+            from receiver.deadletter.dispatcher import DeadLetterDispatcher
+
             # Dead letters go out from the Lease holder only, like status writes.
             background.append(
                 DeadLetterDispatcher(

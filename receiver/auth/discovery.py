@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from kubeapi import raw
 from kubeapi.transport import Api
 from receiver.auth.keys import Issuer
@@ -81,6 +79,8 @@ class UrlDiscovery:
         self._verify = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 
     def _get(self, url: str) -> dict[str, Any]:
+        import httpx  # only a receiver with an issuer of its own needs an HTTP client library
+
         try:
             response = httpx.get(
                 url, timeout=FETCH_TIMEOUT_SECONDS, verify=self._verify, headers={"accept": ACCEPT}
