@@ -13,7 +13,7 @@ from typing import Any
 
 from kubeapi.calls import Caller
 from kubeapi.errors import Conflict, NotFound
-from kubeapi.raw import MERGE_PATCH
+from kubeapi.raw import JSON, MERGE_PATCH, METADATA
 from kubeapi.resources import JOBS, SECRETS, ResourceType, path
 
 
@@ -27,10 +27,17 @@ class ObjectClient:
         self._name = resource.kind.lower()
 
     def create(
-        self, namespace: str, body: dict[str, Any], *, deadline: float, answer: bool = True
+        self,
+        namespace: str,
+        body: dict[str, Any],
+        *,
+        deadline: float,
+        answer: bool = True,
+        metadata_only: bool = False,
     ) -> dict[str, Any]:
         """The created object (``{}`` with ``answer=False``: a Secret's echo carries the whole
-        event, not worth parsing); ``AlreadyExists`` when the name is taken."""
+        event, not worth parsing; its metadata alone with ``metadata_only``);
+        ``AlreadyExists`` when the name is taken."""
         return self.caller.call(
             f"create_{self._name}",
             "POST",
@@ -38,12 +45,20 @@ class ObjectClient:
             body=body,
             deadline=deadline,
             answer=answer,
+            accept=METADATA if metadata_only else JSON,
         )
 
     def get(
-        self, namespace: str, name: str, *, deadline: float, cached: bool = False
+        self,
+        namespace: str,
+        name: str,
+        *,
+        deadline: float,
+        cached: bool = False,
+        metadata_only: bool = False,
     ) -> dict[str, Any] | None:
-        """The object, or None when it does not exist. ``cached`` reads the apiserver's cache."""
+        """The object (its metadata alone with ``metadata_only``), or None when it does not
+        exist. ``cached`` reads the apiserver's cache."""
         query = [("resourceVersion", "0")] if cached else []
         try:
             return self.caller.call(
@@ -52,6 +67,7 @@ class ObjectClient:
                 path(self.resource, namespace, name),
                 query=query,
                 deadline=deadline,
+                accept=METADATA if metadata_only else JSON,
             )
         except NotFound:
             return None

@@ -22,6 +22,8 @@ from kubeapi.transport import Api, transport_of
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
+METADATA = f"{JSON};as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+"""Accept header for an object's metadata only: the apiserver drops the rest before sending."""
 
 
 @dataclass(frozen=True)

@@ -142,16 +142,22 @@ class WriteProtocol:
             # (deletion, or its JobSink replaced).
             if index.completed(namespace, name, claim):
                 return True
-            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
+            secret = self._secrets.get(
+                namespace, name, deadline=deadline, cached=True, metadata_only=True
+            )
             job_uid = _owner_uid(secret) if secret is not None else None
             if job_uid is None or not index.shows(namespace, name, claim, job_uid):
                 return False
         elif seen is Seen.UNKNOWN:
-            job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
+            job = self._jobs.get(
+                namespace, name, deadline=deadline, cached=True, metadata_only=True
+            )
             if job is None or not self._belongs(job, sink, event):
                 return False
             job_uid = _uid(job)
-            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
+            secret = self._secrets.get(
+                namespace, name, deadline=deadline, cached=True, metadata_only=True
+            )
             if secret is None or _owner_uid(secret) != job_uid:
                 return False
         else:
@@ -183,12 +189,14 @@ class WriteProtocol:
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self._tracing.span("create Job", client=True):
-                    return self._jobs.create(namespace, body, deadline=deadline), True
+                    return self._jobs.create(
+                        namespace, body, deadline=deadline, metadata_only=True
+                    ), True
             except AlreadyExists:
                 pass
             # Taken: by an earlier delivery of this event, or a concurrent one. A live read (not the
             # cache) so that the Secret gets the uid of the Job that exists now.
-            existing = self._jobs.get(namespace, name, deadline=deadline)
+            existing = self._jobs.get(namespace, name, deadline=deadline, metadata_only=True)
             if existing is None:
                 continue  # deleted between our create and our read: create again
             self._check_belongs(existing, sink, event)
@@ -206,7 +214,7 @@ class WriteProtocol:
                 return True
             except AlreadyExists:
                 pass
-            existing = self._secrets.get(namespace, name, deadline=deadline)
+            existing = self._secrets.get(namespace, name, deadline=deadline, metadata_only=True)
             if existing is None:
                 continue
             if _owner_uid(existing) == job_uid:

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from jobsink.names import job_name
 from kubeapi.object_client import ObjectClient
@@ -133,7 +133,7 @@ class DataPlane:
             log.exception("event failed", extra={"path": request.url.path})
             self.metrics.events_rejected.labels("internal").inc()
             message = f"internal error: {type(error).__name__}: {error}"
-            return JSONResponse(answers.error_body(message), status_code=500)
+            return answers.Json(answers.error_body(message), status_code=500)
 
     async def _post(self, request: Request, route: routes.SinkPath, began: float) -> Response:
         try:
