@@ -194,6 +194,13 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return round(found.get("VmRSS", 0.0), 1), round(found.get("VmHWM", 0.0), 1)
 
 
+def system_cpu_seconds(pid: int) -> float:
+    """System (kernel) CPU time of a process so far: its syscalls, and the context switches of
+    threads handing the GIL to each other."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
 def main_thread_cpu_seconds(pid: int) -> float:
     """User + system CPU time of the process's main thread (the event loop's) so far."""
     fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -209,6 +216,7 @@ class Window:
     seconds: float
     cpu: float
     loop_cpu: float
+    system_cpu: float
     p50_ms: float
     p99_ms: float
     statuses: dict[int, int]
@@ -219,6 +227,7 @@ class Window:
             "events_per_s": round(self.events / self.seconds, 1),
             "cpu_ms_per_event": round(self.cpu * 1000 / self.events, 3),
             "event_loop_cpu_ms_per_event": round(self.loop_cpu * 1000 / self.events, 3),
+            "system_cpu_ms_per_event": round(self.system_cpu * 1000 / self.events, 3),
             "p50_ms": self.p50_ms,
             "p99_ms": self.p99_ms,
             "statuses": self.statuses,
@@ -227,12 +236,14 @@ class Window:
 
 def window(pid: int, port: int, request: loadgen.Request, count: int, concurrency: int) -> Window:
     before, loop_before = receiver_bench.cpu_seconds(pid), main_thread_cpu_seconds(pid)
+    system_before = system_cpu_seconds(pid)
     result = asyncio.run(loadgen.run("127.0.0.1", port, request, count, concurrency))
     return Window(
         events=result.sent,
         seconds=result.seconds,
         cpu=receiver_bench.cpu_seconds(pid) - before,
         loop_cpu=main_thread_cpu_seconds(pid) - loop_before,
+        system_cpu=system_cpu_seconds(pid) - system_before,
         p50_ms=round(result.percentile(0.5) * 1000, 1),
         p99_ms=round(result.percentile(0.99) * 1000, 1),
         statuses=dict(result.statuses),

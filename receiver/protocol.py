@@ -43,11 +43,12 @@ from jobsink.names import (
     LABEL_SINK_NAME,
     job_name,
 )
-from jobsink.render import render, secret_owned_by
+from jobsink.render import secret_owned_by
 from kubeapi.errors import AlreadyExists, ServerError
 from kubeapi.object_client import ObjectClient
 from receiver.jobdigest import Claim
 from receiver.jobindex import JobIndex, Seen
+from receiver.jobtemplates import JobTemplates
 from receiver.tracing import Tracing
 
 MAX_ATTEMPTS = 3
@@ -92,8 +93,10 @@ class WriteProtocol:
         secrets: ObjectClient,
         index: JobIndex | None = None,
         tracing: Tracing | None = None,
+        templates: JobTemplates | None = None,
     ) -> None:
         self._jobs = jobs
+        self._templates = templates if templates is not None else JobTemplates()
         self._secrets = secrets
         self._index = index
         self._tracing = tracing or Tracing(None)
@@ -112,7 +115,7 @@ class WriteProtocol:
         name = self.name_of(sink, event)
         if self._already_done(namespace, name, sink, event, deadline):
             return Accepted(namespace, name, Outcome.DUPLICATE)
-        rendered = render(sink, event, tracecontext.of_extensions(event.extra))
+        rendered = self._templates.render(sink, event, tracecontext.of_extensions(event.extra))
         job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
         body = secret_owned_by(rendered.secret, name, _uid(job))
         completed = self._ensure_secret(namespace, body, deadline)
