@@ -79,20 +79,28 @@ def send(
     if body is not None:
         headers["Content-Type"] = content_type
         data = encode(body)
+    transport = transport_of(api)
     try:
-        response = transport_of(api).request(
-            method, path, query=query, headers=headers, body=data, timeout=timeout, stream=stream
+        if stream:
+            return transport.request(
+                method, path, query=query, headers=headers, body=data, timeout=timeout, stream=True
+            )
+        reply = transport.exchange(
+            method, path, query=query, headers=headers, body=data, timeout=_total(timeout)
         )
     except (urllib3.exceptions.HTTPError, OSError) as error:
         raise no_answer(type(error).__name__, f"{method} {path}: {error}") from None
-    if stream:
-        return response
     return Answer(
-        status=response.status,
-        reason=str(response.reason or ""),
-        data=response.data or b"",
-        retry_after=seconds(response.headers.get("Retry-After")),
+        status=reply.status,
+        reason=reply.reason,
+        data=reply.data,
+        retry_after=seconds(reply.headers.get("retry-after")),
     )
+
+
+def _total(timeout: float | tuple[float, float] | None) -> float | None:
+    """A whole exchange's time limit: a (connect, read) pair's sum."""
+    return sum(timeout) if isinstance(timeout, tuple) else timeout
 
 
 def seconds(header: str | None) -> float | None:

@@ -28,6 +28,9 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 from urllib3.util.retry import Retry
 
+from kubeapi import http1
+from kubeapi.http1 import Reply
+
 if TYPE_CHECKING:
     from kubernetes import client
 
@@ -36,6 +39,7 @@ TOKEN_FILE_REREAD_SECONDS = 60.0
 """How long a token read from a file is used before the file is read again: projected
 service-account tokens are rotated on disk (client-go rereads them about this often)."""
 USER_AGENT = "jobsink-python"
+DEFAULT_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ Authorization = Callable[[], str | None]
 
 
 class Transport:
-    """A pool of connections to one apiserver. Thread-safe (urllib3's pool is)."""
+    """Connections to one apiserver: ``exchange`` for calls with a whole answer (our own HTTP/1.1
+    client, ``kubeapi.http1``), ``request`` for streams (urllib3). Thread-safe."""
 
     def __init__(
         self,
@@ -85,6 +90,20 @@ class Transport:
         self._scheme, self._netloc = parts.scheme, parts.netloc
         self.pool_size = pool_size
         self.pool = self._new_pool(pool_size)
+        self.calls = self._new_calls(pool_size)
+
+    def _new_calls(self, size: int) -> http1.Pool:
+        parts = urlsplit(self.host)
+        https = parts.scheme == "https"
+        return http1.Pool(
+            parts.hostname or "",
+            parts.port or (443 if https else 80),
+            authority=parts.netloc,
+            context=(self._context or tls_context(self.endpoint)) if https else None,
+            server_hostname=self.endpoint.tls_server_name,
+            size=size,
+            socket_options=_keepalive(),
+        )
 
     def _new_pool(self, size: int) -> urllib3.HTTPConnectionPool:
         url = f"{self._scheme}://{self._netloc}"
@@ -113,6 +132,7 @@ class Transport:
             self.pool_size = size
             old, self.pool = self.pool, self._new_pool(size)
             old.close()
+            self.calls.size = size
 
     def request(
         self,
@@ -145,8 +165,30 @@ class Transport:
             redirect=False,
         )
 
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
+        """One request and its whole answer, over ``kubeapi.http1``; ``OSError`` when it fails.
+        ``timeout`` (default: a minute) bounds the whole exchange."""
+        url = self._prefix + path
+        if query:
+            url += "?" + urlencode(query)
+        sent = {"User-Agent": USER_AGENT, **(headers or {})}
+        authorization = self._authorization()
+        if authorization:
+            sent["Authorization"] = authorization
+        return self.calls.request(method, url, sent, body, timeout or DEFAULT_TIMEOUT)
+
     def close(self) -> None:
         self.pool.close()
+        self.calls.close()
 
 
 Api: TypeAlias = "Transport | client.ApiClient"
