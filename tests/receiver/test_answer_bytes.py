@@ -28,9 +28,7 @@ BINARY = {
     "ce-source": "answer/bytes",
     "ce-type": "dev.example",
 }
-LOCATION = (
-    "/namespaces/default/name/job-sink-logger/sources/answer%2Fbytes/ids/%C3%A9v%C3%A9nement"
-)
+LOCATION = "/namespaces/default/name/job-sink-logger/sources/answer%2Fbytes/ids/%C3%A9v%C3%A9nement"
 
 # (case, method, path, headers, body), sent in this order over one connection each.
 CASES: list[tuple[str, str, str, dict[str, str], bytes]] = [
