@@ -7,9 +7,10 @@ and ``-data``, ``insecure-skip-tls-verify``, ``tls-server-name``) and user (``to
 are relative to the kubeconfig that names them; several files (``KUBECONFIG=a:b``) merge as in
 kubectl: the first file to define a name or ``current-context`` wins.
 
-What is not: a user with an ``exec`` or ``auth-provider`` plugin, a username and password, a
-cluster behind a ``proxy-url``. Those raise ``Unsupported``, and ``kubeapi.config`` hands the
-kubeconfig to the official client's loader instead (which runs the plugins).
+What is not: a user with an ``exec`` or ``auth-provider`` plugin, or a username and password.
+Those raise ``Unsupported``, and ``kubeapi.config`` hands the kubeconfig to the official client's
+loader instead (which runs the plugins). A cluster behind a ``proxy-url`` is refused
+(``KubeconfigError``): nothing here connects through a proxy.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from kubeapi.transport import Endpoint
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 UNSUPPORTED_USER = ("exec", "auth-provider", "username", "password")
-UNSUPPORTED_CLUSTER = ("proxy-url",)
 
 
 class KubeconfigError(ValueError):
@@ -55,9 +55,9 @@ def endpoint_of(documents: Sequence[Document], context: str | None = None) -> En
         raise KubeconfigError(f"context {name!r}: cluster {cluster_name!r} not found")
     cluster, cluster_dir = cluster_found
     user, user_dir = _named(documents, "users", "user", str(user_name or "")) or ({}, Path())
-    for key in UNSUPPORTED_CLUSTER:
-        if cluster.get(key):
-            raise Unsupported(f"cluster {cluster_name!r} has {key}")
+    if cluster.get("proxy-url"):
+        # Neither our connections nor an adapted official configuration go through a proxy.
+        raise KubeconfigError(f"cluster {cluster_name!r}: proxy-url is not supported")
     for key in UNSUPPORTED_USER:
         if user.get(key):
             raise Unsupported(f"user {user_name!r} has {key}")

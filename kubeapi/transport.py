@@ -222,7 +222,11 @@ def from_configuration(configuration: Any) -> Transport:
     def authorization() -> str | None:
         # The client's own lookup: it runs the refresh hook (exec plugins) before answering.
         value = configuration.get_api_key_with_prefix("authorization")
-        return str(value) if value else None
+        if value:
+            return str(value)
+        if configuration.username and configuration.password:
+            return str(configuration.get_basic_auth_token())
+        return None
 
     return Transport(
         endpoint,

@@ -79,7 +79,6 @@ UNSUPPORTED = [
     ("exec plugin", config({}, {"exec": {"command": "aws"}})),
     ("auth-provider plugin", config({}, {"auth-provider": {"name": "oidc"}})),
     ("basic auth", config({}, {"username": "a", "password": "b"})),
-    ("proxy", config({"proxy-url": "http://proxy:3128"}, {})),
 ]
 
 
@@ -94,6 +93,7 @@ BROKEN = [
     ("unknown context", {**config({}, {}), "current-context": "x"}, "context 'x' not found"),
     ("unknown cluster", {**config({}, {}), "clusters": []}, "cluster 'k' not found"),
     ("no server", config({"server": ""}, {}), "server is missing"),
+    ("a proxy", config({"proxy-url": "http://proxy:3128"}, {}), "proxy-url is not supported"),
     ("CA data not base64", config({"certificate-authority-data": "%%%"}, {}),
      "certificate-authority-data: not base64"),
 ]  # fmt: skip
