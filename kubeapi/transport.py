@@ -221,7 +221,7 @@ def from_configuration(configuration: Any) -> Transport:
 
     def authorization() -> str | None:
         # The client's own lookup: it runs the refresh hook (exec plugins) before answering.
-        value = configuration.get_api_key_with_prefix("authorization")
+        value = configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
         if value:
             return str(value)
         if configuration.username and configuration.password:

@@ -85,16 +85,19 @@ def test_a_token_file_is_read_again_after_a_while(
     assert read() == "Bearer two"
 
 
+@pytest.mark.parametrize("key", ["BearerToken", "authorization"])
 def test_an_official_client_is_adapted_once_with_its_credentials(
-    server: tuple[str, list[Any]],
+    key: str, server: tuple[str, list[Any]]
 ) -> None:
+    """``BearerToken`` is where the client's own loaders put the token; ``authorization``, its
+    alias, where older code does."""
     url, seen = server
     configuration = client.Configuration(host=url)
-    configuration.api_key = {"authorization": "old"}
-    configuration.api_key_prefix = {"authorization": "Bearer"}
+    configuration.api_key = {key: "old"}
+    configuration.api_key_prefix = {key: "Bearer"}
 
     def refresh(config: client.Configuration) -> None:  # as the exec plugins' hook does
-        config.api_key = {"authorization": "fresh"}
+        config.api_key = {key: "fresh"}
 
     configuration.refresh_api_key_hook = refresh  # type: ignore[assignment]
     api = client.ApiClient(configuration)
