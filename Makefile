@@ -92,8 +92,9 @@ manifests: $(STAMP)  ## render the install bundle dist/jobsink.yaml
 bench-webhook: $(STAMP)  ## admission webhook latency/throughput benchmark
 	$(BIN)/python bench/webhook_bench.py
 
-bench-receiver: $(STAMP) controlplane  ## receiver ingest benchmark against the local apiserver
-	$(BIN)/python bench/receiver_bench.py
+BENCH_RECEIVER_ARGS ?=
+bench-receiver: $(STAMP) controlplane knative  ## receiver ingest on the local apiserver, side by side with Knative's (BENCH_RECEIVER_ARGS="--contenders ours,knative --no-classic --no-auth")
+	$(BIN)/python bench/receiver_bench.py $(BENCH_RECEIVER_ARGS)
 
 bench-kueue: $(STAMP) controlplane kueue  ## receiver ingest with Kueue's webhooks: none, a Job without a queue name, a queued Job
 	$(BIN)/python bench/kueue_bench.py
