@@ -42,8 +42,8 @@ class Reply:
 
 
 @dataclass
-class _Answer:
-    """What the parser's callbacks collect."""
+class Answer:
+    """What the parser's callbacks collect (``httptools.HttpResponseParser(answer)``)."""
 
     headers: dict[str, str] = field(default_factory=dict)
     chunks: list[bytes] = field(default_factory=list)
@@ -88,11 +88,7 @@ class Pool:
         self, method: str, target: str, headers: dict[str, str], body: bytes | None, timeout: float
     ) -> Reply:
         """One request; ``OSError`` (``TimeoutError`` included) when it fails."""
-        head = [f"{method} {target} HTTP/1.1", f"Host: {self._authority}"]
-        head += [f"{name}: {value}" for name, value in headers.items()]
-        if body is not None or method in ("POST", "PUT", "PATCH"):
-            head.append(f"Content-Length: {len(body or b'')}")
-        message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b"")
+        message = encode_request(method, target, self._authority, headers, body)
         deadline = time.monotonic() + timeout
         sock = self._take(timeout)
         try:
@@ -109,7 +105,7 @@ class Pool:
     def _exchange(self, sock: socket.socket, message: bytes, deadline: float) -> tuple[Reply, bool]:
         sock.settimeout(_left(deadline))
         sock.sendall(message)
-        answer = _Answer()
+        answer = Answer()
         parser = httptools.HttpResponseParser(answer)
         buffer = _buffer()
         while not answer.complete:
@@ -121,11 +117,7 @@ class Pool:
                 parser.feed_data(memoryview(buffer)[:count])
             except httptools.HttpParserError as error:
                 raise ConnectionError(f"malformed answer: {error}") from None
-        status = parser.get_status_code()
-        reply = Reply(status, _phrase(status), answer.headers, b"".join(answer.chunks))
-        # Asked once the message is complete, the parser's own keep-alive flag is always false.
-        closing = answer.headers.get("connection", "").lower() == "close"
-        return reply, not closing and parser.get_http_version() == "1.1"
+        return reply_of(parser, answer)
 
     def _take(self, timeout: float) -> socket.socket:
         while True:
@@ -163,6 +155,26 @@ class Pool:
             idle, self._idle = list(self._idle), collections.deque()
         for sock in idle:
             sock.close()
+
+
+def encode_request(
+    method: str, target: str, authority: str, headers: dict[str, str], body: bytes | None
+) -> bytes:
+    """A request's bytes: head and body, ready for one write."""
+    head = [f"{method} {target} HTTP/1.1", f"Host: {authority}"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    if body is not None or method in ("POST", "PUT", "PATCH"):
+        head.append(f"Content-Length: {len(body or b'')}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+
+def reply_of(parser: httptools.HttpResponseParser, answer: Answer) -> tuple[Reply, bool]:
+    """The reply a complete ``answer`` makes, and whether its connection may serve another."""
+    status = parser.get_status_code()
+    reply = Reply(status, _phrase(status), answer.headers, b"".join(answer.chunks))
+    # Asked once the message is complete, the parser's own keep-alive flag is always false.
+    closing = answer.headers.get("connection", "").lower() == "close"
+    return reply, not closing and parser.get_http_version() == "1.1"
 
 
 _local = threading.local()

@@ -17,6 +17,7 @@ import orjson
 import urllib3
 
 from kubeapi.errors import KubeError, from_status, no_answer
+from kubeapi.http1 import Reply
 from kubeapi.transport import Api, transport_of
 
 JSON = "application/json"
@@ -74,11 +75,7 @@ def send(
 ) -> Any:
     """Send one request. Returns an ``Answer``, or with ``stream`` the unread urllib3 response
     (for watches). A connection failure raises ``NoAnswer``."""
-    headers = {"Accept": accept}
-    data = None
-    if body is not None:
-        headers["Content-Type"] = content_type
-        data = encode(body)
+    headers, data = _request(body, content_type, accept)
     transport = transport_of(api)
     try:
         if stream:
@@ -90,6 +87,41 @@ def send(
         )
     except (urllib3.exceptions.HTTPError, OSError) as error:
         raise no_answer(type(error).__name__, f"{method} {path}: {error}") from None
+    return _answer(reply)
+
+
+async def send_async(
+    api: Api,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    query: Sequence[tuple[str, str]] = (),
+    content_type: str = JSON,
+    accept: str = JSON,
+) -> Answer:
+    """``send`` of a request with a whole answer, on the running event loop (bound its time
+    with ``asyncio.timeout``)."""
+    headers, data = _request(body, content_type, accept)
+    transport = transport_of(api)
+    try:
+        reply = await transport.exchange_async(
+            method, path, query=query, headers=headers, body=data
+        )
+    except OSError as error:
+        raise no_answer(type(error).__name__, f"{method} {path}: {error}") from None
+    return _answer(reply)
+
+
+def _request(body: Any, content_type: str, accept: str) -> tuple[dict[str, str], bytes | None]:
+    headers = {"Accept": accept}
+    if body is None:
+        return headers, None
+    headers["Content-Type"] = content_type
+    return headers, encode(body)
+
+
+def _answer(reply: Reply) -> Answer:
     return Answer(
         status=reply.status,
         reason=reply.reason,

@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 from urllib3.util.retry import Retry
 
-from kubeapi import http1
+from kubeapi import aio, http1
 from kubeapi.http1 import Reply
 
 if TYPE_CHECKING:
@@ -68,8 +68,9 @@ Authorization = Callable[[], str | None]
 
 
 class Transport:
-    """Connections to one apiserver: ``exchange`` for calls with a whole answer (our own HTTP/1.1
-    client, ``kubeapi.http1``), ``request`` for streams (urllib3). Thread-safe."""
+    """Connections to one apiserver: ``exchange`` for calls with a whole answer from a thread
+    (``kubeapi.http1``), ``exchange_async`` for the same on the event loop (``kubeapi.aio``),
+    ``request`` for streams (urllib3). Thread-safe, but the loop's pool serves one loop."""
 
     def __init__(
         self,
@@ -90,20 +91,29 @@ class Transport:
         self._scheme, self._netloc = parts.scheme, parts.netloc
         self.pool_size = pool_size
         self.pool = self._new_pool(pool_size)
-        self.calls = self._new_calls(pool_size)
+        self.calls = http1.Pool(*self._address(), **self._pool_options(pool_size))
+        self._loop_calls: aio.AsyncPool | None = None
 
-    def _new_calls(self, size: int) -> http1.Pool:
+    def _address(self) -> tuple[str, int]:
         parts = urlsplit(self.host)
-        https = parts.scheme == "https"
-        return http1.Pool(
-            parts.hostname or "",
-            parts.port or (443 if https else 80),
-            authority=parts.netloc,
-            context=(self._context or tls_context(self.endpoint)) if https else None,
-            server_hostname=self.endpoint.tls_server_name,
-            size=size,
-            socket_options=_keepalive(),
-        )
+        return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+    def _pool_options(self, size: int) -> dict[str, Any]:
+        https = self._scheme == "https"
+        return {
+            "authority": self._netloc,
+            "context": (self._context or tls_context(self.endpoint)) if https else None,
+            "server_hostname": self.endpoint.tls_server_name,
+            "size": size,
+            "socket_options": _keepalive(),
+        }
+
+    @property
+    def loop_calls(self) -> aio.AsyncPool:
+        # Made on first use: most parts never call from the loop, and need no TLS context twice.
+        if self._loop_calls is None:
+            self._loop_calls = aio.AsyncPool(*self._address(), **self._pool_options(self.pool_size))
+        return self._loop_calls
 
     def _new_pool(self, size: int) -> urllib3.HTTPConnectionPool:
         url = f"{self._scheme}://{self._netloc}"
@@ -133,6 +143,8 @@ class Transport:
             old, self.pool = self.pool, self._new_pool(size)
             old.close()
             self.calls.size = size
+            if self._loop_calls is not None:
+                self._loop_calls.size = size
 
     def request(
         self,
@@ -177,6 +189,26 @@ class Transport:
     ) -> Reply:
         """One request and its whole answer, over ``kubeapi.http1``; ``OSError`` when it fails.
         ``timeout`` (default: a minute) bounds the whole exchange."""
+        url, sent = self._target(path, query, headers)
+        return self.calls.request(method, url, sent, body, timeout or DEFAULT_TIMEOUT)
+
+    async def exchange_async(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Reply:
+        """``exchange`` on the running event loop, over ``kubeapi.aio`` (bound its time with
+        ``asyncio.timeout``)."""
+        url, sent = self._target(path, query, headers)
+        return await self.loop_calls.request(method, url, sent, body)
+
+    def _target(
+        self, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str] | None
+    ) -> tuple[str, dict[str, str]]:
         url = self._prefix + path
         if query:
             url += "?" + urlencode(query)
@@ -184,11 +216,13 @@ class Transport:
         authorization = self._authorization()
         if authorization:
             sent["Authorization"] = authorization
-        return self.calls.request(method, url, sent, body, timeout or DEFAULT_TIMEOUT)
+        return url, sent
 
     def close(self) -> None:
         self.pool.close()
         self.calls.close()
+        if self._loop_calls is not None:
+            self._loop_calls.close()
 
 
 Api: TypeAlias = "Transport | client.ApiClient"

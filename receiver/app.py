@@ -62,7 +62,7 @@ def build(
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
-    throttle = TokenBucket(kube.qps, kube.burst).wait if kube.qps else None
+    throttle = TokenBucket(kube.qps, kube.burst) if kube.qps else None
     caller = Caller(api_client, observe=metrics.observe_kube_call, throttle=throttle)
     jobs, secrets = object_client.jobs(caller), object_client.secrets(caller)
     index = JobIndex(jobs, namespace=settings.namespace, max_entries=settings.index.max_entries)

@@ -100,6 +100,8 @@ class ReceiverApp:
             started = True
             await send({"type": "lifespan.startup.complete"})
             await receive()  # lifespan.shutdown
+            self.plane.draining = True
+            await self.plane.drain()
             self.stop()
         except BaseException:
             failed = "lifespan.shutdown.failed" if started else "lifespan.startup.failed"
@@ -108,8 +110,8 @@ class ReceiverApp:
         await send({"type": "lifespan.shutdown.complete"})
 
     def stop(self) -> None:
-        # uvicorn shuts the lifespan down after in-flight requests have finished; their worker
-        # threads are done too, and wait=True makes sure of it before the parts stop.
+        # uvicorn shuts the lifespan down after in-flight requests have finished; the lifespan
+        # has waited for their deliveries and worker threads (``drain``) before the parts stop.
         plane = self.plane
         plane.draining = True
         plane.pool.shutdown(wait=True)
