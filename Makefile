@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue test-knative test-cluster event-reader kueue knative generate docs docs-build docs-generate controlplane node buildkit image run manifests bench-webhook bench-receiver bench-kueue bench-node bench-cluster bench-soak clean
+.PHONY: help venv lint typecheck test test-fast test-e2e test-node test-kueue test-knative test-cluster event-reader kueue knative generate docs docs-build docs-generate controlplane node buildkit image run manifests bench-webhook bench-webhook-apply bench-receiver bench-kueue bench-node bench-cluster bench-soak clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ manifests: $(STAMP)  ## render the install bundle dist/jobsink.yaml
 
 bench-webhook: $(STAMP)  ## admission webhook latency/throughput benchmark
 	$(BIN)/python bench/webhook_bench.py
+
+bench-webhook-apply: $(STAMP) controlplane node knative  ## kubectl apply of the docs' JobSink: no webhook, ours (dry-run on, off), Knative's
+	JOBSINK_NODE_SERVICES_WAIT=$${JOBSINK_NODE_SERVICES_WAIT:-1800} $(BIN)/python bench/webhook_apply.py
 
 BENCH_RECEIVER_ARGS ?=
 bench-receiver: $(STAMP) controlplane knative  ## receiver ingest on the local apiserver, side by side with Knative's (BENCH_RECEIVER_ARGS="--contenders ours,knative --no-classic --no-auth")

@@ -18,7 +18,11 @@ import typer
 
 from controlplane.cluster import ControlPlane
 from controlplane.errors import ControlPlaneError
-from controlplane.knative import knative_unavailable_reason, start_knative
+from controlplane.knative import (
+    install_jobsink_python,
+    knative_unavailable_reason,
+    start_knative,
+)
 from controlplane.kueue import kueue_unavailable_reason
 from controlplane.node import node_wanted
 from controlplane.ports import Ports
@@ -68,6 +72,15 @@ def main(
             "node that routes Services.",
         ),
     ] = False,
+    with_jobsink: Annotated[
+        bool,
+        typer.Option(
+            "--with-jobsink",
+            help="With --knative: JobSink for Python serves in place of Knative's job-sink "
+            "data plane (the project image built and published on the node, then `jobsink "
+            "manifests --knative-eventing` applied, as in the README's 'With Knative Eventing').",
+        ),
+    ] = False,
 ) -> None:
     """Start etcd, kube-apiserver and kube-controller-manager (Kubernetes v1.36.3) on 127.0.0.1,
     and a local node on which Pods run (unless --no-node, or a node cannot run here).
@@ -94,6 +107,9 @@ def main(
             file=sys.stderr,
         )
         raise typer.Exit(1)
+    if with_jobsink and not knative:
+        print("error: --with-jobsink goes with --knative", file=sys.stderr)
+        raise typer.Exit(1)
     if knative and (knative_missing := knative_unavailable_reason()):
         print(f"error: cannot run Knative Eventing: {knative_missing}", file=sys.stderr)
         raise typer.Exit(1)
@@ -108,7 +124,9 @@ def main(
     try:
         plane.start(progress=_progress)
         if knative:
-            start_knative(plane, _progress)
+            running = start_knative(plane, _progress)
+            if with_jobsink:
+                install_jobsink_python(plane, running, _progress)
         print(f"export KUBECONFIG={plane.kubeconfig}", flush=True)
         _progress(f"logs in {plane.layout.logs}; Ctrl-C to stop")
         ended = plane.first_exit()

@@ -27,6 +27,7 @@ from receiver.dataplane.authenticate import Authenticator, BearerTokens, Unauthe
 from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane, SinkLookup
 from receiver.jobindex import JobIndex
+from receiver.knative_features import FeaturesWatch, FollowedAuthentication, follow
 from receiver.limits import TokenBucket
 from receiver.metrics import Metrics
 from receiver.outcomes.events import EventRecorder
@@ -136,6 +137,31 @@ def build(
             metrics=metrics,
         )
     )
+    authorizer = EventPolicyAuthorizer(
+        policies, settings.authorization.default_mode, retry_after=limits.retry_after_seconds
+    )
+    authentication = authenticator(
+        settings.authentication, api_client, limits.retry_after_seconds, metrics
+    )
+    if settings.knative.features:
+        followed = FollowedAuthentication(
+            authenticator(
+                settings.authentication.model_copy(update={"enabled": True}),
+                api_client,
+                limits.retry_after_seconds,
+                metrics,
+            ),
+            limits.retry_after_seconds,
+        )
+        background.append(
+            FeaturesWatch(
+                follow(followed, authorizer),
+                namespace=settings.status.system_namespace,
+                name=settings.knative.features,
+                api_client=api_client,
+            )
+        )
+        authentication = followed
     plane = DataPlane(
         limits,
         sinks,
@@ -143,14 +169,8 @@ def build(
         jobs,
         namespace=settings.namespace,
         metrics=metrics,
-        authenticator=authenticator(
-            settings.authentication, api_client, limits.retry_after_seconds, metrics
-        ),
-        authorizer=EventPolicyAuthorizer(
-            policies,
-            settings.authorization.default_mode,
-            retry_after=limits.retry_after_seconds,
-        ),
+        authenticator=authentication,
+        authorizer=authorizer,
         recorder=recorder,
         tracing=tracing,
     )

@@ -371,6 +371,20 @@ class AuthenticationSettings(BaseSettings):
         return value
 
 
+class KnativeSettings(BaseSettings):
+    """Serving in place of Knative Eventing's ``job-sink`` data plane
+    (``jobsink manifests --knative-eventing``), where Knative's controller writes JobSink status."""
+
+    model_config = _config("KNATIVE_")
+
+    features: str | None = Field(
+        None,
+        description="Knative's feature-flag ConfigMap in the system namespace (config-features), "
+        "followed live: its authentication-oidc turns token checks on and off and its "
+        "default-authorization-mode replaces default_authorization_mode; unset: not followed",
+    )
+
+
 class Settings(BaseSettings):
     """Everything ``jobsink receiver`` reads when it starts."""
 
@@ -386,6 +400,19 @@ class Settings(BaseSettings):
     authorization: AuthorizationSettings = Field(default_factory=AuthorizationSettings)
     status: StatusSettings = Field(default_factory=StatusSettings)
     authentication: AuthenticationSettings = Field(default_factory=AuthenticationSettings)
+    knative: KnativeSettings = Field(default_factory=KnativeSettings)
+
+    @model_validator(mode="after")
+    def _one_writer_of_audiences(self) -> Settings:
+        # Our status reconciler publishes audiences from our own authentication setting; with
+        # Knative's flags followed, Knative's controller publishes them from the same flags.
+        if self.knative.features and self.status.enabled:
+            raise ValueError(
+                f"knative features ({PREFIX}KNATIVE_FEATURES={self.knative.features}) are "
+                "followed only where Knative's controller writes JobSink status: set "
+                f"{PREFIX}STATUS_RECONCILER=false"
+            )
+        return self
 
     @model_validator(mode="after")
     def _grace_outlasts_a_delivery(self) -> Settings:

@@ -1,27 +1,32 @@
-"""The FastAPI app: decode an AdmissionReview, call the pure admission functions, encode the answer.
+"""The webhook's ASGI app: decode an AdmissionReview, call the pure admission functions, answer.
 
 HTTP statuses are for requests that are not reviews at all (400 malformed JSON or envelope, 413 too
 large, 415 not JSON); a review nested too deeply is still read as a review (``webhook.jsonbody``).
 Anything that goes wrong while judging a well-formed review is answered as a review
 (``allowed: false``, code 500), because that is the only answer the apiserver shows its user.
+
+``POST /defaulting`` and ``POST /validation`` are served as plain ASGI (``webhook.asgi``: the
+framework's layers were a fifth of a review's time); everything else (the probes, ``/metrics``,
+404 and 405 answers) is a FastAPI app behind them, reachable as ``AdmissionApp.probes``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from jobsink import admission
 from jobsink.reviews import RequestReview, ResponseReview
 from webhook import jsonbody
+from webhook.asgi import Rejected, encode, plain_body, read_json_body, send_json
 from webhook.metrics import Metrics
 
 if TYPE_CHECKING:  # the dry-run pulls in the Kubernetes client, needed only when enabled
@@ -31,35 +36,21 @@ log = logging.getLogger(__name__)
 
 Judge = Callable[[RequestReview], ResponseReview]
 
-
-class Rejected(Exception):
-    """A request that is not a review: answered with a plain HTTP error."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+#: Path -> the name of the endpoint (its metrics label) and of its judge in ``jobsink.admission``
+#: (looked up per request, so a test can replace one).
+ROUTES = {
+    "/defaulting": ("defaulting", "defaulting_review"),
+    "/validation": ("validation", "validation_review"),
+}
 
 
 def _plain(status: int, message: str) -> Response:
     return JSONResponse({"code": status, "message": message}, status_code=status)
 
 
-async def _read_json(request: Request, limit: int) -> Any:
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != "application/json":
-        raise Rejected(415, f"content-type: expected application/json, got {media_type!r}")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise Rejected(413, f"body: {declared} bytes exceed the limit of {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Rejected(413, f"body: more than {limit} bytes")
-        chunks.append(chunk)
+def _decode(body: bytes) -> Any:
     try:
-        return jsonbody.loads(b"".join(chunks))
+        return jsonbody.loads(body)
     except jsonbody.TooDeep as error:
         raise Rejected(400, f"body: {error}") from error
     except ValueError as error:  # UnicodeDecodeError included
@@ -73,48 +64,62 @@ def _result(answer: ResponseReview) -> str:
     return "error" if response.get("status", {}).get("code") == 500 else "denied"
 
 
-def create_app(
-    *,
-    max_body_bytes: int,
-    ready: Callable[[], bool],
-    dry_run: DryRun | None = None,
-    metrics: Metrics | None = None,
-) -> FastAPI:
-    app = FastAPI(title="jobsink webhook", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.metrics = metrics = metrics or Metrics()
-    metrics.include_process_metrics()
+class AdmissionApp:
+    """The webhook's ASGI application: the admission routes, then ``probes`` for the rest."""
 
-    async def judged(endpoint: str, judge: Judge, request: Request) -> Response:
+    def __init__(
+        self, probes: FastAPI, *, max_body_bytes: int, metrics: Metrics, dry_run: DryRun | None
+    ) -> None:
+        self.probes = probes
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.dry_run = dry_run
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = ROUTES.get(scope["path"]) if scope["type"] == "http" else None
+        if route is None or scope["method"] != "POST":
+            await self.probes(scope, receive, send)
+            return
+        endpoint, judge = route
+        status, body = await self.judged(endpoint, getattr(admission, judge), scope, receive)
+        await send_json(send, status, body)
+
+    async def judged(
+        self, endpoint: str, judge: Judge, scope: Scope, receive: Receive
+    ) -> tuple[int, bytes]:
+        """The HTTP status and body answering one request to ``endpoint``."""
+        metrics = self.metrics
         started = time.perf_counter()
         operation, uid = "unknown", ""
         review: Any = {}
         try:
-            review = admission.parse_review(await _read_json(request, max_body_bytes))
+            body = await read_json_body(scope, receive, self.max_body_bytes)
+            review = admission.parse_review(_decode(body))
             operation, uid = review["request"]["operation"], review["request"]["uid"]
             answer = judge(review)
-            if endpoint == "validation" and dry_run is not None:
-                answer = await _cluster_check(review, answer, dry_run, metrics)
+            if endpoint == "validation" and self.dry_run is not None:
+                answer = await _cluster_check(review, answer, self.dry_run, metrics)
         except Rejected as rejected:
-            metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
+            metrics.count_review(endpoint, operation, "invalid_request")
             log.info("request rejected", extra={"endpoint": endpoint, "error": str(rejected)})
-            return _plain(rejected.status, str(rejected))
+            return rejected.status, plain_body(rejected.status, str(rejected))
         except admission.ReviewError as error:
-            metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
+            metrics.count_review(endpoint, operation, "invalid_request")
             log.info("request rejected", extra={"endpoint": endpoint, "error": str(error)})
-            return _plain(400, str(error))
+            return 400, plain_body(400, str(error))
         except ClientDisconnect:
             # Gone before its body arrived (or cut off by the server's read deadline): there is
             # no one to answer.
-            metrics.reviews.labels(endpoint, operation, "invalid_request").inc()
+            metrics.count_review(endpoint, operation, "invalid_request")
             log.info("request abandoned", extra={"endpoint": endpoint})
-            return _plain(400, "body: the client went away before sending it")
+            return 400, plain_body(400, "body: the client went away before sending it")
         except Exception as error:  # a bug must still produce an answer the apiserver can show
             log.exception("admission failed", extra={"endpoint": endpoint, "uid": uid})
             answer = admission.errored(review, uid, f"{type(error).__name__}: {error}")
         result = _result(answer)
-        metrics.reviews.labels(endpoint, operation, result).inc()
+        metrics.count_review(endpoint, operation, result)
         elapsed = time.perf_counter() - started
-        metrics.latency.labels(endpoint).observe(elapsed)
+        metrics.observe_latency(endpoint, elapsed)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "review answered",
@@ -136,30 +141,39 @@ def create_app(
                     **{f"status_{k}": v for k, v in answer["response"].get("status", {}).items()},
                 },
             )
-        body = json.dumps(answer, separators=(",", ":")).encode()
-        return Response(body, media_type="application/json")
+        return 200, encode(answer)
 
-    @app.post("/defaulting")
-    async def defaulting(request: Request) -> Response:
-        return await judged("defaulting", admission.defaulting_review, request)
 
-    @app.post("/validation")
-    async def validation(request: Request) -> Response:
-        return await judged("validation", admission.validation_review, request)
+def create_app(
+    *,
+    max_body_bytes: int,
+    ready: Callable[[], bool],
+    dry_run: DryRun | None = None,
+    metrics: Metrics | None = None,
+) -> AdmissionApp:
+    probes = FastAPI(title="jobsink webhook", docs_url=None, redoc_url=None, openapi_url=None)
+    probes.state.metrics = metrics = metrics or Metrics()
+    metrics.include_process_metrics()
 
-    @app.get("/healthz")
+    # Declared for their 405 answer to other methods; POSTs never reach them (AdmissionApp).
+    @probes.post("/defaulting")
+    @probes.post("/validation")
+    async def admission_route() -> Response:
+        return _plain(500, "served by AdmissionApp")
+
+    @probes.get("/healthz")
     async def healthz() -> Response:
         return _plain(200, "ok")
 
-    @app.get("/readyz")
+    @probes.get("/readyz")
     async def readyz() -> Response:
         return _plain(200, "ok") if ready() else _plain(503, "no serving certificate yet")
 
-    @app.get("/metrics")
+    @probes.get("/metrics")
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return app
+    return AdmissionApp(probes, max_body_bytes=max_body_bytes, metrics=metrics, dry_run=dry_run)
 
 
 async def _cluster_check(

@@ -1,4 +1,13 @@
-"""Decoding a review body, including one nested too deeply for the standard decoder.
+"""Decoding a review body fast, including one nested too deeply for the standard decoder.
+
+orjson decodes a review about three times faster than ``json.loads``. Its answers differ in a few
+places, so every body it refuses (nesting beyond 1,024 levels, NaN, a byte-order mark, UTF-16,
+lone surrogates) is decoded again by ``json.loads`` below, which then decides, as it always did;
+and a body with a run of 19 or more digits goes to ``json.loads`` at once, because orjson turns an
+integer beyond 64 bits into a float where ``json`` keeps it exact (and validation reports it).
+The result is the value ``json.loads`` returns, whichever decoder produced it, with one exception
+that changes no answer: a body nested between where ``json.loads`` gives up (below) and orjson's
+1,024 levels is decoded whole instead of pruned, and is refused by name all the same.
 
 ``json.loads`` recurses once per level and raises ``RecursionError`` at roughly 950 levels (less
 the caller's stack). Such a body may still carry a well-formed envelope, and its uid is what lets
@@ -17,6 +26,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from jobsink.nesting import MAX_DEPTH
 
 #: Levels of the body kept when pruning: twice what any JobSink may use, far below the
@@ -28,6 +39,12 @@ _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _OPENING = frozenset(b"[{")
 _CLOSING = frozenset(b"]}")
 
+#: Every digit becomes ``0``, every other byte a space: a run of ``_LONG_NUMBER`` in the
+#: translation is a run of that many digits in the body (in a number or in a string).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+#: The longest integer orjson keeps exact has 20 digits (2**64 - 1); from 19 on it may not.
+_LONG_NUMBER = b"0" * 19
+
 
 class TooDeep(ValueError):
     """Even the pruned body could not be decoded (it was also malformed)."""
@@ -38,6 +55,11 @@ def loads(body: bytes) -> Any:
 
     Raises ``TooDeep`` only if the pruned body is still too deep, i.e. its brackets never close.
     """
+    if _LONG_NUMBER not in body.translate(_DIGITS_ONLY):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # the standard decoder decides, with its own messages
     try:
         return json.loads(body)
     except RecursionError:

@@ -21,12 +21,11 @@ from typing import Any
 
 import uvicorn
 import uvloop
-from fastapi import FastAPI
 
 from certs.files import FileSource
 from certs.live import LiveContext
 from serving.protocol import protocol_for
-from webhook.app import create_app
+from webhook.app import AdmissionApp, create_app
 from webhook.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ class Webhook:
     """Everything one webhook process runs: the app, its live TLS context and background tasks."""
 
     settings: Settings
-    app: FastAPI
+    app: AdmissionApp
     live: LiveContext
     #: Started on the server's loop before it accepts connections (certificate watchers).
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)

@@ -38,12 +38,43 @@ EXPECTED: Final = {
 }
 
 
+JOB_STATUS_PATH: Final = "spec.job.status"
+
+
 def validate_structure(obj: dict[str, Any]) -> list[FieldError]:
+    errors = _job_status(obj)
     try:
-        JobSink.model_validate(obj)
+        JobSink.model_validate(_without_job_status(obj))
     except ValidationError as error:
-        return from_pydantic(error.errors(include_url=False))
-    return []
+        return [*errors, *from_pydantic(error.errors(include_url=False))]
+    return errors
+
+
+def _job_status(obj: dict[str, Any]) -> list[FieldError]:
+    """Knative's defaulting webhook stores ``spec.job.status: {}`` in every JobSink (its Go type
+    embeds a whole ``batchv1.Job``, and an empty struct is not left out), so an empty status is
+    accepted: it says nothing. A status with content would be a Job's state in a template."""
+    job = (obj.get("spec") or {}).get("job")
+    if not isinstance(job, dict) or "status" not in job or job["status"] in ({}, None):
+        return []
+    return [
+        FieldError(
+            JOB_STATUS_PATH,
+            f"Forbidden: a Job template has no status; only an empty one ({{}}, as Knative's "
+            f"webhook stores it) is accepted, got {_shown(job['status'])}",
+        )
+    ]
+
+
+def _without_job_status(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("job"), dict):
+        return obj
+    job = spec["job"]
+    if "status" not in job:
+        return obj
+    without = {key: value for key, value in job.items() if key != "status"}
+    return {**obj, "spec": {**spec, "job": without}}
 
 
 def from_pydantic(details: Sequence[ErrorDetails]) -> list[FieldError]:

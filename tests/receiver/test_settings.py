@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from receiver.settings import (
     MAX_EVENT_BYTES,
+    KnativeSettings,
     LeaseSettings,
     LimitSettings,
     ServerSettings,
@@ -90,7 +91,11 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
      60.0),
     ("JOBSINK_RECEIVER_OIDC_MAX_TOKEN_BYTES", "authentication.max_token_bytes", "8192", 8192),
     ("JOBSINK_RECEIVER_OIDC_VERIFIED_TOKENS", "authentication.verified_tokens", "0", 0),
+    ("JOBSINK_RECEIVER_KNATIVE_FEATURES", "knative.features", "config-features",
+     "config-features"),
 ]  # fmt: skip
+# Variables that are taken only together with others: what each needs beside it.
+NEEDS = {"JOBSINK_RECEIVER_KNATIVE_FEATURES": {"JOBSINK_RECEIVER_STATUS_RECONCILER": "false"}}
 # Only together: one without the others is refused.
 PAIRED = {
     "JOBSINK_RECEIVER_TLS_CERT": "server.tls.cert",
@@ -124,6 +129,8 @@ def test_each_setting_reads_its_variable(
     monkeypatch: pytest.MonkeyPatch, variable: str, path: str, raw: str, expected: Any
 ) -> None:
     monkeypatch.setenv(variable, raw)
+    for needed, value in NEEDS.get(variable, {}).items():
+        monkeypatch.setenv(needed, value)
     assert value_at(Settings(), path) == expected
 
 
@@ -217,6 +224,12 @@ def test_unprefixed_variables_of_other_programs_are_not_read(
             ),
             "must be at least",
             id="sweep-grace-within-the-margin",
+        ),
+        pytest.param(
+            lambda: Settings(knative=KnativeSettings(features="config-features")),
+            r"KNATIVE_FEATURES=config-features\) are followed only where Knative's controller "
+            "writes JobSink status: set JOBSINK_RECEIVER_STATUS_RECONCILER=false",
+            id="knative-features-with-our-status-writer",
         ),
     ],
 )

@@ -24,12 +24,20 @@ from pathlib import Path
 import pytest
 
 from controlplane import ControlPlane
-from controlplane.knative import RunningKnative, knative_unavailable_reason, start_knative
+from controlplane.knative import (
+    JobSinkPython,
+    RunningKnative,
+    install_jobsink_python,
+    knative_unavailable_reason,
+    restore_knatives_job_sink,
+    start_knative,
+)
 from tests.e2e.knative.cluster import eventually
 from tests.e2e.node.runs import require_node
 from tests.e2e.support import unique_name
 
 REQUIRE_KNATIVE = "JOBSINK_REQUIRE_KNATIVE"
+SERVICES_WAIT = "JOBSINK_NODE_SERVICES_WAIT"
 _HERE = Path(__file__).parent
 
 
@@ -76,15 +84,37 @@ def require_knative(plane: ControlPlane | None = None) -> None:
 
 @dataclass
 class KnativeCluster:
+    """The Knative plane, and which data plane serves Knative's ``job-sink`` Service now:
+    Knative's own (``ours`` None) or JobSink for Python. Tests ask for the one they need through
+    the fixtures ``jobsink_python`` and ``knatives_job_sink``; a switch happens only when the
+    other one serves (about half a minute each way)."""
+
     plane: ControlPlane
     knative: RunningKnative
+    ours: JobSinkPython | None = None
+
+    def serve_with_jobsink_python(self) -> JobSinkPython:
+        if self.ours is None:
+            self.ours = install_jobsink_python(self.plane, self.knative, print)
+        return self.ours
+
+    def serve_with_knatives_job_sink(self) -> None:
+        if self.ours is not None:
+            restore_knatives_job_sink(self.plane, self.knative, print)
+            self.ours = None
 
 
 @pytest.fixture(scope="package")
 def knative_cluster() -> Iterator[KnativeCluster]:
     require_node()
     require_knative()
-    plane = ControlPlane(node=True, keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1")
+    # Insisting on Services makes the node wait for them while another run on the machine holds
+    # them, when JOBSINK_NODE_SERVICES_WAIT allows a wait; without it, this package skips.
+    plane = ControlPlane(
+        node=True,
+        services=True if os.environ.get(SERVICES_WAIT) else None,
+        keep_workdir=os.environ.get("JOBSINK_E2E_KEEP") == "1",
+    )
     plane.start()
     try:
         require_knative(plane)
@@ -92,6 +122,19 @@ def knative_cluster() -> Iterator[KnativeCluster]:
         yield KnativeCluster(plane, running)
     finally:
         plane.stop()
+
+
+@pytest.fixture
+def jobsink_python(knative_cluster: KnativeCluster) -> JobSinkPython:
+    """JobSink for Python in place of Knative's ``job-sink`` data plane (the README's "With
+    Knative Eventing" install); Knative's CRD, webhook and controller stay."""
+    return knative_cluster.serve_with_jobsink_python()
+
+
+@pytest.fixture
+def knatives_job_sink(knative_cluster: KnativeCluster) -> None:
+    """Knative's own ``job-sink`` Deployment behind its Service, as Knative's config has it."""
+    knative_cluster.serve_with_knatives_job_sink()
 
 
 @pytest.fixture

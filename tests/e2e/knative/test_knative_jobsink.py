@@ -52,7 +52,7 @@ def jobs(plane: ControlPlane, namespace: str) -> list[dict[str, Any]]:
 
 
 def test_knatives_jobsink_turns_the_docs_event_from_a_broker_into_one_job(
-    knative_cluster: KnativeCluster, knative_namespace: str
+    knative_cluster: KnativeCluster, knatives_job_sink: None, knative_namespace: str
 ) -> None:
     plane, namespace = knative_cluster.plane, knative_namespace
     (sink,) = yaml.safe_load_all((EXAMPLES / "job-sink-logger.yaml").read_text())
