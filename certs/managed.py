@@ -21,12 +21,11 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from kubernetes import client
-
 from certs.live import LiveContext
 from certs.rotation import DEFAULT_CA_NAME, Lifetimes, Material, next_check, renewed
 from kubeapi.errors import Conflict
 from kubeapi.secrets import SecretStore, Stored
+from kubeapi.transport import Api
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ class SelfManaged:
     @classmethod
     def in_secret(
         cls,
-        api: client.ApiClient,
+        api: Api,
         live: LiveContext,
         publish: Publish,
         *,

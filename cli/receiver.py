@@ -158,7 +158,7 @@ def receiver(
       jobsink receiver --transport-encryption permissive --https-port 8443 \\
           --tls-cert tls.crt --tls-key tls.key --tls-ca ca.crt
     """
-    from kubeapi.config import load_api_client
+    from kubeapi.config import connect
     from receiver import app, certificates, logs, server
     from receiver.controller.addressing import addressing_from
 
@@ -187,7 +187,7 @@ def receiver(
     logs.configure(settings.log_level)
     try:
         kubeconfig_file = str(settings.kube.kubeconfig) if settings.kube.kubeconfig else None
-        api_client = load_api_client(kubeconfig_file)
+        api_client = connect(kubeconfig_file)
         certs = certificates.build(settings, api_client)
         plane, background = app.build(settings, api_client, trust=certs.trust if certs else None)
     except OSError as error:

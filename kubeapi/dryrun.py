@@ -10,15 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kubernetes import client
-
 from kubeapi.calls import Caller
 from kubeapi.resources import JOBS, path
+from kubeapi.transport import Api
 
 
-def create_job(
-    api: client.ApiClient, namespace: str, job: dict[str, Any], *, timeout: float
-) -> dict[str, Any]:
+def create_job(api: Api, namespace: str, job: dict[str, Any], *, timeout: float) -> dict[str, Any]:
     """The Job as the apiserver would store it. Raises a ``kubeapi.errors.KubeError`` if it would
     be refused, with the apiserver's causes (``Invalid.causes``) naming each refused field.
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kubernetes import client
-
 from jobsink import types
 from kubeapi.calls import Caller
 from kubeapi.errors import NotFound
 from kubeapi.raw import MERGE_PATCH
 from kubeapi.resources import ResourceType, path
+from kubeapi.transport import Api
 
 JOBSINKS = ResourceType(types.GROUP, types.VERSION, types.PLURAL, types.KIND, namespaced=True)
 FIELD_MANAGER = "jobsink-receiver"
@@ -29,7 +28,7 @@ FIELD_MANAGER = "jobsink-receiver"
 class JobSinks:
     """The JobSink calls the receiver makes, over one shared ``ApiClient``."""
 
-    def __init__(self, api_client: client.ApiClient, *, request_timeout: float = 10.0) -> None:
+    def __init__(self, api_client: Api, *, request_timeout: float = 10.0) -> None:
         self.caller = Caller(api_client, attempt_timeout=request_timeout)
         self._timeout = request_timeout
 

@@ -11,20 +11,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kubernetes import client
-
 from kubeapi.calls import Caller
 from kubeapi.errors import NotFound
 from kubeapi.resources import LEASES, path
+from kubeapi.transport import Api
 
 
 class Leases:
     """Lease calls in one namespace. A lost race (``create`` of an existing Lease, ``replace``
     of a changed one) raises ``kubeapi.errors.Conflict`` (``AlreadyExists`` is one)."""
 
-    def __init__(
-        self, api_client: client.ApiClient, namespace: str, *, request_timeout: float = 5.0
-    ) -> None:
+    def __init__(self, api_client: Api, namespace: str, *, request_timeout: float = 5.0) -> None:
         self._caller = Caller(api_client, attempt_timeout=request_timeout)
         self.namespace = namespace
         self._timeout = request_timeout

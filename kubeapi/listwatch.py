@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kubeapi.calls import Caller
-from kubeapi.raw import JSON
+from kubeapi.raw import JSON, METADATA
 from kubeapi.resources import ResourceType, path
 from kubeapi.watch import WatchStream, open_watch
 
 METADATA_LIST = f"{JSON};as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-METADATA_WATCH = f"{JSON};as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+METADATA_WATCH = METADATA
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,30 @@
-"""One plain-JSON request through the official client's ``ApiClient``: the only place that sends.
+"""One plain-JSON request through a ``kubeapi.transport.Transport``: the only place that sends.
 
-The 37.x client validates bodies against its own Pydantic models before sending, and those reject
-input the apiserver accepts (``cpu: 0.25``, fields newer than the client). Going through
-``param_serialize`` + ``call_api`` keeps the client's configuration, authentication and TLS while
-sending the dict exactly as given. Retries live one layer up, in ``kubeapi.calls.Caller``; watches
-in ``kubeapi.watch``.
+Bodies go as the plain JSON the caller built (the official client's models reject input the
+apiserver accepts: ``cpu: 0.25``, fields newer than the client), encoded here with orjson: a
+Job's body encodes about ten times faster than with ``json``, and the apiserver's answers decode
+three to four times faster. Retries live one layer up, in ``kubeapi.calls.Caller``; watches in
+``kubeapi.watch``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
 import urllib3
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from kubeapi.errors import KubeError, from_status, no_answer
+from kubeapi.http1 import Reply
+from kubeapi.transport import Api, transport_of
 
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
+METADATA = f"{JSON};as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+"""Accept header for an object's metadata only: the apiserver drops the rest before sending."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,8 @@ class Answer:
 
     def json(self) -> dict[str, Any]:
         try:
-            decoded: Any = json.loads(self.data or b"{}")
-        except ValueError:
+            decoded: Any = orjson.loads(self.data or b"{}")
+        except orjson.JSONDecodeError:
             decoded = {"message": self.data.decode(errors="replace")}
         return cast(dict[str, Any], decoded) if isinstance(decoded, dict) else {"items": decoded}
 
@@ -52,8 +54,15 @@ class Answer:
         )
 
 
+def encode(body: Any) -> bytes:
+    """``body`` as JSON bytes; bytes pass as they are (a body encoded once and sent again)."""
+    if isinstance(body, bytes):
+        return body
+    return orjson.dumps(body)
+
+
 def send(
-    api: client.ApiClient,
+    api: Api,
     method: str,
     path: str,
     *,
@@ -66,30 +75,64 @@ def send(
 ) -> Any:
     """Send one request. Returns an ``Answer``, or with ``stream`` the unread urllib3 response
     (for watches). A connection failure raises ``NoAnswer``."""
-    headers = {"Accept": accept}
-    if body is not None:
-        headers["Content-Type"] = content_type
-    method, url, headers, serialized, post = api.param_serialize(
-        method=method,
-        resource_path=path,
-        query_params=list(query),
-        header_params=headers,
-        body=body,
-        auth_settings=["BearerToken"],
-    )
+    headers, data = _request(body, content_type, accept)
+    transport = transport_of(api)
     try:
-        response = api.call_api(method, url, headers, serialized, post, _request_timeout=timeout)
-    except (urllib3.exceptions.HTTPError, OSError, ApiException) as error:
+        if stream:
+            return transport.request(
+                method, path, query=query, headers=headers, body=data, timeout=timeout, stream=True
+            )
+        reply = transport.exchange(
+            method, path, query=query, headers=headers, body=data, timeout=_total(timeout)
+        )
+    except (urllib3.exceptions.HTTPError, OSError) as error:
         raise no_answer(type(error).__name__, f"{method} {path}: {error}") from None
-    if stream:
-        return response.response
-    # ``.data`` is what ``RESTResponse.read()`` returns (that method is untyped).
+    return _answer(reply)
+
+
+async def send_async(
+    api: Api,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    query: Sequence[tuple[str, str]] = (),
+    content_type: str = JSON,
+    accept: str = JSON,
+) -> Answer:
+    """``send`` of a request with a whole answer, on the running event loop (bound its time
+    with ``asyncio.timeout``)."""
+    headers, data = _request(body, content_type, accept)
+    transport = transport_of(api)
+    try:
+        reply = await transport.exchange_async(
+            method, path, query=query, headers=headers, body=data
+        )
+    except OSError as error:
+        raise no_answer(type(error).__name__, f"{method} {path}: {error}") from None
+    return _answer(reply)
+
+
+def _request(body: Any, content_type: str, accept: str) -> tuple[dict[str, str], bytes | None]:
+    headers = {"Accept": accept}
+    if body is None:
+        return headers, None
+    headers["Content-Type"] = content_type
+    return headers, encode(body)
+
+
+def _answer(reply: Reply) -> Answer:
     return Answer(
-        status=response.status,
-        reason=str(response.reason or ""),
-        data=response.response.data or b"",
-        retry_after=seconds(response.headers.get("Retry-After")),
+        status=reply.status,
+        reason=reply.reason,
+        data=reply.data,
+        retry_after=seconds(reply.headers.get("retry-after")),
     )
+
+
+def _total(timeout: float | tuple[float, float] | None) -> float | None:
+    """A whole exchange's time limit: a (connect, read) pair's sum."""
+    return sum(timeout) if isinstance(timeout, tuple) else timeout
 
 
 def seconds(header: str | None) -> float | None:

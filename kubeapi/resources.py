@@ -9,6 +9,7 @@ with a ``/`` or ``%`` in it (names come from JobSinks and events) cannot address
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -82,4 +83,13 @@ def path(
     for segment in segments:
         if not segment or segment in (".", ".."):
             raise ValueError(f"empty or relative path segment {segment!r} for {resource.plural}")
-    return "/" + "/".join(quote(segment, safe="") for segment in segments)
+    return "/" + "/".join(_escaped(segment) for segment in segments)
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+"""What ``quote(safe="")`` leaves as it is, which every Kubernetes name is: such segments skip
+quoting (nine quotes a request were a quarter of a loop call's time under cProfile)."""
+
+
+def _escaped(segment: str) -> str:
+    return segment if _UNRESERVED.fullmatch(segment) else quote(segment, safe="")

@@ -11,11 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubernetes import client
-
 from kubeapi.calls import Caller
 from kubeapi.errors import NotFound
 from kubeapi.resources import SECRETS, path
+from kubeapi.transport import Api
 
 REQUEST_TIMEOUT = 10.0
 
@@ -28,7 +27,7 @@ class Stored:
 
 @dataclass
 class SecretStore:
-    api: client.ApiClient
+    api: Api
     namespace: str
     name: str
     labels: dict[str, str] | None = None

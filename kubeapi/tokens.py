@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import time
 
-from kubernetes import client
-
 from kubeapi.calls import Caller
+from kubeapi.transport import Api
 
 MIN_EXPIRATION_SECONDS = 600
 
 
 def request_token(
-    api_client: client.ApiClient,
+    api_client: Api,
     namespace: str,
     service_account: str,
     audience: str,

@@ -9,11 +9,12 @@ resourceVersion, as a refused watch request does), so a reader sees failures one
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
+
+import orjson
 
 from kubeapi.calls import Caller
 from kubeapi.errors import from_watch_status
@@ -66,7 +67,7 @@ class WatchStream:
 
 def parse_event(line: bytes) -> WatchEvent:
     """One line of a watch stream; an ``ERROR`` event is raised as the error it carries."""
-    event = json.loads(line)
+    event = orjson.loads(line)
     kind = event.get("type") if isinstance(event, dict) else None
     body = event.get("object") if isinstance(event, dict) else None
     if kind == "ERROR":

@@ -6,8 +6,6 @@ import base64
 import time
 from typing import Literal
 
-from kubernetes import client
-
 from kubeapi.calls import Caller
 from kubeapi.errors import Conflict
 from kubeapi.resources import (
@@ -16,6 +14,7 @@ from kubeapi.resources import (
     ResourceType,
     path,
 )
+from kubeapi.transport import Api
 
 Kind = Literal["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]
 RESOURCES: dict[Kind, ResourceType] = {
@@ -26,7 +25,7 @@ ATTEMPTS = 5
 REQUEST_TIMEOUT = 10.0
 
 
-def set_ca_bundle(api: client.ApiClient, kind: Kind, name: str, bundle: bytes) -> bool:
+def set_ca_bundle(api: Api, kind: Kind, name: str, bundle: bytes) -> bool:
     """Put ``bundle`` into every webhook of the configuration. False if it was already there.
 
     Read-modify-write with the resourceVersion as precondition, retried on conflict, so a

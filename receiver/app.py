@@ -1,4 +1,4 @@
-"""The receiver's FastAPI application: routes, and what starts and stops with it.
+"""The receiver's application (``receiver.asgi``) and the parts it runs.
 
 ``create_app`` takes its parts ready-made (tests hand it a fake apiserver's client); ``build``
 makes the real ones from settings. Background parts (JobSink cache, status reconciler, sweeper)
@@ -7,20 +7,14 @@ start in the lifespan and stop after the last in-flight request has finished.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import Protocol
-
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
-from kubernetes import client
-from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.types import ASGIApp, Receive, Scope, Send
+from collections.abc import Sequence
 
 from kubeapi import object_client
 from kubeapi.calls import Caller
 from kubeapi.config import size_connection_pool
 from kubeapi.events import EventClient
+from kubeapi.transport import Api
+from receiver.asgi import Background, ReceiverApp
 from receiver.auth.discovery import ApiserverDiscovery, UrlDiscovery
 from receiver.auth.keys import KeySet
 from receiver.auth.policy_cache import NoPolicies, PolicyCache, PolicyView
@@ -32,11 +26,10 @@ from receiver.controller.status import StatusReconciler
 from receiver.dataplane.authenticate import Authenticator, BearerTokens, Unauthenticated
 from receiver.dataplane.authorize import EventPolicyAuthorizer
 from receiver.dataplane.handler import DataPlane, SinkLookup
-from receiver.deadletter.dispatcher import DeadLetterDispatcher
 from receiver.jobindex import JobIndex
 from receiver.knative_features import FeaturesWatch, FollowedAuthentication, follow
 from receiver.limits import TokenBucket
-from receiver.metrics import Metrics, exposition
+from receiver.metrics import Metrics
 from receiver.outcomes.events import EventRecorder
 from receiver.outcomes.jobs import JobOutcomes
 from receiver.protocol import WriteProtocol
@@ -44,95 +37,19 @@ from receiver.settings import AuthenticationSettings, Settings
 from receiver.sweeper import Sweeper
 from receiver.tracing import Tracing, configure
 
-PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
-
-
-class Background(Protocol):
-    def start(self) -> None: ...
-
-    def stop(self, timeout: float = 5.0) -> None: ...
-
 
 def create_app(
     plane: DataPlane,
     background: Sequence[Background] = (),
     certificates: ServingCertificates | None = None,
-) -> FastAPI:
+) -> ReceiverApp:
     """``certificates``: the HTTPS listener's; the receiver is not ready until it listens."""
-    plane.metrics.include_process_metrics()
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        for part in background:
-            part.start()
-        try:
-            yield
-        finally:
-            # uvicorn calls this after in-flight requests have finished; their worker threads
-            # are done too, and wait=True makes sure of it before the parts stop.
-            plane.draining = True
-            plane.pool.shutdown(wait=True)
-            for part in reversed(background):
-                part.stop()
-
-    app = FastAPI(
-        title="JobSink receiver",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.state.plane = plane
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> JSONResponse:
-        certified = certificates is None or certificates.listening
-        if plane.ready and certified:
-            return JSONResponse({"status": "ready"})
-        reason = (
-            "draining"
-            if plane.draining
-            else "JobSink cache not synced yet"
-            if not plane.ready
-            else "HTTPS listener not started: no serving certificate yet"
-        )
-        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
-        return Response(exposition(plane.metrics), media_type=CONTENT_TYPE_LATEST)
-
-    app.add_middleware(EventsFirst, plane=plane)
-    return app
-
-
-class EventsFirst:
-    """Sends every request but the three probes straight to the data plane.
-
-    The hot path skips FastAPI's routing, dependency and exception layers: in a profile under load
-    they were about a fifth of the receiver's CPU, taken from the apiserver on a small node.
-    ``DataPlane.handle`` answers every failure itself, a JSON 500 included.
-    """
-
-    def __init__(self, app: ASGIApp, plane: DataPlane) -> None:
-        self.app = app
-        self.plane = plane
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PROBES:
-            await self.app(scope, receive, send)
-            return
-        response = await self.plane.handle(Request(scope, receive))
-        await response(scope, receive, send)
+    return ReceiverApp(plane, background, certificates)
 
 
 def build(
     settings: Settings,
-    api_client: client.ApiClient,
+    api_client: Api,
     sinks: SinkLookup | None = None,
     metrics: Metrics | None = None,
     trust: TrustBundle | None = None,
@@ -146,7 +63,7 @@ def build(
     metrics = metrics or Metrics()
     limits, kube = settings.limits, settings.kube
     size_connection_pool(api_client, limits.max_inflight + 8)
-    throttle = TokenBucket(kube.qps, kube.burst).wait if kube.qps else None
+    throttle = TokenBucket(kube.qps, kube.burst) if kube.qps else None
     caller = Caller(api_client, observe=metrics.observe_kube_call, throttle=throttle)
     jobs, secrets = object_client.jobs(caller), object_client.secrets(caller)
     index = JobIndex(jobs, namespace=settings.namespace, max_entries=settings.index.max_entries)
@@ -186,6 +103,9 @@ def build(
             if trust is not None:
                 trust.subscribe(reconciler.publish_ca_certs)
             background.append(reconciler)
+            # Imported here: its HTTP client library is needed only where status is written.
+            from receiver.deadletter.dispatcher import DeadLetterDispatcher
+
             # Dead letters go out from the Lease holder only, like status writes.
             background.append(
                 DeadLetterDispatcher(
@@ -259,7 +179,7 @@ def build(
 
 def authenticator(
     settings: AuthenticationSettings,
-    api_client: client.ApiClient,
+    api_client: Api,
     retry_after: int,
     metrics: Metrics | None = None,
 ) -> Authenticator:

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client
-
 from certs.authority import KeyPair
 from certs.files import FileSource
 from certs.live import LiveContext
 from certs.rotation import Lifetimes
+from kubeapi.transport import Api
 from receiver.settings import Settings, StatusSettings, TlsVersion
 
 log = logging.getLogger(__name__)
@@ -117,9 +116,7 @@ def from_files(live: LiveContext, cert: Path, key: Path, ca: Path | None) -> Ser
     return ServingCertificates(live, trust, [files.watch])
 
 
-def self_managed(
-    live: LiveContext, api_client: client.ApiClient, settings: Settings
-) -> ServingCertificates:
+def self_managed(live: LiveContext, api_client: Api, settings: Settings) -> ServingCertificates:
     """Keep a CA and serving certificate in the Secret ``settings.server.tls.secret``."""
     from certs.managed import SelfManaged
 
@@ -148,7 +145,7 @@ def self_managed(
     return ServingCertificates(live, trust, [managed.run])
 
 
-def build(settings: Settings, api_client: client.ApiClient) -> ServingCertificates | None:
+def build(settings: Settings, api_client: Api) -> ServingCertificates | None:
     """The HTTPS listener's certificates, or None when ``transport_encryption`` is disabled."""
     server = settings.server
     if not server.https:

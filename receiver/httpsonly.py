@@ -8,10 +8,10 @@ while a mode change rolls out are delivered once the sender reads the new addres
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from receiver.app import PROBES
+from receiver.asgi import PROBES
 
 STATUS = 404
 

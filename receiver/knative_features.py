@@ -22,12 +22,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, get_args
 
-from kubernetes import client
-
 from kubeapi.calls import Caller
 from kubeapi.informer import Handlers, Informer, Object, Source
 from kubeapi.listwatch import ListWatch
 from kubeapi.resources import ResourceType
+from kubeapi.transport import Api
 from receiver.auth.policy_decision import DEFAULT_MODE, AuthorizationMode
 from receiver.auth.subject import Subject
 from receiver.dataplane.authenticate import Authenticator
@@ -105,7 +104,7 @@ class FeaturesWatch:
         *,
         namespace: str,
         name: str = FEATURES_CONFIG_MAP,
-        api_client: client.ApiClient | None = None,
+        api_client: Api | None = None,
         source: Source | None = None,
         max_backoff: float = 10.0,
     ) -> None:

@@ -1,10 +1,10 @@
 """Backpressure: what the receiver holds at once is bounded, and a request that finds a bound
 reached is answered at once instead of waiting in a queue.
 
-* ``InflightLimit``: Kubernetes work at once, one slot per worker of the pool. A slot is taken just
-  before work goes to a worker and given back by that worker when the work is done, never by the
-  request: a request whose client left, or that was cancelled, does not free a slot its worker
-  still uses, so running work never exceeds the limit.
+* ``InflightLimit``: Kubernetes work at once. A slot is taken just before the work starts (a task
+  on the loop, or a worker thread) and given back when the work is done, never by the request: a
+  request whose client left, or that was cancelled, does not free a slot its work still uses, so
+  running work never exceeds the limit.
 * ``BodyBudget``: bytes of request bodies being received at once, counted as they arrive. A
   declared ``Content-Length`` reserves nothing, so announcing large bodies and sending them slowly
   holds nothing but the bytes actually sent.
@@ -13,6 +13,7 @@ reached is answered at once instead of waiting in a queue.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -20,7 +21,7 @@ from kubeapi.errors import KubeError
 
 
 class InflightLimit:
-    """A counter of slots: taken on the event loop, given back from worker threads."""
+    """A counter of slots: taken on the event loop, given back from the loop or worker threads."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -58,7 +59,8 @@ class BodyBudget:
 
 
 class TokenBucket:
-    """``rate`` calls per second on average, ``burst`` at once; shared by worker threads."""
+    """``rate`` calls per second on average, ``burst`` at once; shared by worker threads and the
+    event loop."""
 
     def __init__(self, rate: float, burst: int) -> None:
         self._rate = rate
@@ -69,6 +71,18 @@ class TokenBucket:
 
     def wait(self, deadline: float) -> None:
         """Take a token, sleeping for it if need be; ``KubeError`` if it would pass ``deadline``."""
+        pause = self._take(deadline)
+        if pause:
+            time.sleep(pause)
+
+    async def wait_async(self, deadline: float) -> None:
+        """``wait`` on the event loop."""
+        pause = self._take(deadline)
+        if pause:
+            await asyncio.sleep(pause)
+
+    def _take(self, deadline: float) -> float:
+        """Take a token; how long to wait until it is due."""
         with self._lock:
             now = time.monotonic()
             self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
@@ -78,5 +92,4 @@ class TokenBucket:
             if now + pause >= deadline:
                 self._tokens += 1
                 raise KubeError(429, "Throttled", "client-side QPS limit", retry_after=pause)
-        if pause:
-            time.sleep(pause)
+        return pause

@@ -43,11 +43,12 @@ from jobsink.names import (
     LABEL_SINK_NAME,
     job_name,
 )
-from jobsink.render import render, secret_owned_by
+from jobsink.render import secret_owned_by
 from kubeapi.errors import AlreadyExists, ServerError
 from kubeapi.object_client import ObjectClient
 from receiver.jobdigest import Claim
 from receiver.jobindex import JobIndex, Seen
+from receiver.jobtemplates import JobTemplates
 from receiver.tracing import Tracing
 
 MAX_ATTEMPTS = 3
@@ -92,8 +93,10 @@ class WriteProtocol:
         secrets: ObjectClient,
         index: JobIndex | None = None,
         tracing: Tracing | None = None,
+        templates: JobTemplates | None = None,
     ) -> None:
         self._jobs = jobs
+        self._templates = templates if templates is not None else JobTemplates()
         self._secrets = secrets
         self._index = index
         self._tracing = tracing or Tracing(None)
@@ -101,8 +104,11 @@ class WriteProtocol:
     def name_of(self, sink: dict[str, Any], event: CloudEvent) -> str:
         return job_name(sink["metadata"]["name"], event.source, event.id)
 
-    def deliver(self, sink: dict[str, Any], event: CloudEvent, *, deadline: float) -> Accepted:
-        """Make sure the Job and Secret of ``event`` exist. Blocking: run it in a worker thread.
+    async def deliver(
+        self, sink: dict[str, Any], event: CloudEvent, *, deadline: float
+    ) -> Accepted:
+        """Make sure the Job and Secret of ``event`` exist, on the event loop (its calls are the
+        object clients' ``_async`` ones; a thread without a loop drives it with ``asyncio.run``).
 
         Raises a ``kubeapi.errors.KubeError`` (retryable or not), ``EventConflict`` or ``Busy``;
         after any of them a redelivery of the same event converges on the same single Job and
@@ -110,20 +116,20 @@ class WriteProtocol:
         """
         namespace = sink["metadata"]["namespace"]
         name = self.name_of(sink, event)
-        if self._already_done(namespace, name, sink, event, deadline):
+        if await self._already_done(namespace, name, sink, event, deadline):
             return Accepted(namespace, name, Outcome.DUPLICATE)
-        rendered = render(sink, event, tracecontext.of_extensions(event.extra))
-        job, created = self._ensure_job(namespace, rendered.job, sink, event, deadline)
+        rendered = self._templates.render(sink, event, tracecontext.of_extensions(event.extra))
+        job, created = await self._ensure_job(namespace, rendered.job, sink, event, deadline)
         body = secret_owned_by(rendered.secret, name, _uid(job))
-        completed = self._ensure_secret(namespace, body, deadline)
+        completed = await self._ensure_secret(namespace, body, deadline)
         if completed and not created:
-            self._confirm(namespace, name, _uid(job), deadline)
+            await self._confirm(namespace, name, _uid(job), deadline)
         self._completed(namespace, name, _uid(job))
         if created:
             return Accepted(namespace, name, Outcome.CREATED)
         return Accepted(namespace, name, Outcome.COMPLETED if completed else Outcome.DUPLICATE)
 
-    def _already_done(
+    async def _already_done(
         self, namespace: str, name: str, sink: dict[str, Any], event: CloudEvent, deadline: float
     ) -> bool:
         """Step 1: True when this event's Job and its Secret are both there."""
@@ -142,16 +148,22 @@ class WriteProtocol:
             # (deletion, or its JobSink replaced).
             if index.completed(namespace, name, claim):
                 return True
-            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
+            secret = await self._secrets.get_async(
+                namespace, name, deadline=deadline, cached=True, metadata_only=True
+            )
             job_uid = _owner_uid(secret) if secret is not None else None
             if job_uid is None or not index.shows(namespace, name, claim, job_uid):
                 return False
         elif seen is Seen.UNKNOWN:
-            job = self._jobs.get(namespace, name, deadline=deadline, cached=True)
+            job = await self._jobs.get_async(
+                namespace, name, deadline=deadline, cached=True, metadata_only=True
+            )
             if job is None or not self._belongs(job, sink, event):
                 return False
             job_uid = _uid(job)
-            secret = self._secrets.get(namespace, name, deadline=deadline, cached=True)
+            secret = await self._secrets.get_async(
+                namespace, name, deadline=deadline, cached=True, metadata_only=True
+            )
             if secret is None or _owner_uid(secret) != job_uid:
                 return False
         else:
@@ -159,9 +171,9 @@ class WriteProtocol:
         self._completed(namespace, name, job_uid)
         return True
 
-    def _confirm(self, namespace: str, name: str, job_uid: str, deadline: float) -> None:
+    async def _confirm(self, namespace: str, name: str, job_uid: str, deadline: float) -> None:
         """Step 4: prove the Job this delivery completed still stands (see the module doc)."""
-        stored = self._jobs.annotate(
+        stored = await self._jobs.annotate_async(
             namespace, name, job_uid, {ANNOTATION_EVENT_STORED: "true"}, deadline=deadline
         )
         if stored is None or (stored.get("metadata") or {}).get("deletionTimestamp"):
@@ -171,7 +183,7 @@ class WriteProtocol:
         if self._index is not None:
             self._index.mark_completed(namespace, name, job_uid)
 
-    def _ensure_job(
+    async def _ensure_job(
         self,
         namespace: str,
         body: dict[str, Any],
@@ -183,37 +195,45 @@ class WriteProtocol:
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self._tracing.span("create Job", client=True):
-                    return self._jobs.create(namespace, body, deadline=deadline), True
+                    return await self._jobs.create_async(
+                        namespace, body, deadline=deadline, metadata_only=True
+                    ), True
             except AlreadyExists:
                 pass
             # Taken: by an earlier delivery of this event, or a concurrent one. A live read (not the
             # cache) so that the Secret gets the uid of the Job that exists now.
-            existing = self._jobs.get(namespace, name, deadline=deadline)
+            existing = await self._jobs.get_async(
+                namespace, name, deadline=deadline, metadata_only=True
+            )
             if existing is None:
                 continue  # deleted between our create and our read: create again
             self._check_belongs(existing, sink, event)
             return existing, False
         raise ServerError(503, "Conflict", f"job {name} keeps changing; retry", retry_after=1)
 
-    def _ensure_secret(self, namespace: str, body: dict[str, Any], deadline: float) -> bool:
+    async def _ensure_secret(self, namespace: str, body: dict[str, Any], deadline: float) -> bool:
         """True when this call wrote the Secret, False when the Job's own Secret was there."""
         name = body["metadata"]["name"]
         job_uid = body["metadata"]["ownerReferences"][0]["uid"]
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self._tracing.span("create Secret", client=True):
-                    self._secrets.create(namespace, body, deadline=deadline, answer=False)
+                    await self._secrets.create_async(
+                        namespace, body, deadline=deadline, answer=False
+                    )
                 return True
             except AlreadyExists:
                 pass
-            existing = self._secrets.get(namespace, name, deadline=deadline)
+            existing = await self._secrets.get_async(
+                namespace, name, deadline=deadline, metadata_only=True
+            )
             if existing is None:
                 continue
             if _owner_uid(existing) == job_uid:
                 return False
             # Left over from an earlier Job for this same event; the garbage collector would take
             # it away from the new Job. Replace it, never adopt it.
-            self._secrets.delete(namespace, name, uid=_uid(existing), deadline=deadline)
+            await self._secrets.delete_async(namespace, name, uid=_uid(existing), deadline=deadline)
         raise ServerError(503, "Conflict", f"secret {name} keeps changing; retry", retry_after=1)
 
     def _belongs(self, job: dict[str, Any], sink: dict[str, Any], event: CloudEvent) -> bool:

@@ -43,7 +43,10 @@ log = logging.getLogger(__name__)
 
 CALL_TIMEOUT = 30.0
 """Seconds for one call: a page of a list, a read, a delete."""
-PAGE_SIZE = 500
+PAGE_SIZE = 100
+"""Objects per list page; a page of Jobs and one of Secrets are held at once. A page of 500 Jobs'
+metadata is about 0.6 MB of JSON and 3 MB once parsed, on top of whatever load the receiver is
+under; a background pass once a minute has no hurry, so it takes smaller pages."""
 
 
 class SecretOwners:

@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-from kubernetes import client
-
 from kubeapi import raw
+from kubeapi.transport import Api
 from receiver.auth.keys import Issuer
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -57,7 +55,7 @@ class ApiserverDiscovery:
     to.
     """
 
-    def __init__(self, api_client: client.ApiClient) -> None:
+    def __init__(self, api_client: Api) -> None:
         self._api = api_client
 
     def _get(self, path: str) -> dict[str, Any]:
@@ -81,6 +79,8 @@ class UrlDiscovery:
         self._verify = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 
     def _get(self, url: str) -> dict[str, Any]:
+        import httpx  # only a receiver with an issuer of its own needs an HTTP client library
+
         try:
             response = httpx.get(
                 url, timeout=FETCH_TIMEOUT_SECONDS, verify=self._verify, headers={"accept": ACCEPT}

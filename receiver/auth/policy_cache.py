@@ -20,14 +20,13 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Literal, Protocol
 
-from kubernetes import client
-
 from kubeapi.calls import Caller
 from kubeapi.errors import Gone, NotFound
 from kubeapi.informer import Informer, Object, Source, Stream, key_of
 from kubeapi.listwatch import ListWatch, Page
 from kubeapi.messages import one_line
 from kubeapi.resources import EVENT_POLICIES
+from kubeapi.transport import Api
 from receiver.auth.policy import EventPolicy, parse
 
 log = logging.getLogger(__name__)
@@ -99,7 +98,7 @@ class PolicyCache:
 
     def __init__(
         self,
-        api_client: client.ApiClient | None = None,
+        api_client: Api | None = None,
         *,
         namespace: str | None = None,
         source: Source | None = None,

@@ -19,12 +19,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from kubernetes import client
-
 from kubeapi.calls import Caller
 from kubeapi.informer import Handlers, Informer, Source, key_of
 from kubeapi.jobsinks import JOBSINKS, JobSinks
 from kubeapi.listwatch import ListWatch
+from kubeapi.transport import Api
 from receiver.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ class SinkCache:
 
     def __init__(
         self,
-        api_client: client.ApiClient,
+        api_client: Api,
         *,
         namespace: str | None = None,
         found_ttl: float = 2.0,

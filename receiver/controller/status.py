@@ -23,8 +23,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from kubernetes import client
-
 from jobsink.lifecycle import spec_problems, status_patch
 from kubeapi.addressables import Addressables
 from kubeapi.calls import Caller
@@ -32,6 +30,7 @@ from kubeapi.errors import Conflict
 from kubeapi.jobsinks import JobSinks
 from kubeapi.leases import Leases
 from kubeapi.messages import one_line
+from kubeapi.transport import Api
 from receiver.auth.policy_status import SinkPolicyStatus
 from receiver.controller.addressing import addressing_from, with_audiences
 from receiver.controller.destinations import RETRY_UNRESOLVED, DestinationResolver
@@ -77,7 +76,7 @@ class StatusReconciler:
 
     def __init__(
         self,
-        api_client: client.ApiClient,
+        api_client: Api,
         cache: SinkCache,
         settings: StatusSettings,
         identity: str | None = None,

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import JSONResponse
+import orjson
+from starlette.responses import JSONResponse
 
 from kubeapi.errors import KubeError
 from receiver.dataplane import refusals, routes
@@ -27,6 +28,14 @@ JOB_STATES = (
     ("Complete", 200, "Complete"),
     ("SuccessCriteriaMet", 200, "Complete"),
 )
+
+
+class Json(JSONResponse):
+    """A JSON answer encoded by orjson: the same bytes as Starlette's ``json.dumps`` (compact,
+    UTF-8, the same escapes; ``tests/receiver/test_answer_bytes.py``) in a tenth of the time."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def error_body(
@@ -48,15 +57,13 @@ def failure_body(failure: Failure) -> dict[str, Any]:
     return error_body(str(failure))
 
 
-def refused(failure: Failure, retry_after: int, *, close: bool = False) -> JSONResponse:
+def refused(failure: Failure, retry_after: int, *, close: bool = False) -> Json:
     """The refusal's answer; ``close``: part of the request is left unread, so the connection is
     closed after it."""
     headers = refusals.headers_of(failure, retry_after)
     if close:
         headers.update(refusals.CLOSE)
-    return JSONResponse(
-        failure_body(failure), status_code=refusals.status_of(failure), headers=headers
-    )
+    return Json(failure_body(failure), status_code=refusals.status_of(failure), headers=headers)
 
 
 def location(route: routes.SinkPath, delivered: Delivered) -> str:
@@ -73,17 +80,15 @@ def accepted_body(delivered: Delivered, where: str) -> dict[str, Any]:
     }
 
 
-def accepted(route: routes.SinkPath, delivered: Delivered) -> JSONResponse:
+def accepted(route: routes.SinkPath, delivered: Delivered) -> Json:
     """202: the Job and Secret of the event exist; its Location reports the Job's state."""
     where = location(route, delivered)
-    return JSONResponse(
-        accepted_body(delivered, where), status_code=202, headers={"Location": where}
-    )
+    return Json(accepted_body(delivered, where), status_code=202, headers={"Location": where})
 
 
 def batch(
     route: routes.SinkPath, outcomes: Sequence[Delivered | Failure], retry_after: int
-) -> JSONResponse:
+) -> Json:
     """Every event's own status and body, in order. The whole answer has the most severe status
     of them: a retryable failure first (the sender retries the whole, idempotent batch), then a
     client error, then success."""
@@ -96,7 +101,7 @@ def batch(
         results.append({**body, "index": index, "status": status})
     worst = max((result["status"] for result in results), key=_severity, default=202)
     headers = {"Retry-After": str(retry_after)} if worst >= 500 else {}
-    return JSONResponse({"results": results}, status_code=worst, headers=headers)
+    return Json({"results": results}, status_code=worst, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,7 @@ def job_state(job: dict[str, Any]) -> tuple[int, str]:
     return found.status, found.state
 
 
-def job(route: routes.EventPath, name: str, found: dict[str, Any]) -> JSONResponse:
+def job(route: routes.EventPath, name: str, found: dict[str, Any]) -> Json:
     """The state of an event's Job: its status code, a ``Reason`` header once it has ended, and
     the ``Location`` to poll again while it runs or waits."""
     state = describe_job(found)
@@ -170,7 +175,7 @@ def job(route: routes.EventPath, name: str, found: dict[str, Any]) -> JSONRespon
         **state.details(),
         "conditions": (found.get("status") or {}).get("conditions") or [],
     }
-    return JSONResponse(body, status_code=state.status, headers=headers)
+    return Json(body, status_code=state.status, headers=headers)
 
 
 def _severity(status: int) -> int:

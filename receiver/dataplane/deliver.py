@@ -1,8 +1,9 @@
 """Delivery: an event that fits where it is stored, and whose Location clients can read, goes
 through the write protocol.
 
-Blocking (Kubernetes calls): the handler runs these in its worker pool. A single event's failure
-is raised; a batch returns each event's own outcome, whatever the others do.
+On the event loop (the write protocol's calls are asynchronous), under the handler's in-flight
+slot. A single event's failure is raised; a batch returns each event's own outcome, whatever the
+others do.
 """
 
 from __future__ import annotations
@@ -27,16 +28,16 @@ class Delivered:
     accepted: Accepted
 
 
-def one(
+async def one(
     protocol: WriteProtocol, sink: dict[str, Any], event: CloudEvent, deadline: float
 ) -> Delivered:
     """Deliver ``event``; raises a ``Failure``."""
     check_size(sink, event)
     check_location(sink, event)
-    return Delivered(event, protocol.deliver(sink, event, deadline=deadline))
+    return Delivered(event, await protocol.deliver(sink, event, deadline=deadline))
 
 
-def batch(
+async def batch(
     protocol: WriteProtocol,
     sink: dict[str, Any],
     items: tuple[CloudEvent | Rejection, ...],
@@ -49,7 +50,7 @@ def batch(
             outcomes.append(item)
             continue
         try:
-            outcomes.append(one(protocol, sink, item, deadline))
+            outcomes.append(await one(protocol, sink, item, deadline))
         except FAILURES as failure:
             outcomes.append(failure)
     return outcomes

@@ -19,10 +19,12 @@ A GET (or HEAD) on an event's Location takes steps 1, 3 and 4, is authorized by 
 alone (step 7 without events: there is none to filter), then reads the event's Job and answers
 its state.
 
-Kubernetes I/O runs in a bounded thread pool, so the event loop never blocks; each piece of it
-takes an in-flight slot first (``_kube``) and its worker gives the slot back when done. Nothing
-else holds a slot: a sender that is slow to send its body holds only its bytes in the body budget,
-so slow senders cannot keep others' events from the apiserver.
+Delivery's Kubernetes calls run on the event loop (the write protocol is asynchronous, its
+client ``kubeapi.aio``): a task per request that takes an in-flight slot first (``_deliver``) and
+gives it back when the task ends. The other reads (a JobSink missing from the cache, an event's
+Job) are blocking calls in a thread pool, under a slot too (``_kube``). Nothing else holds a
+slot: a sender that is slow to send its body holds only its bytes in the body budget, so slow
+senders cannot keep others' events from the apiserver.
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from fastapi import Request, Response
-from fastapi.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import Response
 
 from jobsink.names import job_name
 from kubeapi.object_client import ObjectClient
@@ -100,6 +102,7 @@ class DataPlane:
         self.slots = InflightLimit(limits.max_inflight)
         self.body_budget = BodyBudget(limits.body_budget_bytes)
         self.pool = ThreadPoolExecutor(limits.max_inflight, thread_name_prefix="jobsink-kube")
+        self.deliveries: set[asyncio.Task[Any]] = set()
         self.draining = False
 
     @property
@@ -133,7 +136,7 @@ class DataPlane:
             log.exception("event failed", extra={"path": request.url.path})
             self.metrics.events_rejected.labels("internal").inc()
             message = f"internal error: {type(error).__name__}: {error}"
-            return JSONResponse(answers.error_body(message), status_code=500)
+            return answers.Json(answers.error_body(message), status_code=500)
 
     async def _post(self, request: Request, route: routes.SinkPath, began: float) -> Response:
         try:
@@ -159,12 +162,12 @@ class DataPlane:
         protocol = self.protocol
         match decoded:  # 8, 9
             case wire.Single(event):
-                delivered = await self._kube(lambda: deliver.one(protocol, sink, event, deadline))
+                delivered = await self._deliver(deliver.one(protocol, sink, event, deadline))
                 self._count(delivered, sink)
                 _log_accepted(route, delivered)
                 return answers.accepted(route, delivered)
             case wire.Batch(items):
-                outcomes = await self._kube(lambda: deliver.batch(protocol, sink, items, deadline))
+                outcomes = await self._deliver(deliver.batch(protocol, sink, items, deadline))
                 for outcome in outcomes:
                     self._count(outcome, sink)
                 return answers.batch(route, outcomes, self.limits.retry_after_seconds)
@@ -213,6 +216,39 @@ class DataPlane:
             raise
         future.add_done_callback(lambda _: self._release_slot())
         return await asyncio.wrap_future(future)
+
+    async def _deliver(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work`` as a task on the loop under an in-flight slot; ``Rejection`` 429 (and
+        ``work`` closed unstarted) when none is free.
+
+        As in ``_kube``, the slot is the task's: a request cancelled or left by its client
+        while the task runs frees nothing early (the task is shielded and runs to its end).
+        """
+        if not self.slots.try_acquire():
+            work.close()
+            raise Rejection.overloaded(self.limits.retry_after_seconds)
+        self.metrics.inflight.inc()
+        try:
+            task = asyncio.create_task(work)
+        except BaseException:
+            self._release_slot()
+            raise
+        self.deliveries.add(task)
+        task.add_done_callback(self._delivered)
+        return await asyncio.shield(task)
+
+    def _delivered(self, task: asyncio.Task[Any]) -> None:
+        self.deliveries.discard(task)
+        self._release_slot()
+        if not task.cancelled():
+            task.exception()  # its request, if still there, has it through the shield
+
+    async def drain(self) -> None:
+        """Wait for deliveries still running (their requests may have been cancelled), then for
+        the worker threads."""
+        if self.deliveries:
+            await asyncio.wait(set(self.deliveries))
+        await asyncio.to_thread(self.pool.shutdown, wait=True)
 
     def _release_slot(self) -> None:
         self.slots.release()

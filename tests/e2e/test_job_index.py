@@ -22,6 +22,7 @@ from receiver.jobdigest import Claim
 from receiver.jobindex import JobIndex, Seen
 from receiver.protocol import Outcome, WriteProtocol
 from receiver.sweeper import Sweeper
+from tests.receiver import blocking
 
 pytestmark = pytest.mark.usefixtures("jobsink_crd")
 
@@ -104,7 +105,7 @@ def seen(index: JobIndex, sink: dict[str, Any], i: int) -> Seen:
 
 
 def deliver(protocol: WriteProtocol, sink: dict[str, Any], i: int) -> Outcome:
-    return protocol.deliver(sink, event(i), deadline=time.monotonic() + TIMEOUT).outcome
+    return blocking.deliver(protocol, sink, event(i), deadline=time.monotonic() + TIMEOUT).outcome
 
 
 def test_the_index_lists_in_pages_and_knows_every_job(

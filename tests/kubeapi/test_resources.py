@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from kubeapi.jobsinks import JOBSINKS
@@ -93,3 +95,11 @@ def test_paths_that_would_address_something_else_are_refused(
 )
 def test_api_version(resource: ResourceType, api_version: str) -> None:
     assert resource.api_version == api_version
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["job-1", "a.b_c~d", "UPPER9", "ä", "a b", "%41", "a/b", "x?y", "-", "é-1", "a\nb", "+"],
+)
+def test_a_segment_left_unquoted_is_what_quoting_would_give(name: str) -> None:
+    assert path(SECRETS, "ns", name) == "/api/v1/namespaces/ns/secrets/" + quote(name, safe="")

@@ -20,6 +20,7 @@ from kubeapi.watch import WatchEvent
 from receiver.jobindex import JobIndex
 from receiver.protocol import Busy, EventConflict, Outcome, WriteProtocol
 from tests.kubeapi.fake_source import FakeListWatch, wait_for
+from tests.receiver.blocking import deliver
 from tests.receiver.fake_kube import FakeKubeApi
 
 EVENT = CloudEvent.from_attributes(
@@ -89,7 +90,7 @@ def test_transient_faults_are_retried_within_the_deadline(
 ) -> None:
     for method, plural, fault in faults:
         fake.fail(method, plural, **fault)
-    accepted = protocol.deliver(sink, EVENT, deadline=deadline())
+    accepted = deliver(protocol, sink, EVENT, deadline=deadline())
     assert accepted.outcome is outcome
     assert_one_job_one_secret(fake)
 
@@ -114,12 +115,12 @@ def test_persistent_failure_then_redelivery_completes(
 ) -> None:
     fake.fail(method, plural, status=status, times=1000)
     with pytest.raises(KubeError) as caught:
-        protocol.deliver(sink, EVENT, deadline=deadline(0.3))
+        deliver(protocol, sink, EVENT, deadline=deadline(0.3))
     assert caught.value.retryable  # the sender is told to retry (5xx), never that it was done
     assert len(fake.of("jobs")) == jobs_left
     assert fake.of("secrets") == []
     fake.faults.clear()
-    accepted = protocol.deliver(sink, EVENT, deadline=deadline())
+    accepted = deliver(protocol, sink, EVENT, deadline=deadline())
     expected = Outcome.COMPLETED if jobs_left else Outcome.CREATED
     assert accepted.outcome is expected
     assert_one_job_one_secret(fake)
@@ -128,9 +129,9 @@ def test_persistent_failure_then_redelivery_completes(
 def test_duplicate_makes_no_write_call(
     fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any]
 ) -> None:
-    protocol.deliver(sink, EVENT, deadline=deadline())
+    deliver(protocol, sink, EVENT, deadline=deadline())
     writes = len(fake.writes())
-    accepted = protocol.deliver(sink, EVENT, deadline=deadline())
+    accepted = deliver(protocol, sink, EVENT, deadline=deadline())
     assert accepted.outcome is Outcome.DUPLICATE
     assert len(fake.writes()) == writes
     # Both reads go to the apiserver's watch cache.
@@ -158,7 +159,7 @@ def watch_sees(fake: FakeKubeApi, index: JobIndex) -> None:
 def test_with_the_index_a_new_event_costs_two_writes_and_nothing_else(
     fake: FakeKubeApi, indexed: WriteProtocol, sink: dict[str, Any]
 ) -> None:
-    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
+    assert deliver(indexed, sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
     assert [(method, plural) for method, plural, _ in fake.calls] == [
         ("POST", "jobs"),
         ("POST", "secrets"),
@@ -168,10 +169,10 @@ def test_with_the_index_a_new_event_costs_two_writes_and_nothing_else(
 def test_with_the_index_a_completed_duplicate_costs_no_call(
     fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any]
 ) -> None:
-    indexed.deliver(sink, EVENT, deadline=deadline())
+    deliver(indexed, sink, EVENT, deadline=deadline())
     watch_sees(fake, index)
     calls = len(fake.calls)
-    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    assert deliver(indexed, sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
     assert len(fake.calls) == calls
 
 
@@ -179,30 +180,30 @@ def test_with_the_index_a_duplicate_completed_elsewhere_costs_one_read(
     fake: FakeKubeApi, protocol: WriteProtocol, indexed: WriteProtocol, index: JobIndex,
     sink: dict[str, Any],
 ) -> None:  # fmt: skip
-    protocol.deliver(sink, EVENT, deadline=deadline())  # another receiver
+    deliver(protocol, sink, EVENT, deadline=deadline())  # another receiver
     watch_sees(fake, index)
     calls = len(fake.calls)
-    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    assert deliver(indexed, sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
     assert [(m, p) for m, p, _ in fake.calls[calls:]] == [("GET", "secrets")]
 
 
 def test_with_the_index_a_deleted_job_is_created_again(
     fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any]
 ) -> None:
-    indexed.deliver(sink, EVENT, deadline=deadline())
+    deliver(indexed, sink, EVENT, deadline=deadline())
     watch_sees(fake, index)
     (job,) = fake.of("jobs")
     fake.handle("DELETE", f"/apis/batch/v1/namespaces/default/jobs/{job['metadata']['name']}", {})
     index.informer.apply(WatchEvent("DELETED", {"metadata": job["metadata"]}))
-    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
+    assert deliver(indexed, sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
     assert_one_job_one_secret(fake)
 
 
 def test_a_stale_index_only_costs_a_409(
     fake: FakeKubeApi, protocol: WriteProtocol, indexed: WriteProtocol, sink: dict[str, Any]
 ) -> None:
-    protocol.deliver(sink, EVENT, deadline=deadline())  # the index has not seen this Job yet
-    assert indexed.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    deliver(protocol, sink, EVENT, deadline=deadline())  # the index has not seen this Job yet
+    assert deliver(indexed, sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
     assert_one_job_one_secret(fake)
 
 
@@ -211,12 +212,12 @@ def test_stranded_secret_is_replaced_never_adopted(
 ) -> None:
     fake.gc = False  # the garbage collector has not removed the old Job's Secret yet
     protocol = WriteProtocol(object_client.jobs(caller), object_client.secrets(caller))
-    protocol.deliver(sink, EVENT, deadline=deadline())
+    deliver(protocol, sink, EVENT, deadline=deadline())
     (old_job,) = fake.of("jobs")
     fake.handle(
         "DELETE", f"/apis/batch/v1/namespaces/default/jobs/{old_job['metadata']['name']}", {}
     )
-    accepted = protocol.deliver(sink, EVENT, deadline=deadline())
+    accepted = deliver(protocol, sink, EVENT, deadline=deadline())
     assert accepted.outcome is Outcome.CREATED
     assert_one_job_one_secret(fake)
     (new_job,) = fake.of("jobs")
@@ -246,13 +247,13 @@ NOT_OURS = [
 def test_existing_job_that_is_not_ours_is_never_reported_as_done(
     fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], change: Any, error: type
 ) -> None:
-    protocol.deliver(sink, EVENT, deadline=deadline())
+    deliver(protocol, sink, EVENT, deadline=deadline())
     (job,) = fake.of("jobs")
     change(job)
     (secret,) = fake.of("secrets")
     fake.handle("DELETE", f"/api/v1/namespaces/default/secrets/{secret['metadata']['name']}", {})
     with pytest.raises(error):
-        protocol.deliver(sink, EVENT, deadline=deadline())
+        deliver(protocol, sink, EVENT, deadline=deadline())
     assert fake.of("secrets") == []  # nothing attached to a Job that is not this event's
 
 
@@ -261,7 +262,7 @@ def test_deadline_stops_retrying(
 ) -> None:
     fake.fail("POST", "jobs", status=429, times=1000, retry_after=5)
     with pytest.raises(KubeError) as caught:
-        protocol.deliver(sink, EVENT, deadline=deadline(1.0))
+        deliver(protocol, sink, EVENT, deadline=deadline(1.0))
     assert caught.value.status == 429
     assert caught.value.retry_after == 5  # passed on to the sender
     # A 5 s Retry-After does not fit in a 1 s deadline: one attempt, no pointless wait.
@@ -271,12 +272,12 @@ def test_deadline_stops_retrying(
 def test_with_the_index_a_completed_job_being_deleted_is_not_a_duplicate(
     fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any]
 ) -> None:
-    indexed.deliver(sink, EVENT, deadline=deadline())
+    deliver(indexed, sink, EVENT, deadline=deadline())
     (job,) = fake.of("jobs")
     job["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     watch_sees(fake, index)
     with pytest.raises(Busy):
-        indexed.deliver(sink, EVENT, deadline=deadline())
+        deliver(indexed, sink, EVENT, deadline=deadline())
 
 
 def test_an_index_that_may_have_missed_a_deletion_is_not_trusted(
@@ -289,13 +290,13 @@ def test_an_index_that_may_have_missed_a_deletion_is_not_trusted(
     source = FakeListWatch()
     index = JobIndex(jobs, source=source, max_backoff=0.05)
     protocol = WriteProtocol(jobs, object_client.secrets(caller), index)
-    protocol.deliver(sink, EVENT, deadline=deadline())
+    deliver(protocol, sink, EVENT, deadline=deadline())
     (job,) = fake.of("jobs")
     source.objects[("default", job["metadata"]["name"])] = {"metadata": job["metadata"]}
     index.start()
     try:
         wait_for(lambda: index.synced and source.watches, "index listed and watching")
-        assert protocol.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+        assert deliver(protocol, sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
         source.watch_gate = threading.Event()
         source.feed.put(ConnectionResetError("cut"))
         wait_for(lambda: len(source.watches) == 2, "watch reopening")
@@ -303,7 +304,7 @@ def test_an_index_that_may_have_missed_a_deletion_is_not_trusted(
         fake.handle(
             "DELETE", f"/apis/batch/v1/namespaces/default/jobs/{job['metadata']['name']}", {}
         )
-        assert protocol.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
+        assert deliver(protocol, sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
         assert_one_job_one_secret(fake)
         source.watch_gate.set()
         wait_for(lambda: index.synced, "trusted again once the watch is open")
@@ -319,22 +320,22 @@ def test_with_the_index_a_completed_job_that_is_no_longer_ours_is_not_a_duplicat
     """This process completed the event, and the index still shows a Job of its name with the
     same uid and its Secret: once the Job is not the event's any more, the index must not say
     "duplicate"."""
-    indexed.deliver(sink, EVENT, deadline=deadline())
+    deliver(indexed, sink, EVENT, deadline=deadline())
     (job,) = fake.of("jobs")
     change(job)
     watch_sees(fake, index)
     with pytest.raises(error):
-        indexed.deliver(sink, EVENT, deadline=deadline())
+        deliver(indexed, sink, EVENT, deadline=deadline())
 
 
 def test_with_the_index_a_replaced_jobsink_does_not_take_over_the_old_job(
     fake: FakeKubeApi, indexed: WriteProtocol, index: JobIndex, sink: dict[str, Any]
 ) -> None:
-    indexed.deliver(sink, EVENT, deadline=deadline())
+    deliver(indexed, sink, EVENT, deadline=deadline())
     watch_sees(fake, index)
     sink["metadata"]["uid"] = "sink-uid-2"  # deleted and created again under the same name
     with pytest.raises(Busy):
-        indexed.deliver(sink, EVENT, deadline=deadline())
+        deliver(indexed, sink, EVENT, deadline=deadline())
 
 
 @pytest.fixture
@@ -351,10 +352,10 @@ def test_past_its_bound_the_index_sends_a_duplicate_to_the_apiserver(
     fake: FakeKubeApi, protocol: WriteProtocol, caller: Any, full_index: JobIndex,
     sink: dict[str, Any],
 ) -> None:  # fmt: skip
-    protocol.deliver(sink, EVENT, deadline=deadline())  # a Job the index has no room for
+    deliver(protocol, sink, EVENT, deadline=deadline())  # a Job the index has no room for
     bounded = WriteProtocol(object_client.jobs(caller), object_client.secrets(caller), full_index)
     calls = len(fake.calls)
-    assert bounded.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
+    assert deliver(bounded, sink, EVENT, deadline=deadline()).outcome is Outcome.DUPLICATE
     assert [(m, p) for m, p, _ in fake.calls[calls:]] == [("GET", "jobs"), ("GET", "secrets")]
     assert_one_job_one_secret(fake)
 
@@ -363,7 +364,7 @@ def test_past_its_bound_the_index_still_lets_a_new_event_through(
     fake: FakeKubeApi, caller: Any, full_index: JobIndex, sink: dict[str, Any]
 ) -> None:
     bounded = WriteProtocol(object_client.jobs(caller), object_client.secrets(caller), full_index)
-    assert bounded.deliver(sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
+    assert deliver(bounded, sink, EVENT, deadline=deadline()).outcome is Outcome.CREATED
     assert [(m, p) for m, p, _ in fake.calls] == [
         ("GET", "jobs"),  # not indexed: it may exist
         ("POST", "jobs"),

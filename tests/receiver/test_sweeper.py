@@ -15,6 +15,7 @@ from kubeapi.calls import Caller
 from receiver.metrics import Metrics
 from receiver.protocol import Busy, Outcome, WriteProtocol
 from receiver.sweeper import SecretOwners, Sweeper
+from tests.receiver.blocking import deliver
 from tests.receiver.fake_kube import FakeKubeApi
 from tests.receiver.figures import figure
 from tests.receiver.test_protocol import EVENT, assert_one_job_one_secret
@@ -45,7 +46,7 @@ def sweeper(caller: Caller, metrics: Metrics) -> Sweeper:
 def secretless_job(fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any]) -> str:
     fake.fail("POST", "secrets", status=500, times=1000)
     with pytest.raises(Exception, match="500"):
-        protocol.deliver(sink, EVENT, deadline=time.monotonic() + 0.2)
+        deliver(protocol, sink, EVENT, deadline=time.monotonic() + 0.2)
     fake.faults.clear()
     (job,) = fake.of("jobs")
     return str(job["metadata"]["name"])
@@ -69,7 +70,7 @@ def test_a_job_without_secret_is_swept_after_the_grace_period(
 def test_complete_pairs_are_never_swept(
     fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], sweeper: Sweeper
 ) -> None:
-    protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3)
+    deliver(protocol, sink, EVENT, deadline=time.monotonic() + 3)
     assert sweeper.sweep(now=later()) == []
     assert len(fake.of("jobs")) == 1
 
@@ -78,7 +79,7 @@ def test_a_redelivery_before_the_sweep_saves_the_job(
     fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], sweeper: Sweeper
 ) -> None:
     secretless_job(fake, protocol, sink)
-    protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3)
+    deliver(protocol, sink, EVENT, deadline=time.monotonic() + 3)
     assert sweeper.sweep(now=later()) == []
     assert len(fake.of("secrets")) == 1
 
@@ -86,7 +87,7 @@ def test_a_redelivery_before_the_sweep_saves_the_job(
 def test_a_job_whose_secret_belongs_to_an_older_job_is_swept(
     fake: FakeKubeApi, protocol: WriteProtocol, sink: dict[str, Any], sweeper: Sweeper
 ) -> None:
-    protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3)
+    deliver(protocol, sink, EVENT, deadline=time.monotonic() + 3)
     (secret,) = fake.of("secrets")
     secret["metadata"]["ownerReferences"][0]["uid"] = "an-older-job"
     (job,) = fake.of("jobs")
@@ -106,7 +107,7 @@ def test_a_redelivery_between_the_sweepers_check_and_its_delete_keeps_the_job(
     sweeping.start()
     while not any(call[0] == "DELETE" for call in fake.calls):
         time.sleep(0.01)  # the sweeper has judged the Job orphaned and sent its DELETE
-    accepted = protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3)
+    accepted = deliver(protocol, sink, EVENT, deadline=time.monotonic() + 3)
     held.set()
     sweeping.join(5)
     assert accepted.outcome is Outcome.COMPLETED
@@ -129,7 +130,7 @@ def test_when_the_sweeper_wins_the_redelivery_is_told_to_retry_and_then_succeeds
 
     def redeliver() -> None:
         try:
-            result.append(protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3))
+            result.append(deliver(protocol, sink, EVENT, deadline=time.monotonic() + 3))
         except Busy as busy:
             result.append(busy)
 
@@ -149,7 +150,7 @@ def test_when_the_sweeper_wins_the_redelivery_is_told_to_retry_and_then_succeeds
     delivering.join(5)
     assert len(result) == 1
     assert isinstance(result[0], Busy)
-    assert protocol.deliver(sink, EVENT, deadline=time.monotonic() + 3).outcome is Outcome.CREATED
+    assert deliver(protocol, sink, EVENT, deadline=time.monotonic() + 3).outcome is Outcome.CREATED
     assert_one_job_one_secret(fake)
 
 
@@ -238,7 +239,7 @@ def test_a_sweep_pages_through_jobs_and_secrets(
         for i in range(12)
     ]
     for event in events:
-        protocol.deliver(sink, event, deadline=time.monotonic() + 3)
+        deliver(protocol, sink, event, deadline=time.monotonic() + 3)
     orphans = []
     for secret in fake.of("secrets")[::4]:  # a failure between the two writes, three times
         name = secret["metadata"]["name"]
