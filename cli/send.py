@@ -187,6 +187,7 @@ def send(
     )
     if bearer is not None:
         request.headers["authorization"] = f"Bearer {bearer}"
+    request.headers["accept"] = "application/json"  # the receiver then names the Job it made
     with endpoint.client(cacert=cacert, timeout=timeout) as http:
         try:
             response = http.post(url, headers=request.headers, content=request.body)

@@ -1,6 +1,9 @@
 """The answers: 202 and the event's Location, a batch's results, a refusal, the state of a Job.
 
-Every answer is JSON. A refusal's body names the culprit (``attribute``) when there is one; its
+Every answer with a body is JSON. An accepted event's 202 has a body only for a client that asks
+for JSON by name (``Accept: application/json``): CloudEvents senders such as Knative's Broker
+read the body of a 2xx answer as a reply event, and count one that is not an event as a failed
+delivery. A refusal's body names the culprit (``attribute``) when there is one; its
 status and headers come from ``refusals``.
 """
 
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from kubeapi.errors import KubeError
 from receiver.dataplane import refusals, routes
@@ -80,10 +83,30 @@ def accepted_body(delivered: Delivered, where: str) -> dict[str, Any]:
     }
 
 
-def accepted(route: routes.SinkPath, delivered: Delivered) -> Json:
-    """202: the Job and Secret of the event exist; its Location reports the Job's state."""
+def accepted(route: routes.SinkPath, delivered: Delivered, *, detailed: bool) -> Response:
+    """202: the Job and Secret of the event exist; its Location reports the Job's state.
+    ``detailed``: the client asked for JSON (``wants_json``), and gets the Job's name and the
+    outcome in the body; every other client gets an empty body, as Knative's receiver answers."""
     where = location(route, delivered)
-    return Json(accepted_body(delivered, where), status_code=202, headers={"Location": where})
+    headers = {"Location": where}
+    if not detailed:
+        return Response(status_code=202, headers=headers)
+    return Json(accepted_body(delivered, where), status_code=202, headers=headers)
+
+
+def wants_json(accept: str | None) -> bool:
+    """True when an ``Accept`` header names ``application/json`` itself with a quality above 0;
+    a wildcard (``*/*``, curl's default, or ``application/*``) does not count."""
+    for element in (accept or "").split(","):
+        media, *parameters = (part.strip() for part in element.split(";"))
+        if media.lower() != "application/json":
+            continue
+        quality = next((p[2:] for p in parameters if p.lower().startswith("q=")), "1")
+        try:
+            return float(quality) > 0
+        except ValueError:
+            return True
+    return False
 
 
 def batch(

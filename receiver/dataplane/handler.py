@@ -165,7 +165,8 @@ class DataPlane:
                 delivered = await self._deliver(deliver.one(protocol, sink, event, deadline))
                 self._count(delivered, sink)
                 _log_accepted(route, delivered)
-                return answers.accepted(route, delivered)
+                detailed = answers.wants_json(request.headers.get("accept"))
+                return answers.accepted(route, delivered, detailed=detailed)
             case wire.Batch(items):
                 outcomes = await self._deliver(deliver.batch(protocol, sink, items, deadline))
                 for outcome in outcomes:

@@ -149,7 +149,10 @@ def fail_a_pod(plane: ControlPlane, namespace: str, job: str) -> None:
 def fail_a_job(plane: ControlPlane, receiver: RunningReceiver, namespace: str, sink: str) -> str:
     """POST the seed event to ``sink`` and fail its Job's Pods with the example's exit code."""
     answer = httpx.post(
-        f"{receiver.url}/{namespace}/{sink}", content=SEED_BODY, headers=SEED_HEADERS, timeout=30
+        f"{receiver.url}/{namespace}/{sink}",
+        content=SEED_BODY,
+        timeout=30,
+        headers={**SEED_HEADERS, "accept": "application/json"},
     )
     assert answer.status_code == 202, answer.text
     job = str(answer.json()["job"])

@@ -56,7 +56,9 @@ def apply_example(plane: ControlPlane, namespace: str, example: str) -> dict[str
 
 def post(receiver: RunningReceiver, namespace: str, sink: str, body: bytes = SEED_BODY,
          **headers: str) -> httpx.Response:  # fmt: skip
-    merged = {**SEED_HEADERS, **{k.replace("_", "-"): v for k, v in headers.items()}}
+    # JSON asked for: the answer then names the Job (a plain 202 has an empty body).
+    merged = {**SEED_HEADERS, "accept": "application/json",
+              **{k.replace("_", "-"): v for k, v in headers.items()}}  # fmt: skip
     return httpx.post(
         f"{receiver.url}/{namespace}/{sink}", content=body, headers=merged, timeout=30
     )

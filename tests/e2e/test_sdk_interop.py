@@ -195,7 +195,9 @@ def test_sdk_event_is_stored_as_sent(
     message = encode(event, mode)
 
     response = target.http.post(
-        f"{target.url}/{sink_namespace}/{SINK}", content=message.body, headers=message.headers
+        f"{target.url}/{sink_namespace}/{SINK}",
+        content=message.body,
+        headers={**message.headers, "accept": "application/json"},
     )
 
     assert response.status_code == httpx.codes.ACCEPTED, response.text

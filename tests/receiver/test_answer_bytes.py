@@ -1,6 +1,7 @@
 """The receiver's answers, byte for byte: status line, headers (but ``date``) and body of every
 kind of answer, against answers recorded from the receiver as it was when FastAPI carried every
-request (``answer_bytes.json``).
+request (``answer_bytes.json``); the empty 202 of a client that does not ask for JSON was
+recorded after, from the plain ASGI application.
 
 The receiver now answers on a plain ASGI application with its own JSON encoding; any difference
 a client could see (a header's case or order, a JSON separator, an escape) fails here.
@@ -27,6 +28,7 @@ BINARY = {
     "ce-specversion": "1.0",
     "ce-source": "answer/bytes",
     "ce-type": "dev.example",
+    "accept": "application/json",
 }
 LOCATION = "/namespaces/default/name/job-sink-logger/sources/answer%2Fbytes/ids/%C3%A9v%C3%A9nement"
 
@@ -34,9 +36,11 @@ LOCATION = "/namespaces/default/name/job-sink-logger/sources/answer%2Fbytes/ids/
 CASES: list[tuple[str, str, str, dict[str, str], bytes]] = [
     ("binary event created", "POST", SINK_PATH, {**BINARY, "ce-id": "1"}, b'{"a":1}'),
     ("binary event duplicate", "POST", SINK_PATH, {**BINARY, "ce-id": "1"}, b'{"a":1}'),
+    ("accepted, no JSON asked for", "POST", SINK_PATH, {**BINARY, "ce-id": "1", "accept": "*/*"},
+     b'{"a":1}'),
     ("non-ASCII id", "POST", SINK_PATH, {**BINARY, "ce-id": "%C3%A9v%C3%A9nement"}, b"{}"),
     ("structured event", "POST", SINK_PATH,
-     {"content-type": "application/cloudevents+json"},
+     {"content-type": "application/cloudevents+json", "accept": "application/json"},
      b'{"specversion":"1.0","id":"s1","source":"answer/bytes","type":"t","data":{"x":"\xc3\xa9"}}'),
     ("batch with a bad element", "POST", SINK_PATH,
      {"content-type": "application/cloudevents-batch+json"},

@@ -113,8 +113,22 @@ def post(served: Served, body: bytes = SEED_BODY, path: str = "/default/job-sink
     return httpx.post(served.url + path, content=body, headers=merged, timeout=10)
 
 
-def test_seed_curl_gets_202_with_location_and_job_name(served: Served) -> None:
-    response = post(served)
+def test_seed_curl_gets_202_with_location_and_an_empty_body(served: Served) -> None:
+    # curl sends "Accept: */*"; a CloudEvents sender (Knative's Broker) reads a body as a reply.
+    response = post(served, accept="*/*")
+    assert response.status_code == 202
+    assert response.headers["location"] == SEED_LOCATION
+    assert (response.content, response.headers["content-length"]) == (b"", "0")
+    assert "content-type" not in response.headers
+    assert len(served.fake.of("jobs")) == 1
+    assert len(served.fake.of("secrets")) == 1
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/plain, application/json;q=0.5"])
+def test_a_client_asking_for_json_gets_the_job_name_and_outcome(
+    served: Served, accept: str
+) -> None:
+    response = post(served, accept=accept)
     assert response.status_code == 202
     assert response.headers["location"] == SEED_LOCATION
     (job,) = served.fake.of("jobs")
@@ -141,7 +155,7 @@ def test_structured_mode_gets_202(served: Served) -> None:
 def test_duplicate_gets_the_same_202_and_writes_nothing(served: Served) -> None:
     first = post(served)
     writes = len(served.fake.writes())
-    second = post(served)
+    second = post(served, accept="application/json")
     assert (second.status_code, second.headers["location"]) == (202, first.headers["location"])
     assert second.json()["outcome"] == "duplicate"
     assert len(served.fake.writes()) == writes

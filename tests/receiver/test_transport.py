@@ -115,7 +115,8 @@ def test_permissive_serves_events_on_both_listeners(
     with receiver(fake_url, "permissive", tmp_path) as running:
         secure = httpx.post(running.https + PATH, headers=SEED_HEADERS, content=SEED_BODY,
                             verify=running.verify())  # fmt: skip
-        plain = httpx.post(running.http + PATH, headers=SEED_HEADERS, content=SEED_BODY)
+        plain = httpx.post(running.http + PATH, content=SEED_BODY,
+                           headers={**SEED_HEADERS, "accept": "application/json"})  # fmt: skip
         assert (secure.status_code, plain.status_code) == (202, 202)
         assert plain.json()["outcome"] == "duplicate"
     assert len(fake.of("jobs")) == 1

@@ -69,7 +69,8 @@ def apply_sink(plane: ControlPlane, namespace: str, sink: dict[str, Any]) -> str
 def post(
     stack: NodeStack, namespace: str, sink: str, event_id: str = "123", body: bytes = SEED_BODY
 ) -> httpx.Response:
-    headers = {**SEED_HEADERS, "ce-id": event_id}
+    # JSON asked for: the answer then names the Job (a plain 202 has an empty body).
+    headers = {**SEED_HEADERS, "ce-id": event_id, "accept": "application/json"}
     response = httpx.post(
         f"{stack.receiver.url}/{namespace}/{sink}",
         content=body,
