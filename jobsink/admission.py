@@ -37,6 +37,8 @@ from jobsink.validation import FieldError, validate, warnings
 
 #: Operations whose object is judged; the rest pass untouched.
 JUDGED: frozenset[str] = frozenset({"CREATE", "UPDATE"})
+#: Every operation a review may carry (``typing.get_args`` per review was measurable).
+OPERATIONS: tuple[str, ...] = get_args(Operation)
 
 
 class ReviewError(ValueError):
@@ -62,9 +64,9 @@ def parse_review(body: Any) -> RequestReview:
     uid = request.get("uid")
     if not isinstance(uid, str) or not uid:
         raise ReviewError("request.uid: missing or not a string")
-    if request.get("operation") not in get_args(Operation):
+    if request.get("operation") not in OPERATIONS:
         raise ReviewError(
-            f"request.operation: expected one of {', '.join(get_args(Operation))}, "
+            f"request.operation: expected one of {', '.join(OPERATIONS)}, "
             f"got {request.get('operation')!r}"
         )
     return body  # type: ignore[return-value]  # the keys read above are now known to be sound

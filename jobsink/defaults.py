@@ -55,6 +55,37 @@ def default(obj: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def default_for_reading(obj: dict[str, Any]) -> dict[str, Any]:
+    """:func:`default`'s value, copying only what defaulting may change; ``obj`` is not modified.
+
+    Copied are the objects on the way to the pod spec and to the dead-letter ref (shallowly) and
+    the pod spec (deeply); everything else is shared with ``obj``. So the caller may change the
+    pod spec and set members of the objects on those ways, but must only read the rest. Copying
+    the whole JobSink, labels and Job policies included, was most of what defaulting cost.
+    """
+    result = _copied_way(obj, POD_SPEC_KEYS, deep_end=True)
+    pod = _pod_spec(result)
+    if pod is not None:
+        _default_pod(pod, None, [])
+    result = _copied_way(result, REF_KEYS, deep_end=False)
+    _default_ref_namespace(result, [])
+    return result
+
+
+def _copied_way(obj: dict[str, Any], keys: tuple[str, ...], *, deep_end: bool) -> dict[str, Any]:
+    """A shallow copy of ``obj`` with the objects at ``keys`` copied as well, as far as they are
+    objects; with ``deep_end``, the last one is a deep copy."""
+    result = dict(obj)
+    node = result
+    for depth, key in enumerate(keys, start=1):
+        member = node.get(key)
+        if not isinstance(member, dict):
+            break
+        node[key] = copy_json(member) if deep_end and depth == len(keys) else dict(member)
+        node = node[key]
+    return result
+
+
 def default_patch(obj: dict[str, Any]) -> JSONPatch:
     """RFC 6902 operations turning the raw ``obj`` into ``default(obj)``; empty if already done.
 

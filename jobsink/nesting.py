@@ -23,6 +23,10 @@ SHOWN_PATH_CHARS = 240
 
 Key = str | int
 
+#: A tuple, not ``dict | list``: ``isinstance`` checks a tuple about twice as fast as a union,
+#: and the level walk below makes that check for every member of every review.
+CONTAINERS = (dict, list)
+
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> str | None:
     """The field path of the first container nested deeper than ``limit``, or None.
@@ -40,7 +44,7 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> str | None:
             member
             for container in level
             for member in (container.values() if isinstance(container, dict) else container)
-            if isinstance(member, dict | list)
+            if isinstance(member, CONTAINERS)
         ]
         if not level:
             return None

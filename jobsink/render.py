@@ -128,7 +128,7 @@ def render_defaulted(
     }
     namespace = meta.get("namespace") or "default"
     job_spec = template.get("spec") or {}  # the caller's private copy: safe to modify
-    _inject_event(job_spec, secret_name=name, env=tracecontext.job_environment(trace))
+    inject_event(job_spec, secret_name=name, env=tracecontext.job_environment(trace))
     job_labels = labels
     if dead_letter_sink(sink) is not None:
         # Only the Job: it is what the dead-letter dispatcher watches and marks when done.
@@ -191,7 +191,9 @@ def dry_run_job(sink: dict[str, Any]) -> dict[str, Any]:
     return render(sink, PlaceholderEvent()).job
 
 
-def _inject_event(job_spec: dict[str, Any], secret_name: str, env: list[dict[str, str]]) -> None:
+def inject_event(job_spec: dict[str, Any], secret_name: str, env: list[dict[str, str]]) -> None:
+    """Add the event volume (Secret ``secret_name``), its mounts and the variables ``env`` to
+    ``job_spec`` in place; the spec's template and pod spec must be the caller's own."""
     template = _member(job_spec, "template", {})
     pod = _member(template, "spec", {})
     # A user volume of that name would shadow the event; validation rejects it, and rendering

@@ -69,15 +69,24 @@ def validate_container(
     errors = _name_and_image(container, path)
     errors += unsupported(container, "imagePullPolicy", path, PULL_POLICIES)
     errors += unsupported(container, "terminationMessagePolicy", path, TERMINATION_MESSAGE_POLICIES)
-    errors += _ports(container.get("ports") or [], child(path, "ports"), pod.host_network)
-    errors += _resize_policy(container.get("resizePolicy") or [], child(path, "resizePolicy"), pod)
-    errors += validate_env(container.get("env") or [], child(path, "env"))
-    errors += validate_env_from(container.get("envFrom") or [], child(path, "envFrom"))
-    errors += _mounts(container.get("volumeMounts") or [], child(path, "volumeMounts"), volumes)
-    errors += _devices(container.get("volumeDevices") or [], child(path, "volumeDevices"), volumes)
-    errors += _mounted_twice(container, path)
-    errors += validate_resources(container.get("resources") or {}, child(path, "resources"))
-    errors += _claims(container, child(child(path, "resources"), "claims"), pod.claims)
+    # Each list or object is checked only when present and not empty (an empty one has nothing
+    # to refuse), so that the fields a container leaves out cost no path and no call.
+    if container.get("ports"):
+        errors += _ports(container["ports"], child(path, "ports"), pod.host_network)
+    if container.get("resizePolicy"):
+        errors += _resize_policy(container["resizePolicy"], child(path, "resizePolicy"), pod)
+    if container.get("env"):
+        errors += validate_env(container["env"], child(path, "env"))
+    if container.get("envFrom"):
+        errors += validate_env_from(container["envFrom"], child(path, "envFrom"))
+    if container.get("volumeMounts"):
+        errors += _mounts(container["volumeMounts"], child(path, "volumeMounts"), volumes)
+    if container.get("volumeDevices"):
+        errors += _devices(container["volumeDevices"], child(path, "volumeDevices"), volumes)
+        errors += _mounted_twice(container, path)  # needs a device to find anything
+    if container.get("resources"):
+        errors += validate_resources(container["resources"], child(path, "resources"))
+        errors += _claims(container, child(child(path, "resources"), "claims"), pod.claims)
     if container.get("securityContext") is not None:
         errors += validate_container_security(
             container["securityContext"], child(path, "securityContext"), pod.os_name

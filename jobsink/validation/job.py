@@ -49,7 +49,9 @@ def validate_job_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
         "backoffLimitPerIndex",
         "maxFailedIndexes",
     ):
-        errors += nonnegative(child(path, field), spec.get(field))
+        value = spec.get(field)
+        if value is not None:  # the path only for a field that is set
+            errors += nonnegative(child(path, field), value)
     errors += _indexing(spec, path)
     managed_by = spec.get("managedBy")
     if managed_by is not None:

@@ -54,7 +54,8 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
         claims=frozenset(c.get("name") or "" for c in pod.get("resourceClaims") or []),
         os_name=(pod.get("os") or {}).get("name"),
     )
-    errors += _resource_claims(pod.get("resourceClaims") or [], child(path, "resourceClaims"))
+    if pod.get("resourceClaims"):
+        errors += _resource_claims(pod["resourceClaims"], child(path, "resourceClaims"))
     for kind in ("initContainers", "containers"):
         for i, container in enumerate(pod.get(kind) or []):
             at = index(child(path, kind), i)
@@ -67,7 +68,8 @@ def validate_pod_spec(pod: dict[str, Any], path: str) -> list[FieldError]:
     if pod.get("ephemeralContainers"):
         errors.append(forbidden(child(path, "ephemeralContainers"), "cannot be set on create"))
     errors += _scalars(pod, path)
-    errors += validate_labels(pod.get("nodeSelector"), child(path, "nodeSelector"))
+    if pod.get("nodeSelector"):
+        errors += validate_labels(pod["nodeSelector"], child(path, "nodeSelector"))
     errors += validate_scheduling(pod, path)
     errors += _host_namespaces(pod, path)
     if pod.get("resources") is not None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobsink.defaults import default, default_patch
+from jobsink.defaults import default, default_for_reading, default_patch
 from tests.jobsink.sinks import pod_of, sink
 
 BATCH = {"name": "K_EXECUTION_MODE", "value": "batch"}
@@ -278,3 +278,40 @@ def test_patch_is_never_longer_than_a_whole_object_diff(pod: dict[str, Any]) -> 
     assert len(json.dumps(ours)) <= len(json.dumps(diffed))
     if {op["op"] for op in diffed} <= {"add", "replace"}:
         assert ours == diffed
+
+
+@given(POD, st.booleans())
+def test_default_for_reading_is_default_without_touching_its_argument(
+    pod: dict[str, Any], dead_letter: bool
+) -> None:
+    raw = sink(pod=pod)
+    raw["metadata"]["namespace"] = "ns"
+    if dead_letter:
+        ref = {"apiVersion": "v1", "kind": "Service", "name": "dls"}
+        raw["spec"]["delivery"] = {"deadLetterSink": {"ref": ref}}
+    kept = json.loads(json.dumps(raw))
+    assert default_for_reading(raw) == default(raw)
+    assert raw == kept
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param({}, id="empty"),
+        pytest.param({"spec": {}}, id="no-job"),
+        pytest.param({"spec": {"job": {"spec": {"template": "x"}}}}, id="template-not-object"),
+        pytest.param({"spec": {"job": {"spec": None}}}, id="job-spec-null"),
+        pytest.param({"spec": {"delivery": {"deadLetterSink": "x"}}}, id="dead-letter-not-object"),
+    ],
+)
+def test_default_for_reading_agrees_on_malformed_objects(obj: dict[str, Any]) -> None:
+    assert default_for_reading(obj) == default(obj)
+
+
+def test_default_for_reading_copies_the_pod_spec_and_shares_the_rest() -> None:
+    raw = sink(pod={"containers": [{"name": "a", "image": "i"}]})
+    raw["spec"]["job"]["metadata"] = {"labels": {"a": "b"}}
+    read = default_for_reading(raw)
+    assert pod_of(read) is not pod_of(raw)
+    assert pod_of(read)["containers"][0] is not pod_of(raw)["containers"][0]
+    assert read["spec"]["job"]["metadata"] is raw["spec"]["job"]["metadata"]

@@ -11,6 +11,7 @@ from jobsink.defaults import default
 from jobsink.validation import FieldError, validate, warnings
 from jobsink.validation.policies import count_indexes
 from jobsink.validation.structure import path_of
+from jobsink.validation.syntax import is_env_var_name
 from tests.jobsink.corpus import CASES, Case, container, pod, with_job_metadata
 from tests.jobsink.sinks import sink
 
@@ -248,3 +249,22 @@ def test_pydantic_locations_become_kubernetes_paths(
     loc: tuple[int | str, ...], expected: str
 ) -> None:
     assert path_of(loc) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        pytest.param("K_EVENT_PATH", True, id="usual"),
+        pytest.param("my.var-1", True, id="dots-and-dashes"),
+        pytest.param(" ~!<>?", True, id="printable-ascii-ends"),
+        pytest.param("", False, id="empty"),
+        pytest.param("A=B", False, id="equals-sign"),
+        pytest.param("=", False, id="only-equals-sign"),
+        pytest.param("TAB\tX", False, id="control-character"),
+        pytest.param("X\n", False, id="trailing-newline"),
+        pytest.param("\x7f", False, id="delete"),
+        pytest.param("größe", False, id="non-ascii"),
+    ],
+)
+def test_env_var_names(name: str, valid: bool) -> None:
+    assert (is_env_var_name(name) == []) is valid
