@@ -263,46 +263,4 @@ def classic(kubeconfig: str, namespace: str, args: argparse.Namespace) -> dict[s
         **check,
         **auth,
     }
-    figures: dict[str, Any] = {
-        "events": events_sent,
-        "concurrency": args.concurrency,
-        "rounds": args.rounds,
-        "B_pairs_per_s": round(b, 1),
-        "healthz_floor_req_per_s": round(floor.rate, 1),
-        "R_events_per_s": round(unique.rate, 1),
-        "D_events_per_s": round(duplicate.rate, 1),
-        "R_over_B": round(unique.rate / b, 2),
-        "D_over_R": round(duplicate.rate / unique.rate, 2),
-        "p50_ms": round(unique.percentile(0.5) * 1000, 1),
-        "p99_ms": round(unique.percentile(0.99) * 1000, 1),
-        "duplicate_p50_ms": round(duplicate.percentile(0.5) * 1000, 1),
-        "duplicate_p99_ms": round(duplicate.percentile(0.99) * 1000, 1),
-        "receiver_cpu_ms_per_unique_event": round(cpu_receiver * 1000 / events_sent, 2),
-        "receiver_cpu_ms_per_duplicate": round(
-            (cpu_duplicate - cpu_unique) * 1000 / events_sent, 2
-        ),
-        # The receiver's background work (watches) while B ran, per event.
-        "receiver_idle_cpu_ms_per_event": round(
-            (cpu_unique - cpu_start - cpu_receiver) * 1000 / events_sent, 2
-        ),
-        "bench_process_cpu_ms_per_event": round((own_unique - own_start) * 1000 / events_sent, 2),
-        "receiver_kube_call_mean_ms": calls,
-        "direct_kube_call_mean_ms": {
-            op: round(sum(values) * 1000 / len(values), 1)
-            for op, values in direct.latencies.items()
-        },
-        "sender_retries": unique.retries + duplicate.retries,
-        "statuses_unique": unique.statuses,
-        "statuses_duplicate": duplicate.statuses,
-        "duplicates_answered_as_duplicate": outcomes.count("duplicate"),
-        "rss_mb": round(rss.get("VmRSS", 0), 1),
-        "peak_rss_mb": round(rss.get("VmHWM", 0), 1),
-        "overload_senders": 10 * args.max_inflight,
-        "overload_events_per_s": round(overload.rate, 1),
-        "overload_429_retries": overload.retries,
-        "overload_statuses": overload.statuses,
-        "overload_peak_rss_mb": round(rss_overload.get("VmHWM", 0), 1),
-        **check,
-        **auth,
-    }
     return figures
