@@ -99,7 +99,7 @@ def test_a_full_in_flight_limit_answers_429_and_knatives_retries_bring_every_eve
     plane, namespace, sink = knative_cluster.plane, knative_namespace, "burst"
     url = _through_a_broker(knative_cluster, namespace, sink)
     ids = [f"burst-{index}" for index in range(BURST)]
-    with in_flight_limit(plane, 1), replies_through_a_broker(plane, data_plane):
+    with in_flight_limit(plane, 1), replies_through_a_broker(plane):
         before = rejections(plane)
         sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
         statuses = post_all_from_pod(plane, namespace, "burst", url, sent, "{}", at_once=True)
@@ -124,7 +124,7 @@ def test_refused_secret_writes_answer_503_and_knatives_retries_bring_every_event
         # Knative's data plane creates the Job before its Secret write fails.
         return len(stored_events(plane, namespace, sink)) >= FAULTY
 
-    with replies_through_a_broker(plane, data_plane):
+    with replies_through_a_broker(plane):
         with secrets_refused(plane, namespace):
             sent = [cloudevent_headers(EVENT_TYPE, event_id, SOURCE) for event_id in ids]
             start_posts(plane, namespace, "during-fault", url, sent, "{}", at_once=True)

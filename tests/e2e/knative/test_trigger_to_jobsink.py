@@ -54,7 +54,7 @@ def test_the_docs_event_through_a_broker_and_trigger_becomes_exactly_one_job(
     url = wait_ready(plane, namespace, "broker", "default")["status"]["address"]["url"]
     wait_ready(plane, namespace, "trigger", "docs-filter")
 
-    with replies_through_a_broker(plane, data_plane):
+    with replies_through_a_broker(plane):
         sent = [
             cloudevent_headers("dev.knative.other", "other-1", SOURCE),
             cloudevent_headers(DOCS_EVENT_TYPE, "docs-1", SOURCE),
