@@ -147,7 +147,7 @@ def test_structured_mode_and_duplicates_create_nothing_more(
         httpx.post(
             f"{receiver.url}/{namespace}/job-sink-logger",
             content=json.dumps(event),
-            headers={"content-type": "application/cloudevents+json"},
+            headers={"content-type": "application/cloudevents+json", "accept": "application/json"},
         )
         for _ in range(3)
     ]
