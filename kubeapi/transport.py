@@ -159,13 +159,7 @@ class Transport:
     ) -> urllib3.BaseHTTPResponse:
         """One request; with ``stream`` the answer's body is left unread (release the
         connection after reading it). urllib3 errors and ``OSError`` pass through."""
-        url = self._prefix + path
-        if query:
-            url += "?" + urlencode(query)
-        sent = {"User-Agent": USER_AGENT, **(headers or {})}
-        authorization = self._authorization()
-        if authorization:
-            sent["Authorization"] = authorization
+        url, sent = self._target(path, query, headers)
         return self.pool.urlopen(
             method,
             url,
