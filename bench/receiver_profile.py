@@ -251,11 +251,17 @@ def window(pid: int, port: int, request: loadgen.Request, count: int, concurrenc
 
 
 def profiled(
-    pid: int, port: int, request: loadgen.Request, count: int, concurrency: int, top: int
+    pid: int,
+    port: int,
+    request: loadgen.Request,
+    count: int,
+    concurrency: int,
+    top: int,
+    native: bool = False,
 ) -> list[str]:
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "profile.raw"
-        with Recording(pid, path):
+        with Recording(pid, path, native=native):
             window(pid, port, request, count, concurrency)
         return top_entries(path, top)
 
@@ -268,6 +274,9 @@ def main() -> None:
     parser.add_argument("--kubeconfig")
     parser.add_argument("--profile", action="store_true", help="also profile a window of each")
     parser.add_argument("--top", type=int, default=25, help="entries per profile list")
+    parser.add_argument(
+        "--native", action="store_true", help="profile C frames too (uvloop, ssl, orjson)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="for the receivers"
@@ -292,10 +301,10 @@ def main() -> None:
             if args.profile:
                 more = receiver_bench.event_request(namespace, run, args.events)
                 profiles["unique"] = profiled(
-                    process.pid, port, more, args.events, args.concurrency, args.top
+                    process.pid, port, more, args.events, args.concurrency, args.top, args.native
                 )
                 profiles["duplicate"] = profiled(
-                    process.pid, port, more, args.events, args.concurrency, args.top
+                    process.pid, port, more, args.events, args.concurrency, args.top, args.native
                 )
             figures["rss_after_load_mb"], figures["peak_rss_mb"] = rss_mb(process.pid)
         finally:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import math
 import re
@@ -142,11 +141,14 @@ class CloudEvent:
 
     def to_json(self) -> bytes:
         """The structured-mode JSON stored in the Secret: compact, UTF-8, data last."""
-        return self._json
+        # Computed once: the receiver checks the size, then rendering stores it. Kept in the
+        # instance's dict by hand: ``functools.cached_property`` takes a lock on every read.
+        found: bytes | None = self.__dict__.get("_stored_json")
+        if found is None:
+            found = self.__dict__["_stored_json"] = self._encode()
+        return found
 
-    @functools.cached_property
-    def _json(self) -> bytes:
-        # Computed once: the receiver checks the size, then rendering stores it.
+    def _encode(self) -> bytes:
         members = [f"{_dump(name)}:{_dump(value)}" for name, value in self.attributes.items()]
         if isinstance(self.data, JsonData):
             members.append(f'"data":{self.data.text}')
@@ -249,14 +251,21 @@ def _encoding_of_03(present: dict[str, object], data: Data | None) -> dict[str, 
     return present
 
 
+# ``json.dumps`` with options builds a new encoder on every call; these are built once.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_COMPACT_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
+
+
 def _dump(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _COMPACT(value)
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate (a "\ud800" escape in the sender's JSON) has no UTF-8 form; the
         # \u-escaped JSON keeps it exactly as sent.
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        return _COMPACT_ASCII(value)
     return text
 
 

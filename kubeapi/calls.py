@@ -127,16 +127,16 @@ class Caller:
             started = time.monotonic()
             failure: KubeError
             try:
-                async with asyncio.timeout(self._timeout(deadline)):
-                    reply = await raw.send_async(
-                        self.api,
-                        method,
-                        path,
-                        body=body,
-                        query=query,
-                        accept=accept,
-                        content_type=content_type,
-                    )
+                reply = await raw.send_async(
+                    self.api,
+                    method,
+                    path,
+                    body=body,
+                    query=query,
+                    accept=accept,
+                    content_type=content_type,
+                    within=self._timeout(deadline),
+                )
                 return self._settle(operation, reply, started, answer)
             except TimeoutError:
                 late = no_answer("TimeoutError", f"{method} {path}: no answer in time")

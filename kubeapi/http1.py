@@ -31,7 +31,7 @@ RECEIVE_BYTES = 16384
 left the allocator's per-thread arenas holding megabytes after load."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Reply:
     """An answer: status, reason phrase, the headers we read (lower-case names), whole body."""
 
@@ -41,7 +41,7 @@ class Reply:
     data: bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class Answer:
     """What the parser's callbacks collect (``httptools.HttpResponseParser(answer)``)."""
 
@@ -207,8 +207,8 @@ def _left(deadline: float) -> float:
     return left
 
 
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
+
 def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+    return _PHRASES.get(status, "")

@@ -27,7 +27,7 @@ METADATA = f"{JSON};as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 """Accept header for an object's metadata only: the apiserver drops the rest before sending."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Answer:
     """An HTTP answer, body unread by JSON until asked for."""
 
@@ -99,15 +99,18 @@ async def send_async(
     query: Sequence[tuple[str, str]] = (),
     content_type: str = JSON,
     accept: str = JSON,
+    within: float | None = None,
 ) -> Answer:
-    """``send`` of a request with a whole answer, on the running event loop (bound its time
-    with ``asyncio.timeout``)."""
+    """``send`` of a request with a whole answer, on the running event loop; ``TimeoutError``
+    when not answered ``within`` seconds."""
     headers, data = _request(body, content_type, accept)
     transport = transport_of(api)
     try:
         reply = await transport.exchange_async(
-            method, path, query=query, headers=headers, body=data
+            method, path, query=query, headers=headers, body=data, within=within
         )
+    except TimeoutError:
+        raise
     except OSError as error:
         raise no_answer(type(error).__name__, f"{method} {path}: {error}") from None
     return _answer(reply)

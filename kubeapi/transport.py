@@ -194,11 +194,12 @@ class Transport:
         query: Sequence[tuple[str, str]] = (),
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        within: float | None = None,
     ) -> Reply:
-        """``exchange`` on the running event loop, over ``kubeapi.aio`` (bound its time with
-        ``asyncio.timeout``)."""
+        """``exchange`` on the running event loop, over ``kubeapi.aio``; ``TimeoutError`` when
+        not answered ``within`` seconds."""
         url, sent = self._target(path, query, headers)
-        return await self.loop_calls.request(method, url, sent, body)
+        return await self.loop_calls.request(method, url, sent, body, within)
 
     def _target(
         self, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str] | None

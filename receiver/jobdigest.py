@@ -29,7 +29,6 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from jobsink.names import (
@@ -58,6 +57,9 @@ def uid_digest(uid: str) -> int:
     return _digest(uid, HALF)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _belonging(
     sink_name: object,
     sink_id: object,
@@ -69,7 +71,7 @@ def _belonging(
     # A JSON array: unambiguous whatever the strings hold, and a missing field (None) never
     # equals a present one.
     fields = [sink_name, sink_id, source, event_id, sorted(str(uid) for uid in owners), deleting]
-    return _digest(json.dumps(fields, ensure_ascii=False, separators=(",", ":")), HALF)
+    return _digest(_ENCODE(fields), HALF)
 
 
 def fingerprint(metadata: dict[str, Any]) -> int:
@@ -98,12 +100,16 @@ class Claim:
     source: str
     id: str
 
-    @cached_property
+    @property
     def belonging(self) -> int:
         """The first half of the fingerprint of any Job that belongs to this claim."""
-        return _belonging(
-            self.sink_name, self.job_name, self.source, self.id, [self.sink_uid], False
-        )
+        # Kept by hand: ``functools.cached_property`` takes a lock on every read.
+        found: int | None = self.__dict__.get("_belonging")
+        if found is None:
+            found = self.__dict__["_belonging"] = _belonging(
+                self.sink_name, self.job_name, self.source, self.id, [self.sink_uid], False
+            )
+        return found
 
     def matches(self, fingerprint: int, uid: int | None = None) -> bool:
         """The fingerprinted Job belongs to this claim and, given a ``uid_digest``, has that

@@ -61,12 +61,14 @@ class JobTemplates:
         sink: dict[str, Any],
         event: Event,
         trace: tracecontext.TraceContext | None = None,
+        name: str | None = None,
     ) -> Rendered:
-        """What ``jobsink.render.render(sink, event, trace)`` gives."""
+        """What ``jobsink.render.render(sink, event, trace)`` gives; ``name``: the event's
+        ``job_name``, when the caller has it already."""
         template = self._template(sink)
         if template is None:
             return render(sink, event, trace)
-        return _fill(template, event, trace)
+        return _fill(template, event, trace, name)
 
     def _template(self, sink: dict[str, Any]) -> _Template | None:
         meta = sink.get("metadata") or {}
@@ -88,8 +90,14 @@ class JobTemplates:
         return made
 
 
-def _fill(template: _Template, event: Event, trace: tracecontext.TraceContext | None) -> Rendered:
-    name = job_name(template.owner, event.source, event.id)
+def _fill(
+    template: _Template,
+    event: Event,
+    trace: tracecontext.TraceContext | None,
+    name: str | None = None,
+) -> Rendered:
+    if name is None:
+        name = job_name(template.owner, event.source, event.id)
     job_meta, secret_meta = template.job["metadata"], template.secret["metadata"]
     ours = {ANNOTATION_EVENT_SOURCE: event.source, ANNOTATION_EVENT_ID: event.id}
     job = {

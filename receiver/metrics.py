@@ -10,6 +10,7 @@ to it (``include_process_metrics``), as the process-wide registry would have.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -37,6 +38,9 @@ class Metrics:
 
     _sink_labels: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
     _sink_children: dict[tuple[int, str, str], Counter] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _children: dict[tuple[int, tuple[str, ...]], Any] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -218,9 +222,19 @@ class Metrics:
 
     def observe_kube_call(self, operation: str, code: str, seconds: float) -> None:
         """``kubeapi.calls.Observer`` feeding the two Kubernetes metrics."""
-        self.kube_latency.labels(operation, code).observe(seconds)
+        self.child(self.kube_latency, operation, code).observe(seconds)
         if code == "error" or code == "429" or code.startswith("5"):
-            self.kube_errors.labels(operation, code).inc()
+            self.child(self.kube_errors, operation, code).inc()
+
+    def child(self, metric: Any, *values: str) -> Any:
+        """``metric.labels(*values)``, kept: ``labels`` takes a lock and checks the values each
+        time, and the data plane labels several per event. For label values from a fixed set
+        (operations, outcomes, reasons, status codes); JobSinks go through ``count_for_sink``."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
 
     def include_process_metrics(self) -> None:
         """Add the process_* and python_* metrics (CPU, memory, file descriptors, GC, version).

@@ -118,7 +118,8 @@ class WriteProtocol:
         name = self.name_of(sink, event)
         if await self._already_done(namespace, name, sink, event, deadline):
             return Accepted(namespace, name, Outcome.DUPLICATE)
-        rendered = self._templates.render(sink, event, tracecontext.of_extensions(event.extra))
+        trace = tracecontext.of_extensions(event.extra)
+        rendered = self._templates.render(sink, event, trace, name)
         job, created = await self._ensure_job(namespace, rendered.job, sink, event, deadline)
         body = secret_owned_by(rendered.secret, name, _uid(job))
         completed = await self._ensure_secret(namespace, body, deadline)

@@ -41,6 +41,20 @@ class Json(JSONResponse):
         return orjson.dumps(content)
 
 
+class Located(Response):
+    """202 with ``Location`` and no body: the bytes of Starlette's
+    ``Response(status_code=202, headers={"Location": where})``, its headers made directly (the
+    answer to nearly every event)."""
+
+    def __init__(self, where: str) -> None:
+        self.status_code = 202
+        self.media_type = None
+        self.background = None
+        self.body = b""
+        # A Location is percent-escaped ASCII (``routes.location``).
+        self.raw_headers = [(b"location", where.encode("ascii")), (b"content-length", b"0")]
+
+
 def error_body(
     message: str, attribute: str | None = None, reason: str | None = None
 ) -> dict[str, Any]:
@@ -69,10 +83,6 @@ def refused(failure: Failure, retry_after: int, *, close: bool = False) -> Json:
     return Json(failure_body(failure), status_code=refusals.status_of(failure), headers=headers)
 
 
-def location(route: routes.SinkPath, delivered: Delivered) -> str:
-    return routes.location(route.namespace, route.name, delivered.event.source, delivered.event.id)
-
-
 def accepted_body(delivered: Delivered, where: str) -> dict[str, Any]:
     accepted = delivered.accepted
     return {
@@ -87,11 +97,10 @@ def accepted(route: routes.SinkPath, delivered: Delivered, *, detailed: bool) ->
     """202: the Job and Secret of the event exist; its Location reports the Job's state.
     ``detailed``: the client asked for JSON (``wants_json``), and gets the Job's name and the
     outcome in the body; every other client gets an empty body, as Knative's receiver answers."""
-    where = location(route, delivered)
-    headers = {"Location": where}
+    where = delivered.location
     if not detailed:
-        return Response(status_code=202, headers=headers)
-    return Json(accepted_body(delivered, where), status_code=202, headers=headers)
+        return Located(where)
+    return Json(accepted_body(delivered, where), status_code=202, headers={"Location": where})
 
 
 def wants_json(accept: str | None) -> bool:
@@ -118,7 +127,7 @@ def batch(
     results: list[dict[str, Any]] = []
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, Delivered):
-            status, body = 202, accepted_body(outcome, location(route, outcome))
+            status, body = 202, accepted_body(outcome, outcome.location)
         else:
             status, body = refusals.status_of(outcome), failure_body(outcome)
         results.append({**body, "index": index, "status": status})

@@ -20,12 +20,13 @@ from receiver.protocol import Accepted, WriteProtocol
 from receiver.settings import MAX_EVENT_BYTES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delivered:
-    """An event whose Job and Secret exist."""
+    """An event whose Job and Secret exist, and its Location (``routes.location``)."""
 
     event: CloudEvent
     accepted: Accepted
+    location: str
 
 
 async def one(
@@ -33,8 +34,8 @@ async def one(
 ) -> Delivered:
     """Deliver ``event``; raises a ``Failure``."""
     check_size(sink, event)
-    check_location(sink, event)
-    return Delivered(event, await protocol.deliver(sink, event, deadline=deadline))
+    where = check_location(sink, event)
+    return Delivered(event, await protocol.deliver(sink, event, deadline=deadline), where)
 
 
 async def batch(
@@ -70,14 +71,14 @@ def check_size(sink: dict[str, Any], event: CloudEvent) -> None:
                         "Job annotations, which hold 256 KiB in all", "source")  # fmt: skip
 
 
-def check_location(sink: dict[str, Any], event: CloudEvent) -> None:
-    """``Rejection`` 413 naming ``source`` or ``id`` (the longer once escaped) when the event's
-    Location would be longer than clients read: refused before anything is written, rather than
-    a 202 whose Location the sender cannot read or poll."""
+def check_location(sink: dict[str, Any], event: CloudEvent) -> str:
+    """The event's Location; ``Rejection`` 413 naming ``source`` or ``id`` (the longer once
+    escaped) when it would be longer than clients read: refused before anything is written,
+    rather than a 202 whose Location the sender cannot read or poll."""
     meta = sink["metadata"]
     where = routes.location(meta["namespace"], meta["name"], event.source, event.id)
     if len(where) <= routes.MAX_LOCATION_BYTES:
-        return
+        return where
     escaped_source, escaped_id = routes.escape(event.source), routes.escape(event.id)
     longer = "source" if len(escaped_source) >= len(escaped_id) else "id"
     raise Rejection(413, f"source and id make a Location of {len(where)} bytes once "

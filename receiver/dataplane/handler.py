@@ -127,14 +127,14 @@ class DataPlane:
         except FAILURES as failure:
             return self._refuse(failure)
         except ClientGone:
-            self.metrics.events_rejected.labels("client_gone").inc()
+            self.metrics.child(self.metrics.events_rejected, "client_gone").inc()
             log.info("client left before its body arrived", extra={"path": request.url.path})
             return Response(status_code=400)  # nobody reads it
         except Exception as error:
             # A JobSink that cannot be rendered (stored while the webhook was down) or a bug: the
             # sender keeps the event (5xx) and succeeds once the JobSink is fixed.
             log.exception("event failed", extra={"path": request.url.path})
-            self.metrics.events_rejected.labels("internal").inc()
+            self.metrics.child(self.metrics.events_rejected, "internal").inc()
             message = f"internal error: {type(error).__name__}: {error}"
             return answers.Json(answers.error_body(message), status_code=500)
 
@@ -257,13 +257,13 @@ class DataPlane:
 
     def _count(self, outcome: Delivered | Failure, sink: dict[str, Any]) -> None:
         if not isinstance(outcome, Delivered):
-            self.metrics.events_rejected.labels(refusals.reason_of(outcome)).inc()
+            self.metrics.child(self.metrics.events_rejected, refusals.reason_of(outcome)).inc()
             return
         accepted = outcome.accepted
         if accepted.outcome is Outcome.DUPLICATE:
             self.metrics.events_duplicate.inc()
             return
-        self.metrics.events_accepted.labels(accepted.outcome.value).inc()
+        self.metrics.child(self.metrics.events_accepted, accepted.outcome.value).inc()
         if accepted.outcome is Outcome.CREATED:
             self.metrics.jobs_created.inc()
             self.metrics.count_for_sink(
@@ -274,7 +274,7 @@ class DataPlane:
             self.recorder.emit(sink, NORMAL, "SuccessfulCreate", "Created Job for an event")
 
     def _refuse(self, failure: Failure, *, close: bool = False) -> Response:
-        self.metrics.events_rejected.labels(refusals.reason_of(failure)).inc()
+        self.metrics.child(self.metrics.events_rejected, refusals.reason_of(failure)).inc()
         status = refusals.status_of(failure)
         level = logging.WARNING if status >= 500 else logging.INFO
         log.log(level, "request refused", extra={"status": status, "error": str(failure)})

@@ -183,3 +183,46 @@ def test_a_pool_serves_a_second_loop_on_new_connections(served: Served) -> None:
     for _ in range(2):
         assert asyncio.run(pool.request("GET", "/a", {}, None)).status == 200
     assert pool.connections_made == 2
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_request_not_answered_within_its_time_fails_alone(served: Served, loop: str) -> None:
+    """``within``: the pool's own time limit (one timer, no ``asyncio.timeout`` scope). The late
+    connection is closed, the task is not cancelled, and the next request is served."""
+    pool = pool_of(served)
+
+    async def scenario() -> tuple[float, bytes, bool]:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="no answer in time"):
+            await pool.request("GET", "/slow", {}, None, within=0.2)
+        late = time.monotonic() - started
+        task = asyncio.current_task()
+        cancelling = task is not None and task.cancelling() > 0
+        return late, (await pool.request("GET", "/after", {}, None, within=5)).data, cancelling
+
+    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
+        late, after, cancelling = runner.run(scenario())
+    assert 0.2 <= late < 0.9
+    assert after == b'{"path":"/after"}'
+    assert not cancelling
+    assert pool.connections_made == 2
+
+
+def test_a_connection_not_made_within_the_time_fails() -> None:
+    """A server that accepts TCP but never completes the TLS handshake: the connection's own
+    part of ``within`` runs out."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        context = ssl.create_default_context()
+        pool = AsyncPool("127.0.0.1", port, authority=f"127.0.0.1:{port}", context=context)
+
+        async def scenario() -> float:
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                await pool.request("GET", "/a", {}, None, within=0.3)
+            return time.monotonic() - started
+
+        assert 0.3 <= asyncio.run(scenario()) < 1.5
+    assert pool.connections_made == 0
