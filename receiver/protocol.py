@@ -219,8 +219,9 @@ class WriteProtocol:
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self._tracing.span("create Secret", client=True):
+                    # Metadata only: the apiserver would otherwise send the whole event back.
                     await self._secrets.create_async(
-                        namespace, body, deadline=deadline, answer=False
+                        namespace, body, deadline=deadline, answer=False, metadata_only=True
                     )
                 return True
             except AlreadyExists:
