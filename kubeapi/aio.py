@@ -18,12 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import ssl
 from typing import cast
 
 import httptools
 
-from kubeapi.http1 import Answer, Reply, encode_request, reply_of
+from kubeapi.http1 import Answer, Destination, Reply, encode_request, reply_of
 
 
 class _Connection(asyncio.Protocol):
@@ -103,30 +102,13 @@ class _Connection(asyncio.Protocol):
             self._transport.close()
 
 
-class AsyncPool:
-    """Kept-alive connections to ``host``:``port`` (TLS with ``context``), at most ``size`` idle;
-    ``authority`` is the ``Host`` header. For one event loop at a time; a connection serves one
-    request at a time."""
+class AsyncPool(Destination):
+    """Kept-alive connections to a ``kubeapi.http1.Destination``, for one event loop at a time;
+    a connection serves one request at a time."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        authority: str,
-        context: ssl.SSLContext | None,
-        server_hostname: str | None = None,
-        size: int = 10,
-        socket_options: list[tuple[int, int, int]] | None = None,
-    ) -> None:
-        self.host, self.port, self.size = host, port, size
-        self._authority = authority
-        self._context = context
-        self._server_hostname = server_hostname or host
-        self._options = socket_options or []
+    def _start(self) -> None:
         self._idle: list[_Connection] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.connections_made = 0
 
     async def request(
         self,

@@ -59,10 +59,10 @@ class Answer:
         self.complete = True
 
 
-class Pool:
-    """Kept-alive connections to ``host``:``port`` (TLS with ``context``), at most ``size`` idle;
-    ``authority`` is the ``Host`` header. Thread-safe: a connection serves one request at a
-    time."""
+class Destination:
+    """Where a pool's kept-alive connections go: ``host``:``port`` (TLS with ``context``,
+    checked against ``server_hostname``), ``authority`` the ``Host`` header; at most ``size``
+    idle. Both pools (this module's and ``kubeapi.aio``'s) take these."""
 
     def __init__(
         self,
@@ -80,9 +80,21 @@ class Pool:
         self._context = context
         self._server_hostname = server_hostname or host
         self._options = socket_options or []
+        self.connections_made = 0
+        self._start()
+
+    def _start(self) -> None:
+        """The pool's own state, empty."""
+        raise NotImplementedError
+
+
+class Pool(Destination):
+    """Kept-alive connections to a ``Destination``. Thread-safe: a connection serves one request
+    at a time."""
+
+    def _start(self) -> None:
         self._idle: collections.deque[socket.socket] = collections.deque()
         self._lock = threading.Lock()
-        self.connections_made = 0
 
     def request(
         self, method: str, target: str, headers: dict[str, str], body: bytes | None, timeout: float
