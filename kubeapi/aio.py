@@ -123,10 +123,15 @@ class AsyncPool(Destination):
         ``asyncio.timeout`` around it) closes its connection too."""
         message = encode_request(method, target, self._authority, headers, body)
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        connection = await self._take(loop, within)
-        if within is not None:
-            within = max(0.0, within - (loop.time() - started))
+        connection = self._idle_one(loop)
+        if connection is None:
+            # A new connection is rare (the pool keeps them): the general timeout scope serves,
+            # and what it took comes off the answer's time.
+            started = loop.time()
+            async with asyncio.timeout(within):
+                connection = await self._connect(loop)
+            if within is not None:
+                within = max(0.0, within - (loop.time() - started))
         try:
             reply, reusable = await connection.exchange(message, within)
         except BaseException:
@@ -138,7 +143,8 @@ class AsyncPool(Destination):
             connection.close()
         return reply
 
-    async def _take(self, loop: asyncio.AbstractEventLoop, within: float | None) -> _Connection:
+    def _idle_one(self, loop: asyncio.AbstractEventLoop) -> _Connection | None:
+        """A kept connection still open, made on ``loop``; None when there is none."""
         if loop is not self._loop:
             self._forget_idle()
             self._loop = loop
@@ -146,9 +152,7 @@ class AsyncPool(Destination):
             connection = self._idle.pop()
             if not connection.closed:
                 return connection
-        # A new connection is rare (the pool keeps them): the general timeout scope serves.
-        async with asyncio.timeout(within):
-            return await self._connect(loop)
+        return None
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
         tls = self._context is not None

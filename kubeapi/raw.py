@@ -110,7 +110,7 @@ async def send_async(
             method, path, query=query, headers=headers, body=data, within=within
         )
     except TimeoutError:
-        raise
+        raise  # an OSError too, but a late answer: ``Caller.call_async`` reports it as one
     except OSError as error:
         raise no_answer(type(error).__name__, f"{method} {path}: {error}") from None
     return _answer(reply)
