@@ -188,10 +188,15 @@ def test_a_pool_serves_a_second_loop_on_new_connections(served: Served) -> None:
 @pytest.mark.parametrize("loop", LOOPS)
 def test_a_request_not_answered_within_its_time_fails_alone(served: Served, loop: str) -> None:
     """``within``: the pool's own time limit (one timer, no ``asyncio.timeout`` scope). The late
-    connection is closed, the task is not cancelled, and the next request is served."""
+    connection is closed, the task is not cancelled, and the next request is served. The slow
+    request goes over a kept connection, so that only the answer's time counts (a TLS handshake
+    on a loaded machine may take longer than the limit itself). The lower bound allows for the
+    loop's clock: uvloop reads it once per iteration, in whole milliseconds, so its timer may fire
+    a little before 0.2 s of ``time.monotonic`` have passed."""
     pool = pool_of(served)
 
     async def scenario() -> tuple[float, bytes, bool]:
+        await pool.request("GET", "/a", {}, None)
         started = time.monotonic()
         with pytest.raises(TimeoutError, match="no answer in time"):
             await pool.request("GET", "/slow", {}, None, within=0.2)
@@ -202,7 +207,7 @@ def test_a_request_not_answered_within_its_time_fails_alone(served: Served, loop
 
     with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
         late, after, cancelling = runner.run(scenario())
-    assert 0.2 <= late < 0.9
+    assert 0.15 <= late < 0.9
     assert after == b'{"path":"/after"}'
     assert not cancelling
     assert pool.connections_made == 2
