@@ -152,9 +152,14 @@ def test_past_its_bound_the_index_falls_back_to_reads_and_lists_again_when_room_
     wait_for(lambda: len(index) == 10, what="the new Job indexed", timeout=TIMEOUT)
 
 
+def _suspended(job: Any) -> bool:
+    conditions = (job.status and job.status.conditions) or []
+    return any(c.type == "Suspended" and c.status == "True" for c in conditions)
+
+
 def test_a_sweep_pages_through_jobs_and_secrets(
     protocol: WriteProtocol, caller: Caller, sink: dict[str, Any], namespace: str,
-    calls: list[str],
+    calls: list[str], api_client: client.ApiClient,
 ) -> None:  # fmt: skip
     for i in range(12):
         deliver(protocol, sink, i)
@@ -167,6 +172,14 @@ def test_a_sweep_pages_through_jobs_and_secrets(
         uid = secret["metadata"]["uid"]
         assert secrets.delete(namespace, name, uid=uid, deadline=time.monotonic() + TIMEOUT)
         orphans.append((namespace, name))
+    # The sweeper deletes only a Job unchanged since it was listed; the job controller writes
+    # each new Job once (its Suspended condition), so wait for that write to be behind us.
+    batch = client.BatchV1Api(api_client)
+    wait_for(
+        lambda: all(_suspended(job) for job in batch.list_namespaced_job(namespace).items),
+        what="every Job marked Suspended by the job controller",
+        timeout=TIMEOUT,
+    )
     sweeper = Sweeper(
         object_client.jobs(caller), secrets, interval=60, grace=300, namespace=namespace,
         page_size=5,
